@@ -1,0 +1,271 @@
+import type { Tensor } from '../../tensor.js';
+import { bind1 } from '../core.js';
+import type { Aval, Primitive } from '../primitive.js';
+import { assertFloat, assertSameDType, type DType } from '../../dtype.js';
+import { broadcastShapes } from '../../shape.js';
+import { operands, type TensorLike } from './util.js';
+import { broadcastTo, reshape, sumTo } from './shape.js';
+import { zeros } from './creation.js';
+
+/**
+ * Elementwise primitives. Derivative rules are written with the public ops, so they are
+ * themselves differentiable (grad of grad, forward-over-reverse).
+ */
+
+function elementwiseShape(name: string, opts: { float?: boolean; out?: DType } = {}) {
+  return (inputs: readonly Aval[]): Aval[] => {
+    const dtype = assertSameDType(name, inputs.map((i) => i.dtype));
+    if (opts.float) assertFloat(name, dtype);
+    return [{ shape: broadcastShapes(name, ...inputs.map((i) => i.shape)), dtype: opts.out ?? dtype }];
+  };
+}
+
+/** vmap rule shared by all elementwise ops: pad batched operands so broadcasting lines up. */
+function batchElementwise(prim: () => Primitive) {
+  return (args: Tensor[], dims: (0 | null)[], params: unknown): Tensor[] => [bind1(prim(), alignBatched(args, dims), params)];
+}
+
+/**
+ * Pads batched operands ([B, ...s]) to [B, 1, ..., ...s] so that, with unbatched operands, NumPy
+ * broadcasting lines up per example. Shared by every op that broadcasts (elementwise, matmul, solves).
+ */
+export function alignBatched(args: Tensor[], dims: (0 | null)[]): Tensor[] {
+  let rank = 0;
+  args.forEach((a, i) => (rank = Math.max(rank, a.ndim - (dims[i] === 0 ? 1 : 0))));
+  return args.map((a, i) => {
+    if (dims[i] !== 0) return a;
+    const inner = a.shape.slice(1);
+    return reshape(a, [a.shape[0]!, ...new Array<number>(rank - inner.length).fill(1), ...inner]);
+  });
+}
+
+type UnaryRule = (x: Tensor, y: Tensor) => Tensor; // dy/dx given x and y = f(x)
+
+function unaryPrim(name: string, deriv: UnaryRule | null, opts: { float?: boolean; nondiff?: boolean } = {}): Primitive {
+  const p: Primitive = {
+    name,
+    shape: elementwiseShape(name, { float: opts.float ?? true }),
+    nondiff: opts.nondiff,
+  };
+  if (deriv) {
+    p.jvp = ([x], [t], _params, [y]) => [mul(t!, deriv(x!, y!))];
+    p.vjp = ([ct], [x], [y]) => [ct ? mul(ct, deriv(x!, y!)) : null];
+  }
+  return p;
+}
+
+export const prims = {
+  neg: {
+    ...unaryPrim('neg', null, { float: false }),
+    jvp: (_x, [t]) => [neg(t!)],
+    vjp: ([ct]) => [ct && neg(ct)],
+  } as Primitive,
+  exp: unaryPrim('exp', (_x, y) => y),
+  log: unaryPrim('log', (x) => reciprocal(x)),
+  log1p: unaryPrim('log1p', (x) => reciprocal(add(x, 1))),
+  expm1: unaryPrim('expm1', (_x, y) => add(y, 1)),
+  sqrt: unaryPrim('sqrt', (_x, y) => div(0.5, y)),
+  rsqrt: unaryPrim('rsqrt', (x, y) => mul(div(y, x), -0.5)),
+  sin: unaryPrim('sin', (x) => cos(x)),
+  cos: unaryPrim('cos', (x) => neg(sin(x))),
+  tanh: unaryPrim('tanh', (_x, y) => sub(1, mul(y, y))),
+  sigmoid: unaryPrim('sigmoid', (_x, y) => mul(y, sub(1, y))),
+  abs: unaryPrim('abs', (x) => sign(x), { float: false }),
+  erf: unaryPrim('erf', (x) => mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))),
+  erfinv: unaryPrim('erfinv', (_x, y) => mul(exp(mul(y, y)), Math.sqrt(Math.PI) / 2)),
+  sign: unaryPrim('sign', null, { float: false, nondiff: true }),
+  floor: unaryPrim('floor', null, { nondiff: true }),
+  ceil: unaryPrim('ceil', null, { nondiff: true }),
+  round: unaryPrim('round', null, { nondiff: true }),
+  isFinite: { name: 'isFinite', shape: elementwiseShape('isFinite', { out: 'int32' }), nondiff: true } as Primitive,
+  isNan: { name: 'isNan', shape: elementwiseShape('isNan', { out: 'int32' }), nondiff: true } as Primitive,
+  add: {
+    name: 'add',
+    shape: elementwiseShape('add'),
+    jvp: (_p, [ta, tb]) => [ta && tb ? add(ta, tb) : ta ?? tb],
+    vjp: ([ct], [a, b]) => (ct ? [sumTo(ct, a!.shape), sumTo(ct, b!.shape)] : [null, null]),
+  } as Primitive,
+  sub: {
+    name: 'sub',
+    shape: elementwiseShape('sub'),
+    jvp: (_p, [ta, tb]) => [ta && tb ? sub(ta, tb) : ta ?? (tb ? neg(tb) : null)],
+    vjp: ([ct], [a, b]) => (ct ? [sumTo(ct, a!.shape), sumTo(neg(ct), b!.shape)] : [null, null]),
+  } as Primitive,
+  mul: {
+    name: 'mul',
+    shape: elementwiseShape('mul'),
+    jvp: ([a, b], [ta, tb]) => [sumTerms(ta && mul(ta, b!), tb && mul(a!, tb))],
+    vjp: ([ct], [a, b]) => (ct ? [sumTo(mul(ct, b!), a!.shape), sumTo(mul(ct, a!), b!.shape)] : [null, null]),
+  } as Primitive,
+  div: {
+    name: 'div',
+    shape: elementwiseShape('div'),
+    jvp: ([a, b], [ta, tb], _p, [y]) => [sumTerms(ta && div(ta, b!), tb && neg(mul(tb, div(y!, b!))))],
+    vjp: ([ct], [a, b], [y]) => (ct ? [sumTo(div(ct, b!), a!.shape), sumTo(neg(mul(ct, div(y!, b!))), b!.shape)] : [null, null]),
+  } as Primitive,
+  pow: {
+    name: 'pow',
+    shape: elementwiseShape('pow', { float: true }),
+    // d/da a^b = b a^(b-1); d/db a^b = a^b log a (taken as 0 where a = 0, the limit used by JAX)
+    jvp: ([a, b], [ta, tb], _p, [y]) => [sumTerms(ta && mul(ta, powDa(a!, b!)), tb && mul(tb, powDb(a!, y!)))],
+    vjp: ([ct], [a, b], [y]) =>
+      ct ? [sumTo(mul(ct, powDa(a!, b!)), a!.shape), sumTo(mul(ct, powDb(a!, y!)), b!.shape)] : [null, null],
+  } as Primitive,
+  maximum: {
+    name: 'maximum',
+    shape: elementwiseShape('maximum'),
+    // ties split the derivative evenly, as JAX does
+    jvp: ([a, b], [ta, tb]) => [sumTerms(ta && mul(ta, pickA(a!, b!, true)), tb && mul(tb, pickA(b!, a!, true)))],
+    vjp: ([ct], [a, b]) =>
+      ct ? [sumTo(mul(ct, pickA(a!, b!, true)), a!.shape), sumTo(mul(ct, pickA(b!, a!, true)), b!.shape)] : [null, null],
+  } as Primitive,
+  minimum: {
+    name: 'minimum',
+    shape: elementwiseShape('minimum'),
+    jvp: ([a, b], [ta, tb]) => [sumTerms(ta && mul(ta, pickA(a!, b!, false)), tb && mul(tb, pickA(b!, a!, false)))],
+    vjp: ([ct], [a, b]) =>
+      ct ? [sumTo(mul(ct, pickA(a!, b!, false)), a!.shape), sumTo(mul(ct, pickA(b!, a!, false)), b!.shape)] : [null, null],
+  } as Primitive,
+  atan2: {
+    name: 'atan2',
+    shape: elementwiseShape('atan2', { float: true }),
+    jvp: ([a, b], [ta, tb]) => {
+      const r = add(mul(a!, a!), mul(b!, b!));
+      return [sumTerms(ta && mul(ta, div(b!, r)), tb && mul(tb, neg(div(a!, r))))];
+    },
+    vjp: ([ct], [a, b]) => {
+      if (!ct) return [null, null];
+      const r = add(mul(a!, a!), mul(b!, b!));
+      return [sumTo(mul(ct, div(b!, r)), a!.shape), sumTo(mul(ct, neg(div(a!, r))), b!.shape)];
+    },
+  } as Primitive,
+  where: {
+    name: 'where',
+    shape: (inputs: readonly Aval[]) => {
+      const dtype = assertSameDType('where', [inputs[1]!.dtype, inputs[2]!.dtype]);
+      return [{ shape: broadcastShapes('where', ...inputs.map((i) => i.shape)), dtype }];
+    },
+    jvp: ([c, a, b], [, ta, tb]) => {
+      if (!ta && !tb) return [null];
+      const out = broadcastShapes('where', c!.shape, a!.shape, b!.shape);
+      return [broadcastTo(where(c!, ta ?? 0, tb ?? 0), out)];
+    },
+    vjp: ([ct], [c, a, b]) => {
+      if (!ct) return [null, null, null];
+      const z = zeros(ct.shape, ct.dtype);
+      return [null, sumTo(where(c!, ct, z), a!.shape), sumTo(where(c!, z, ct), b!.shape)];
+    },
+  } as Primitive,
+  cast: {
+    name: 'cast',
+    shape: (inputs: readonly Aval[], p: { dtype: DType }) => [{ shape: inputs[0]!.shape, dtype: p.dtype }],
+    jvp: ([x], [t], p: { dtype: DType }) => [p.dtype === 'int32' || x!.dtype === 'int32' ? null : cast(t!, p.dtype)],
+    vjp: ([ct], [x], _o, p: { dtype: DType }) => [ct && p.dtype !== 'int32' && x!.dtype !== 'int32' ? cast(ct, x!.dtype) : null],
+  } as Primitive,
+};
+
+const COMPARISONS = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'] as const;
+const comparisonPrims = Object.fromEntries(
+  COMPARISONS.map((name) => [name, { name, shape: elementwiseShape(name, { out: 'int32' }), nondiff: true } as Primitive]),
+) as Record<(typeof COMPARISONS)[number], Primitive>;
+
+for (const p of [...Object.values(prims), ...Object.values(comparisonPrims)]) {
+  (p as { batch?: Primitive['batch'] }).batch = batchElementwise(() => p);
+}
+
+function sumTerms(a: Tensor | null, b: Tensor | null): Tensor | null {
+  return a && b ? add(a, b) : a ?? b;
+}
+
+/** 1 where a wins, 0 where it loses, 1/2 at ties (derivative of max/min). */
+function pickA(a: Tensor, b: Tensor, isMax: boolean): Tensor {
+  const wins = cast(isMax ? bind1(comparisonPrims.greater, [a, b], {}) : bind1(comparisonPrims.less, [a, b], {}), a.dtype);
+  const ties = cast(bind1(comparisonPrims.equal, [a, b], {}), a.dtype);
+  return add(wins, mul(ties, 0.5));
+}
+
+function powDa(a: Tensor, b: Tensor): Tensor {
+  return mul(b, pow(a, sub(b, 1)));
+}
+
+function powDb(a: Tensor, y: Tensor): Tensor {
+  const zero = equal(a, 0);
+  return where(zero, 0, mul(y, log(where(zero, 1, a))));
+}
+
+// Public functions.
+const u = (p: Primitive) => (x: TensorLike): Tensor => bind1(p, operands(p.name, [x]), {});
+const b = (p: Primitive) => (x: TensorLike, y: TensorLike): Tensor => bind1(p, operands(p.name, [x, y]), {});
+
+export const neg = u(prims.neg);
+export const exp = u(prims.exp);
+export const log = u(prims.log);
+export const log1p = u(prims.log1p);
+export const expm1 = u(prims.expm1);
+export const sqrt = u(prims.sqrt);
+export const rsqrt = u(prims.rsqrt);
+export const sin = u(prims.sin);
+export const cos = u(prims.cos);
+export const tanh = u(prims.tanh);
+export const sigmoid = u(prims.sigmoid);
+export const abs = u(prims.abs);
+export const sign = u(prims.sign);
+export const erf = u(prims.erf);
+export const erfinv = u(prims.erfinv);
+export const floor = u(prims.floor);
+export const ceil = u(prims.ceil);
+export const round = u(prims.round);
+export const isFinite = u(prims.isFinite);
+export const isNan = u(prims.isNan);
+export const add = b(prims.add);
+export const sub = b(prims.sub);
+export const mul = b(prims.mul);
+export const div = b(prims.div);
+export const pow = b(prims.pow);
+export const maximum = b(prims.maximum);
+export const minimum = b(prims.minimum);
+export const atan2 = b(prims.atan2);
+export const equal = b(comparisonPrims.equal);
+export const notEqual = b(comparisonPrims.notEqual);
+export const less = b(comparisonPrims.less);
+export const lessEqual = b(comparisonPrims.lessEqual);
+export const greater = b(comparisonPrims.greater);
+export const greaterEqual = b(comparisonPrims.greaterEqual);
+
+/** where(cond, x, y): x where cond is non-zero, else y. cond may be int32 (a comparison) or float. */
+export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
+  const [xx, yy] = operands('where', [x, y]);
+  const c = operands('where', [cond, xx!])[0]!;
+  return bind1(prims.where, [c, xx!, yy!], {});
+}
+
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return bind1(prims.cast, [x], { dtype });
+}
+
+// Composites: derivatives follow from the primitives above.
+export function square(x: TensorLike): Tensor {
+  const [t] = operands('square', [x]);
+  return mul(t!, t!);
+}
+export function reciprocal(x: TensorLike): Tensor {
+  return div(1, operands('reciprocal', [x])[0]!);
+}
+/** softplus(x) = log(1 + eˣ), stable for large |x|. */
+export function softplus(x: TensorLike): Tensor {
+  const [t] = operands('softplus', [x]);
+  return add(maximum(t!, 0), log1p(exp(neg(abs(t!)))));
+}
+/** log σ(x) = −softplus(−x), stable for large |x|. */
+export function logSigmoid(x: TensorLike): Tensor {
+  return neg(softplus(neg(operands('logSigmoid', [x])[0]!)));
+}
+export function relu(x: TensorLike): Tensor {
+  const [t] = operands('relu', [x]);
+  return where(greater(t!, 0), t!, mul(t!, 0));
+}
+export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
+  const [t] = operands('clip', [x]);
+  return minimum(maximum(t!, lo), hi);
+}

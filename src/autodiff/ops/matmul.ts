@@ -1,0 +1,71 @@
+import type { Tensor } from '../../tensor.js';
+import { bind1 } from '../core.js';
+import type { Primitive } from '../primitive.js';
+import { ShapeError } from '../../errors.js';
+import { assertFloat, assertSameDType } from '../../dtype.js';
+import { broadcastShapes, fmtShape } from '../../shape.js';
+import { add, alignBatched, mul } from './elementwise.js';
+import { expandDims, reshape, squeeze, sumTo } from './shape.js';
+
+/** C = op(A) op(B) over broadcast batch dims; op transposes the last two axes when flagged. */
+interface MatmulParams {
+  transA: boolean;
+  transB: boolean;
+}
+
+function mm(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  return bind1(matmulPrim, [a, b], { transA, transB });
+}
+
+export const matmulPrim: Primitive<MatmulParams> = {
+  name: 'matmul',
+  shape: ([a, b], p) => {
+    const dtype = assertSameDType('matmul', [a!.dtype, b!.dtype]);
+    assertFloat('matmul', dtype);
+    if (a!.shape.length < 2 || b!.shape.length < 2) {
+      throw new ShapeError(`matmul: operands need at least 2 dimensions, got ${fmtShape(a!.shape)} and ${fmtShape(b!.shape)}.`);
+    }
+    const ra = a!.shape.length;
+    const rb = b!.shape.length;
+    const [m, k1] = p.transA ? [a!.shape[ra - 1]!, a!.shape[ra - 2]!] : [a!.shape[ra - 2]!, a!.shape[ra - 1]!];
+    const [k2, n] = p.transB ? [b!.shape[rb - 1]!, b!.shape[rb - 2]!] : [b!.shape[rb - 2]!, b!.shape[rb - 1]!];
+    if (k1 !== k2) {
+      throw new ShapeError(
+        `matmul: inner dimensions differ: ${fmtShape(a!.shape)} @ ${fmtShape(b!.shape)} (${k1} vs ${k2}). ` +
+          'The last axis of the first operand must equal the second-to-last of the second (transpose one with mT?).',
+      );
+    }
+    const batch = broadcastShapes('matmul (batch dims)', a!.shape.slice(0, -2), b!.shape.slice(0, -2));
+    return [{ shape: [...batch, m, n], dtype }];
+  },
+  jvp: ([a, b], [ta, tb], p) => {
+    const x = ta && mm(ta, b!, p.transA, p.transB);
+    const y = tb && mm(a!, tb, p.transA, p.transB);
+    return [x && y ? add(x, y) : x ?? y];
+  },
+  vjp: ([ct], [a, b], _o, p) => {
+    if (!ct) return [null, null];
+    const da = p.transA ? mm(b!, ct, p.transB, true) : mm(ct, b!, false, !p.transB);
+    const db = p.transB ? mm(ct, a!, true, p.transA) : mm(a!, ct, !p.transA, false);
+    return [sumTo(da, a!.shape), sumTo(db, b!.shape)];
+  },
+  batch: (args, dims, p) => [bind1(matmulPrim, alignBatched(args, dims), p)],
+};
+
+/**
+ * Matrix product with NumPy semantics: batch dims broadcast; a 1-D operand is a vector
+ * (prepended/appended 1 removed from the result).
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: scalars are not allowed (shapes ${fmtShape(a.shape)}, ${fmtShape(b.shape)}); use mul.`);
+  const a2 = a.ndim === 1 ? expandDims(a, 0) : a;
+  const b2 = b.ndim === 1 ? expandDims(b, 1) : b;
+  let c = mm(a2, b2, false, false);
+  if (b.ndim === 1) c = squeeze(c, -1);
+  if (a.ndim === 1) c = squeeze(c, c.ndim - (b.ndim === 1 ? 1 : 2));
+  return c;
+}
+
+export function outer(a: Tensor, b: Tensor): Tensor {
+  return mul(reshape(a, [a.size, 1]), reshape(b, [1, b.size]));
+}

@@ -1,0 +1,174 @@
+import type { Tensor } from '../../tensor.js';
+import { bind1 } from '../core.js';
+import type { Aval, Primitive } from '../primitive.js';
+import { ConfigError } from '../../errors.js';
+import { normalizeAxes, normalizeAxis } from '../../shape.js';
+import { add, cast, div, equal, exp, isFinite, log, mul, sub, where } from './elementwise.js';
+import { broadcastTo, reshape } from './shape.js';
+import { stopGradient } from './special.js';
+
+export interface AxisOptions {
+  axis?: number | number[];
+  keepdims?: boolean;
+}
+
+interface ReduceParams {
+  axes: number[];
+  keepdims: boolean;
+}
+
+function reducedShape(shape: readonly number[], axes: readonly number[], keepdims: boolean): number[] {
+  return keepdims ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Re-inserts reduced axes as size 1 so a reduced value broadcasts against the input. */
+function unreduce(y: Tensor, x: Aval, p: ReduceParams): Tensor {
+  return p.keepdims ? y : reshape(y, reducedShape(x.shape, p.axes, true));
+}
+
+const reduceShape = (inputs: readonly Aval[], p: ReduceParams): Aval[] => [
+  { shape: reducedShape(inputs[0]!.shape, p.axes, p.keepdims), dtype: inputs[0]!.dtype },
+];
+
+const batchReduce = (prim: () => Primitive<ReduceParams>) => ([x]: Tensor[], _d: unknown, p: ReduceParams) => [
+  bind1(prim(), [x!], { axes: p.axes.map((a) => a + 1), keepdims: p.keepdims }),
+];
+
+const reduceSumPrim: Primitive<ReduceParams> = {
+  name: 'reduceSum',
+  shape: reduceShape,
+  jvp: (_x, [t], p) => [bind1(reduceSumPrim, [t!], p)],
+  vjp: ([ct], [x], _o, p) => [ct && broadcastTo(unreduce(ct, x!, p), x!.shape)],
+  batch: batchReduce(() => reduceSumPrim),
+};
+
+/** max/min pass the derivative to the extreme entries, split evenly among ties (as JAX). */
+function extremePrim(name: string): Primitive<ReduceParams> {
+  const p: Primitive<ReduceParams> = {
+    name,
+    shape: reduceShape,
+    jvp: ([x], [t], params, [y]) => {
+      const w = tieWeights(x!, y!, params);
+      return [bind1(reduceSumPrim, [mul(t!, w)], params)];
+    },
+    vjp: ([ct], [x], [y], params) => [ct && mul(broadcastTo(unreduce(ct, x!, params), x!.shape), tieWeights(x!, y!, params))],
+    batch: batchReduce(() => p),
+  };
+  return p;
+}
+
+function tieWeights(x: Tensor, y: Tensor, p: ReduceParams): Tensor {
+  const hit = cast(equal(x, unreduce(y, x, p)), x.dtype);
+  const count = bind1(reduceSumPrim, [hit], { axes: p.axes, keepdims: true });
+  return div(hit, count);
+}
+
+const reduceMaxPrim = extremePrim('reduceMax');
+const reduceMinPrim = extremePrim('reduceMin');
+
+function argPrim(name: string): Primitive<{ axis: number; keepdims: boolean }> {
+  const p: Primitive<{ axis: number; keepdims: boolean }> = {
+    name,
+    nondiff: true,
+    shape: (inputs, q) => [{ shape: reducedShape(inputs[0]!.shape, [q.axis], q.keepdims), dtype: 'int32' }],
+    batch: ([x], _d, q) => [bind1(p, [x!], { axis: q.axis + 1, keepdims: q.keepdims })],
+  };
+  return p;
+}
+const argmaxPrim = argPrim('argmax');
+const argminPrim = argPrim('argmin');
+
+const cumsumPrim: Primitive<{ axis: number; reverse: boolean }> = {
+  name: 'cumsum',
+  shape: (inputs) => [inputs[0]!],
+  jvp: (_x, [t], p) => [bind1(cumsumPrim, [t!], p)],
+  vjp: ([ct], _x, _o, p) => [ct && bind1(cumsumPrim, [ct], { axis: p.axis, reverse: !p.reverse })],
+  batch: ([x], _d, p) => [bind1(cumsumPrim, [x!], { axis: p.axis + 1, reverse: p.reverse })],
+};
+
+export const reducePrims = { reduceSum: reduceSumPrim, reduceMax: reduceMaxPrim, reduceMin: reduceMinPrim, argmax: argmaxPrim, argmin: argminPrim, cumsum: cumsumPrim };
+
+const AXIS_KEYS = new Set(['axis', 'keepdims']);
+function params(op: string, x: Tensor, opts: AxisOptions | undefined): ReduceParams {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) {
+    throw new ConfigError(`${op}: options must be an object like { axis: 0, keepdims: true }, got ${String(opts)}.`);
+  }
+  for (const k of Object.keys(opts ?? {})) if (!AXIS_KEYS.has(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: axis, keepdims).`);
+  return { axes: normalizeAxes(op, opts?.axis, x.ndim), keepdims: opts?.keepdims ?? false };
+}
+
+export function sum(x: Tensor, opts?: AxisOptions): Tensor {
+  const p = params('sum', x, opts);
+  if (p.axes.length === 0) return x;
+  return bind1(reduceSumPrim, [x], p);
+}
+
+export function max(x: Tensor, opts?: AxisOptions): Tensor {
+  return bind1(reduceMaxPrim, [x], params('max', x, opts));
+}
+
+export function min(x: Tensor, opts?: AxisOptions): Tensor {
+  return bind1(reduceMinPrim, [x], params('min', x, opts));
+}
+
+export function mean(x: Tensor, opts?: AxisOptions): Tensor {
+  const p = params('mean', x, opts);
+  let n = 1;
+  for (const a of p.axes) n *= x.shape[a]!;
+  return div(sum(x, opts), n);
+}
+
+/** Variance over the axes (ddof = 0 by default, as NumPy). */
+export function variance(x: Tensor, opts?: AxisOptions & { ddof?: number }): Tensor {
+  const { ddof = 0, ...rest } = opts ?? {};
+  const p = params('variance', x, rest);
+  let n = 1;
+  for (const a of p.axes) n *= x.shape[a]!;
+  const d = sub(x, mean(x, { axis: p.axes, keepdims: true }));
+  return div(sum(mul(d, d), rest), n - ddof);
+}
+
+/**
+ * log Σ exp(x), shifted by a stop-gradient max for stability. A non-finite max (all −∞, say) is
+ * replaced by 0, so an all −∞ row gives −∞ rather than NaN.
+ */
+export function logsumexp(x: Tensor, opts?: AxisOptions): Tensor {
+  const p = params('logsumexp', x, opts);
+  const m0 = stopGradient(bind1(reduceMaxPrim, [x], { axes: p.axes, keepdims: true }));
+  const m = where(isFinite(m0), m0, 0);
+  const s = log(bind1(reduceSumPrim, [exp(sub(x, m))], { axes: p.axes, keepdims: true }));
+  const out = add(s, m);
+  return p.keepdims ? out : reshape(out, reducedShape(x.shape, p.axes, false));
+}
+
+export function logSoftmax(x: Tensor, opts?: { axis?: number }): Tensor {
+  const axis = opts?.axis ?? -1;
+  return sub(x, logsumexp(x, { axis, keepdims: true }));
+}
+
+export function softmax(x: Tensor, opts?: { axis?: number }): Tensor {
+  return exp(logSoftmax(x, opts));
+}
+
+export function argmax(x: Tensor, opts?: { axis?: number; keepdims?: boolean }): Tensor {
+  if (opts?.axis === undefined) return bind1(argmaxPrim, [reshape(x, [x.size])], { axis: 0, keepdims: false });
+  return bind1(argmaxPrim, [x], { axis: normalizeAxis('argmax', opts.axis, x.ndim), keepdims: opts.keepdims ?? false });
+}
+
+export function argmin(x: Tensor, opts?: { axis?: number; keepdims?: boolean }): Tensor {
+  if (opts?.axis === undefined) return bind1(argminPrim, [reshape(x, [x.size])], { axis: 0, keepdims: false });
+  return bind1(argminPrim, [x], { axis: normalizeAxis('argmin', opts.axis, x.ndim), keepdims: opts.keepdims ?? false });
+}
+
+export function cumsum(x: Tensor, opts?: { axis?: number; reverse?: boolean }): Tensor {
+  const axis = normalizeAxis('cumsum', opts?.axis ?? -1, x.ndim);
+  return bind1(cumsumPrim, [x], { axis, reverse: opts?.reverse ?? false });
+}
+
+/** log Σ_{j≤i} exp(x_j) along an axis, shifted by the stop-gradient max of the axis. */
+export function logcumsumexp(x: Tensor, opts?: { axis?: number; reverse?: boolean }): Tensor {
+  const axis = normalizeAxis('logcumsumexp', opts?.axis ?? -1, x.ndim);
+  const m0 = stopGradient(bind1(reduceMaxPrim, [x], { axes: [axis], keepdims: true }));
+  const m = where(isFinite(m0), m0, 0);
+  return add(log(cumsum(exp(sub(x, m)), { axis, reverse: opts?.reverse })), m);
+}

@@ -1,0 +1,42 @@
+import { Tensor } from '../../tensor.js';
+import { ConfigError } from '../../errors.js';
+import { fromHost } from '../core.js';
+import { allocArray, type DType } from '../../dtype.js';
+import type { Aval } from '../primitive.js';
+import { currentBackend } from '../../backends/backend.js';
+
+export type TensorLike = Tensor | number;
+
+/** A JS number becomes a scalar of the partner operand's dtype (numbers are weakly typed, as in JAX). */
+export function toTensor(op: string, x: TensorLike, like?: Aval): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === 'number') {
+    const dtype: DType = like?.dtype ?? 'float64';
+    const backend = like instanceof Tensor ? backendOfLike(like) : currentBackend();
+    const data = allocArray(dtype, 1);
+    data[0] = x;
+    return fromHost(data, [], backend);
+  }
+  throw new ConfigError(`${op}: expected a Tensor or a number, got ${describe(x)}. Create tensors with bt.tensor(values).`);
+}
+
+function backendOfLike(t: Tensor) {
+  try {
+    return t.concrete()._backend!;
+  } catch {
+    return currentBackend();
+  }
+}
+
+export function describe(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array (wrap it with bt.tensor)';
+  if (typeof x === 'object') return `an object of type ${(x as object).constructor?.name ?? 'Object'}`;
+  return `${typeof x} ${String(x)}`;
+}
+
+/** Converts the operands of an n-ary op; numbers take the dtype of the first tensor operand. */
+export function operands(op: string, xs: TensorLike[]): Tensor[] {
+  const like = xs.find((x): x is Tensor => x instanceof Tensor);
+  return xs.map((x) => toTensor(op, x, like));
+}

@@ -1,0 +1,114 @@
+import type { DType, TypedArray } from '../dtype.js';
+import { BackendError } from '../errors.js';
+import type { Shape } from '../shape.js';
+
+/**
+ * A backend owns buffers and runs kernels. The interface is shaped for an asynchronous device:
+ * `run` only *enqueues* work and returns handles at once; values reach the host through `read`
+ * (a Promise). The CPU backend happens to finish synchronously and also offers `readSync`.
+ */
+export interface TensorInfo {
+  readonly shape: Shape;
+  readonly dtype: DType;
+  readonly handle: unknown;
+}
+
+export interface OutSpec {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Copies host values into a new buffer. */
+  upload(values: TypedArray, dtype: DType): unknown;
+  /** A new reference to the same buffer (views such as reshape share storage). */
+  share(handle: unknown): unknown;
+  /** Drops one reference; the buffer is freed (or pooled) when none are left. */
+  release(handle: unknown): void;
+  read(handle: unknown, dtype: DType, size: number): Promise<TypedArray>;
+  /** Synchronous read; absent on backends that cannot block (WebGPU). */
+  readSync?(handle: unknown, dtype: DType, size: number): TypedArray;
+  hasKernel(op: string): boolean;
+  /** Enqueue the kernel of primitive `op`; returns one handle per output. */
+  run(op: string, inputs: readonly TensorInfo[], params: unknown, outs: readonly OutSpec[]): unknown[];
+  /** Add a kernel for a user primitive (see definePrimitive). */
+  registerKernel(op: string, kernel: unknown): void;
+  /** Bytes held by live buffers (and by a pool, if the backend keeps one). */
+  memory(): { numBytes: number; numBuffers: number };
+  /** Wait until every enqueued op has finished. */
+  sync?(): Promise<void>;
+  dispose?(): void;
+}
+
+type BackendFactory = () => Backend | Promise<Backend>;
+
+const factories = new Map<string, BackendFactory>();
+const instances = new Map<string, Backend>();
+let current = 'cpu';
+
+export function registerBackend(name: string, backend: Backend | BackendFactory): void {
+  if (typeof name !== 'string' || name.length === 0) throw new BackendError('registerBackend: the name must be a non-empty string.');
+  instances.delete(name);
+  if (typeof backend === 'function') factories.set(name, backend);
+  else {
+    factories.set(name, () => backend);
+    instances.set(name, backend);
+  }
+}
+
+function known(): string {
+  return [...factories.keys()].join(', ') || '(none)';
+}
+
+/** Initialise a backend (creating a GPU device, say). Needed before setBackend for async backends. */
+export async function ready(name: string = current): Promise<Backend> {
+  const existing = instances.get(name);
+  if (existing) return existing;
+  const factory = factories.get(name);
+  if (!factory) throw new BackendError(`ready('${name}'): no backend of that name is registered (registered: ${known()}).`);
+  const b = await factory();
+  instances.set(name, b);
+  return b;
+}
+
+export function backendByName(name: string): Backend {
+  const b = instances.get(name);
+  if (b) return b;
+  const factory = factories.get(name);
+  if (!factory) throw new BackendError(`backend '${name}' is not registered (registered: ${known()}).`);
+  const made = factory();
+  if (made instanceof Promise) {
+    throw new BackendError(`backend '${name}' initialises asynchronously: call \`await bt.ready('${name}')\` first.`);
+  }
+  instances.set(name, made);
+  return made;
+}
+
+export function setBackend(name: string): void {
+  backendByName(name);
+  current = name;
+}
+
+export function getBackend(): string {
+  return current;
+}
+
+export function currentBackend(): Backend {
+  return backendByName(current);
+}
+
+/** Run fn with `name` as the current backend, restoring the previous one afterwards (also on throw). */
+export function withBackend<T>(name: string, fn: () => T): T {
+  const prev = current;
+  setBackend(name);
+  try {
+    return fn();
+  } finally {
+    current = prev;
+  }
+}
+
+export function liveBackends(): Backend[] {
+  return [...instances.values()];
+}

@@ -1,0 +1,67 @@
+import type { TypedArray } from '../../dtype.js';
+
+/**
+ * Elementwise kernels generated from an expression in the operands a0..a(n-1), one function per
+ * expression, so each kernel is a tight monomorphic loop V8 can optimise (a shared loop calling an
+ * op closure would be megamorphic and several times slower).
+ */
+export type NaryKernel = (inputs: TypedArray[], shapes: (readonly number[])[], out: TypedArray, outShape: readonly number[]) => void;
+
+/** Strides of `shape` (right-aligned to `outShape`), with 0 where it broadcasts. */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const rank = outShape.length;
+  const strides = new Array<number>(rank).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const j = rank - shape.length + i;
+    strides[j] = shape[i] === 1 ? 0 : s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+const cache = new Map<string, NaryKernel>();
+
+export function naryKernel(arity: number, expr: string, helpers: Record<string, unknown> = {}): NaryKernel {
+  const key = `${arity}:${expr}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const args = Array.from({ length: arity }, (_, i) => `a${i}`);
+  const load = (idx: (i: number) => string) => args.map((a, i) => `const ${a} = x${i}[${idx(i)}];`).join(' ');
+  const src = `
+    const ${args.map((_, i) => `x${i} = inputs[${i}]`).join(', ')};
+    const n = out.length;
+    if (n === 0) return;
+    let same = true;
+    for (let k = 0; k < ${arity}; k++) if (inputs[k].length !== n) same = false;
+    if (same) {
+      for (let i = 0; i < n; i++) { ${load(() => 'i')} out[i] = ${expr}; }
+      return;
+    }
+    const rank = outShape.length;
+    ${args.map((_, i) => `const st${i} = bstrides(shapes[${i}], outShape);`).join('\n')}
+    const inner = rank === 0 ? 1 : outShape[rank - 1];
+    ${args.map((_, i) => `const is${i} = rank === 0 ? 0 : st${i}[rank - 1];`).join(' ')}
+    const idx = new Array(rank).fill(0);
+    ${args.map((_, i) => `let o${i} = 0;`).join(' ')}
+    for (let base = 0; base < n; base += inner) {
+      ${args.map((_, i) => `let p${i} = o${i};`).join(' ')}
+      for (let j = 0; j < inner; j++) {
+        ${load((i) => `p${i}`)}
+        out[base + j] = ${expr};
+        ${args.map((_, i) => `p${i} += is${i};`).join(' ')}
+      }
+      for (let ax = rank - 2; ax >= 0; ax--) {
+        idx[ax]++;
+        ${args.map((_, i) => `o${i} += st${i}[ax];`).join(' ')}
+        if (idx[ax] < outShape[ax]) break;
+        ${args.map((_, i) => `o${i} -= st${i}[ax] * idx[ax];`).join(' ')}
+        idx[ax] = 0;
+      }
+    }`;
+  const names = Object.keys(helpers);
+  const make = new Function('bstrides', ...names, `return function kernel(inputs, shapes, out, outShape) {${src}}`);
+  const k = make(broadcastStrides, ...names.map((n) => helpers[n])) as NaryKernel;
+  cache.set(key, k);
+  return k;
+}

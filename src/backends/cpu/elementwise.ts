@@ -1,0 +1,65 @@
+import { naryKernel, type NaryKernel } from './broadcast-loop.js';
+import { erf, erfinv, sigmoid } from './special.js';
+
+/** Expressions of the elementwise primitives, in the operands a0, a1, a2. */
+const UNARY: Record<string, string> = {
+  neg: '-a0',
+  exp: 'Math.exp(a0)',
+  log: 'Math.log(a0)',
+  log1p: 'Math.log1p(a0)',
+  expm1: 'Math.expm1(a0)',
+  sqrt: 'Math.sqrt(a0)',
+  rsqrt: '1 / Math.sqrt(a0)',
+  sin: 'Math.sin(a0)',
+  cos: 'Math.cos(a0)',
+  tanh: 'Math.tanh(a0)',
+  sigmoid: 'sigmoid(a0)',
+  abs: 'Math.abs(a0)',
+  sign: '(a0 > 0 ? 1 : a0 < 0 ? -1 : a0)',
+  erf: 'erf(a0)',
+  erfinv: 'erfinv(a0)',
+  floor: 'Math.floor(a0)',
+  ceil: 'Math.ceil(a0)',
+  round: 'Math.round(a0)',
+  isFinite: '(Number.isFinite(a0) ? 1 : 0)',
+  isNan: '(a0 !== a0 ? 1 : 0)',
+  cast: 'a0',
+};
+
+const BINARY: Record<string, string> = {
+  add: 'a0 + a1',
+  sub: 'a0 - a1',
+  mul: 'a0 * a1',
+  div: 'a0 / a1',
+  pow: 'Math.pow(a0, a1)',
+  maximum: '(a0 > a1 || a0 !== a0 ? a0 : a1)',
+  minimum: '(a0 < a1 || a0 !== a0 ? a0 : a1)',
+  atan2: 'Math.atan2(a0, a1)',
+  equal: '(a0 === a1 ? 1 : 0)',
+  notEqual: '(a0 !== a1 ? 1 : 0)',
+  less: '(a0 < a1 ? 1 : 0)',
+  lessEqual: '(a0 <= a1 ? 1 : 0)',
+  greater: '(a0 > a1 ? 1 : 0)',
+  greaterEqual: '(a0 >= a1 ? 1 : 0)',
+};
+
+/** int32 arithmetic wraps like C; division truncates toward zero. */
+const INT_OVERRIDES: Record<string, string> = {
+  mul: 'Math.imul(a0, a1)',
+  div: '((a0 / a1) | 0)',
+};
+
+const TERNARY: Record<string, string> = {
+  where: '(a0 !== 0 ? a1 : a2)',
+};
+
+const helpers = { erf, erfinv, sigmoid };
+
+export function elementwiseKernel(op: string, intInputs: boolean): NaryKernel | undefined {
+  if (op in UNARY) return naryKernel(1, UNARY[op]!, helpers);
+  if (op in BINARY) return naryKernel(2, (intInputs && INT_OVERRIDES[op]) || BINARY[op]!, helpers);
+  if (op in TERNARY) return naryKernel(3, TERNARY[op]!, helpers);
+  return undefined;
+}
+
+export const ELEMENTWISE_OPS = [...Object.keys(UNARY), ...Object.keys(BINARY), ...Object.keys(TERNARY)];

@@ -1,0 +1,291 @@
+import { allocArray, type TypedArray } from '../../dtype.js';
+import { NumericalError } from '../../errors.js';
+import type { CpuInput, CpuKernel } from '../../autodiff/primitive.js';
+import { elementwiseKernel, ELEMENTWISE_OPS } from './elementwise.js';
+import { argExtreme, cumsum, reduce } from './reduce.js';
+import { broadcastTo, concat, pad, slice, transpose } from './shape-kernels.js';
+import { argsort, scatterAdd, take } from './index-kernels.js';
+import { matmul } from './matmul.js';
+import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
+import { foldInKeys, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
+import { stridesOf } from '../../shape.js';
+
+/** The CPU kernel table: one entry per primitive name. */
+export const cpuKernels = new Map<string, CpuKernel>();
+
+const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocArray(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
+function sizeOfShape(s: readonly number[]): number {
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}
+
+for (const op of ELEMENTWISE_OPS) {
+  cpuKernels.set(op, (inputs, _p, outs) => {
+    const out = out1(outs);
+    const k = elementwiseKernel(op, inputs[0]!.dtype === 'int32')!;
+    k(inputs.map((i) => i.data), inputs.map((i) => i.shape), out, outs[0]!.shape);
+    return out;
+  });
+}
+
+for (const kind of ['sum', 'max', 'min'] as const) {
+  const name = `reduce${kind[0]!.toUpperCase()}${kind.slice(1)}`;
+  cpuKernels.set(name, ([x], p: { axes: number[] }, outs) => {
+    const out = out1(outs);
+    reduce(kind, x!.data, x!.shape, p.axes, out);
+    return out;
+  });
+}
+
+for (const [name, isMax] of [['argmax', true], ['argmin', false]] as const) {
+  cpuKernels.set(name, ([x], p: { axis: number }, outs) => {
+    const out = out1(outs) as Int32Array;
+    argExtreme(isMax, x!.data, x!.shape, p.axis, out);
+    return out;
+  });
+}
+
+cpuKernels.set('cumsum', ([x], p: { axis: number; reverse: boolean }, outs) => {
+  const out = out1(outs);
+  cumsum(x!.data, x!.shape, p.axis, p.reverse, out);
+  return out;
+});
+
+cpuKernels.set('transpose', ([x], p: { perm: number[] }, outs) => {
+  const out = out1(outs);
+  transpose(x!.data, x!.shape, p.perm, out);
+  return out;
+});
+
+cpuKernels.set('broadcastTo', ([x], _p, outs) => {
+  const out = out1(outs);
+  broadcastTo(x!.data, x!.shape, outs[0]!.shape, out);
+  return out;
+});
+
+cpuKernels.set('slice', ([x], p: { starts: number[]; sizes: number[] }, outs) => {
+  const out = out1(outs);
+  slice(x!.data, x!.shape, p.starts, p.sizes, out);
+  return out;
+});
+
+cpuKernels.set('pad', ([x], p: { lo: number[] }, outs) => {
+  const out = out1(outs);
+  pad(x!.data, x!.shape, p.lo, outs[0]!.shape, out);
+  return out;
+});
+
+cpuKernels.set('concat', (inputs, p: { axis: number }, outs) => {
+  const out = out1(outs);
+  concat(inputs.map((i) => i.data), inputs.map((i) => i.shape), p.axis, outs[0]!.shape, out);
+  return out;
+});
+
+cpuKernels.set('take', ([x, idx], p: { axis: number }, outs) => {
+  const out = out1(outs);
+  take(x!.data, x!.shape, idx!.data as Int32Array, p.axis, out);
+  return out;
+});
+
+cpuKernels.set('scatterAdd', ([x, idx, upd], p: { axis: number }, outs) => {
+  const out = out1(outs);
+  scatterAdd(x!.data, x!.shape, idx!.data as Int32Array, upd!.data, p.axis, out);
+  return out;
+});
+
+cpuKernels.set('argsort', ([x], p: { axis: number; descending: boolean }, outs) => {
+  const out = out1(outs) as Int32Array;
+  argsort(x!.data, x!.shape, p.axis, p.descending, out);
+  return out;
+});
+
+/** Offsets of each batch matrix of x when its batch dims broadcast to `batchShape`. */
+export function batchOffsets(shape: readonly number[], batchShape: readonly number[], matSize: number): Int32Array {
+  const xb = shape.slice(0, -2);
+  const total = sizeOfShape(batchShape);
+  const offs = new Int32Array(total);
+  if (sizeOfShape(xb) === total && xb.length === batchShape.length) {
+    for (let i = 0; i < total; i++) offs[i] = i * matSize;
+    return offs;
+  }
+  const rank = batchShape.length;
+  const xs = stridesOf(xb);
+  const str = batchShape.map((_, j) => {
+    const i = j - (rank - xb.length);
+    return i < 0 || xb[i] === 1 ? 0 : xs[i]! * matSize;
+  });
+  const idx = new Array<number>(rank).fill(0);
+  for (let b = 0; b < total; b++) {
+    let o = 0;
+    for (let j = 0; j < rank; j++) o += idx[j]! * str[j]!;
+    offs[b] = o;
+    for (let j = rank - 1; j >= 0; j--) {
+      if (++idx[j]! < batchShape[j]!) break;
+      idx[j] = 0;
+    }
+  }
+  return offs;
+}
+
+cpuKernels.set('matmul', ([a, b], p: { transA?: boolean; transB?: boolean }, outs) => {
+  const out = out1(outs) as FloatArray;
+  const os = outs[0]!.shape;
+  const r = os.length;
+  const m = os[r - 2]!;
+  const n = os[r - 1]!;
+  const ash = a!.shape;
+  const k = p.transA ? ash[ash.length - 2]! : ash[ash.length - 1]!;
+  const batchShape = os.slice(0, -2);
+  const batch = sizeOfShape(batchShape);
+  const aOff = batchOffsets(ash, batchShape, m * k);
+  const bOff = batchOffsets(b!.shape, batchShape, k * n);
+  matmul(a!.data as FloatArray, aOff, b!.data as FloatArray, bOff, out, batch, m, k, n, !!p.transA, !!p.transB);
+  return out;
+});
+
+cpuKernels.set('cholesky', ([a], _p, outs) => {
+  const out = out1(outs) as FloatArray;
+  const sh = a!.shape;
+  const n = sh[sh.length - 1]!;
+  const batch = n === 0 ? 0 : a!.data.length / (n * n);
+  const info = { pivot: -1, value: 0 };
+  const bad = cholesky(a!.data as FloatArray, out, batch, n, info);
+  if (bad >= 0) {
+    throw new NumericalError(
+      `cholesky: matrix ${batch > 1 ? `#${bad} of the batch ` : ''}(${n}×${n}) is not positive definite: ` +
+        `pivot ${info.pivot} is ${info.value}. Symmetrise it and add jitter to the diagonal (A + εI), or check for NaNs.`,
+    );
+  }
+  return out;
+});
+
+function broadcastBatch(x: CpuInput, batchShape: readonly number[], matSize: number): { data: TypedArray; stride: number } {
+  const own = sizeOfShape(x.shape.slice(0, -2));
+  const total = sizeOfShape(batchShape);
+  if (own === total) return { data: x.data, stride: matSize };
+  if (own === 1) return { data: x.data, stride: 0 };
+  // general broadcasting: materialise
+  const offs = batchOffsets(x.shape, batchShape, matSize);
+  const data = allocArray(x.dtype, total * matSize);
+  for (let b = 0; b < total; b++) data.set(x.data.subarray(offs[b]!, offs[b]! + matSize), b * matSize);
+  return { data, stride: matSize };
+}
+
+cpuKernels.set('triangularSolve', ([a, b], p: { lower: boolean; transposeA: boolean; unitDiagonal: boolean }, outs) => {
+  const out = out1(outs) as FloatArray;
+  const os = outs[0]!.shape;
+  const n = os[os.length - 2]!;
+  const m = os[os.length - 1]!;
+  const batchShape = os.slice(0, -2);
+  const A = broadcastBatch(a!, batchShape, n * n);
+  const B = broadcastBatch(b!, batchShape, n * m);
+  triangularSolve(A.data as FloatArray, B.data as FloatArray, out, sizeOfShape(batchShape), n, m, p.lower, p.transposeA, p.unitDiagonal, A.stride, B.stride);
+  return out;
+});
+
+function luOf(a: CpuInput, batchShape: readonly number[], n: number, op: string) {
+  const A = broadcastBatch(a, batchShape, n * n);
+  const batch = sizeOfShape(batchShape);
+  const full = A.stride === 0 && batch > 1 ? (() => {
+    const d = allocArray(a.dtype, batch * n * n);
+    for (let i = 0; i < batch; i++) d.set(A.data.subarray(0, n * n), i * n * n);
+    return d;
+  })() : A.data;
+  const lu = allocArray(a.dtype, batch * n * n) as FloatArray;
+  const perm = new Int32Array(batch * n);
+  const sign = allocArray(a.dtype, batch) as FloatArray;
+  const bad = luFactor(full as FloatArray, lu, perm, sign, batch, n);
+  return { lu, perm, sign, bad, batch, op };
+}
+
+cpuKernels.set('solve', ([a, b], _p, outs) => {
+  const out = out1(outs) as FloatArray;
+  const os = outs[0]!.shape;
+  const n = os[os.length - 2]!;
+  const m = os[os.length - 1]!;
+  const batchShape = os.slice(0, -2);
+  const f = luOf(a!, batchShape, n, 'solve');
+  if (f.bad >= 0) {
+    throw new NumericalError(`solve: matrix ${f.batch > 1 ? `#${f.bad} of the batch ` : ''}(${n}×${n}) is singular. Check the system, or regularise it (A + εI).`);
+  }
+  const B = broadcastBatch(b!, batchShape, n * m);
+  luSolve(f.lu, f.perm, B.data as FloatArray, out, f.batch, n, m, B.stride);
+  return out;
+});
+
+cpuKernels.set('slogdet', ([a], _p, outs) => {
+  const sh = a!.shape;
+  const n = sh[sh.length - 1]!;
+  const batchShape = sh.slice(0, -2);
+  const f = luOf(a!, batchShape, n, 'slogdet');
+  const sign = out1(outs) as FloatArray;
+  const logabs = allocArray(outs[1]!.dtype, f.batch) as FloatArray;
+  slogdetFromLu(f.lu, sign, f.sign, logabs, f.batch, n);
+  return [sign, logabs];
+});
+
+// Random streams: keys [..., 2] (int32 bit patterns); outputs [..., ...shape].
+cpuKernels.set('randomBits', ([keys], _p, outs) => {
+  const nKeys = keys!.data.length / 2;
+  const count = nKeys === 0 ? 0 : sizeOfShape(outs[0]!.shape) / nKeys;
+  return randomBits32(keys!.data as Int32Array, nKeys, count);
+});
+
+cpuKernels.set('randomUniform', ([keys], _p, outs) => {
+  const nKeys = keys!.data.length / 2;
+  const count = nKeys === 0 ? 0 : sizeOfShape(outs[0]!.shape) / nKeys;
+  return outs[0]!.dtype === 'float64'
+    ? randomUniform64(keys!.data as Int32Array, nKeys, count)
+    : randomUniform32(keys!.data as Int32Array, nKeys, count);
+});
+
+cpuKernels.set('randomSplit', ([keys], p: { num: number }) => {
+  return splitKeys(keys!.data as Int32Array, keys!.data.length / 2, p.num);
+});
+
+cpuKernels.set('randomFoldIn', ([keys], p: { data: number }) => {
+  return foldInKeys(keys!.data as Int32Array, keys!.data.length / 2, p.data);
+});
+
+/**
+ * Gamma(α, 1) by Marsaglia & Tsang (2000). Element i of key j draws from its own stream
+ * foldIn(key_j, i); attempt t uses foldIn(that, t) for (u1, u2, u3): a Box–Muller normal and an
+ * acceptance uniform. α < 1 uses Gamma(α + 1) · U^{1/α}.
+ */
+cpuKernels.set('randomGamma', ([keys, alpha], _p, outs) => {
+  const out = out1(outs);
+  const nKeys = keys!.data.length / 2;
+  const a = alpha!.data;
+  const m = a.length;
+  for (let j = 0; j < nKeys; j++) {
+    const key = (keys!.data as Int32Array).subarray(2 * j, 2 * j + 2);
+    for (let i = 0; i < m; i++) {
+      const ki = foldInKeys(key, 1, i);
+      out[j * m + i] = gammaOne(ki, a[i]!);
+    }
+  }
+  return out;
+});
+
+function gammaOne(key: Int32Array, alpha: number): number {
+  if (!(alpha > 0)) return NaN;
+  const boost = alpha < 1;
+  const a = boost ? alpha + 1 : alpha;
+  const d = a - 1 / 3;
+  const c = 1 / Math.sqrt(9 * d);
+  for (let t = 0; t < 1000; t++) {
+    const u = randomUniform64(foldInKeys(key, 1, t), 1, 4);
+    const z = Math.sqrt(-2 * Math.log1p(-u[0]!)) * Math.cos(2 * Math.PI * u[1]!);
+    const v0 = 1 + c * z;
+    if (v0 <= 0) continue;
+    const v = v0 * v0 * v0;
+    const u3 = 1 - u[2]!; // (0, 1]
+    if (Math.log(u3) < 0.5 * z * z + d - d * v + d * Math.log(v)) {
+      let g = d * v;
+      if (boost) g *= Math.pow(1 - u[3]!, 1 / alpha);
+      return g;
+    }
+  }
+  return NaN;
+}

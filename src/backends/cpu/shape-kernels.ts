@@ -1,0 +1,68 @@
+import ndarray from 'ndarray';
+import ops from 'ndarray-ops';
+import type { TypedArray } from '../../dtype.js';
+import { broadcastStrides } from './broadcast-loop.js';
+import { splitAt } from './reduce.js';
+
+/**
+ * Data movement through ndarray strided views: a transpose, broadcast or slice is a view on the
+ * input, and ndarray-ops' compiled assign copies it into a fresh contiguous output.
+ */
+type Arr = ndarray.Data<number>;
+
+function view(data: TypedArray, shape: readonly number[], strides?: number[], offset = 0) {
+  return ndarray(data as unknown as Arr, [...shape], strides, offset);
+}
+
+function copyInto(dst: ndarray.NdArray, src: ndarray.NdArray): void {
+  if (dst.shape.length === 0) {
+    (dst.data as unknown as TypedArray)[dst.offset] = (src.data as unknown as TypedArray)[src.offset]!;
+    return;
+  }
+  ops.assign(dst, src);
+}
+
+export function transpose(x: TypedArray, shape: readonly number[], perm: readonly number[], out: TypedArray): void {
+  const outShape = perm.map((p) => shape[p]!);
+  if (shape.length === 2 && perm[0] === 1) {
+    // the common 2-D case without the generic machinery
+    const [r, c] = shape as [number, number];
+    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j]!;
+    return;
+  }
+  copyInto(view(out, outShape), view(x, shape).transpose(...perm));
+}
+
+export function broadcastTo(x: TypedArray, shape: readonly number[], outShape: readonly number[], out: TypedArray): void {
+  if (x.length === 1) {
+    out.fill(x[0]!);
+    return;
+  }
+  copyInto(view(out, outShape), view(x, outShape, broadcastStrides(shape, outShape)));
+}
+
+export function slice(x: TypedArray, shape: readonly number[], starts: readonly number[], sizes: readonly number[], out: TypedArray): void {
+  let v = view(x, shape);
+  v = v.lo(...starts).hi(...sizes);
+  copyInto(view(out, sizes), v);
+}
+
+export function pad(x: TypedArray, shape: readonly number[], lo: readonly number[], outShape: readonly number[], out: TypedArray): void {
+  out.fill(0);
+  copyInto(view(out, outShape).lo(...lo).hi(...shape), view(x, shape));
+}
+
+export function concat(xs: TypedArray[], shapes: (readonly number[])[], axis: number, outShape: readonly number[], out: TypedArray): void {
+  const [outer, , inner] = splitAt(outShape, axis);
+  const kOut = outShape[axis]!;
+  let offset = 0;
+  for (let t = 0; t < xs.length; t++) {
+    const x = xs[t]!;
+    const k = shapes[t]![axis]!;
+    const block = k * inner;
+    for (let o = 0; o < outer; o++) {
+      out.set(x.subarray(o * block, (o + 1) * block), o * kOut * inner + offset * inner);
+    }
+    offset += k;
+  }
+}

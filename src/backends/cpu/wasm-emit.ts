@@ -1,0 +1,115 @@
+/**
+ * A tiny WebAssembly binary emitter: just enough opcodes to hand-write SIMD matmul kernels from
+ * TypeScript, so the project needs no build step, toolchain or checked-in binary.
+ * Format reference: https://webassembly.github.io/spec/core/binary/ and the SIMD proposal opcodes.
+ */
+
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+
+/** Instruction byte buffer with helpers named after the Wasm text-format instructions. */
+export class Code {
+  readonly bytes: number[] = [];
+
+  private uleb(v: number): this {
+    do {
+      let byte = v & 0x7f;
+      v >>>= 7;
+      if (v !== 0) byte |= 0x80;
+      this.bytes.push(byte);
+    } while (v !== 0);
+    return this;
+  }
+
+  private sleb(v: number): this {
+    for (;;) {
+      const byte = v & 0x7f;
+      v >>= 7;
+      const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+      this.bytes.push(done ? byte : byte | 0x80);
+      if (done) return this;
+    }
+  }
+
+  private simd(op: number): this { this.bytes.push(0xfd); return this.uleb(op); }
+  /** memarg: alignment exponent (a hint only) then byte offset. */
+  private memarg(alignLog2: number, offset: number): this { return this.uleb(alignLog2).uleb(offset); }
+
+  get(i: number): this { this.bytes.push(0x20); return this.uleb(i); }
+  set(i: number): this { this.bytes.push(0x21); return this.uleb(i); }
+  tee(i: number): this { this.bytes.push(0x22); return this.uleb(i); }
+  i32(v: number): this { this.bytes.push(0x41); return this.sleb(v | 0); }
+  add(): this { this.bytes.push(0x6a); return this; }
+  sub(): this { this.bytes.push(0x6b); return this; }
+  mul(): this { this.bytes.push(0x6c); return this; }
+  ne(): this { this.bytes.push(0x47); return this; }
+  eq(): this { this.bytes.push(0x46); return this; }
+  ltU(): this { this.bytes.push(0x49); return this; }
+  eqz(): this { this.bytes.push(0x45); return this; }
+  /** Structured control: blocktype 0x40 = no result. */
+  loop(): this { this.bytes.push(0x03, 0x40); return this; }
+  if(): this { this.bytes.push(0x04, 0x40); return this; }
+  end(): this { this.bytes.push(0x0b); return this; }
+  block(): this { this.bytes.push(0x02, 0x40); return this; }
+  br(depth: number): this { this.bytes.push(0x0c); return this.uleb(depth); }
+  brIf(depth: number): this { this.bytes.push(0x0d); return this.uleb(depth); }
+
+  /** Scalar bit-copies: i32.load/i64.load and i32.store/i64.store (by size in bytes). */
+  load(bytes: 4 | 8, offset: number): this { this.bytes.push(bytes === 4 ? 0x28 : 0x29); return this.memarg(0, offset); }
+  store(bytes: 4 | 8, offset: number): this { this.bytes.push(bytes === 4 ? 0x36 : 0x37); return this.memarg(0, offset); }
+
+  v128Load(offset: number): this { return this.simd(0x00).memarg(0, offset); }
+  v128Store(offset: number): this { return this.simd(0x0b).memarg(0, offset); }
+  /** v128.load32_splat / v128.load64_splat: broadcast one scalar of `bytes` size to all lanes. */
+  loadSplat(bytes: 4 | 8, offset: number): this { return this.simd(bytes === 4 ? 0x09 : 0x0a).memarg(0, offset); }
+  v128Zero(): this { this.simd(0x0c); for (let i = 0; i < 16; i++) this.bytes.push(0); return this; }
+  /** f32x4.add / f64x2.add and f32x4.mul / f64x2.mul. */
+  fadd(bytes: 4 | 8): this { return this.simd(bytes === 4 ? 0xe4 : 0xf0); }
+  fmul(bytes: 4 | 8): this { return this.simd(bytes === 4 ? 0xe6 : 0xf2); }
+}
+
+export interface FuncDef {
+  name: string;
+  params: number[];
+  /** Extra locals, by type, in order after the params. */
+  locals: number[];
+  body: Code;
+}
+
+function uleb(v: number): number[] {
+  const out: number[] = [];
+  do { let b = v & 0x7f; v >>>= 7; if (v) b |= 0x80; out.push(b); } while (v);
+  return out;
+}
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const section = (id: number, payload: number[]): number[] => [id, ...uleb(payload.length), ...payload];
+const str = (s: string): number[] => [...uleb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
+
+/**
+ * Assembles a module importing one memory as env.mem (shared memories need a maximum) and
+ * exporting the given functions (all returning nothing).
+ */
+export function assemble(funcs: FuncDef[], memory: { shared: boolean; maxPages: number }): Uint8Array {
+  const types = funcs.map((f) => [0x60, ...vec(f.params.map((t) => [t])), 0x00]);
+  const limits = memory.shared ? [0x03, ...uleb(1), ...uleb(memory.maxPages)] : [0x00, ...uleb(1)];
+  const imports = vec([[...str('env'), ...str('mem'), 0x02, ...limits]]);
+  const bodies = funcs.map((f) => {
+    // Run-length encode the local declarations.
+    const groups: number[][] = [];
+    for (const t of f.locals) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else groups.push([1, t]);
+    }
+    const body = [...vec(groups.map(([n, t]) => [...uleb(n), t])), ...f.body.bytes, 0x0b];
+    return [...uleb(body.length), ...body];
+  });
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(2, imports),
+    ...section(3, vec(funcs.map((_, i) => uleb(i)))),
+    ...section(7, vec(funcs.map((f, i) => [...str(f.name), 0x00, ...uleb(i)]))),
+    ...section(10, vec(bodies)),
+  ]);
+}

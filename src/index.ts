@@ -1,0 +1,36 @@
+/** bayestape: the public surface (re-exports only). */
+import { registerBackend } from './backends/backend.js';
+import { CpuBackend } from './backends/cpu/index.js';
+import './autodiff/ops/methods.js';
+
+registerBackend('cpu', () => new CpuBackend());
+
+export { Tensor, type NestedArray } from './tensor.js';
+export type { DType, FloatDType, TypedArray } from './dtype.js';
+export { ShapeError, DTypeError, BackendError, ConfigError, NumericalError, BayestapeError } from './errors.js';
+export { setBackend, getBackend, withBackend, registerBackend, ready, type Backend } from './backends/backend.js';
+export { tidy, keep, dispose, memory } from './memory.js';
+
+export { tensor, zeros, ones, full, eye, arange, linspace, zerosLike, onesLike, type TensorOptions } from './autodiff/ops/creation.js';
+export {
+  add, sub, mul, div, pow, neg, exp, log, log1p, expm1, sqrt, rsqrt, square, reciprocal, abs, sign, sin, cos, tanh, sigmoid,
+  softplus, logSigmoid, relu, erf, erfinv, floor, ceil, round, maximum, minimum, atan2, clip, where, cast,
+  equal, notEqual, less, lessEqual, greater, greaterEqual, isFinite, isNan,
+} from './autodiff/ops/elementwise.js';
+export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax, argmax, argmin, cumsum, logcumsumexp, type AxisOptions } from './autodiff/ops/reduce.js';
+export { reshape, transpose, mT, broadcastTo, expandDims, squeeze, flatten, slice, pad, concat, stack, moveAxis } from './autodiff/ops/shape.js';
+export { take, scatterAdd, takeAlongAxis, argsort, sort, diagonal, diag, triu, tril } from './autodiff/ops/indexing.js';
+export { matmul, outer } from './autodiff/ops/matmul.js';
+export { stopGradient } from './autodiff/ops/special.js';
+
+export { grad, valueAndGrad, vjp, type GradOptions, type Pullback } from './autodiff/reverse.js';
+export { jvp } from './autodiff/forward.js';
+export { vmap, type VmapOptions } from './autodiff/batching.js';
+export { jacrev, jacfwd, hessian, hvp, type JacobianOptions } from './autodiff/jacobian.js';
+export { customVjp, customJvp } from './autodiff/custom.js';
+export { definePrimitive, type PrimitiveSpec, type UserOp } from './autodiff/define.js';
+export type { Primitive, Aval, CpuKernel, CpuInput } from './autodiff/primitive.js';
+
+export * as linalg from './linalg.js';
+export * as tree from './tree.js';
+export * as random from './random.js';

@@ -1,0 +1,2 @@
+/** bt.linalg: batched dense linear algebra with tested derivatives. */
+export { cholesky, triangularSolve, solve, inv, slogdet, det, choleskySolve, logdetCholesky } from './autodiff/ops/linalg.js';

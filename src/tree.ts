@@ -1,0 +1,3 @@
+/** bt.tree: pytree utilities (objects with sorted keys, arrays, Tensor leaves). */
+export { map, flatten, unflatten, leaves, type TreeDef, type PyTree } from './autodiff/tree.js';
+export { ravel } from './autodiff/ravel.js';
