@@ -199,11 +199,8 @@ export function valueAndGrad(f: (...args: any[]) => any, opts?: GradOptions): (.
 
 export function grad(f: (...args: any[]) => any, opts?: GradOptions): (...args: any[]) => any {
   const vg = valueAndGrad(f, opts);
-  return (...args: any[]) => {
-    const [value, g] = vg(...args);
-    void value;
-    return g;
-  };
+  // the value is computed anyway; the outer tidy frees it
+  return (...args: any[]) => tidy(() => vg(...args)[1]);
 }
 
 function checkScalar(value: unknown): void {

@@ -67,18 +67,36 @@ export async function ready(name: string = current): Promise<Backend> {
   if (existing) return existing;
   const factory = factories.get(name);
   if (!factory) throw new BackendError(`ready('${name}'): no backend of that name is registered (registered: ${known()}).`);
-  const b = await factory();
-  instances.set(name, b);
-  return b;
+  let p = pending.get(name);
+  if (!p) {
+    p = Promise.resolve(factory());
+    pending.set(name, p);
+  }
+  try {
+    const b = await p;
+    instances.set(name, b);
+    return b;
+  } finally {
+    pending.delete(name);
+  }
 }
+
+/** Initialisations in flight, so a synchronous lookup never starts a second one. */
+const pending = new Map<string, Promise<Backend>>();
 
 export function backendByName(name: string): Backend {
   const b = instances.get(name);
   if (b) return b;
   const factory = factories.get(name);
   if (!factory) throw new BackendError(`backend '${name}' is not registered (registered: ${known()}).`);
+  if (pending.has(name)) {
+    throw new BackendError(`backend '${name}' is still initialising: \`await bt.ready('${name}')\` first.`);
+  }
   const made = factory();
   if (made instanceof Promise) {
+    // keep the started initialisation for ready(); a failure surfaces there, not as an unhandled rejection
+    pending.set(name, made);
+    made.catch(() => pending.delete(name));
     throw new BackendError(`backend '${name}' initialises asynchronously: call \`await bt.ready('${name}')\` first.`);
   }
   instances.set(name, made);

@@ -1,0 +1,116 @@
+/** Shared test utilities: closeness, central finite differences, deterministic random inputs. */
+import * as assert from 'uvu/assert';
+import * as bt from '../src/index.js';
+
+/** A small deterministic generator (mulberry32) for test inputs; independent of bt.random. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randn(shape: number[], seed = 0, dtype: bt.DType = 'float64'): bt.Tensor {
+  const r = rng(seed);
+  const n = shape.reduce((p, d) => p * d, 1);
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
+  return bt.tensor(data, { shape, dtype });
+}
+
+/** A random symmetric positive-definite matrix B Bᵀ/n + I. */
+export function randSpd(n: number, seed = 0): bt.Tensor {
+  const b = randn([n, n], seed);
+  return bt.matmul(b, b.mT).div(n).add(bt.eye(n));
+}
+
+export function toFlat(x: bt.Tensor | number[] | number): number[] {
+  if (typeof x === 'number') return [x];
+  if (Array.isArray(x)) return x;
+  return Array.from(x.dataSync());
+}
+
+/** |a − b| ≤ atol + rtol·|b| elementwise, with a message naming the worst entry. */
+export function assertClose(actual: bt.Tensor | number[] | number, expected: bt.Tensor | number[] | number, rtol = 1e-9, atol = 1e-12, what = ''): void {
+  const a = toFlat(actual);
+  const b = toFlat(expected);
+  assert.is(a.length, b.length, `${what}: length ${a.length} vs ${b.length}`);
+  let worst = -1;
+  let worstExcess = 0;
+  for (let i = 0; i < a.length; i++) {
+    const tol = atol + rtol * Math.abs(b[i]!);
+    const err = Math.abs(a[i]! - b[i]!);
+    const bad = !(err <= tol) && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!)) && a[i] !== b[i];
+    if (bad && err - tol >= worstExcess) {
+      worst = i;
+      worstExcess = err - tol;
+    }
+  }
+  if (worst >= 0) assert.unreachable(`${what} entry ${worst}: got ${a[worst]}, expected ${b[worst]} (rtol ${rtol}, atol ${atol})`);
+}
+
+/** Central finite-difference gradient of a scalar function of one tensor (float64). */
+export function numericGrad(f: (x: bt.Tensor) => bt.Tensor, x: bt.Tensor, eps = 1e-6): bt.Tensor {
+  const base = Float64Array.from(x.dataSync());
+  const g = new Float64Array(base.length);
+  for (let i = 0; i < base.length; i++) {
+    const h = eps * Math.max(1, Math.abs(base[i]!));
+    const xp = base.slice();
+    xp[i] += h;
+    const xm = base.slice();
+    xm[i] -= h;
+    const fp = bt.tidy(() => f(bt.tensor(xp, { shape: [...x.shape] })).item());
+    const fm = bt.tidy(() => f(bt.tensor(xm, { shape: [...x.shape] })).item());
+    g[i] = (fp - fm) / (2 * h);
+  }
+  return bt.tensor(g, { shape: [...x.shape] });
+}
+
+/** Central finite-difference Jacobian [out.shape ++ in.shape] of a tensor function (float64). */
+export function numericJacobian(f: (x: bt.Tensor) => bt.Tensor, x: bt.Tensor, eps = 1e-6): bt.Tensor {
+  const base = Float64Array.from(x.dataSync());
+  const cols: Float64Array[] = [];
+  let outShape: number[] = [];
+  for (let i = 0; i < base.length; i++) {
+    const h = eps * Math.max(1, Math.abs(base[i]!));
+    const xp = base.slice();
+    xp[i] += h;
+    const xm = base.slice();
+    xm[i] -= h;
+    const yp = bt.tidy(() => f(bt.tensor(xp, { shape: [...x.shape] })));
+    const ym = bt.tidy(() => f(bt.tensor(xm, { shape: [...x.shape] })));
+    outShape = [...yp.shape];
+    const a = yp.dataSync();
+    const b = ym.dataSync();
+    cols.push(Float64Array.from(a, (v, k) => (v - b[k]!) / (2 * h)));
+  }
+  const nOut = cols[0]?.length ?? 0;
+  const j = new Float64Array(nOut * base.length);
+  for (let o = 0; o < nOut; o++) for (let i = 0; i < base.length; i++) j[o * base.length + i] = cols[i]![o]!;
+  return bt.tensor(j, { shape: [...outShape, ...x.shape] });
+}
+
+/**
+ * Checks reverse mode (grad via vjp with a random cotangent) and forward mode (jvp with a random
+ * tangent) of f at x against central differences of ⟨ct, f(x + h·t)⟩ — O(1) FD evaluations per
+ * direction instead of O(n), so large inputs stay cheap.
+ */
+export function checkDirectional(f: (x: bt.Tensor) => bt.Tensor, x: bt.Tensor, seed = 1, rtol = 1e-6, what = ''): void {
+  const y = f(x);
+  const ct = randn([...y.shape], seed + 100);
+  const t = randn([...x.shape], seed + 200);
+  const scalar = (z: bt.Tensor) => bt.sum(bt.mul(f(z), ct));
+  const h = 1e-6;
+  const fd = (scalar(x.add(t.mul(h))).item() - scalar(x.sub(t.mul(h))).item()) / (2 * h);
+  const [, pb] = bt.vjp(f, x);
+  const g = pb(ct)[0] as bt.Tensor;
+  const rev = bt.sum(bt.mul(g, t)).item();
+  const fwd = bt.sum(bt.mul(bt.jvp(f, [x], [t])[1] as bt.Tensor, ct)).item();
+  const scale = Math.max(1e-3, Math.abs(fd));
+  assert.ok(Math.abs(rev - fd) <= rtol * scale + 1e-9, `${what} reverse: ${rev} vs finite differences ${fd}`);
+  assert.ok(Math.abs(fwd - fd) <= rtol * scale + 1e-9, `${what} forward: ${fwd} vs finite differences ${fd}`);
+}

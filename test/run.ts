@@ -1,0 +1,78 @@
+/**
+ * Runs every test file (uvu suites) in its own process, two at a time, and ends with the one
+ * plain line CI reads: "N passed, N failed". Exits non-zero on any failure or crash.
+ * Usage: tsx test/run.ts [substring filter ...]
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { availableParallelism } from 'node:os';
+
+const root = new URL('.', import.meta.url).pathname;
+const filters = process.argv.slice(2);
+
+function find(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return find(p);
+    return name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+const files = find(root)
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+
+interface Result {
+  file: string;
+  passed: number;
+  failed: number;
+  skipped: number;
+  output: string;
+  code: number | null;
+}
+
+function runFile(file: string): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    child.on('close', (code) => {
+      // uvu prints "Total: N", "Passed: N", "Skipped: N" per file
+      const num = (label: string) => [...output.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].reduce((s, m) => s + Number(m[1]), 0);
+      const total = num('Total');
+      const passed = num('Passed');
+      const skipped = num('Skipped');
+      let failed = total - passed - skipped;
+      if (code !== 0 && failed === 0) failed = 1; // crashed before or outside uvu's summary
+      resolve({ file, passed, failed, skipped, output, code });
+    });
+  });
+}
+
+const started = Date.now();
+const results: Result[] = [];
+const queue = [...files];
+const workers = Array.from({ length: Math.max(1, Math.min(2, availableParallelism())) }, async () => {
+  for (let f = queue.shift(); f; f = queue.shift()) {
+    const r = await runFile(f);
+    results.push(r);
+    const tag = r.failed ? 'FAIL' : 'ok  ';
+    console.log(`${tag} ${relative(root, f)}  (${r.passed} passed${r.skipped ? `, ${r.skipped} skipped` : ''}${r.failed ? `, ${r.failed} failed` : ''})`);
+    if (r.failed) console.log(r.output.replace(/^/gm, '    '));
+    else {
+      // surface lines a test prints on purpose (adapter names, loud skips)
+      for (const line of r.output.split('\n')) if (line.startsWith('[note]')) console.log(`    ${line}`);
+    }
+  }
+});
+await Promise.all(workers);
+
+const passed = results.reduce((s, r) => s + r.passed, 0);
+const failed = results.reduce((s, r) => s + r.failed, 0);
+const skipped = results.reduce((s, r) => s + r.skipped, 0);
+console.log(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+if (files.length === 0) console.log('no test files matched');
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || files.length === 0 ? 1 : 0);
