@@ -13,7 +13,7 @@ import type { FloatArray } from './matmul.js';
 import { assemble } from './wasm-emit.js';
 import { Wasm, type WasmMemory } from './wasm-api.js';
 import { compactFunc, gemmFunc, packGatherFunc, packRowsFunc } from './wasm-matmul.js';
-import { Helper, MAX_CALLS, REC } from './matmul-worker.js';
+import { Helper, MAX_CALLS, REC, threadsAvailable } from './matmul-worker.js';
 
 type Fn = (...args: number[]) => void;
 interface Kernel { mr: number; nr: number; nv: number; gemm: Fn; packRows: Fn; id: number }
@@ -24,10 +24,14 @@ const PAGE = 65536;
 const WIDE = { mr: 2, nv: 4 };
 const NARROW = { mr: 4, nv: 1 };
 const GEMMS = ['wide8', 'narrow8', 'wide4', 'narrow4'];
-/** Products with at least this many multiply-adds are split with the helper thread (measured crossover). */
-const THREAD_MIN_MACS = 1 << 19;
-/** Shared memories need a maximum; 2 GiB bounds one call's operands. */
-const MAX_PAGES = 32768;
+/**
+ * Products with at least this many multiply-adds are split with the helper thread. Measured (best
+ * of 12): 1-2M MACs gain nothing or lose (wake-up + join cost ~ tens of us), 16.7M (n=256) gains
+ * ~1.5x, 134M (n=512) ~1.7-1.9x.
+ */
+const THREAD_MIN_MACS = 1 << 22;
+/** Shared memories need a maximum; just under 2 GiB keeps byte addresses positive i32s. */
+const MAX_PAGES = 32767;
 
 let memory: WasmMemory | undefined;
 let heap64: Float64Array;
@@ -36,9 +40,13 @@ let plan64: DtypePlan;
 let plan32: DtypePlan;
 let compact: Fn;
 let helper: Helper | undefined;
+let threadsOn = true;
+
+/** Enables/disables use of the helper thread (it exists only if BAYESTAPE_MATMUL_NO_THREADS is unset). */
+export function setMatmulThreads(on: boolean): void { threadsOn = on; }
 
 function init(): void {
-  const shared = !process.env.BAYESTAPE_MATMUL_NO_THREADS;
+  const shared = threadsAvailable;
   const mem = new Wasm.Memory({ initial: 64, maximum: MAX_PAGES, shared });
   const funcs = [compactFunc('compact'), packRowsFunc('packRows1', 1), packRowsFunc(`packRows${WIDE.nv}`, WIDE.nv)];
   for (const es of [4, 8] as const) {
@@ -103,8 +111,9 @@ function copyIn(src: FloatArray, offsets: ArrayLike<number>, slot: Int32Array, b
   }
 }
 
+/** Returns false (doing nothing) when the operands do not fit in Wasm memory; the caller falls back to JS. */
 export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatArray, bOffsets: ArrayLike<number>,
-  out: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  out: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): boolean {
   if (!memory) init();
   const P = a instanceof Float64Array ? plan64 : plan32;
   const es = P.es;
@@ -126,6 +135,7 @@ export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatA
   const bPacked = bRaw + (rawB ? nB : 1) * bSize + slack;
   const cBase = bPacked + (rawB ? 0 : nB * bPackedSize);
   const cEnd = cBase + (batch - 1) * m * nPad + mPad * nPad;
+  if (cEnd * es > MAX_PAGES * PAGE) return false;
   ensureBytes(cEnd * es);
   const H = es === 8 ? heap64 : heap32;
 
@@ -149,7 +159,7 @@ export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatA
   const mcPanels = Math.max(1, Math.floor(P.mcBlock / MR));
   const nCalls = batch * Math.ceil(k / P.kcBlock) * Math.ceil(mPanels / mcPanels);
   // Large products: record the kernel calls and split the B panels (columns of C) with the helper.
-  const threaded = helper !== undefined && batch * m * n * k >= THREAD_MIN_MACS && nPanels >= 2 &&
+  const threaded = threadsOn && helper !== undefined && batch * m * n * k >= THREAD_MIN_MACS && nPanels >= 2 &&
     nCalls <= MAX_CALLS && helper.ready;
   const ctrl = threaded ? helper!.ctrl : undefined;
   const split = threaded ? nPanels >> 1 : nPanels;
@@ -186,4 +196,5 @@ export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatA
   }
   if (nPad !== n) compact(cBase * es, ldc, cBase * es, n * es, batch * m);
   out.set(H.subarray(cBase, cBase + batch * m * n), 0);
+  return true;
 }

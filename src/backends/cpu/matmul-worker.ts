@@ -8,7 +8,17 @@
  * The worker is unref'd, so it never keeps the process alive; until it reports ready, callers
  * simply run everything on the main thread.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker as NodeWorker } from 'node:worker_threads';
+
+// Resolved at run time (never a static import), so the CPU backend also loads in browsers,
+// where there is no worker_threads and matmul simply stays on the calling thread.
+type WorkerCtor = new (src: string, opts: object) => NodeWorker;
+const nodeProcess = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown; env?: Record<string, string | undefined> } }).process;
+const WorkerImpl = (nodeProcess?.getBuiltinModule?.('node:worker_threads') as { Worker?: WorkerCtor } | undefined)?.Worker;
+
+/** Whether a helper thread can exist here (Node with worker_threads and shared memory, not disabled). */
+export const threadsAvailable =
+  WorkerImpl !== undefined && typeof SharedArrayBuffer === 'function' && !nodeProcess?.env?.BAYESTAPE_MATMUL_NO_THREADS;
 import type { WasmMemory, WasmModule } from './wasm-api.js';
 
 /** Call record: [fn, ap, aRS, aKS, bp, bPS, bKS, cp, ldc, mPanels, nPanels, kc, accumulate, colBytes]. */
@@ -48,7 +58,7 @@ export class Helper {
   private seq = 0;
 
   constructor(module: WasmModule, memory: WasmMemory, names: string[]) {
-    const w = new Worker(WORKER_SRC, { eval: true, workerData: { module, memory, ctrl: this.ctrl.buffer, names } });
+    const w = new WorkerImpl!(WORKER_SRC, { eval: true, workerData: { module, memory, ctrl: this.ctrl.buffer, names } });
     w.unref();
     w.on('error', () => { /* the helper never reports ready or fails a job; the main thread copes */ });
   }
