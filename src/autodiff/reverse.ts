@@ -192,9 +192,15 @@ export function valueAndGrad(f: (...args: any[]) => any, opts?: GradOptions): (.
       const ct = onesScalar(value as Tensor);
       const grads = pullback(ct);
       const gradsOut = Array.isArray(argnums) ? grads : grads[0];
-      return [opts?.hasAux ? [value, aux] : value, gradsOut] as [any, any];
+      return [opts?.hasAux ? [value, lowerAux(aux)] : value, gradsOut] as [any, any];
     });
   };
+}
+
+/** aux leaves recorded on the (now closed) tape become their primal values, as JAX returns aux. */
+function lowerAux(aux: unknown): unknown {
+  const [ls, def] = flatten(aux);
+  return unflatten(def, ls.map((l) => (l instanceof TapeTracer && !l._trace.active ? l.primal : l)));
 }
 
 export function grad(f: (...args: any[]) => any, opts?: GradOptions): (...args: any[]) => any {

@@ -60,8 +60,9 @@ const scatterAddPrim: Primitive<{ axis: number }> = {
   vjp: ([ct], [, idx], _o, p) => (ct ? [ct, null, take(ct, idx!, p.axis)] : [null, null, null]),
   batch: (args, dims, p, size) => {
     if (dims[1] !== null) return loopBatch(scatterAddPrim, args, dims, p, size);
-    const [x, idx, upd] = args.map((a, i) => (dims[i] === 0 ? a : broadcastTo(expandDims(a!, 0), [size, ...a!.shape])));
-    return [bind1(scatterAddPrim, [x!, idx!, upd!], { axis: p.axis + 1 })];
+    // idx is unbatched here: it stays as is (the same indices for every example, on axis + 1)
+    const [x, , upd] = args.map((a, i) => (dims[i] === 0 || i === 1 ? a : broadcastTo(expandDims(a!, 0), [size, ...a!.shape])));
+    return [bind1(scatterAddPrim, [x!, args[1]!, upd!], { axis: p.axis + 1 })];
   },
 };
 
