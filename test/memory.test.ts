@@ -65,11 +65,11 @@ test('tape intermediates survive an inner tidy while the tape needs them', () =>
   // tidy inside the differentiated function must not free values the gradient uses
   const f = (x: bt.Tensor) => bt.tidy(() => x.exp().mul(x).sum());
   const x = bt.tensor([0.1, 0.2]);
-  const g = bt.tidy(() => bt.grad(f)(x));
+  const g: bt.Tensor = bt.tidy(() => bt.grad(f)(x));
   const want = [0.1, 0.2].map((v) => Math.exp(v) * (1 + v));
   Array.from(g.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-12));
   // and grad of grad through an inner tidy
-  const gg = bt.tidy(() => bt.grad((y: bt.Tensor) => bt.grad(f)(y).sum())(x));
+  const gg: bt.Tensor = bt.tidy(() => bt.grad((y: bt.Tensor) => bt.grad(f)(y).sum())(x));
   const want2 = [0.1, 0.2].map((v) => Math.exp(v) * (2 + v));
   Array.from(gg.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - want2[i]!) < 1e-12));
 });
