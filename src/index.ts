@@ -1,9 +1,11 @@
 /** bayestape: the public surface (re-exports only). */
 import { registerBackend } from './backends/backend.js';
 import { CpuBackend } from './backends/cpu/index.js';
+import { createWebGPUBackend } from './backends/webgpu/index.js';
 import './autodiff/ops/methods.js';
 
 registerBackend('cpu', () => new CpuBackend());
+registerBackend('webgpu', () => createWebGPUBackend());
 
 export { Tensor, type NestedArray } from './tensor.js';
 export type { DType, FloatDType, TypedArray } from './dtype.js';

@@ -3,6 +3,7 @@ import { bind1, fromHost } from './autodiff/core.js';
 import { ConfigError, DTypeError } from './errors.js';
 import { assertShape } from './shape.js';
 import type { DType, FloatDType } from './dtype.js';
+import { defaultFloat } from './autodiff/ops/creation.js';
 import { keyFromSeed } from './backends/cpu/threefry.js';
 import { randomBitsPrim, randomFoldInPrim, randomGammaPrim, randomSplitPrim, randomUniformPrim } from './autodiff/ops/random.js';
 import { add, cast, erfinv, less, log, maximum, mul, neg } from './autodiff/ops/elementwise.js';
@@ -43,7 +44,7 @@ interface SampleOptions {
 }
 
 function floatDType(op: string, d: DType | undefined): FloatDType {
-  const dt = d ?? 'float64';
+  const dt = d ?? defaultFloat();
   if (dt !== 'float64' && dt !== 'float32') throw new DTypeError(`${op}: dtype must be float64 or float32, got ${String(dt)}.`);
   return dt;
 }
@@ -69,7 +70,7 @@ export function normal(k: Tensor, shape: readonly number[] = [], opts?: SampleOp
 /** Bernoulli(p) draws as int32 0/1; shape defaults to p's shape. */
 export function bernoulli(k: Tensor, p: Tensor | number, shape?: readonly number[]): Tensor {
   const pShape = typeof p === 'number' ? [] : p.shape;
-  const dtype: FloatDType = typeof p === 'number' ? 'float64' : (floatDType('random.bernoulli', p.dtype));
+  const dtype: FloatDType = typeof p === 'number' ? floatDType('random.bernoulli', undefined) : (floatDType('random.bernoulli', p.dtype));
   return less(uniform(k, shape ?? pShape, { dtype }), p);
 }
 
@@ -91,8 +92,7 @@ export function categorical(k: Tensor, logits: Tensor, opts?: { axis?: number; s
 
 /** Gamma(alpha, 1) draws; alpha broadcasts to `shape` (default alpha's shape). */
 export function gamma(k: Tensor, alpha: Tensor | number, shape?: readonly number[], opts?: SampleOptions): Tensor {
-  const a0 = typeof alpha === 'number' ? fromHost(new Float64Array([alpha]), []) : alpha;
-  const a1 = typeof alpha === 'number' && opts?.dtype === 'float32' ? cast(a0, 'float32') : a0;
+  const a1 = typeof alpha === 'number' ? fromHost(floatDType('random.gamma', opts?.dtype) === 'float32' ? Float32Array.of(alpha) : Float64Array.of(alpha), []) : alpha;
   const target = shape ?? a1.shape;
   return bind1(randomGammaPrim, [k, broadcastTo(a1, target)], {});
 }

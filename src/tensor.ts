@@ -20,7 +20,7 @@ export class Tensor {
   /** @internal */
   _backend: Backend | null;
   /** @internal the outermost active tape that recorded this tensor (tidy must not free it) */
-  _heldBy: { active: boolean } | null = null;
+  _heldBy: { readonly active: boolean; readonly level: number } | null = null;
   /** @internal */
   _disposed = false;
 

@@ -5,7 +5,7 @@ import { fromHost } from './core.js';
 import { vjp, grad } from './reverse.js';
 import { jvp } from './forward.js';
 import { vmap } from './batching.js';
-import { concat, reshape, transpose } from './ops/shape.js';
+import { concat, expandDims, reshape, transpose } from './ops/shape.js';
 import { tidy } from '../memory.js';
 import { describe } from './ops/util.js';
 
@@ -30,6 +30,12 @@ function basisChunk(like: Tensor, start: number, k: number): Tensor {
   const d = allocArray(like.dtype, k * n);
   for (let i = 0; i < k; i++) d[i * n + start + i] = 1;
   return fromHost(d, [k, ...like.shape], like.concrete()._backend!);
+}
+
+/** vmap over a chunk of basis vectors; a chunk of one needs no batching machinery. */
+function batched(f: (v: Tensor) => Tensor, k: number): (vs: Tensor) => Tensor {
+  if (k > 1) return vmap(f);
+  return (vs) => expandDims(f(reshape(vs, vs.shape.slice(1))), 0);
 }
 
 function argOf(op: string, args: unknown[], argnum: number): Tensor {
@@ -64,7 +70,7 @@ export function jacrev(f: (...args: any[]) => Tensor, opts?: JacobianOptions): (
       const [y, pullback] = vjp((xx: Tensor) => outOf('jacrev', f(...withArg(args, argnum, xx))), x);
       const nOut = y.size;
       const k = Math.min(opts?.chunkSize ?? nOut, Math.max(nOut, 1));
-      const pull = vmap((ct: Tensor) => pullback(ct)[0] as Tensor);
+      const pull = batched((ct: Tensor) => pullback(ct)[0] as Tensor, k);
       const chunks: Tensor[] = [];
       for (let s = 0; s < nOut; s += k) chunks.push(pull(basisChunk(y, s, Math.min(k, nOut - s))));
       const j = chunks.length ? concat(chunks, 0) : fromHost(allocArray(x.dtype, 0), [0, ...x.shape]);
@@ -85,7 +91,7 @@ export function jacfwd(f: (...args: any[]) => Tensor, opts?: JacobianOptions): (
       const nIn = x.size;
       const k = Math.min(opts?.chunkSize ?? nIn, Math.max(nIn, 1));
       const g = (xx: Tensor) => outOf('jacfwd', f(...withArg(args, argnum, xx)));
-      const push = vmap((t: Tensor) => jvp(g, [x], [t])[1] as Tensor);
+      const push = batched((t: Tensor) => jvp(g, [x], [t])[1] as Tensor, k);
       const chunks: Tensor[] = [];
       for (let s = 0; s < nIn; s += k) chunks.push(push(basisChunk(x, s, Math.min(k, nIn - s))));
       if (chunks.length === 0) {

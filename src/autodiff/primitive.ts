@@ -19,8 +19,11 @@ export interface Primitive<P = any> {
   shape(inputs: readonly Aval[], params: P): Aval[];
   /** Forward rule: tangents of the outputs from tangents of the inputs (null = zero). */
   jvp?(primals: Tensor[], tangents: (Tensor | null)[], params: P, outs: Tensor[]): (Tensor | null)[];
-  /** Reverse rule: cotangents of the inputs from cotangents of the outputs (null = zero). */
-  vjp?(cts: Cotangent[], primals: Tensor[], outs: Tensor[], params: P): Cotangent[];
+  /**
+   * Reverse rule: cotangents of the inputs from cotangents of the outputs (null = zero).
+   * `needs[i]` is false when input i is a constant of the transform: the rule may skip it.
+   */
+  vjp?(cts: Cotangent[], primals: Tensor[], outs: Tensor[], params: P, needs: readonly boolean[]): Cotangent[];
   /**
    * Batching rule for vmap: args with dims[i] === 0 carry a leading batch axis, null ones do not.
    * Returns outputs that all carry a leading batch axis. Without a rule, vmap loops and stacks.

@@ -46,11 +46,14 @@ export class TapeTrace extends Trace {
     return this.nextId++;
   }
 
-  /** Keep a value alive past inner tidy scopes while this tape may still need it. */
+  /**
+   * Keep a value alive past inner tidy scopes while this tape may still need it. The outermost
+   * active tape wins: it outlives the inner ones.
+   */
   hold(t: Tensor): void {
     for (const c of (t as Partial<Tracer>)._parts ? (t as Tracer)._parts() : [t]) {
-      if (c._backend && (c._heldBy === null || !c._heldBy.active)) c._heldBy = this;
-      else if (!c._backend) this.hold(c);
+      if (!c._backend) this.hold(c);
+      else if (c._heldBy === null || !c._heldBy.active || this.level < c._heldBy.level) c._heldBy = this;
     }
   }
 
@@ -70,7 +73,8 @@ export class TapeTrace extends Trace {
       throw new ConfigError(`grad: primitive '${prim.name}' has no reverse (vjp) rule. Give definePrimitive a vjp rule, or mark it nondiff.`);
     }
     const vjp = prim.vjp;
-    return this.record(prim.name, args, primals, outs, (cts) => vjp(cts, primals, outs, params));
+    const needs = args.map((a) => this.own(a));
+    return this.record(prim.name, args, primals, outs, (cts) => vjp(cts, primals, outs, params, needs));
   }
 
   /** Accumulate cotangents from the outputs back to the node ids in `wanted`. */

@@ -20,6 +20,8 @@ export interface OutSpec {
 
 export interface Backend {
   readonly name: string;
+  /** The float dtype of tensors created without one (bt.tensor, zeros, random.normal...); 'float64' when absent. */
+  readonly defaultFloat?: DType;
   /** Copies host values into a new buffer. */
   upload(values: TypedArray, dtype: DType): unknown;
   /** A new reference to the same buffer (views such as reshape share storage). */

@@ -12,6 +12,11 @@ export interface TensorOptions {
 
 const OPTION_KEYS = new Set(['dtype', 'shape']);
 
+/** The current backend's float dtype for tensors created without one (float64 on CPU, float32 on WebGPU). */
+export function defaultFloat(): DType {
+  return currentBackend().defaultFloat ?? 'float64';
+}
+
 function checkOptions(op: string, opts: object | undefined): void {
   if (!opts) return;
   for (const k of Object.keys(opts)) {
@@ -55,7 +60,7 @@ export function tensor(values: NestedArray | TypedArray | readonly number[], opt
   checkOptions('tensor', opts);
   let flat: ArrayLike<number>;
   let shape: number[];
-  let dtype: DType = opts?.dtype ?? 'float64';
+  let dtype: DType = opts?.dtype ?? defaultFloat();
   if (ArrayBuffer.isView(values)) {
     const ta = values as TypedArray;
     if (!(ta instanceof Float64Array || ta instanceof Float32Array || ta instanceof Int32Array)) {
@@ -87,7 +92,7 @@ export function tensor(values: NestedArray | TypedArray | readonly number[], opt
   return fromHost(data, shape);
 }
 
-export function full(shape: readonly number[], value: number, dtype: DType = 'float64'): Tensor {
+export function full(shape: readonly number[], value: number, dtype: DType = defaultFloat()): Tensor {
   const s = assertShape('full', [...shape]);
   if (!isDType(dtype)) throw new DTypeError(`full: unknown dtype '${String(dtype)}'.`);
   const data = allocArray(dtype, sizeOf(s));
@@ -95,12 +100,12 @@ export function full(shape: readonly number[], value: number, dtype: DType = 'fl
   return fromHost(data, s);
 }
 
-export const zeros = (shape: readonly number[], dtype: DType = 'float64'): Tensor => full(shape, 0, dtype);
-export const ones = (shape: readonly number[], dtype: DType = 'float64'): Tensor => full(shape, 1, dtype);
+export const zeros = (shape: readonly number[], dtype: DType = defaultFloat()): Tensor => full(shape, 0, dtype);
+export const ones = (shape: readonly number[], dtype: DType = defaultFloat()): Tensor => full(shape, 1, dtype);
 export const zerosLike = (x: Tensor): Tensor => full(x.shape, 0, x.dtype);
 export const onesLike = (x: Tensor): Tensor => full(x.shape, 1, x.dtype);
 
-export function eye(n: number, m: number = n, dtype: DType = 'float64'): Tensor {
+export function eye(n: number, m: number = n, dtype: DType = defaultFloat()): Tensor {
   assertShape('eye', [n, m]);
   const data = allocArray(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
@@ -112,13 +117,13 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): T
   if (stop === undefined) [start, stop] = [0, start];
   if (step === 0 || !Number.isFinite(step)) throw new ConfigError(`arange: step must be a non-zero finite number, got ${step}.`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const dt = dtype ?? (Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step) ? 'int32' : 'float64');
+  const dt = dtype ?? (Number.isInteger(start) && Number.isInteger(stop) && Number.isInteger(step) ? 'int32' : defaultFloat());
   const data = allocArray(dt, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return fromHost(data, [n]);
 }
 
-export function linspace(start: number, stop: number, num: number, dtype: DType = 'float64'): Tensor {
+export function linspace(start: number, stop: number, num: number, dtype: DType = defaultFloat()): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ConfigError(`linspace: num must be a non-negative integer, got ${num}.`);
   const data = allocArray(dtype, num);
   for (let i = 0; i < num; i++) data[i] = num === 1 ? start : start + ((stop - start) * i) / (num - 1);

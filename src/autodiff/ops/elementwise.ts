@@ -83,33 +83,35 @@ export const prims = {
     name: 'add',
     shape: elementwiseShape('add'),
     jvp: (_p, [ta, tb]) => [ta && tb ? add(ta, tb) : ta ?? tb],
-    vjp: ([ct], [a, b]) => (ct ? [sumTo(ct, a!.shape), sumTo(ct, b!.shape)] : [null, null]),
+    vjp: ([ct], [a, b], _o, _p, needs) => (ct ? [needs[0] ? sumTo(ct, a!.shape) : null, needs[1] ? sumTo(ct, b!.shape) : null] : [null, null]),
   } as Primitive,
   sub: {
     name: 'sub',
     shape: elementwiseShape('sub'),
     jvp: (_p, [ta, tb]) => [ta && tb ? sub(ta, tb) : ta ?? (tb ? neg(tb) : null)],
-    vjp: ([ct], [a, b]) => (ct ? [sumTo(ct, a!.shape), sumTo(neg(ct), b!.shape)] : [null, null]),
+    vjp: ([ct], [a, b], _o, _p, needs) => (ct ? [needs[0] ? sumTo(ct, a!.shape) : null, needs[1] ? sumTo(neg(ct), b!.shape) : null] : [null, null]),
   } as Primitive,
   mul: {
     name: 'mul',
     shape: elementwiseShape('mul'),
     jvp: ([a, b], [ta, tb]) => [sumTerms(ta && mul(ta, b!), tb && mul(a!, tb))],
-    vjp: ([ct], [a, b]) => (ct ? [sumTo(mul(ct, b!), a!.shape), sumTo(mul(ct, a!), b!.shape)] : [null, null]),
+    vjp: ([ct], [a, b], _o, _p, needs) =>
+      ct ? [needs[0] ? sumTo(mul(ct, b!), a!.shape) : null, needs[1] ? sumTo(mul(ct, a!), b!.shape) : null] : [null, null],
   } as Primitive,
   div: {
     name: 'div',
     shape: elementwiseShape('div'),
     jvp: ([a, b], [ta, tb], _p, [y]) => [sumTerms(ta && div(ta, b!), tb && neg(mul(tb, div(y!, b!))))],
-    vjp: ([ct], [a, b], [y]) => (ct ? [sumTo(div(ct, b!), a!.shape), sumTo(neg(mul(ct, div(y!, b!))), b!.shape)] : [null, null]),
+    vjp: ([ct], [a, b], [y], _p, needs) =>
+      ct ? [needs[0] ? sumTo(div(ct, b!), a!.shape) : null, needs[1] ? sumTo(neg(mul(ct, div(y!, b!))), b!.shape) : null] : [null, null],
   } as Primitive,
   pow: {
     name: 'pow',
     shape: elementwiseShape('pow', { float: true }),
     // d/da a^b = b a^(b-1); d/db a^b = a^b log a (taken as 0 where a = 0, the limit used by JAX)
     jvp: ([a, b], [ta, tb], _p, [y]) => [sumTerms(ta && mul(ta, powDa(a!, b!)), tb && mul(tb, powDb(a!, y!)))],
-    vjp: ([ct], [a, b], [y]) =>
-      ct ? [sumTo(mul(ct, powDa(a!, b!)), a!.shape), sumTo(mul(ct, powDb(a!, y!)), b!.shape)] : [null, null],
+    vjp: ([ct], [a, b], [y], _p, needs) =>
+      ct ? [needs[0] ? sumTo(mul(ct, powDa(a!, b!)), a!.shape) : null, needs[1] ? sumTo(mul(ct, powDb(a!, y!)), b!.shape) : null] : [null, null],
   } as Primitive,
   maximum: {
     name: 'maximum',

@@ -95,11 +95,11 @@ const triangularSolvePrim: Primitive<TriParams> = {
     }
     return [rhs && trsm(a!, broadcastTo(rhs, x!.shape), p.lower, p.transposeA, p.unitDiagonal)];
   },
-  vjp: ([ct], [a, b], [x], p) => {
+  vjp: ([ct], [a, b], [x], p, needs) => {
     if (!ct) return [null, null];
     const bbar = trsm(a!, ct, p.lower, !p.transposeA, p.unitDiagonal);
-    const abar = p.transposeA ? neg(mm(x!, bbar, false, true)) : neg(mm(bbar, x!, false, true));
-    return [sumTo(triPart(abar, p), a!.shape), sumTo(bbar, b!.shape)];
+    const abar = !needs[0] ? null : p.transposeA ? neg(mm(x!, bbar, false, true)) : neg(mm(bbar, x!, false, true));
+    return [abar && sumTo(triPart(abar, p), a!.shape), needs[1] ? sumTo(bbar, b!.shape) : null];
   },
   batch: (args, dims, p) => [bind1(triangularSolvePrim, alignBatched(args, dims), p)],
 };
@@ -115,10 +115,10 @@ const solvePrim: Primitive = {
     }
     return [rhs && bind1(solvePrim, [a!, broadcastTo(rhs, x!.shape)], {})];
   },
-  vjp: ([ct], [a, b], [x]) => {
+  vjp: ([ct], [a, b], [x], _p, needs) => {
     if (!ct) return [null, null];
     const bbar = bind1(solvePrim, [mT(a!), ct], {});
-    return [sumTo(neg(mm(bbar, x!, false, true)), a!.shape), sumTo(bbar, b!.shape)];
+    return [needs[0] ? sumTo(neg(mm(bbar, x!, false, true)), a!.shape) : null, needs[1] ? sumTo(bbar, b!.shape) : null];
   },
   batch: (args, dims) => [bind1(solvePrim, alignBatched(args, dims), {})],
 };

@@ -43,11 +43,11 @@ export const matmulPrim: Primitive<MatmulParams> = {
     const y = tb && mm(a!, tb, p.transA, p.transB);
     return [x && y ? add(x, y) : x ?? y];
   },
-  vjp: ([ct], [a, b], _o, p) => {
+  vjp: ([ct], [a, b], _o, p, needs) => {
     if (!ct) return [null, null];
-    const da = p.transA ? mm(b!, ct, p.transB, true) : mm(ct, b!, false, !p.transB);
-    const db = p.transB ? mm(ct, a!, true, p.transA) : mm(a!, ct, !p.transA, false);
-    return [sumTo(da, a!.shape), sumTo(db, b!.shape)];
+    const da = !needs[0] ? null : p.transA ? mm(b!, ct, p.transB, true) : mm(ct, b!, false, !p.transB);
+    const db = !needs[1] ? null : p.transB ? mm(ct, a!, true, p.transA) : mm(a!, ct, !p.transA, false);
+    return [da && sumTo(da, a!.shape), db && sumTo(db, b!.shape)];
   },
   batch: (args, dims, p) => [bind1(matmulPrim, alignBatched(args, dims), p)],
 };

@@ -3,6 +3,7 @@ import { BackendError } from '../../errors.js';
 import type { CpuKernel } from '../../autodiff/primitive.js';
 import type { Backend, OutSpec, TensorInfo } from '../backend.js';
 import { cpuKernels } from './kernels.js';
+import { recycle } from './pool.js';
 
 /** A CPU buffer: a typed array shared by views (reshape) and freed when no tensor refers to it. */
 interface CpuBuffer {
@@ -39,6 +40,7 @@ export class CpuBackend implements Backend {
     if (--b.refs === 0) {
       this.bytes -= b.data.byteLength;
       this.buffers--;
+      recycle(b.data);
     }
   }
 
@@ -74,8 +76,12 @@ export class CpuBackend implements Backend {
     if (list.length !== outs.length) {
       throw new BackendError(`cpu kernel '${op}' returned ${list.length} outputs, expected ${outs.length}.`);
     }
-    return list.map((data, i) => {
+    return list.map((out, i) => {
       const spec = outs[i]!;
+      // a kernel (a user's, say) may hand back an input or another output: own a copy, so that
+      // recycling one buffer can never corrupt another tensor
+      const aliased = inputs.some((inp) => (inp.handle as CpuBuffer).data.buffer === out.buffer) || list.some((o, j) => j < i && o.buffer === out.buffer);
+      const data = aliased ? out.slice() : out;
       let size = 1;
       for (const d of spec.shape) size *= d;
       if (data.length !== size || bytesPerElement(spec.dtype) !== data.BYTES_PER_ELEMENT || !sameKind(data, spec.dtype)) {

@@ -9,11 +9,12 @@ import { matmul } from './matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
 import { foldInKeys, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
 import { stridesOf } from '../../shape.js';
+import { allocPooled } from './pool.js';
 
 /** The CPU kernel table: one entry per primitive name. */
 export const cpuKernels = new Map<string, CpuKernel>();
 
-const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocArray(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
+const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocPooled(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
 function sizeOfShape(s: readonly number[]): number {
   let n = 1;
   for (const d of s) n *= d;

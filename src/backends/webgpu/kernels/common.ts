@@ -1,0 +1,153 @@
+/// <reference types="@webgpu/types" />
+import type { DType } from '../../../dtype.js';
+import type { OutSpec } from '../../backend.js';
+
+/**
+ * What a WebGPU kernel sees: inputs as buffers with shapes, and a context that allocates outputs
+ * and scratch, and enqueues dispatches/copies into the backend's current command encoder.
+ */
+export interface GpuHandle {
+  /** null: the shared 4-byte buffer of a zero-size tensor */
+  readonly buffer: GPUBuffer;
+  readonly bytes: number;
+}
+
+export interface GpuInput {
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly buffer: GPUBuffer;
+  readonly size: number;
+}
+
+export type BindKind = 'r' | 'w';
+
+export interface KernelContext {
+  readonly device: GPUDevice;
+  readonly limits: GPUSupportedLimits;
+  /** A fresh output buffer for `spec` (a shared dummy for zero-size outputs). */
+  output(spec: OutSpec): GpuHandle;
+  /** Scratch storage of `bytes`; give it back with `free` once its uses are enqueued. */
+  scratch(bytes: number): GpuHandle;
+  free(h: GpuHandle): void;
+  /**
+   * Enqueue a compute dispatch of `code` (entry point `main`). Buffers bind at 0..k-1 with the
+   * given kinds ('r' read-only storage, 'w' read-write storage); `meta` (u32 words, e.g. shapes)
+   * binds at k as `array<u32>` (read-only storage).
+   */
+  dispatch(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?]): void;
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void;
+  clear(buf: GPUBuffer, bytes: number): void;
+}
+
+export type GpuKernel<P = any> = (ctx: KernelContext, inputs: GpuInput[], params: P, outs: readonly OutSpec[]) => GpuHandle[];
+
+export const WG = 64;
+const MAX_DIM = 65535;
+
+/** A 2-D grid for `n` workgroups (each dimension is limited to 65535). */
+export function grid(nWorkgroups: number): [number, number] {
+  if (nWorkgroups <= MAX_DIM) return [Math.max(1, nWorkgroups), 1];
+  const y = Math.ceil(nWorkgroups / MAX_DIM);
+  return [Math.ceil(nWorkgroups / y), y];
+}
+
+/** Grid for one thread per element with workgroups of `wg`. */
+export function threadGrid(n: number, wg = WG): [number, number] {
+  return grid(Math.ceil(n / wg));
+}
+
+/** WGSL type of a dtype's storage. */
+export function wgslType(dtype: DType): 'f32' | 'i32' {
+  return dtype === 'int32' ? 'i32' : 'f32';
+}
+
+/** WGSL declarations of bindings; `meta` binds after the buffers. */
+export function bindings(decls: { name: string; type: string; write?: boolean; atomic?: boolean }[], meta = true): string {
+  const lines = decls.map(
+    (d, i) => `@group(0) @binding(${i}) var<storage, ${d.write ? 'read_write' : 'read'}> ${d.name}: array<${d.atomic ? `atomic<${d.type}>` : d.type}>;`,
+  );
+  if (meta) lines.push(`@group(0) @binding(${decls.length}) var<storage, read> mt: array<u32>;`);
+  return lines.join('\n');
+}
+
+/** The linear invocation index of a 1-D-over-2-D-grid kernel. */
+export const LINEAR_INDEX = (wg = WG) => `let gi = gid.x + gid.y * nwg.x * ${wg}u;`;
+export const MAIN_SIG = (wg = WG) =>
+  `@compute @workgroup_size(${wg}) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>)`;
+
+/**
+ * Float helpers shared by the WGSL kernels (only the ones an expression mentions are emitted).
+ * inf/NaN come from a `var` so they are not constant-evaluated (a constant inf is a WGSL error).
+ */
+export const F32_HELPERS: Record<string, string> = {
+  isnan_f: `fn isnan_f(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }`,
+  isfinite_f: `fn isfinite_f(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }`,
+  nan_f: `fn nan_f() -> f32 { var b = 0x7fc00000u; return bitcast<f32>(b); }`,
+  inf_f: `fn inf_f() -> f32 { var b = 0x7f800000u; return bitcast<f32>(b); }`,
+};
+
+/** Prepends the helper functions that `code` uses (transitively through `extra`). */
+export function withHelpers(code: string, extra: Record<string, string> = {}): string {
+  const all = { ...F32_HELPERS, ...extra };
+  const used = new Set<string>();
+  const visit = (src: string) => {
+    for (const name of Object.keys(all)) {
+      if (!used.has(name) && new RegExp(`\\b${name}\\(`).test(src)) {
+        used.add(name);
+        visit(all[name]!);
+      }
+    }
+  };
+  visit(code);
+  // emit in table order (helpers only call earlier ones or use WGSL's order-independent decls)
+  return [...Object.keys(all).filter((n) => used.has(n)).map((n) => all[n]!), code].join('\n');
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function stridesOf(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** Strides of `shape` right-aligned to `outShape`, 0 where it broadcasts. */
+export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const rank = outShape.length;
+  const st = new Array<number>(rank).fill(0);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    const j = rank - shape.length + i;
+    st[j] = shape[i] === 1 ? 0 : s;
+    s *= shape[i]!;
+  }
+  return st;
+}
+
+/** [outer, k, inner] around `axis`. */
+export function splitAt(shape: readonly number[], axis: number): [number, number, number] {
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < axis; i++) outer *= shape[i]!;
+  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
+  return [outer, shape[axis]!, inner];
+}
+
+/** WGSL that turns linear index `idx` over `rank` dims (shape at mt[shapeAt]) into offsets. */
+export function stridedOffsets(rank: number, idx: string, shapeAt: string, strideAts: { name: string; at: string }[]): string {
+  const lines = [`var rem_ = ${idx};`, ...strideAts.map((s) => `var ${s.name} = 0u;`)];
+  for (let d = rank - 1; d >= 0; d--) {
+    lines.push(`{ let s_ = mt[${shapeAt} + ${d}u]; let c_ = rem_ % s_; rem_ = rem_ / s_;`);
+    for (const s of strideAts) lines.push(`  ${s.name} += c_ * mt[${s.at} + ${d}u];`);
+    lines.push('}');
+  }
+  return lines.join('\n');
+}

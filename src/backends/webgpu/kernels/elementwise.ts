@@ -1,0 +1,276 @@
+import type { DType } from '../../../dtype.js';
+import { DTypeError } from '../../../errors.js';
+import type { OutSpec } from '../../backend.js';
+import {
+  bindings,
+  broadcastStrides,
+  LINEAR_INDEX,
+  MAIN_SIG,
+  sizeOf,
+  stridedOffsets,
+  threadGrid,
+  withHelpers,
+  wgslType,
+  type GpuInput,
+  type GpuKernel,
+  type KernelContext,
+} from './common.js';
+
+/**
+ * Elementwise primitives from an expression table, as on the CPU (src/backends/cpu/elementwise.ts),
+ * in the operands a0, a1, a2 (f32, or i32 for int32 inputs). NaN tests go through bit patterns
+ * (compilers may assume no NaNs in float comparisons); log1p/expm1/tanh/erf/erfinv/pow are
+ * written out in f32 with stable formulas, since WGSL lacks some and leaves edge cases undefined.
+ */
+
+export const F32_MATH: Record<string, string> = {
+  // log1p: Cephes' logf kernel near 0 (x - x²/2 + x³ P(x) on [√½ - 1, √2 - 1]), else log(1 + x)
+  log1p_f: `fn log1p_f(x: f32) -> f32 {
+  if (x > -0.2928932188 && x < 0.4142135624) {
+    var p = 7.0376836292e-2;
+    p = p * x - 1.1514610310e-1; p = p * x + 1.1676998740e-1; p = p * x - 1.2420140846e-1;
+    p = p * x + 1.4249322787e-1; p = p * x - 1.6668057665e-1; p = p * x + 2.0000714765e-1;
+    p = p * x - 2.4999993993e-1; p = p * x + 3.3333331174e-1;
+    let z = x * x;
+    return x + (x * z * p - 0.5 * z);
+  }
+  return log(1.0 + x);
+}`,
+  // expm1: Taylor series to x^10/10! for |x| < 1/2 (error < 1e-9 relative), else exp(x) - 1
+  expm1_f: `fn expm1_f(x: f32) -> f32 {
+  if (abs(x) < 0.5) {
+    var p = 1.0 + x / 10.0;
+    p = 1.0 + x / 9.0 * p; p = 1.0 + x / 8.0 * p; p = 1.0 + x / 7.0 * p; p = 1.0 + x / 6.0 * p;
+    p = 1.0 + x / 5.0 * p; p = 1.0 + x / 4.0 * p; p = 1.0 + x / 3.0 * p; p = 1.0 + x / 2.0 * p;
+    return x * p;
+  }
+  return exp(x) - 1.0;
+}`,
+  tanh_f: `fn tanh_f(x: f32) -> f32 {
+  if (isnan_f(x)) { return x; }
+  let ax = abs(x);
+  var r = 1.0;
+  if (ax < 9.0) { let e = expm1_f(2.0 * ax); r = e / (e + 2.0); }
+  return select(r, -r, x < 0.0);
+}`,
+  sigmoid_f: `fn sigmoid_f(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
+}`,
+  // erf: the rational approximation of XLA's ErfImpl32 / Eigen (clamped to [-4, 4]), a few ulp
+  erf_f: `fn erf_f(x0: f32) -> f32 {
+  if (isnan_f(x0)) { return x0; }
+  let x = clamp(x0, -4.0, 4.0);
+  let x2 = x * x;
+  var p = -2.72614225801306e-10;
+  p = p * x2 + 2.77068142495902e-08; p = p * x2 - 2.10102402082508e-06; p = p * x2 - 5.69250639462346e-05;
+  p = p * x2 - 7.34990630326855e-04; p = p * x2 - 2.95459980854025e-03; p = p * x2 - 1.60960333262415e-02;
+  var q = -1.45660718464996e-05;
+  q = q * x2 - 2.13374055278905e-04; q = q * x2 - 1.68282697438203e-03; q = q * x2 - 7.37332916720468e-03;
+  q = q * x2 - 1.42647390514189e-02;
+  return x * p / q;
+}`,
+  // erfinv: Giles (2010), the single-precision approximation (the CPU starts from the same one)
+  erfinv_f: `fn erfinv_f(y: f32) -> f32 {
+  if (!(y > -1.0 && y < 1.0)) {
+    if (y == 1.0) { return inf_f(); }
+    if (y == -1.0) { return -inf_f(); }
+    return nan_f();
+  }
+  var w = -log((1.0 - y) * (1.0 + y));
+  var p: f32;
+  if (w < 5.0) {
+    w = w - 2.5;
+    p = 2.81022636e-08;
+    p = 3.43273939e-07 + p * w; p = -3.5233877e-06 + p * w; p = -4.39150654e-06 + p * w;
+    p = 0.00021858087 + p * w; p = -0.00125372503 + p * w; p = -0.00417768164 + p * w;
+    p = 0.246640727 + p * w; p = 1.50140941 + p * w;
+  } else {
+    w = sqrt(w) - 3.0;
+    p = -0.000200214257;
+    p = 0.000100950558 + p * w; p = 0.00134934322 + p * w; p = -0.00367342844 + p * w;
+    p = 0.00573950773 + p * w; p = -0.0076224613 + p * w; p = 0.00943887047 + p * w;
+    p = 1.00167406 + p * w; p = 2.83297682 + p * w;
+  }
+  return p * y;
+}`,
+  // JS Math.pow semantics (NaN for a finite negative base with a non-integer exponent, 1 for b = 0, NaN for 1^±inf)
+  pow_f: `fn pow_f(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (isnan_f(a) || isnan_f(b)) { return nan_f(); }
+  if (b == 1.0) { return a; }
+  if (b == 2.0) { return a * a; }
+  let ab = abs(a);
+  if (!isfinite_f(b)) {
+    if (ab == 1.0) { return nan_f(); }
+    return select(0.0, inf_f(), (ab > 1.0) == (b > 0.0));
+  }
+  if (b == 0.5 && a >= 0.0 && isfinite_f(a)) { return sqrt(a); }
+  let bInt = floor(b) == b;
+  let bOdd = bInt && (floor(b * 0.5) != b * 0.5);
+  let sgn = bitcast<u32>(a) >= 0x80000000u; // sign bit, so that -0 counts
+  if (ab == 0.0) {
+    let r = select(inf_f(), 0.0, b > 0.0);
+    return select(r, -r, sgn && bOdd);
+  }
+  if (sgn && !bInt && isfinite_f(a)) { return nan_f(); }
+  var r: f32;
+  if (!isfinite_f(ab)) { r = select(0.0, inf_f(), b > 0.0); } else { r = exp2(b * log2(ab)); }
+  return select(r, -r, sgn && bOdd);
+}`,
+  // Math.round: half-way cases toward +infinity
+  round_f: `fn round_f(x: f32) -> f32 {
+  let f = floor(x);
+  return select(f, f + 1.0, x - f >= 0.5);
+}`,
+  sign_f: `fn sign_f(x: f32) -> f32 { if (x > 0.0) { return 1.0; } if (x < 0.0) { return -1.0; } return x; }`,
+  max_f: `fn max_f(a: f32, b: f32) -> f32 { return select(b, a, a > b || isnan_f(a)); }`,
+  min_f: `fn min_f(a: f32, b: f32) -> f32 { return select(b, a, a < b || isnan_f(a)); }`,
+  // int32 division truncates toward 0 and gives 0 for x/0 (JS (a / b) | 0)
+  idiv: `fn idiv(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } return a / b; }`,
+  // float -> int32 as a JS Int32Array store (ToInt32: truncate, wrap mod 2^32, NaN/inf -> 0)
+  f2i: `fn f2i(x: f32) -> i32 {
+  if (!isfinite_f(x)) { return 0; }
+  let t = trunc(x);
+  if (abs(t) < 2147483648.0) { return i32(t); }
+  let r = t - floor(t / 4294967296.0) * 4294967296.0;
+  return bitcast<i32>(u32(r));
+}`,
+};
+
+const UNARY_F: Record<string, string> = {
+  neg: '-a0',
+  exp: 'exp(a0)',
+  log: 'log(a0)',
+  log1p: 'log1p_f(a0)',
+  expm1: 'expm1_f(a0)',
+  sqrt: 'sqrt(a0)',
+  rsqrt: '1.0 / sqrt(a0)',
+  sin: 'sin(a0)',
+  cos: 'cos(a0)',
+  tanh: 'tanh_f(a0)',
+  sigmoid: 'sigmoid_f(a0)',
+  abs: 'abs(a0)',
+  sign: 'sign_f(a0)',
+  erf: 'erf_f(a0)',
+  erfinv: 'erfinv_f(a0)',
+  floor: 'floor(a0)',
+  ceil: 'ceil(a0)',
+  round: 'round_f(a0)',
+  isFinite: 'select(0, 1, isfinite_f(a0))',
+  isNan: 'select(0, 1, isnan_f(a0))',
+};
+
+const UNARY_I: Record<string, string> = {
+  neg: '-a0',
+  abs: 'abs(a0)',
+  sign: 'sign(a0)',
+  isFinite: '1',
+  isNan: '0',
+  floor: 'a0',
+  ceil: 'a0',
+  round: 'a0',
+};
+
+const BINARY_F: Record<string, string> = {
+  add: 'a0 + a1',
+  sub: 'a0 - a1',
+  mul: 'a0 * a1',
+  div: 'a0 / a1',
+  pow: 'pow_f(a0, a1)',
+  maximum: 'max_f(a0, a1)',
+  minimum: 'min_f(a0, a1)',
+  atan2: 'atan2(a0, a1)',
+  equal: 'select(0, 1, a0 == a1)',
+  notEqual: 'select(1, 0, a0 == a1)',
+  less: 'select(0, 1, a0 < a1)',
+  lessEqual: 'select(0, 1, a0 <= a1)',
+  greater: 'select(0, 1, a0 > a1)',
+  greaterEqual: 'select(0, 1, a0 >= a1)',
+};
+
+const BINARY_I: Record<string, string> = {
+  add: 'a0 + a1',
+  sub: 'a0 - a1',
+  mul: 'a0 * a1',
+  div: 'idiv(a0, a1)',
+  maximum: 'max(a0, a1)',
+  minimum: 'min(a0, a1)',
+  equal: 'select(0, 1, a0 == a1)',
+  notEqual: 'select(1, 0, a0 == a1)',
+  less: 'select(0, 1, a0 < a1)',
+  lessEqual: 'select(0, 1, a0 <= a1)',
+  greater: 'select(0, 1, a0 > a1)',
+  greaterEqual: 'select(0, 1, a0 >= a1)',
+};
+
+export const ELEMENTWISE_GPU_OPS = [...new Set([...Object.keys(UNARY_F), ...Object.keys(BINARY_F), 'where', 'cast'])];
+
+function expressionFor(op: string, inDtypes: DType[], outDtype: DType): string {
+  if (op === 'where') return `select(a2, a1, a0 != ${inDtypes[0] === 'int32' ? '0' : '0.0'})`;
+  if (op === 'cast') {
+    const from = inDtypes[0]!;
+    if (from === outDtype) return 'a0';
+    if (outDtype === 'int32') return 'f2i(a0)';
+    return 'f32(a0)';
+  }
+  const isInt = inDtypes[0] === 'int32';
+  const table = inDtypes.length === 1 ? (isInt ? UNARY_I : UNARY_F) : isInt ? BINARY_I : BINARY_F;
+  const e = table[op];
+  if (e === undefined) {
+    throw new DTypeError(`${op}: no WebGPU kernel for ${inDtypes.join(', ')} inputs (expected float32${isInt ? '' : ' or int32'}).`);
+  }
+  return e;
+}
+
+/** Per-input access pattern: contiguous like the output, a single value, or strided (broadcast). */
+type Mode = 'c' | 's' | 'b';
+
+function shaderFor(op: string, inDtypes: DType[], outDtype: DType, modes: Mode[], rank: number): string {
+  const expr = expressionFor(op, inDtypes, outDtype);
+  const decls = [
+    ...inDtypes.map((d, i) => ({ name: `x${i}`, type: wgslType(d) })),
+    { name: 'y', type: wgslType(outDtype), write: true },
+  ];
+  const strided = modes.map((m, i) => ({ m, i })).filter((x) => x.m === 'b');
+  // meta: [n, outShape(rank), strides of each strided input (rank each)]
+  const offs = strided.length
+    ? stridedOffsets(
+        rank,
+        'gi',
+        '1u',
+        strided.map((s, k) => ({ name: `o${s.i}`, at: `${1 + rank * (k + 1)}u` })),
+      )
+    : '';
+  const loads = modes
+    .map((m, i) => `let a${i} = x${i}[${m === 'c' ? 'gi' : m === 's' ? '0u' : `o${i}`}];`)
+    .join('\n  ');
+  const body = `${bindings(decls)}
+${MAIN_SIG()} {
+  ${LINEAR_INDEX()}
+  if (gi >= mt[0]) { return; }
+  ${offs}
+  ${loads}
+  y[gi] = ${expr};
+}`;
+  return withHelpers(body, F32_MATH);
+}
+
+export const elementwiseKernel =
+  (op: string): GpuKernel =>
+  (ctx: KernelContext, inputs: GpuInput[], _p: unknown, outs: readonly OutSpec[]) => {
+    const spec = outs[0]!;
+    const out = ctx.output(spec);
+    const n = sizeOf(spec.shape);
+    if (n === 0) return [out];
+    const rank = spec.shape.length;
+    const modes: Mode[] = inputs.map((x) => (x.size === n ? 'c' : x.size === 1 ? 's' : 'b'));
+    const meta: number[] = [n, ...spec.shape];
+    inputs.forEach((x, i) => {
+      if (modes[i] === 'b') meta.push(...broadcastStrides(x.shape, spec.shape));
+    });
+    const code = shaderFor(op, inputs.map((i) => i.dtype), spec.dtype, modes, rank);
+    ctx.dispatch(code, [...inputs.map((i) => i.buffer), out.buffer], [...inputs.map(() => 'r' as const), 'w'], meta, threadGrid(n));
+    return [out];
+  };

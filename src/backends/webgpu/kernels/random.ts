@@ -1,0 +1,187 @@
+import { DTypeError } from '../../../errors.js';
+import { bindings, LINEAR_INDEX, MAIN_SIG, sizeOf, threadGrid, type GpuKernel } from './common.js';
+import { F32_MATH } from './elementwise.js';
+import { withHelpers } from './common.js';
+
+/**
+ * Threefry-2x32 (20 rounds) in WGSL: a transliteration of src/backends/cpu/threefry.ts (u32
+ * add / rotate / xor wrap the same way), so every stream is bit-identical to the CPU's (and to
+ * jax.random with jax_threefry_partitionable = True). Keys are int32 [..., 2] bit patterns.
+ * Counters are (hi, lo) = (0, i): exact up to 2^32 draws per key and call.
+ */
+export const THREEFRY_WGSL = `
+fn rotl(x: u32, r: u32) -> u32 { return (x << r) | (x >> (32u - r)); }
+fn threefry(k0: u32, k1: u32, x0: u32, x1: u32) -> vec2<u32> {
+  let k2 = k0 ^ k1 ^ 0x1bd11bdau;
+  var a = x0 + k0;
+  var b = x1 + k1;
+  a += b; b = rotl(b, 13u); b ^= a;
+  a += b; b = rotl(b, 15u); b ^= a;
+  a += b; b = rotl(b, 26u); b ^= a;
+  a += b; b = rotl(b, 6u); b ^= a;
+  a += k1; b += k2 + 1u;
+  a += b; b = rotl(b, 17u); b ^= a;
+  a += b; b = rotl(b, 29u); b ^= a;
+  a += b; b = rotl(b, 16u); b ^= a;
+  a += b; b = rotl(b, 24u); b ^= a;
+  a += k2; b += k0 + 2u;
+  a += b; b = rotl(b, 13u); b ^= a;
+  a += b; b = rotl(b, 15u); b ^= a;
+  a += b; b = rotl(b, 26u); b ^= a;
+  a += b; b = rotl(b, 6u); b ^= a;
+  a += k0; b += k1 + 3u;
+  a += b; b = rotl(b, 17u); b ^= a;
+  a += b; b = rotl(b, 29u); b ^= a;
+  a += b; b = rotl(b, 16u); b ^= a;
+  a += b; b = rotl(b, 24u); b ^= a;
+  a += k1; b += k2 + 4u;
+  a += b; b = rotl(b, 13u); b ^= a;
+  a += b; b = rotl(b, 15u); b ^= a;
+  a += b; b = rotl(b, 26u); b ^= a;
+  a += b; b = rotl(b, 6u); b ^= a;
+  a += k2; b += k0 + 5u;
+  return vec2<u32>(a, b);
+}`;
+
+/** One word per (key, counter): bits = y0 ^ y1; uniform float32 = (bits >> 9) * 2^-23. */
+function streamShader(kind: 'bits' | 'uniform'): string {
+  const outT = kind === 'bits' ? 'i32' : 'f32';
+  const conv = kind === 'bits' ? 'bitcast<i32>(w)' : 'f32(w >> 9u) * 1.1920928955078125e-7';
+  return `${bindings([
+    { name: 'keys', type: 'u32' },
+    { name: 'y', type: outT, write: true },
+  ])}
+${THREEFRY_WGSL}
+${MAIN_SIG()} {
+  ${LINEAR_INDEX()}
+  if (gi >= mt[0]) { return; }
+  let count = mt[1];
+  let j = gi / count;
+  let i = gi % count;
+  let r = threefry(keys[2u * j], keys[2u * j + 1u], 0u, i);
+  let w = r.x ^ r.y;
+  y[gi] = ${conv};
+}`;
+}
+
+function countPerKey(keysSize: number, outShape: readonly number[]): { nKeys: number; count: number; n: number } {
+  const nKeys = keysSize / 2;
+  const n = sizeOf(outShape);
+  return { nKeys, count: nKeys === 0 ? 0 : n / nKeys, n };
+}
+
+export const randomBitsKernel: GpuKernel = (ctx, [keys], _p, outs) => {
+  const out = ctx.output(outs[0]!);
+  const { count, n } = countPerKey(keys!.size, outs[0]!.shape);
+  if (n === 0) return [out];
+  ctx.dispatch(streamShader('bits'), [keys!.buffer, out.buffer], ['r', 'w'], [n, count], threadGrid(n));
+  return [out];
+};
+
+export const randomUniformKernel: GpuKernel = (ctx, [keys], _p, outs) => {
+  if (outs[0]!.dtype !== 'float32') throw new DTypeError('random.uniform: webgpu draws float32 only (WGSL has no float64).');
+  const out = ctx.output(outs[0]!);
+  const { count, n } = countPerKey(keys!.size, outs[0]!.shape);
+  if (n === 0) return [out];
+  ctx.dispatch(streamShader('uniform'), [keys!.buffer, out.buffer], ['r', 'w'], [n, count], threadGrid(n));
+  return [out];
+};
+
+/** split: new key i of key j is threefry(key_j, 0, i); foldIn: threefry(key_j, 0, data). */
+const KEYS_SHADER = (fold: boolean) => `${bindings([
+  { name: 'keys', type: 'u32' },
+  { name: 'y', type: 'u32', write: true },
+])}
+${THREEFRY_WGSL}
+${MAIN_SIG()} {
+  ${LINEAR_INDEX()}
+  if (gi >= mt[0]) { return; }
+  let num = mt[1];
+  let j = gi / num;
+  let i = ${fold ? 'mt[2]' : 'gi % num'};
+  let r = threefry(keys[2u * j], keys[2u * j + 1u], 0u, i);
+  y[2u * gi] = r.x;
+  y[2u * gi + 1u] = r.y;
+}`;
+
+export const randomSplitKernel: GpuKernel<{ num: number }> = (ctx, [keys], p, outs) => {
+  const out = ctx.output(outs[0]!);
+  const n = (keys!.size / 2) * p.num;
+  if (n === 0) return [out];
+  ctx.dispatch(KEYS_SHADER(false), [keys!.buffer, out.buffer], ['r', 'w'], [n, p.num], threadGrid(n));
+  return [out];
+};
+
+export const randomFoldInKernel: GpuKernel<{ data: number }> = (ctx, [keys], p, outs) => {
+  const out = ctx.output(outs[0]!);
+  const n = keys!.size / 2;
+  if (n === 0) return [out];
+  ctx.dispatch(KEYS_SHADER(true), [keys!.buffer, out.buffer], ['r', 'w'], [n, 1, p.data >>> 0], threadGrid(n));
+  return [out];
+};
+
+/**
+ * Gamma(α, 1) by Marsaglia & Tsang, the same draws as the CPU kernel: element i of key j uses the
+ * stream foldIn(key_j, i); attempt t uses foldIn(that, t) for four uniforms (Box–Muller normal,
+ * acceptance, boost for α < 1). The CPU forms the uniforms and the test in float64; here they are
+ * float32, so values agree to float32 rounding except when an acceptance test sits within
+ * rounding of its threshold (rare; that element then takes a different attempt).
+ */
+export const randomGammaKernel: GpuKernel = (ctx, [keys, alpha], _p, outs) => {
+  if (outs[0]!.dtype !== 'float32') throw new DTypeError('random.gamma: webgpu draws float32 only.');
+  const out = ctx.output(outs[0]!);
+  const nKeys = keys!.size / 2;
+  const m = alpha!.size;
+  const n = nKeys * m;
+  if (n === 0) return [out];
+  const code = withHelpers(
+    `${bindings([
+      { name: 'keys', type: 'u32' },
+      { name: 'alpha', type: 'f32' },
+      { name: 'y', type: 'f32', write: true },
+    ])}
+${THREEFRY_WGSL}
+fn unif(k: vec2<u32>, c: u32) -> f32 {
+  let r = threefry(k.x, k.y, 0u, c);
+  // u = y0 2^-32 + (y1 >> 12) 2^-52 in float64 on the CPU; float32 keeps the top 24 bits, < 1
+  return f32(r.x >> 8u) * 5.9604644775390625e-8;
+}
+${MAIN_SIG()} {
+  ${LINEAR_INDEX()}
+  if (gi >= mt[0]) { return; }
+  let m = mt[1];
+  let j = gi / m;
+  let i = gi % m;
+  let al = alpha[i];
+  if (!(al > 0.0)) { y[gi] = nan_f(); return; }
+  let ki = threefry(keys[2u * j], keys[2u * j + 1u], 0u, i);
+  let boost = al < 1.0;
+  let a = select(al, al + 1.0, boost);
+  let d = a - 1.0 / 3.0;
+  let c = 1.0 / sqrt(9.0 * d);
+  var result = nan_f();
+  for (var t = 0u; t < 1000u; t = t + 1u) {
+    let kt = threefry(ki.x, ki.y, 0u, t);
+    let u0 = unif(kt, 0u);
+    let u1 = unif(kt, 1u);
+    let u2 = unif(kt, 2u);
+    let u3 = unif(kt, 3u);
+    let z = sqrt(-2.0 * log1p_f(-u0)) * cos(6.283185307179586 * u1);
+    let v0 = 1.0 + c * z;
+    if (v0 <= 0.0) { continue; }
+    let v = v0 * v0 * v0;
+    let uu = 1.0 - u2;
+    if (log(uu) < 0.5 * z * z + d - d * v + d * log(v)) {
+      var g = d * v;
+      if (boost) { g = g * pow(1.0 - u3, 1.0 / al); }
+      result = g;
+      break;
+    }
+  }
+  y[gi] = result;
+}`,
+    F32_MATH,
+  );
+  ctx.dispatch(code, [keys!.buffer, alpha!.buffer, out.buffer], ['r', 'r', 'w'], [n, m], threadGrid(n));
+  return [out];
+};
