@@ -105,42 +105,12 @@ export const prims = {
     vjp: ([ct], [a, b], [y], _p, needs) =>
       ct ? [needs[0] ? sumTo(div(ct, b!), a!.shape) : null, needs[1] ? sumTo(neg(mul(ct, div(y!, b!))), b!.shape) : null] : [null, null],
   } as Primitive,
-  pow: {
-    name: 'pow',
-    shape: elementwiseShape('pow', { float: true }),
-    // d/da a^b = b a^(b-1); d/db a^b = a^b log a (taken as 0 where a = 0, the limit used by JAX)
-    jvp: ([a, b], [ta, tb], _p, [y]) => [sumTerms(ta && mul(ta, powDa(a!, b!)), tb && mul(tb, powDb(a!, y!)))],
-    vjp: ([ct], [a, b], [y], _p, needs) =>
-      ct ? [needs[0] ? sumTo(mul(ct, powDa(a!, b!)), a!.shape) : null, needs[1] ? sumTo(mul(ct, powDb(a!, y!)), b!.shape) : null] : [null, null],
-  } as Primitive,
-  maximum: {
-    name: 'maximum',
-    shape: elementwiseShape('maximum'),
-    // ties split the derivative evenly, as JAX does
-    jvp: ([a, b], [ta, tb]) => [sumTerms(ta && mul(ta, pickA(a!, b!, true)), tb && mul(tb, pickA(b!, a!, true)))],
-    vjp: ([ct], [a, b]) =>
-      ct ? [sumTo(mul(ct, pickA(a!, b!, true)), a!.shape), sumTo(mul(ct, pickA(b!, a!, true)), b!.shape)] : [null, null],
-  } as Primitive,
-  minimum: {
-    name: 'minimum',
-    shape: elementwiseShape('minimum'),
-    jvp: ([a, b], [ta, tb]) => [sumTerms(ta && mul(ta, pickA(a!, b!, false)), tb && mul(tb, pickA(b!, a!, false)))],
-    vjp: ([ct], [a, b]) =>
-      ct ? [sumTo(mul(ct, pickA(a!, b!, false)), a!.shape), sumTo(mul(ct, pickA(b!, a!, false)), b!.shape)] : [null, null],
-  } as Primitive,
-  atan2: {
-    name: 'atan2',
-    shape: elementwiseShape('atan2', { float: true }),
-    jvp: ([a, b], [ta, tb]) => {
-      const r = add(mul(a!, a!), mul(b!, b!));
-      return [sumTerms(ta && mul(ta, div(b!, r)), tb && mul(tb, neg(div(a!, r))))];
-    },
-    vjp: ([ct], [a, b]) => {
-      if (!ct) return [null, null];
-      const r = add(mul(a!, a!), mul(b!, b!));
-      return [sumTo(mul(ct, div(b!, r)), a!.shape), sumTo(mul(ct, neg(div(a!, r))), b!.shape)];
-    },
-  } as Primitive,
+  // d/da a^b = b a^(b-1); d/db a^b = a^b log a (taken as 0 where a = 0, the limit used by JAX)
+  pow: binaryPrim('pow', (a, b) => powDa(a, b), (a, _b, y) => powDb(a, y), { float: true }),
+  // ties split the derivative evenly, as JAX does
+  maximum: binaryPrim('maximum', (a, b) => pickA(a, b, true), (a, b) => pickA(b, a, true)),
+  minimum: binaryPrim('minimum', (a, b) => pickA(a, b, false), (a, b) => pickA(b, a, false)),
+  atan2: binaryPrim('atan2', (a, b) => div(b, hypot2(a, b)), (a, b) => neg(div(a, hypot2(a, b))), { float: true }),
   where: {
     name: 'where',
     shape: (inputs: readonly Aval[]) => {
@@ -173,6 +143,25 @@ const comparisonPrims = Object.fromEntries(
 
 for (const p of [...Object.values(prims), ...Object.values(comparisonPrims)]) {
   (p as { batch?: Primitive['batch'] }).batch = batchElementwise(() => p);
+}
+
+type Partial = (a: Tensor, b: Tensor, y: Tensor) => Tensor;
+
+/** A broadcasting binary op from its partial derivatives ∂y/∂a and ∂y/∂b (each built only when needed). */
+function binaryPrim(name: string, da: Partial, db: Partial, opts: { float?: boolean } = {}): Primitive {
+  return {
+    name,
+    shape: elementwiseShape(name, opts),
+    jvp: ([a, b], [ta, tb], _p, [y]) => [sumTerms(ta && mul(ta, da(a!, b!, y!)), tb && mul(tb, db(a!, b!, y!)))],
+    vjp: ([ct], [a, b], [y], _p, needs) =>
+      ct
+        ? [needs[0] ? sumTo(mul(ct, da(a!, b!, y!)), a!.shape) : null, needs[1] ? sumTo(mul(ct, db(a!, b!, y!)), b!.shape) : null]
+        : [null, null],
+  };
+}
+
+function hypot2(a: Tensor, b: Tensor): Tensor {
+  return add(mul(a, a), mul(b, b));
 }
 
 function sumTerms(a: Tensor | null, b: Tensor | null): Tensor | null {
