@@ -114,3 +114,108 @@ export function checkDirectional(f: (x: bt.Tensor) => bt.Tensor, x: bt.Tensor, s
   assert.ok(Math.abs(rev - fd) <= rtol * scale + 1e-9, `${what} reverse: ${rev} vs finite differences ${fd}`);
   assert.ok(Math.abs(fwd - fd) <= rtol * scale + 1e-9, `${what} forward: ${fwd} vs finite differences ${fd}`);
 }
+
+// ---- Host (plain JS) reference implementations for the op property tests ----
+
+/** A plain row-major array with a shape: the host-side reference value of a tensor. */
+export interface HostArray {
+  data: number[];
+  shape: number[];
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  return shape.reduce((p, d) => p * d, 1);
+}
+
+export function toHost(t: bt.Tensor): HostArray {
+  return { data: Array.from(t.dataSync(), Number), shape: [...t.shape] };
+}
+
+export function hostTensor(h: HostArray, dtype: bt.DType = 'float64'): bt.Tensor {
+  return bt.tensor(Float64Array.from(h.data), { shape: h.shape, dtype });
+}
+
+/** NumPy broadcasting of shapes (host reference; throws on mismatch). */
+export function hostBroadcastShapes(...shapes: (readonly number[])[]): number[] {
+  const r = Math.max(0, ...shapes.map((s) => s.length));
+  const out = new Array<number>(r).fill(1);
+  for (const s of shapes) {
+    s.forEach((d, i) => {
+      const j = r - s.length + i;
+      if (out[j] === 1) out[j] = d;
+      else if (d !== 1 && d !== out[j]) throw new Error(`host broadcast: [${shapes.map((x) => x.join(',')).join('] [')}]`);
+    });
+  }
+  return out;
+}
+
+export function unravelIndex(i: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d]!;
+    i = Math.floor(i / shape[d]!);
+  }
+  return idx;
+}
+
+/** Flat index into `shape` of a multi-index of a (possibly larger, broadcast) shape, aligned right. */
+export function ravelBroadcastIndex(idx: readonly number[], shape: readonly number[]): number {
+  const lead = idx.length - shape.length;
+  let f = 0;
+  for (let d = 0; d < shape.length; d++) f = f * shape[d]! + (shape[d] === 1 ? 0 : idx[lead + d]!);
+  return f;
+}
+
+/** Elementwise f over broadcast operands (host reference). */
+export function hostMap(f: (...v: number[]) => number, ...xs: HostArray[]): HostArray {
+  const shape = hostBroadcastShapes(...xs.map((x) => x.shape));
+  const n = shapeSize(shape);
+  const data = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const idx = unravelIndex(i, shape);
+    data[i] = f(...xs.map((x) => x.data[ravelBroadcastIndex(idx, x.shape)]!));
+  }
+  return { data, shape };
+}
+
+/** Applies fn to every 1-D fiber of x along axis; fn returns a fiber of the same length. */
+export function hostAlongAxis(x: HostArray, axis: number, fn: (v: number[]) => number[]): HostArray {
+  const a = axis < 0 ? axis + x.shape.length : axis;
+  const data = x.data.slice();
+  const n = x.shape[a]!;
+  const inner = shapeSize(x.shape.slice(a + 1));
+  const outer = shapeSize(x.shape.slice(0, a));
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const pos = Array.from({ length: n }, (_, k) => (o * n + k) * inner + i);
+      const r = fn(pos.map((p) => x.data[p]!));
+      pos.forEach((p, k) => (data[p] = r[k]!));
+    }
+  }
+  return { data, shape: [...x.shape] };
+}
+
+/** Reduces x over `axes` with fn(values of one group) (host reference). */
+export function hostReduce(x: HostArray, axes: readonly number[], keepdims: boolean, fn: (v: number[]) => number): HostArray {
+  const ax = axes.map((a) => (a < 0 ? a + x.shape.length : a));
+  const keptShape = x.shape.map((d, i) => (ax.includes(i) ? 1 : d));
+  const groups: number[][] = Array.from({ length: shapeSize(keptShape) }, () => []);
+  for (let i = 0; i < x.data.length; i++) {
+    const idx = unravelIndex(i, x.shape);
+    groups[ravelBroadcastIndex(idx.map((c, d) => (ax.includes(d) ? 0 : c)), keptShape)]!.push(x.data[i]!);
+  }
+  return { data: groups.map(fn), shape: keepdims ? keptShape : x.shape.filter((_, i) => !ax.includes(i)) };
+}
+
+/** Axis permutation (host reference): out.shape[i] = x.shape[perm[i]]. */
+export function hostTranspose(x: HostArray, perm: readonly number[]): HostArray {
+  const shape = perm.map((p) => x.shape[p]!);
+  const data = new Array<number>(x.data.length);
+  for (let i = 0; i < data.length; i++) {
+    const idx = unravelIndex(i, shape);
+    const src = new Array<number>(perm.length);
+    perm.forEach((p, k) => (src[p] = idx[k]!));
+    data[i] = x.data[ravelBroadcastIndex(src, x.shape)]!;
+  }
+  return { data, shape };
+}

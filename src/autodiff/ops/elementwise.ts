@@ -254,7 +254,8 @@ export function logSigmoid(x: TensorLike): Tensor {
 }
 export function relu(x: TensorLike): Tensor {
   const [t] = operands('relu', [x]);
-  return where(greater(t!, 0), t!, mul(t!, 0));
+  // the zero branch is a constant, not t·0: that would be NaN at −∞ (and −0 for negatives)
+  return where(greater(t!, 0), t!, 0);
 }
 export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
   const [t] = operands('clip', [x]);

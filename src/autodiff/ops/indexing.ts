@@ -36,7 +36,9 @@ const takePrim: Primitive<{ axis: number }> = {
       const k = xb.shape[1]!;
       const flatX = reshape(xb, [size * k, ...xb.shape.slice(2)]);
       const offs = reshape(mul(iota(size), k), [size, ...new Array<number>(idx!.ndim - 1).fill(1)]);
-      return [bind1(takePrim, [flatX, add(idx!, offs)], { axis: 0 })];
+      // wrap negative indices within each example before offsetting (−1 is that example's last row)
+      const wrapped = where(less(idx!, 0), add(idx!, k), idx!);
+      return [bind1(takePrim, [flatX, add(wrapped, offs)], { axis: 0 })];
     }
     return loopBatch(takePrim, [x!, idx!], dims, p, size);
   },

@@ -3,7 +3,7 @@ import { bind1 } from '../core.js';
 import type { Aval, Primitive } from '../primitive.js';
 import { ConfigError } from '../../errors.js';
 import { normalizeAxes, normalizeAxis } from '../../shape.js';
-import { add, cast, div, equal, exp, isFinite, log, mul, sub, where } from './elementwise.js';
+import { add, cast, div, equal, exp, greater, isFinite, log, mul, sub, where } from './elementwise.js';
 import { broadcastTo, reshape } from './shape.js';
 import { stopGradient } from './special.js';
 
@@ -136,7 +136,7 @@ export function logsumexp(x: Tensor, opts?: AxisOptions): Tensor {
   const p = params('logsumexp', x, opts);
   const m0 = stopGradient(bind1(reduceMaxPrim, [x], { axes: p.axes, keepdims: true }));
   const m = where(isFinite(m0), m0, 0);
-  const s = log(bind1(reduceSumPrim, [exp(sub(x, m))], { axes: p.axes, keepdims: true }));
+  const s = safeLog(bind1(reduceSumPrim, [exp(sub(x, m))], { axes: p.axes, keepdims: true }));
   const out = add(s, m);
   return p.keepdims ? out : reshape(out, reducedShape(x.shape, p.axes, false));
 }
@@ -170,5 +170,14 @@ export function logcumsumexp(x: Tensor, opts?: { axis?: number; reverse?: boolea
   const axis = normalizeAxis('logcumsumexp', opts?.axis ?? -1, x.ndim);
   const m0 = stopGradient(bind1(reduceMaxPrim, [x], { axes: [axis], keepdims: true }));
   const m = where(isFinite(m0), m0, 0);
-  return add(log(cumsum(exp(sub(x, m)), { axis, reverse: opts?.reverse })), m);
+  return add(safeLog(cumsum(exp(sub(x, m)), { axis, reverse: opts?.reverse })), m);
+}
+
+/**
+ * log s for sums s ≥ 0 of exponentials: −∞ where s = 0 (an all −∞ group), with a zero (not NaN)
+ * derivative there, so a fully masked row does not poison the gradient of the others.
+ */
+function safeLog(s: Tensor): Tensor {
+  const pos = greater(s, 0);
+  return where(pos, log(where(pos, s, 1)), -Infinity);
 }
