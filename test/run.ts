@@ -39,12 +39,12 @@ function runFile(file: string): Promise<Result> {
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     child.on('close', (code) => {
-      // uvu prints "Total: N", "Passed: N", "Skipped: N" per file
+      // uvu prints "Total: N" (tests that ran, skipped ones not included), "Passed: N", "Skipped: N"
       const num = (label: string) => [...output.matchAll(new RegExp(`${label}:\\s+(\\d+)`, 'g'))].reduce((s, m) => s + Number(m[1]), 0);
       const total = num('Total');
       const passed = num('Passed');
       const skipped = num('Skipped');
-      let failed = total - passed - skipped;
+      let failed = total - passed;
       if (code !== 0 && failed === 0) failed = 1; // crashed before or outside uvu's summary
       resolve({ file, passed, failed, skipped, output, code });
     });

@@ -45,7 +45,8 @@ export class WebGPUBackend implements Backend {
   private readonly pool: BufferPool;
   private readonly staging: BufferPool;
   private readonly kernels = new Map<string, GpuKernel>(builtinKernels);
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** pipelines by shader source (memoised strings, so lookups hash nothing new), then layout */
+  private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
   private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
   private readonly metaCache = new Map<string, GPUBuffer>();
   private metaBytes = 0;
@@ -303,12 +304,13 @@ export class WebGPUBackend implements Backend {
       lay = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
       this.layouts.set(layoutKey, lay);
     }
-    const key = layoutKey + '\n' + code;
-    let pipe = this.pipelines.get(key);
+    let byLayout = this.pipelines.get(code);
+    if (!byLayout) this.pipelines.set(code, (byLayout = new Map()));
+    let pipe = byLayout.get(layoutKey);
     if (!pipe) {
       const module = this.device.createShaderModule({ code });
       pipe = this.device.createComputePipeline({ layout: lay.pl, compute: { module, entryPoint: 'main' } });
-      this.pipelines.set(key, pipe);
+      byLayout.set(layoutKey, pipe);
       this.stats.pipelines++;
     }
     return { pipe, bgl: lay.bgl };

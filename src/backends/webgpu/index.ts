@@ -1,3 +1,16 @@
+/**
+ * WebGPU backend (Dawn's `webgpu` package in Node, navigator.gpu in a browser).
+ *
+ * Status: every primitive of the CPU backend has a WGSL kernel, with the same names and params
+ * (kernels/registry.ts; test/webgpu/parity.test.ts compares each family against the CPU in
+ * float32 on lavapipe). float32 and int32 only. Known differences from the CPU, all documented
+ * at the kernel: errors a kernel cannot raise (non-PD cholesky → NaN rows, singular solve →
+ * inf/NaN, out-of-range take → 0 / scatterAdd → dropped), float32 accumulation in sums/matmul,
+ * subnormals possibly flushed to zero, int32 pow not available (pow is float-only anyway),
+ * gamma draws may differ where an acceptance test sits at its float32 threshold.
+ * Not tuned yet: matmul uses one generic strided 32×32/4×4 tiled kernel (no vec4 loads, no
+ * split-K); cumsum scans each column sequentially; linalg is one workgroup per matrix.
+ */
 import { acquireDevice, type DeviceOptions } from './device.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './backend.js';
 

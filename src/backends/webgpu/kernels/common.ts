@@ -103,6 +103,20 @@ export function withHelpers(code: string, extra: Record<string, string> = {}): s
   return [...Object.keys(all).filter((n) => used.has(n)).map((n) => all[n]!), code].join('\n');
 }
 
+const codeCache = new Map<string, string>();
+/**
+ * Shader source memoised by a short key: generating WGSL (and hashing a fresh string in the
+ * pipeline cache) on every dispatch would dominate the host cost of small ops.
+ */
+export function memoCode(key: string, make: () => string): string {
+  let c = codeCache.get(key);
+  if (c === undefined) {
+    c = make();
+    codeCache.set(key, c);
+  }
+  return c;
+}
+
 export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;

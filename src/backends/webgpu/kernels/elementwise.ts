@@ -9,6 +9,7 @@ import {
   sizeOf,
   stridedOffsets,
   threadGrid,
+  memoCode,
   withHelpers,
   wgslType,
   type GpuInput,
@@ -119,6 +120,38 @@ export const F32_MATH: Record<string, string> = {
   if (!isfinite_f(ab)) { r = select(0.0, inf_f(), b > 0.0); } else { r = exp2(b * log2(ab)); }
   return select(r, -r, sgn && bOdd);
 }`,
+  // atan / atan2: Cephes' atanf (1–2 ulp; the WGSL builtins may be off by thousands of ulp), with
+  // JS Math.atan2's special cases (signed zeros, infinities)
+  atan_f: `fn atan_f(x: f32) -> f32 {
+  let ax = abs(x);
+  var y0 = 0.0;
+  var xr = ax;
+  if (ax > 2.414213562373095) { y0 = 1.5707963267948966; xr = -1.0 / ax; }
+  else if (ax > 0.41421356237309503) { y0 = 0.7853981633974483; xr = (ax - 1.0) / (ax + 1.0); }
+  let z = xr * xr;
+  let y = y0 + ((((8.05374449538e-2 * z - 1.38776856032e-1) * z + 1.99777106478e-1) * z - 3.33329491539e-1) * z * xr + xr);
+  return select(y, -y, x < 0.0);
+}`,
+  atan2_f: `fn atan2_f(y: f32, x: f32) -> f32 {
+  if (isnan_f(x) || isnan_f(y)) { return nan_f(); }
+  let yneg = bitcast<u32>(y) >= 0x80000000u;
+  let xneg = bitcast<u32>(x) >= 0x80000000u;
+  let pi = 3.141592653589793;
+  var r: f32;
+  if (y == 0.0) {
+    r = select(0.0, pi, xneg);
+  } else if (x == 0.0) {
+    r = pi / 2.0;
+  } else if (!isfinite_f(x)) {
+    if (!isfinite_f(y)) { r = select(pi / 4.0, 3.0 * pi / 4.0, xneg); } else { r = select(0.0, pi, xneg); }
+  } else if (!isfinite_f(y)) {
+    r = pi / 2.0;
+  } else {
+    let a = atan_f(abs(y / x));
+    r = select(a, pi - a, xneg);
+  }
+  return select(r, -r, yneg);
+}`,
   // Math.round: half-way cases toward +infinity
   round_f: `fn round_f(x: f32) -> f32 {
   let f = floor(x);
@@ -181,7 +214,7 @@ const BINARY_F: Record<string, string> = {
   pow: 'pow_f(a0, a1)',
   maximum: 'max_f(a0, a1)',
   minimum: 'min_f(a0, a1)',
-  atan2: 'atan2(a0, a1)',
+  atan2: 'atan2_f(a0, a1)',
   equal: 'select(0, 1, a0 == a1)',
   notEqual: 'select(1, 0, a0 == a1)',
   less: 'select(0, 1, a0 < a1)',
@@ -208,7 +241,8 @@ const BINARY_I: Record<string, string> = {
 export const ELEMENTWISE_GPU_OPS = [...new Set([...Object.keys(UNARY_F), ...Object.keys(BINARY_F), 'where', 'cast'])];
 
 function expressionFor(op: string, inDtypes: DType[], outDtype: DType): string {
-  if (op === 'where') return `select(a2, a1, a0 != ${inDtypes[0] === 'int32' ? '0' : '0.0'})`;
+  // NaN !== 0 is true on the CPU; an ordered `!=` would say false, so test `== 0` and negate
+  if (op === 'where') return `select(a1, a2, a0 == ${inDtypes[0] === 'int32' ? '0' : '0.0'})`;
   if (op === 'cast') {
     const from = inDtypes[0]!;
     if (from === outDtype) return 'a0';
@@ -270,7 +304,8 @@ export const elementwiseKernel =
     inputs.forEach((x, i) => {
       if (modes[i] === 'b') meta.push(...broadcastStrides(x.shape, spec.shape));
     });
-    const code = shaderFor(op, inputs.map((i) => i.dtype), spec.dtype, modes, rank);
+    const dts = inputs.map((i) => i.dtype);
+    const code = memoCode(`ew|${op}|${dts.join(',')}|${spec.dtype}|${modes.join('')}|${rank}`, () => shaderFor(op, dts, spec.dtype, modes, rank));
     ctx.dispatch(code, [...inputs.map((i) => i.buffer), out.buffer], [...inputs.map(() => 'r' as const), 'w'], meta, threadGrid(n));
     return [out];
   };

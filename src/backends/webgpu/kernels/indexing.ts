@@ -3,6 +3,7 @@ import {
   grid,
   LINEAR_INDEX,
   MAIN_SIG,
+  memoCode,
   sizeOf,
   splitAt,
   threadGrid,
@@ -91,7 +92,7 @@ export const scatterAddKernel: GpuKernel<{ axis: number }> = (ctx, [x, idx, upd]
   const n = upd!.size;
   if (n === 0) return [out];
   const [, k, inner] = splitAt(x!.shape, p.axis);
-  ctx.dispatch(scatterShader(x!.dtype), [idx!.buffer, upd!.buffer, out.buffer], ['r', 'r', 'w'], [n, k, idx!.size, inner], threadGrid(n));
+  ctx.dispatch(memoCode(`scatter|${x!.dtype}`, () => scatterShader(x!.dtype)), [idx!.buffer, upd!.buffer, out.buffer], ['r', 'r', 'w'], [n, k, idx!.size, inner], threadGrid(n));
   return [out];
 };
 
@@ -229,14 +230,14 @@ export const argsortKernel: GpuKernel<{ axis: number; descending: boolean }> = (
   let P = 1;
   while (P < k) P *= 2;
   if (P <= LOCAL_MAX) {
-    ctx.dispatch(localSortShader(t, p.descending, Math.max(P, 2)), [x!.buffer, out.buffer], ['r', 'w'], [rows, k, inner], grid(rows));
+    ctx.dispatch(memoCode(`sortl|${t}|${p.descending}|${P}`, () => localSortShader(t, p.descending, Math.max(P, 2))), [x!.buffer, out.buffer], ['r', 'w'], [rows, k, inner], grid(rows));
     return [out];
   }
   const kv = ctx.scratch(rows * P * 4);
   const ki = ctx.scratch(rows * P * 4);
   const total = rows * P;
-  ctx.dispatch(globalInitShader(t), [x!.buffer, kv.buffer, ki.buffer], ['r', 'w', 'w'], [rows, k, inner, P], threadGrid(total));
-  const step = globalStepShader(t, p.descending);
+  ctx.dispatch(memoCode(`sortgi|${t}`, () => globalInitShader(t)), [x!.buffer, kv.buffer, ki.buffer], ['r', 'w', 'w'], [rows, k, inner, P], threadGrid(total));
+  const step = memoCode(`sortgs|${t}|${p.descending}`, () => globalStepShader(t, p.descending));
   for (let size = 2; size <= P; size *= 2) {
     for (let stride = size / 2; stride > 0; stride /= 2) {
       ctx.dispatch(step, [kv.buffer, ki.buffer], ['w', 'w'], [rows, P, size, stride], threadGrid(total));

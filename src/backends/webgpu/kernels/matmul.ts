@@ -1,4 +1,4 @@
-import { bindings, grid, LINEAR_INDEX, MAIN_SIG, sizeOf, stridesOf, threadGrid, type GpuKernel } from './common.js';
+import { bindings, grid, LINEAR_INDEX, MAIN_SIG, memoCode, sizeOf, stridesOf, threadGrid, type GpuKernel } from './common.js';
 
 /**
  * Batched matmul C = op(A) op(B) with NumPy-broadcast batch dims and transA / transB.
@@ -155,15 +155,15 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const sbj = p.transB ? K : 1;
   const meta = [M, N, K, batch, sai, sap, sbp, sbj, bRank, ...keep.map((x) => x.d), ...keep.map((x) => aS[x.i]!), ...keep.map((x) => bS[x.i]!)];
   if (M < 16 || N < 16) {
-    ctx.dispatch(naiveShader(bRank), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
+    ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
   } else {
     const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
     if (tiles > 65535) {
       // very large single matrices: fall back to one thread per output (rare; > 8192² outputs)
-      ctx.dispatch(naiveShader(bRank), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
+      ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
     } else {
       const [gy, gz] = grid(batch);
-      ctx.dispatch(tiledShader(bRank), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, [tiles, gy, gz]);
+      ctx.dispatch(memoCode(`mmt|${bRank}`, () => tiledShader(bRank)), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, [tiles, gy, gz]);
     }
   }
   return [out];

@@ -1,7 +1,7 @@
 import { DTypeError } from '../../../errors.js';
 import { bindings, LINEAR_INDEX, MAIN_SIG, sizeOf, threadGrid, type GpuKernel } from './common.js';
 import { F32_MATH } from './elementwise.js';
-import { withHelpers } from './common.js';
+import { memoCode, withHelpers } from './common.js';
 
 /**
  * Threefry-2x32 (20 rounds) in WGSL: a transliteration of src/backends/cpu/threefry.ts (u32
@@ -74,7 +74,7 @@ export const randomBitsKernel: GpuKernel = (ctx, [keys], _p, outs) => {
   const out = ctx.output(outs[0]!);
   const { count, n } = countPerKey(keys!.size, outs[0]!.shape);
   if (n === 0) return [out];
-  ctx.dispatch(streamShader('bits'), [keys!.buffer, out.buffer], ['r', 'w'], [n, count], threadGrid(n));
+  ctx.dispatch(memoCode('rbits', () => streamShader('bits')), [keys!.buffer, out.buffer], ['r', 'w'], [n, count], threadGrid(n));
   return [out];
 };
 
@@ -83,7 +83,7 @@ export const randomUniformKernel: GpuKernel = (ctx, [keys], _p, outs) => {
   const out = ctx.output(outs[0]!);
   const { count, n } = countPerKey(keys!.size, outs[0]!.shape);
   if (n === 0) return [out];
-  ctx.dispatch(streamShader('uniform'), [keys!.buffer, out.buffer], ['r', 'w'], [n, count], threadGrid(n));
+  ctx.dispatch(memoCode('runif', () => streamShader('uniform')), [keys!.buffer, out.buffer], ['r', 'w'], [n, count], threadGrid(n));
   return [out];
 };
 
@@ -108,7 +108,7 @@ export const randomSplitKernel: GpuKernel<{ num: number }> = (ctx, [keys], p, ou
   const out = ctx.output(outs[0]!);
   const n = (keys!.size / 2) * p.num;
   if (n === 0) return [out];
-  ctx.dispatch(KEYS_SHADER(false), [keys!.buffer, out.buffer], ['r', 'w'], [n, p.num], threadGrid(n));
+  ctx.dispatch(memoCode('rsplit', () => KEYS_SHADER(false)), [keys!.buffer, out.buffer], ['r', 'w'], [n, p.num], threadGrid(n));
   return [out];
 };
 
@@ -116,7 +116,7 @@ export const randomFoldInKernel: GpuKernel<{ data: number }> = (ctx, [keys], p, 
   const out = ctx.output(outs[0]!);
   const n = keys!.size / 2;
   if (n === 0) return [out];
-  ctx.dispatch(KEYS_SHADER(true), [keys!.buffer, out.buffer], ['r', 'w'], [n, 1, p.data >>> 0], threadGrid(n));
+  ctx.dispatch(memoCode('rfold', () => KEYS_SHADER(true)), [keys!.buffer, out.buffer], ['r', 'w'], [n, 1, p.data >>> 0], threadGrid(n));
   return [out];
 };
 
@@ -134,7 +134,7 @@ export const randomGammaKernel: GpuKernel = (ctx, [keys, alpha], _p, outs) => {
   const m = alpha!.size;
   const n = nKeys * m;
   if (n === 0) return [out];
-  const code = withHelpers(
+  const code = memoCode('rgamma', () => withHelpers(
     `${bindings([
       { name: 'keys', type: 'u32' },
       { name: 'alpha', type: 'f32' },
@@ -181,7 +181,7 @@ ${MAIN_SIG()} {
   y[gi] = result;
 }`,
     F32_MATH,
-  );
+  ));
   ctx.dispatch(code, [keys!.buffer, alpha!.buffer, out.buffer], ['r', 'r', 'w'], [n, m], threadGrid(n));
   return [out];
 };

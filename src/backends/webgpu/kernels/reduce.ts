@@ -5,6 +5,7 @@ import {
   grid,
   LINEAR_INDEX,
   MAIN_SIG,
+  memoCode,
   sizeOf,
   splitAt,
   stridedOffsets,
@@ -196,7 +197,8 @@ function runReduce(kind: Kind, ctx: Parameters<GpuKernel>[0], x: GpuInput, p: Pl
   const out = ctx.output(spec);
   if (p.nOut === 0) return [out];
   const tree = p.R > SEQ_MAX;
-  const code = shader(kind, x.dtype, p, tree);
+  const key = `red|${kind}|${x.dtype}|${p.keptShape.length}|${p.redShape.length}|${p.redShape.length === 1 && p.redStrides[0] === 1}|${tree}`;
+  const code = memoCode(key, () => shader(kind, x.dtype, p, tree));
   const meta = [p.nOut, p.R, ...p.keptShape, ...p.keptStrides, ...p.redShape, ...p.redStrides];
   const g = tree ? grid(p.nOut) : threadGrid(p.nOut);
   ctx.dispatch(code, [x.buffer, out.buffer], ['r', 'w'], meta, g);
@@ -235,7 +237,7 @@ export const cumsumKernel: GpuKernel<{ axis: number; reverse: boolean }> = (ctx,
   const [outer, k, inner] = splitAt(x!.shape, params.axis);
   const t = wgslType(x!.dtype);
   const f = t === 'f32';
-  const code = `${bindings([
+  const code = memoCode(`cumsum|${t}|${params.reverse}`, () => `${bindings([
     { name: 'x', type: t },
     { name: 'y', type: t, write: true },
   ])}
@@ -256,7 +258,7 @@ ${MAIN_SIG()} {
     ${f ? 'let yv = x[p] - comp; let tv = acc + yv; comp = (tv - acc) - yv; acc = tv;' : 'acc = acc + x[p];'}
     y[p] = acc;
   }
-}`;
+}`);
   ctx.dispatch(code, [x!.buffer, out.buffer], ['r', 'w'], [outer, k, inner], threadGrid(outer * inner));
   return [out];
 };

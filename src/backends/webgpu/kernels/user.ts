@@ -1,6 +1,6 @@
 import { BackendError } from '../../../errors.js';
 import type { OutSpec } from '../../backend.js';
-import { bindings, grid, sizeOf, wgslType, type GpuInput, type GpuKernel } from './common.js';
+import { bindings, grid, memoCode, sizeOf, wgslType, type GpuInput, type GpuKernel } from './common.js';
 
 /**
  * Kernels for user primitives (definePrimitive({ impl: { webgpu } })). Two forms:
@@ -47,13 +47,13 @@ export function userKernel(op: string, kernel: unknown): GpuKernel {
       ...inputs.map((x, i) => ({ name: `in${i}`, type: wgslType(x.dtype) })),
       ...outs.map((o, i) => ({ name: `out${i}`, type: wgslType(o.dtype), write: true })),
     ]);
-    const code = `${decls}
+    const code = memoCode(`user|${op}|${inputs.map((x) => x.dtype).join(',')}|${outs.map((o) => o.dtype).join(',')}`, () => `${decls}
 ${spec.functions ?? ''}
 @compute @workgroup_size(${wg}) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * nwg.x * ${wg}u;
   if (i >= mt[0]) { return; }
   ${spec.shader}
-}`;
+}`);
     const meta = [n, ...(spec.meta ? spec.meta(inputs, params, outs) : [])];
     ctx.dispatch(
       code,
