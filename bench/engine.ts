@@ -13,8 +13,8 @@
  *
  * Every result is checked against the float64 plain-JS references (a mismatch prints an ERROR
  * line and makes the exit code 1). Writes bench/results/engine.json (machine info, versions,
- * every number) and bench/results/engine.md (the tables the README includes verbatim), plus the
- * same tables as bench/README-table.md; `--quick` writes bench/results/engine-quick.{json,md}
+ * every number) and bench/results/engine.md, and refreshes the same tables in README.md between
+ * its <!-- bench:engine --> markers; `--quick` writes bench/results/engine-quick.{json,md}
  * only, and `--out <dir>` writes <dir>/engine{,-quick}.{json,md} only.
  *
  * Peers are installed in bench/node_modules (`npm install --prefix bench`); if they are missing
@@ -415,10 +415,18 @@ const json = {
 const written = [path.join(args.outDir, `${stem}.json`), path.join(args.outDir, `${stem}.md`)];
 fs.writeFileSync(written[0]!, JSON.stringify(json, null, 2) + '\n');
 fs.writeFileSync(written[1]!, md.join('\n'));
-// The table the README includes (between its <!-- bench:engine --> markers): full default runs only.
+// A full default run also refreshes the README's copy of the tables, between its
+// <!-- bench:engine --> and <!-- /bench:engine --> markers, so the README never shows stale numbers.
 if (!args.quick && args.defaultOut) {
-  written.push(path.join(here, 'README-table.md'));
-  fs.writeFileSync(written[2]!, md.join('\n'));
+  const readme = path.join(here, '..', 'README.md');
+  const text = fs.readFileSync(readme, 'utf8');
+  const re = /<!-- bench:engine -->[\s\S]*?<!-- \/bench:engine -->/;
+  if (re.test(text)) {
+    fs.writeFileSync(readme, text.replace(re, `<!-- bench:engine -->\n${md.join('\n')}\n<!-- /bench:engine -->`));
+    written.push(readme);
+  } else {
+    console.log('README.md has no <!-- bench:engine --> ... <!-- /bench:engine --> markers; not updated');
+  }
 }
 
 console.log(`\n${md.join('\n')}`);
