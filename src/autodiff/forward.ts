@@ -35,7 +35,11 @@ export class JVPTrace extends Trace {
     const tOuts = prim.jvp(primals, tangents, params, outs);
     return outs.map((o, i) => {
       const t = tOuts[i] ?? null;
-      return t === null || o.dtype === 'int32' ? o : new JVPTracer(this, o, t);
+      if (t === null || o.dtype === 'int32') return o;
+      if (!shapesEqual(t.shape, o.shape)) {
+        throw new ShapeError(`internal: the jvp rule of '${prim.name}' gave a tangent of shape ${fmtShape(t.shape)} for an output of shape ${fmtShape(o.shape)}.`);
+      }
+      return new JVPTracer(this, o, t);
     });
   }
 }

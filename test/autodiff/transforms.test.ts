@@ -284,4 +284,14 @@ test('nested vmap of grad gives per-example gradients', () => {
   }
 });
 
+test('jvp: the tangent of a broadcasting add/sub with one constant operand has the output shape', () => {
+  const x = bt.ones([2, 3]);
+  for (const op of [bt.add, bt.sub]) {
+    const [, t] = bt.jvp((m: bt.Tensor) => op(x, m).transpose(), [bt.zeros([3])], [bt.ones([3])]);
+    assert.equal(t.shape, [3, 2]);
+    const [, t2] = bt.jvp((m: bt.Tensor) => op(m, x), [bt.zeros([3])], [bt.ones([3])]);
+    assert.equal(t2.shape, [2, 3]);
+  }
+});
+
 test.run();

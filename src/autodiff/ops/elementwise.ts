@@ -82,13 +82,13 @@ export const prims = {
   add: {
     name: 'add',
     shape: elementwiseShape('add'),
-    jvp: (_p, [ta, tb]) => [ta && tb ? add(ta, tb) : ta ?? tb],
+    jvp: (_p, [ta, tb], _q, [y]) => [ta && tb ? add(ta, tb) : broadcastTo((ta ?? tb)!, y!.shape)],
     vjp: ([ct], [a, b], _o, _p, needs) => (ct ? [needs[0] ? sumTo(ct, a!.shape) : null, needs[1] ? sumTo(ct, b!.shape) : null] : [null, null]),
   } as Primitive,
   sub: {
     name: 'sub',
     shape: elementwiseShape('sub'),
-    jvp: (_p, [ta, tb]) => [ta && tb ? sub(ta, tb) : ta ?? (tb ? neg(tb) : null)],
+    jvp: (_p, [ta, tb], _q, [y]) => [broadcastTo(ta && tb ? sub(ta, tb) : (ta ?? neg(tb!)), y!.shape)],
     vjp: ([ct], [a, b], _o, _p, needs) => (ct ? [needs[0] ? sumTo(ct, a!.shape) : null, needs[1] ? sumTo(neg(ct), b!.shape) : null] : [null, null]),
   } as Primitive,
   mul: {
