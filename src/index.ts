@@ -36,3 +36,6 @@ export type { Primitive, Aval, CpuKernel, CpuInput } from './autodiff/primitive.
 export * as linalg from './linalg.js';
 export * as tree from './tree.js';
 export * as random from './random.js';
+export * as optim from './optim/index.js';
+export * as nn from './nn/index.js';
+export * as logpdf from './logpdf/index.js';

@@ -1,0 +1,6 @@
+/** bt.nn: small functional networks (init from a PRNG key, apply over leading batch axes). */
+export type { Module, DenseParams, MlpParams } from './types.js';
+export { dense, type DenseOptions } from './dense.js';
+export { mlp, type MlpOptions } from './mlp.js';
+export { initializers, type Initializer, type InitName } from './initializers.js';
+export { activations, gelu, type Activation, type ActivationName } from './activations.js';

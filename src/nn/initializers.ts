@@ -1,0 +1,41 @@
+import type { Tensor } from '../tensor.js';
+import type { FloatDType } from '../dtype.js';
+import { mul } from '../autodiff/ops/elementwise.js';
+import { normal, uniform } from '../random.js';
+import { ConfigError, DTypeError, ShapeError } from '../errors.js';
+import { Tensor as TensorClass } from '../tensor.js';
+import { describeValue } from '../optim/validate.js';
+
+/** A weight initialiser: (key, [fanIn, fanOut], dtype) → Tensor of that shape. */
+export type Initializer = (key: Tensor, shape: readonly [number, number], dtype: FloatDType) => Tensor;
+export type InitName = 'glorotUniform' | 'heNormal' | 'lecunNormal';
+
+/**
+ * The variance-scaling schemes, written for a weight w of shape [fanIn, fanOut] used as x·w.
+ * The normal ones are plain (untruncated) normals: the stated std is the actual std.
+ */
+export const initializers: Record<InitName, Initializer> = {
+  /** U(−a, a), a = √(6/(fanIn + fanOut)): variance 2/(fanIn + fanOut), keeps tanh layers' signal scale both ways */
+  glorotUniform: (key, [fi, fo], dtype) => {
+    const a = Math.sqrt(6 / (fi + fo));
+    return uniform(key, [fi, fo], { dtype, minval: -a, maxval: a });
+  },
+  /** N(0, 2/fanIn): relu halves the second moment, the factor 2 restores it */
+  heNormal: (key, [fi, fo], dtype) => mul(normal(key, [fi, fo], { dtype }), Math.sqrt(2 / fi)),
+  /** N(0, 1/fanIn): unit-variance pre-activations for unit-variance inputs */
+  lecunNormal: (key, [fi, fo], dtype) => mul(normal(key, [fi, fo], { dtype }), Math.sqrt(1 / fi)),
+};
+
+export function resolveInit(op: string, init: unknown): Initializer {
+  if (typeof init === 'function') return init as Initializer;
+  if (typeof init === 'string' && init in initializers) return initializers[init as InitName];
+  throw new ConfigError(`${op}: unknown init ${describeValue(init)} (use ${Object.keys(initializers).map((k) => `'${k}'`).join(', ')} or a function (key, shape, dtype) => Tensor).`);
+}
+
+/** A PRNG key is an int32 Tensor [2] from bt.random.key / split. */
+export function checkKey(op: string, key: unknown): Tensor {
+  if (!(key instanceof TensorClass)) throw new ConfigError(`${op}: expected a PRNG key (bt.random.key(seed)), got ${describeValue(key)}.`);
+  if (key.dtype !== 'int32') throw new DTypeError(`${op}: a PRNG key is int32, got ${key.dtype}; make one with bt.random.key(seed).`);
+  if (key.ndim !== 1 || key.shape[0] !== 2) throw new ShapeError(`${op}: a PRNG key has shape [2], got [${key.shape.join(', ')}]; split keys with bt.random.split and pass one row.`);
+  return key;
+}

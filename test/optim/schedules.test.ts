@@ -1,0 +1,63 @@
+/** Schedules: optax's formulas at chosen steps, computed by hand. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as bt from '../../src/index.js';
+import { assertClose } from '../helpers.js';
+
+const o = bt.optim;
+const at = (s: bt.optim.Schedule, steps: number[]) => steps.map((k) => s(k));
+
+test('constantSchedule', () => {
+  assert.equal(at(o.constantSchedule(0.3), [0, 1, 1234]), [0.3, 0.3, 0.3]);
+});
+
+test('exponentialDecay: smooth, staircase, transitionBegin, endValue', () => {
+  assertClose(at(o.exponentialDecay({ initValue: 1, transitionSteps: 10, decayRate: 0.5 }), [0, 5, 10, 20]), [1, Math.SQRT1_2, 0.5, 0.25], 1e-15);
+  assertClose(at(o.exponentialDecay({ initValue: 1, transitionSteps: 10, decayRate: 0.5, staircase: true }), [0, 5, 9, 10, 25]), [1, 1, 1, 0.5, 0.25], 0, 0);
+  assertClose(at(o.exponentialDecay({ initValue: 2, transitionSteps: 10, decayRate: 0.5, transitionBegin: 5 }), [0, 3, 5, 15]), [2, 2, 2, 1], 1e-15);
+  assertClose(at(o.exponentialDecay({ initValue: 1, transitionSteps: 10, decayRate: 0.5, endValue: 0.3 }), [10, 20, 100]), [0.5, 0.3, 0.3], 1e-15);
+  assertClose(at(o.exponentialDecay({ initValue: 1, transitionSteps: 10, decayRate: 2, endValue: 3 }), [10, 20]), [2, 3], 1e-15);
+});
+
+test('cosineDecaySchedule: init·((1−α)·½(1 + cos(πk/T)) + α), constant after T', () => {
+  const s = o.cosineDecaySchedule({ initValue: 2, decaySteps: 100, alpha: 0.1 });
+  assertClose(at(s, [0, 50, 100, 200]), [2, 2 * (0.9 * 0.5 + 0.1), 0.2, 0.2], 1e-15);
+  const e = o.cosineDecaySchedule({ initValue: 1, decaySteps: 100, exponent: 2 });
+  assertClose(e(50), 0.25, 1e-15);
+});
+
+test('linearSchedule and polynomialSchedule', () => {
+  assertClose(at(o.linearSchedule({ initValue: 1, endValue: 0, transitionSteps: 4 }), [0, 1, 2, 3, 4, 9]), [1, 0.75, 0.5, 0.25, 0, 0], 1e-15);
+  const p = o.polynomialSchedule({ initValue: 1, endValue: 0.1, power: 2, transitionSteps: 10, transitionBegin: 2 });
+  // k = 7: 0.9·(1 − 5/10)² + 0.1 = 0.325
+  assertClose(at(p, [0, 2, 7, 12, 50]), [1, 1, 0.325, 0.1, 0.1], 1e-15);
+});
+
+test('warmupCosineDecaySchedule: linear warmup to the peak, then cosine to endValue at decaySteps', () => {
+  const s = o.warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, decaySteps: 110, endValue: 0.1 });
+  // step 60 is halfway through the 100-step cosine: 0.9·½ + 0.1 = 0.55
+  assertClose(at(s, [0, 5, 10, 60, 110, 500]), [0, 0.5, 1, 0.55, 0.1, 0.1], 1e-15);
+  const noWarm = o.warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 0, decaySteps: 10 });
+  assertClose(at(noWarm, [0, 10]), [1, 0], 1e-15);
+});
+
+test('joinSchedules counts each piece from its boundary', () => {
+  const s = o.joinSchedules([o.constantSchedule(1), (k) => k, o.constantSchedule(-1)], [3, 5]);
+  assert.equal(at(s, [0, 2, 3, 4, 5, 9]), [1, 1, 0, 1, -1, -1]);
+});
+
+test('bad schedule options are ConfigErrors naming the value', () => {
+  const cases: [() => unknown, RegExp][] = [
+    [() => o.exponentialDecay({ initValue: 1, transitionSteps: 0, decayRate: 0.5 }), /transitionSteps must be > 0, got 0/],
+    [() => o.exponentialDecay({ initValue: 1, transitionSteps: 10, decayRate: -1 }), /decayRate must be > 0, got -1/],
+    [() => o.cosineDecaySchedule({ initValue: 1, decaySteps: -5 }), /decaySteps must be > 0, got -5/],
+    [() => o.linearSchedule({ initValue: 1, endValue: 0, transitionSteps: 10, power: 2 } as never), /unknown option 'power'|power/],
+    [() => o.warmupCosineDecaySchedule({ initValue: 0, peakValue: 1, warmupSteps: 10, decaySteps: 10 }), /decaySteps must be > 10, got 10/],
+    [() => o.polynomialSchedule({ initValue: 1, endValue: 0, power: 1, transitionSteps: 5, begin: 2 } as never), /unknown option 'begin'/],
+    [() => o.constantSchedule(Infinity), /finite/],
+    [() => o.joinSchedules([o.constantSchedule(1)], [1]), /1 schedules need 0 boundaries/],
+  ];
+  for (const [f, re] of cases) assert.throws(f, (e: Error) => e instanceof bt.ConfigError && re.test(e.message), re.source);
+});
+
+test.run();
