@@ -4,6 +4,8 @@
  *   npm run bench                      # = tsx bench/engine.ts
  *   npx tsx bench/engine.ts --quick    # short timings (smoke test, ~30 s)
  *   npx tsx bench/engine.ts --backend cpu
+ *   npm run bench -- --backend webgpu  # the WebGPU bench instead: bench/webgpu.ts (matmul 256..4096,
+ *                                      # MLP, tfjs-webgpu on the same device; engine-webgpu.{json,md})
  *
  * (a) matmul 256 and 512, float32 and float64, GFLOP/s: ours, tfjs-cpu, jax-js wasm eager & jit;
  * (b) value+grad of the MLP 32-128-128-2 (tanh) at batch 256, steps/s: ours in float64 and float32,
@@ -58,6 +60,15 @@ function usage(err?: string): never {
   if (err) console.error(`bench/engine.ts: ${err}`);
   console.error('usage: tsx bench/engine.ts [--quick] [--backend <cpu|webgpu>] [--out <dir>]');
   process.exit(err ? 2 : 0);
+}
+
+// `--backend webgpu` runs the WebGPU bench (bench/webgpu.ts: its own cases, options and output).
+{
+  const argv = process.argv.slice(2);
+  if (argv.some((a, i) => a === '--backend=webgpu' || (a === '--backend' && argv[i + 1] === 'webgpu'))) {
+    const { main } = await import('./webgpu.js');
+    process.exit(await main(argv));
+  }
 }
 
 const args = parseArgs(process.argv.slice(2));
