@@ -10,6 +10,7 @@
  * Writes SVG plots into demo-output/ (or --out DIR) and ends with a results table. Exits 1 if
  * any known answer is missed.
  */
+import { runSgmcmcDemo } from './sgmcmc.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
@@ -628,6 +629,11 @@ for (const [name, section] of [
   bt.tidy(section);
   console.log(`  [${name} done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
 }
+
+// (f) the first inference algorithm: SG-MCMC (SGHMC) for Bayesian logistic regression
+header('(f) SG-MCMC: SGHMC on Bayesian logistic regression (UCI breast cancer)');
+for (const r of await runSgmcmcDemo(OUT)) results.push(r);
+console.log(`  [(f) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
 const leaked = bt.memory().numTensors - tensorsAtStart;
 
 header('Results');

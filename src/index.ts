@@ -39,3 +39,4 @@ export * as random from './random.js';
 export * as optim from './optim/index.js';
 export * as nn from './nn/index.js';
 export * as logpdf from './logpdf/index.js';
+export * as sgmcmc from './algorithms/sgmcmc/index.js';

@@ -1,0 +1,97 @@
+/**
+ * SGHMC (Chen et al. 2014, with α, β scaled as in Ma et al. 2015), posteriors' `sgmcmc.sghmc`.
+ * With ε = lr(step), T = temperature(step), g = ∇θ log p(θ_t, batch) (the gradient at the old θ):
+ *
+ *   θ_{t+1} = θ_t + ε σ⁻² m_t
+ *   m_{t+1} = m_t + ε g − ε σ⁻² α m_t + √(T ε (2α − T ε β)) ξ,   ξ ~ N(0, I)
+ *
+ * targeting p_T(θ, m) ∝ exp((log p(θ) − mᵀm / (2σ²)) / T). At T = 0 the noise vanishes and, with
+ * σ = (η/(1−τ))^{-1/2}, α = (1−μ)/η, ε = 1−τ, the recursion is heavy-ball SGD with momentum μ,
+ * dampening τ and learning rate η, in explicit-Euler order (the parameter step uses the momentum
+ * from before this step's gradient).
+ */
+import type { Tensor } from '../../tensor.js';
+import { add, mul, sub } from '../../autodiff/ops/elementwise.js';
+import type { PyTree } from '../../autodiff/tree.js';
+import { map as treeMap } from '../../autodiff/tree.js';
+import {
+  checkKnown, checkNoiseVariance, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, initMomenta,
+  makeSampler, normalLike, type BaseState, type LogPosterior, type Sampler, type Schedule, type KernelSpec,
+} from './common.js';
+
+export interface SGHMCOptions {
+  /** Learning rate ε (required): a number or a function of the step. */
+  lr: Schedule;
+  /** Friction α (default 0.01). */
+  alpha?: number;
+  /** Gradient-noise estimate β (default 0). */
+  beta?: number;
+  /** Standard deviation σ of the momenta's target (default 1). */
+  sigma?: number;
+  /** Temperature T (default 1): a number or a function of the step. */
+  temperature?: Schedule;
+  /** Initial momenta: a tree like params, or a number filling every leaf; default N(0, 1) draws. */
+  momenta?: PyTree | number;
+  /** Read the log posterior each step and stop with a NumericalError if it or a gradient is not finite (default true; CPU only). */
+  checkFinite?: boolean;
+}
+
+export interface SGHMCState<P = PyTree> extends BaseState<P> {
+  params: P;
+  momenta: P;
+  logPosterior: Tensor;
+  step: number;
+}
+
+const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'checkFinite'] as const;
+
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGHMCOptions): Sampler<SGHMCState<P>, A> {
+  const op = 'sghmc';
+  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
+  checkKnown(`${op}.build`, options, KNOWN);
+  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
+  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
+  const alpha = checkNumberOption(`${op}.build`, 'alpha', options.alpha ?? 0.01);
+  const beta = checkNumberOption(`${op}.build`, 'beta', options.beta ?? 0);
+  const sigma = checkNumberOption(`${op}.build`, 'sigma', options.sigma ?? 1, { strict: true });
+  const lr = options.lr;
+  const temperature = options.temperature ?? 1;
+  const prec = sigma ** -2;
+  const hyper = (step: number) => {
+    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
+    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
+    const v = T * e * (2 * alpha - T * e * beta);
+    checkNoiseVariance(`${op}.update`, v, { T, lr: e, beta, c: 2 * alpha, cName: '2·alpha' }, step);
+    return { lr: e, temperature: T, noise: Math.sqrt(Math.max(0, v)) };
+  };
+  // Constant options can be checked now, so a bad β fails at build time rather than at step 0.
+  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
+  const spec: KernelSpec = {
+    name: op,
+    initNeedsKey: options.momenta === undefined,
+    mirrors: ['momenta'],
+    checkFinite: options.checkFinite ?? true,
+    initTensors: (params, key, ctx) => ({ momenta: initMomenta(op, params, options.momenta, key, ctx.chains) }),
+    hyper,
+    needsNoise: (h) => h.noise! > 0,
+    kernel(ts, batch, key, h, step, ctx) {
+      const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
+      const e = h.lr!;
+      const xi = key ? normalLike(ts.params, key, ctx.chains) : null;
+      const params = treeMap((p: Tensor, m: Tensor) => add(p, mul(m, e * prec)), ts.params, ts.momenta);
+      const momenta = treeMap(
+        (m: Tensor, g: Tensor, x?: Tensor) => {
+          let out = sub(add(m, mul(g, e)), mul(m, e * prec * alpha));
+          if (x) out = add(out, mul(x, h.noise!));
+          return out;
+        },
+        ts.momenta,
+        grads,
+        ...(xi ? [xi] : []),
+      );
+      return [{ params, momenta, logPosterior: value }, aux, probe];
+    },
+  };
+  return makeSampler<SGHMCState<P>>(spec, { ...options, alpha, beta, sigma, temperature }, logPosterior as LogPosterior) as Sampler<SGHMCState<P>, A>;
+}

@@ -1,0 +1,75 @@
+/**
+ * SGLD (Welling & Teh 2011), posteriors' `sgmcmc.sgld`. With ε = lr(step), T = temperature(step):
+ *
+ *   θ_{t+1} = θ_t + ε ∇θ log p(θ_t, batch) + √(T ε (2 − T ε β)) ξ,   ξ ~ N(0, I)
+ *
+ * targeting p(θ)^{1/T}. State: { params, logPosterior, step }.
+ */
+import type { Tensor } from '../../tensor.js';
+import { add, mul } from '../../autodiff/ops/elementwise.js';
+import type { PyTree } from '../../autodiff/tree.js';
+import { map as treeMap } from '../../autodiff/tree.js';
+import {
+  checkKnown, checkNoiseVariance, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, makeSampler, normalLike,
+  type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
+} from './common.js';
+
+export interface SGLDOptions {
+  lr: Schedule;
+  /** Gradient-noise estimate β (default 0). */
+  beta?: number;
+  temperature?: Schedule;
+  checkFinite?: boolean;
+}
+
+export interface SGLDState<P = PyTree> extends BaseState<P> {
+  params: P;
+  logPosterior: Tensor;
+  step: number;
+}
+
+const KNOWN = ['lr', 'beta', 'temperature', 'checkFinite'] as const;
+
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGLDOptions): Sampler<SGLDState<P>, A> {
+  const op = 'sgld';
+  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
+  checkKnown(`${op}.build`, options, KNOWN);
+  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
+  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
+  const beta = checkNumberOption(`${op}.build`, 'beta', options.beta ?? 0);
+  const lr = options.lr;
+  const temperature = options.temperature ?? 1;
+  const hyper = (step: number) => {
+    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
+    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
+    const v = T * e * (2 - T * e * beta);
+    checkNoiseVariance(`${op}.update`, v, { T, lr: e, beta, c: 2, cName: '2' }, step);
+    return { lr: e, temperature: T, noise: Math.sqrt(Math.max(0, v)) };
+  };
+  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
+  const spec: KernelSpec = {
+    name: op,
+    initNeedsKey: false,
+    mirrors: [],
+    checkFinite: options.checkFinite ?? true,
+    initTensors: () => ({}),
+    hyper,
+    needsNoise: (h) => h.noise! > 0,
+    kernel(ts, batch, key, h, step, ctx) {
+      const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
+      const xi = key ? normalLike(ts.params, key, ctx.chains) : null;
+      const params = treeMap(
+        (p: Tensor, g: Tensor, x?: Tensor) => {
+          const out = add(p, mul(g, h.lr!));
+          return x ? add(out, mul(x, h.noise!)) : out;
+        },
+        ts.params,
+        grads,
+        ...(xi ? [xi] : []),
+      );
+      return [{ params, logPosterior: value }, aux, probe];
+    },
+  };
+  return makeSampler<SGLDState<P>>(spec, { ...options, beta, temperature }, logPosterior as LogPosterior) as Sampler<SGLDState<P>, A>;
+}

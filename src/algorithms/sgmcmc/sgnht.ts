@@ -1,0 +1,106 @@
+/**
+ * SGNHT (Ding et al. 2014), posteriors' `sgmcmc.sgnht`: SGHMC whose friction is a thermostat ξ.
+ * With ε = lr(step), T = temperature(step), d = the number of parameters:
+ *
+ *   θ_{t+1} = θ_t + ε σ⁻² m_t
+ *   m_{t+1} = m_t + ε ∇θ log p(θ_t, batch) − ε σ⁻² ξ_t m_t + √(T ε (2α − T ε β)) η,   η ~ N(0, I)
+ *   ξ_{t+1} = ξ_t + ε (σ⁻² mean(m_t²) − T)          (mean over all d entries, the old momenta)
+ *
+ * targeting ∝ exp((log p(θ) − mᵀm/(2σ²) − d(ξ − α)²/2) / T). State: { params, momenta, xi, logPosterior, step }.
+ */
+import type { Tensor } from '../../tensor.js';
+import { add, mul, square, sub } from '../../autodiff/ops/elementwise.js';
+import { full } from '../../autodiff/ops/creation.js';
+import type { PyTree } from '../../autodiff/tree.js';
+import { flatten, map as treeMap } from '../../autodiff/tree.js';
+import {
+  checkKnown, checkNoiseVariance, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, initMomenta, makeSampler,
+  normalLike, paramLeaves, chainSum, perChain, type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
+} from './common.js';
+
+export interface SGNHTOptions {
+  lr: Schedule;
+  alpha?: number;
+  beta?: number;
+  sigma?: number;
+  temperature?: Schedule;
+  momenta?: PyTree | number;
+  /** Initial thermostat ξ (default alpha; unlike posteriors' `xi or alpha`, an explicit 0 is kept). */
+  xi?: number;
+  checkFinite?: boolean;
+}
+
+export interface SGNHTState<P = PyTree> extends BaseState<P> {
+  params: P;
+  momenta: P;
+  /** The thermostat ξ, a scalar tensor. */
+  xi: Tensor;
+  logPosterior: Tensor;
+  step: number;
+}
+
+const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'xi', 'checkFinite'] as const;
+
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGNHTOptions): Sampler<SGNHTState<P>, A> {
+  const op = 'sgnht';
+  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
+  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
+  checkKnown(`${op}.build`, options, KNOWN);
+  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
+  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
+  const alpha = checkNumberOption(`${op}.build`, 'alpha', options.alpha ?? 0.01);
+  const beta = checkNumberOption(`${op}.build`, 'beta', options.beta ?? 0);
+  const sigma = checkNumberOption(`${op}.build`, 'sigma', options.sigma ?? 1, { strict: true });
+  const xi0 = checkNumberOption(`${op}.build`, 'xi', options.xi ?? alpha, { min: -Infinity });
+  const lr = options.lr;
+  const temperature = options.temperature ?? 1;
+  const prec = sigma ** -2;
+  const hyper = (step: number) => {
+    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
+    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
+    const v = T * e * (2 * alpha - T * e * beta);
+    checkNoiseVariance(`${op}.update`, v, { T, lr: e, beta, c: 2 * alpha, cName: '2·alpha' }, step);
+    return { lr: e, temperature: T, noise: Math.sqrt(Math.max(0, v)) };
+  };
+  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
+  const spec: KernelSpec = {
+    name: op,
+    initNeedsKey: options.momenta === undefined,
+    mirrors: ['momenta'],
+    checkFinite: options.checkFinite ?? true,
+    initTensors: (params, key, ctx) => ({
+      momenta: initMomenta(op, params, options.momenta, key, ctx.chains),
+      xi: full(ctx.chains ? [ctx.chains] : [], xi0, paramLeaves(op, params)[0]!.dtype),
+    }),
+    hyper,
+    needsNoise: (h) => h.noise! > 0,
+    kernel(ts, batch, key, h, step, ctx) {
+      const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
+      const e = h.lr!;
+      const xiOld = ts.xi as Tensor;
+      const noise = key ? normalLike(ts.params, key, ctx.chains) : null;
+      const params = treeMap((p: Tensor, m: Tensor) => add(p, mul(m, e * prec)), ts.params, ts.momenta);
+      const momenta = treeMap(
+        (m: Tensor, g: Tensor, x?: Tensor) => {
+          let out = sub(add(m, mul(g, e)), mul(mul(m, perChain(xiOld, m, ctx.chains)), e * prec));
+          if (x) out = add(out, mul(x, h.noise!));
+          return out;
+        },
+        ts.momenta,
+        grads,
+        ...(noise ? [noise] : []),
+      );
+      const ml = flatten(ts.momenta)[0] as Tensor[];
+      let ss: Tensor | null = null;
+      let d = 0;
+      for (const m of ml) {
+        const s = chainSum(square(m), ctx.chains);
+        ss = ss ? add(ss, s) : s;
+        d += ctx.chains ? m.size / ctx.chains : m.size;
+      }
+      const xi = add(xiOld, mul(sub(mul(ss!, prec / d), h.temperature!), e));
+      return [{ params, momenta, xi, logPosterior: value }, aux, probe];
+    },
+  };
+  return makeSampler<SGNHTState<P>>(spec, { ...options, alpha, beta, sigma, temperature, xi: xi0 }, logPosterior as LogPosterior) as Sampler<SGNHTState<P>, A>;
+}
