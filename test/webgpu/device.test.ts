@@ -78,6 +78,94 @@ if (gpu) {
     ok.dispose();
   });
 
+  test('bind groups are cached; trim() destroys pooled buffers and drops their bind groups; results stay right', async () => {
+    const be = await createWebGPUBackend({ bindGroupCacheSize: 64 });
+    const tiny = await createWebGPUBackend({ bindGroupCacheSize: 3 });
+    bt.registerBackend('webgpu-bg-test', be);
+    bt.registerBackend('webgpu-bg-tiny', tiny);
+    const run = async (k: number, name = 'webgpu-bg-test') => {
+      const r = bt.withBackend(name, () =>
+        bt.tidy(() => {
+          const x = bt.tensor(Float32Array.from({ length: 300 }, (_, i) => i + k));
+          return bt.sum(bt.mul(bt.exp(bt.mul(x, 0)), bt.add(x, 1)));
+        }),
+      );
+      const v = (await r.data())[0]!;
+      r.dispose();
+      return v;
+    };
+    const want = (k: number) => 300 * (k + 1) + (299 * 300) / 2;
+    for (let i = 0; i < 5; i++) assert.is(await run(i), want(i)); // warm: pool and constants settle
+    const bg0 = be.stats.bindGroups;
+    for (let i = 5; i < 10; i++) assert.is(await run(i), want(i));
+    assert.is(be.stats.bindGroups - bg0, 0, 'no new bind groups once warm');
+    for (let i = 0; i < 5; i++) assert.is(await run(i, 'webgpu-bg-tiny'), want(i));
+    assert.ok(tiny.memory().bindGroups <= 3, 'the cache keeps to its size');
+    tiny.dispose();
+    be.trim(); // destroys every pooled buffer: their bind groups must go too
+    assert.is(be.memory().pooledBytes, 0);
+    for (let i = 10; i < 15; i++) assert.is(await run(i), want(i));
+    const big = bt.withBackend('webgpu-bg-test', () => bt.tidy(() => bt.sum(bt.add(bt.tensor(new Float32Array(5000).fill(1)), 2))));
+    assert.is((await big.data())[0], 15000);
+    big.dispose();
+    be.dispose();
+  });
+
+  test('1-element uploads: cached by dtype and bits once they come in 3 submits, shared, never back in the pool; memory() reports them apart', async () => {
+    const be = await createWebGPUBackend({ constCacheSize: 4 });
+    bt.registerBackend('webgpu-const-test', be);
+    const on = <T>(f: () => T) => bt.withBackend('webgpu-const-test', f);
+    // a submit between uploads (an empty flush submits nothing: encode a copy first)
+    const submit = () => {
+      on(() => bt.tidy(() => bt.tensor([0, 0]).add(0))).dispose();
+      be.flush();
+    };
+    const m0 = be.memory();
+    const a = on(() => bt.tensor([2.5]));
+    const a2 = on(() => bt.tensor([2.5])); // the same submit: not counted again
+    assert.is(be.memory().constBuffers, 0);
+    a2.dispose();
+    submit();
+    on(() => bt.tensor([2.5])).dispose();
+    submit();
+    assert.is(be.memory().constBuffers, 0);
+    const b = on(() => bt.tensor([2.5])); // the third submit: cached
+    const c = on(() => bt.tensor([2.5])); // a hit: the same buffer
+    const i = on(() => bt.tensor(Int32Array.from([2.5 as unknown as number])));
+    assert.is(be.memory().constBuffers, 1);
+    assert.is(be.memory().constBytes, 16);
+    assert.is(be.memory().numBytes, m0.numBytes + 16 + 16, 'the uncached float and int32 uploads are live; the constant is apart');
+    const up = be.stats.uploads;
+    const d = on(() => bt.tensor([2.5]));
+    assert.is(be.stats.uploads, up, 'a cache hit uploads nothing');
+    // -0 and 0 are distinct bit patterns
+    for (let k = 0; k < 3; k++) {
+      on(() => bt.tensor([0])).dispose();
+      submit();
+    }
+    const z1 = on(() => bt.tensor([-0]));
+    assert.ok(Object.is((await z1.data())[0], -0));
+    bt.dispose([b, c, d, z1]);
+    // the constant outlives its tensors; reading and computing with `a` still works
+    assert.equal(Array.from(await a.data()), [2.5]);
+    const y = on(() => bt.tidy(() => bt.mul(a, on(() => bt.tensor([2.5])))));
+    assert.equal(Array.from(await y.data()), [6.25]);
+    bt.dispose([a, y, i]);
+    // many distinct values: the cache keeps to its size (unreferenced ones are evicted)
+    for (let k = 0; k < 30; k++) {
+      for (let r = 0; r < 4; r++) {
+        const t = on(() => bt.tensor([k + 0.5]));
+        assert.equal(Array.from(await t.data()), [k + 0.5]); // a read submits
+        t.dispose();
+      }
+    }
+    assert.ok(be.memory().constBuffers <= 4, `${be.memory().constBuffers} cached constants`);
+    assert.is(be.memory().constBytes, 4 * 16);
+    await be.sync();
+    assert.is(be.memory().numBytes, m0.numBytes, 'nothing else live');
+    be.dispose();
+  });
+
   test('a lost device gives errors, not hangs; tensors on other backends are unharmed', async () => {
     const be = await createWebGPUBackend();
     bt.registerBackend('webgpu-lost-test', be);

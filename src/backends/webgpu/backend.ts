@@ -22,6 +22,17 @@ interface Storage {
   readonly buffer: GPUBuffer;
   readonly bytes: number;
   refs: number;
+  /** a cached constant (see `upload`): at 0 refs it stays cached, never back in the pool */
+  constKey?: number;
+  /** the submit count when its refs last went to 0 (a recycled constant buffer is rewritten only
+   * once every command buffer that read it was submitted) */
+  freeGen?: number;
+}
+
+/** A cached 1-element constant buffer. */
+interface ConstEntry {
+  readonly s: Storage;
+  used: number;
 }
 
 interface Handle extends GpuHandle {
@@ -33,7 +44,37 @@ export interface WebGPUBackendOptions {
   batchSize?: number;
   /** Distinct metadata buffers (shapes, strides) kept by content. */
   metaCacheSize?: number;
+  /** Bind groups kept by (layout, buffers); createBindGroup dominates the host cost of a dispatch. */
+  bindGroupCacheSize?: number;
+  /** 1-element constants (scalar operands, gradient seeds) kept by value. */
+  constCacheSize?: number;
 }
+
+/** A cached bind group and the ids of the buffers it binds (for invalidation). */
+interface BgEntry {
+  readonly key: string;
+  readonly bg: GPUBindGroup;
+  readonly ids: number[];
+  used: number;
+}
+
+/** A metadata buffer cached by content. */
+interface MetaEntry {
+  readonly hash: number;
+  readonly words: Uint32Array;
+  readonly buf: GPUBuffer;
+  readonly id: number;
+  used: number;
+}
+
+interface Layout {
+  bgl: GPUBindGroupLayout;
+  pl: GPUPipelineLayout;
+  code: number;
+}
+
+/** a 1-element upload is cached once it has come in this many different submits */
+const CONST_ADMIT = 3;
 
 const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
@@ -45,15 +86,37 @@ export class WebGPUBackend implements Backend {
   private readonly pool: BufferPool;
   private readonly staging: BufferPool;
   private readonly kernels = new Map<string, GpuKernel>(builtinKernels);
-  /** pipelines by shader source (memoised strings, so lookups hash nothing new), then layout */
-  private readonly pipelines = new Map<string, Map<string, GPUComputePipeline>>();
-  private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
-  private readonly metaCache = new Map<string, GPUBuffer>();
+  /** pipelines by shader source (memoised strings, so lookups hash nothing new), then layout code */
+  private readonly pipelines = new Map<string, Map<number, GPUComputePipeline>>();
+  private readonly layouts = new Map<number, Layout>();
+  /** metadata buffers by a hash of their words (collisions chained) */
+  private readonly metaCache = new Map<number, MetaEntry[]>();
+  private metaCount = 0;
   private metaBytes = 0;
+  /** ids of GPUBuffers (never reused), for bind group keys */
+  private readonly bufIds = new WeakMap<GPUBuffer, number>();
+  private nextBufId = 1;
+  private readonly bgCache = new Map<string, BgEntry>();
+  /** bind group entries by the id of each buffer they bind */
+  private readonly bgByBuffer = new Map<number, Set<BgEntry>>();
+  private readonly bgCacheSize: number;
+  private tick = 0;
+  /** cached 1-element constants by key (dtype, bit pattern); see `upload` */
+  private readonly consts = new Map<number, ConstEntry>();
+  /** constants not cached yet: the last submit count in which each came, and in how many submits.
+   * A value is cached once it comes in CONST_ADMIT different submits: values that live one step
+   * only (Adam's 1 - β^t, used 3 times in one step) would churn the cache. */
+  private readonly constSeen = new Map<number, { gen: number; n: number }>();
+  private readonly constCacheSize: number;
+  private constBytes = 0;
+  private readonly constBits = new Uint32Array(1);
   private readonly metaToDestroy: GPUBuffer[] = [];
   private readonly zero: GPUBuffer;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
+  /** what the open pass last set (redundant setPipeline/setBindGroup calls are skipped) */
+  private passPipe: GPUComputePipeline | null = null;
+  private passBg: GPUBindGroup | null = null;
   private pendingDispatches = 0;
   private flushScheduled = false;
   private readonly batchSize: number;
@@ -63,7 +126,7 @@ export class WebGPUBackend implements Backend {
   private disposed = false;
   private readonly finalizer: FinalizationRegistry<Storage>;
   /** Counters for tests and benchmarks. */
-  readonly stats = { dispatches: 0, submits: 0, pipelines: 0, uploads: 0, reads: 0 };
+  readonly stats = { dispatches: 0, submits: 0, pipelines: 0, uploads: 0, reads: 0, bindGroups: 0 };
   private readonly ctx: KernelContext;
 
   constructor(acq: AcquiredDevice, opts: WebGPUBackendOptions = {}) {
@@ -71,7 +134,9 @@ export class WebGPUBackend implements Backend {
     this.adapterInfo = acq.info;
     this.batchSize = opts.batchSize ?? 64;
     this.metaCacheSize = opts.metaCacheSize ?? 4096;
-    this.pool = new BufferPool(this.device, STORAGE_USAGE());
+    this.bgCacheSize = opts.bindGroupCacheSize ?? 4096;
+    this.constCacheSize = opts.constCacheSize ?? 64;
+    this.pool = new BufferPool(this.device, STORAGE_USAGE(), undefined, (b) => this.forgetBuffer(b));
     this.staging = new BufferPool(this.device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 64 << 20);
     this.zero = this.device.createBuffer({ size: 16, usage: STORAGE_USAGE(), label: 'bt-zero-size' });
     this.device.lost.then((info) => {
@@ -143,12 +208,69 @@ export class WebGPUBackend implements Backend {
       );
     }
     const bytes = values.length * 4;
+    if (bytes === 4) {
+      const c = this.constant(values, dtype);
+      if (c) return c;
+    }
     const h = this.alloc(bytes, true);
     if (bytes > 0) {
       this.device.queue.writeBuffer(h.buffer, 0, values.buffer, values.byteOffset, bytes);
       this.stats.uploads++;
     }
     return h;
+  }
+
+  /**
+   * A 1-element upload from the constant cache (number operands such as `x.mul(2)`, gradient
+   * seeds, mean divisors come every step). Keyed by (dtype, bit pattern); refcounted like any
+   * storage, but a cached buffer is never overwritten nor returned to the pool while cached (it
+   * is only read: kernels write to fresh outputs). A value is cached once it has come in
+   * CONST_ADMIT different submits (command buffers).
+   */
+  private constant(values: TypedArray, dtype: DType): Handle | null {
+    // the raw bits (exactly what writeBuffer would copy; NaN payloads included)
+    this.constBits[0] = new Uint32Array(values.buffer, values.byteOffset, 1)[0]!;
+    const key = this.constBits[0]! + (dtype === 'int32' ? 2 ** 32 : 0);
+    const hit = this.consts.get(key);
+    if (hit) {
+      hit.used = ++this.tick;
+      hit.s.refs++;
+      return { s: hit.s, buffer: hit.s.buffer, bytes: 4 };
+    }
+    const gen = this.stats.submits;
+    const seen = this.constSeen.get(key);
+    if (!seen) {
+      if (this.constSeen.size >= 4 * this.constCacheSize) this.constSeen.clear();
+      this.constSeen.set(key, { gen, n: 1 });
+      return null;
+    }
+    if (seen.gen !== gen) {
+      seen.gen = gen;
+      seen.n++;
+    }
+    if (seen.n < CONST_ADMIT) return null;
+    this.constSeen.delete(key);
+    let buffer: GPUBuffer;
+    if (this.consts.size < this.constCacheSize) {
+      // the cache's own buffers (not the pool's): at most constCacheSize of them, ever
+      buffer = this.device.createBuffer({ size: 16, usage: STORAGE_USAGE(), label: 'bt-const' });
+      this.constBytes += 16;
+    } else {
+      // full: recycle the least recently used constant that nothing reads any more
+      let victim: ConstEntry | null = null;
+      const gen = this.stats.submits;
+      for (const c of this.consts.values()) {
+        if (c.s.refs === 0 && c.s.freeGen! < gen && (!victim || c.used < victim.used)) victim = c;
+      }
+      if (!victim) return null;
+      this.consts.delete(victim.s.constKey!);
+      buffer = victim.s.buffer;
+    }
+    const s: Storage = { pooled: null, buffer, bytes: 4, refs: 1, constKey: key };
+    this.device.queue.writeBuffer(buffer, 0, this.constBits.buffer, 0, 4);
+    this.stats.uploads++;
+    this.consts.set(key, { s, used: ++this.tick });
+    return { s, buffer, bytes: 4 };
   }
 
   share(handle: unknown): unknown {
@@ -163,6 +285,10 @@ export class WebGPUBackend implements Backend {
     const s = h.s;
     if (s.refs <= 0) return;
     if (--s.refs === 0) {
+      if (s.constKey !== undefined) {
+        s.freeGen = this.stats.submits; // stays cached
+        return;
+      }
       this.finalizer.unregister(s);
       if (s.pooled && !this.disposed) this.pool.release(s.pooled);
     }
@@ -290,69 +416,170 @@ export class WebGPUBackend implements Backend {
     this.metaToDestroy.length = 0;
   }
 
-  private pipeline(code: string, kinds: BindKind[], hasMeta: boolean): { pipe: GPUComputePipeline; bgl: GPUBindGroupLayout } {
-    const layoutKey = kinds.join('') + (hasMeta ? 'm' : '');
-    let lay = this.layouts.get(layoutKey);
+  /** The layout for these binding kinds: bit 0 meta, bits 1-5 the count, bits 6.. the 'w' mask. */
+  private layout(kinds: BindKind[], hasMeta: boolean): Layout {
+    const n = kinds.length;
+    let code = (hasMeta ? 1 : 0) | (n << 1);
+    for (let i = 0; i < n; i++) if (kinds[i] === 'w') code += 2 ** (6 + i);
+    let lay = this.layouts.get(code);
     if (!lay) {
       const entries: GPUBindGroupLayoutEntry[] = kinds.map((k, i) => ({
         binding: i,
         visibility: GPUShaderStage.COMPUTE,
         buffer: { type: k === 'w' ? 'storage' : 'read-only-storage' },
       }));
-      if (hasMeta) entries.push({ binding: kinds.length, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
+      if (hasMeta) entries.push({ binding: n, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
       const bgl = this.device.createBindGroupLayout({ entries });
-      lay = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
-      this.layouts.set(layoutKey, lay);
+      lay = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }), code };
+      this.layouts.set(code, lay);
     }
+    return lay;
+  }
+
+  private pipeline(code: string, lay: Layout): GPUComputePipeline {
     let byLayout = this.pipelines.get(code);
     if (!byLayout) this.pipelines.set(code, (byLayout = new Map()));
-    let pipe = byLayout.get(layoutKey);
+    let pipe = byLayout.get(lay.code);
     if (!pipe) {
       const module = this.device.createShaderModule({ code });
       pipe = this.device.createComputePipeline({ layout: lay.pl, compute: { module, entryPoint: 'main' } });
-      byLayout.set(layoutKey, pipe);
+      byLayout.set(lay.code, pipe);
       this.stats.pipelines++;
     }
-    return { pipe, bgl: lay.bgl };
+    return pipe;
+  }
+
+  private bufId(b: GPUBuffer): number {
+    let id = this.bufIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufId++;
+      this.bufIds.set(b, id);
+    }
+    return id;
+  }
+
+  /** A buffer is about to be destroyed: drop the bind groups that bind it. */
+  private forgetBuffer(b: GPUBuffer): void {
+    const id = this.bufIds.get(b);
+    if (id === undefined) return;
+    const set = this.bgByBuffer.get(id);
+    if (!set) return;
+    for (const e of [...set]) this.dropBindGroup(e);
+  }
+
+  private dropBindGroup(e: BgEntry): void {
+    this.bgCache.delete(e.key);
+    for (const id of e.ids) {
+      const set = this.bgByBuffer.get(id);
+      if (set) {
+        set.delete(e);
+        if (set.size === 0) this.bgByBuffer.delete(id);
+      }
+    }
+  }
+
+  /** Evicts the least recently used quarter of the bind group cache. */
+  private evictBindGroups(): void {
+    const all = [...this.bgCache.values()].sort((x, y) => x.used - y.used);
+    const n = Math.max(1, all.length >> 2);
+    for (let i = 0; i < n; i++) this.dropBindGroup(all[i]!);
   }
 
   /** An immutable metadata buffer with these u32 words, cached by content. */
-  private metaBuffer(words: ArrayLike<number>): GPUBuffer {
-    let key = '';
-    for (let i = 0; i < words.length; i++) key += (words[i]! >>> 0).toString(36) + ',';
-    const hit = this.metaCache.get(key);
-    if (hit) {
-      this.metaCache.delete(key);
-      this.metaCache.set(key, hit);
-      return hit;
+  private metaBuffer(words: ArrayLike<number>): MetaEntry {
+    const n = words.length;
+    let h = n | 0;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ (words[i]! >>> 0), 0x9e3779b1) ^ (h >>> 15);
+    let bucket = this.metaCache.get(h);
+    if (bucket) {
+      outer: for (const e of bucket) {
+        const w = e.words;
+        if (w.length !== n) continue;
+        for (let i = 0; i < n; i++) if (w[i] !== words[i]! >>> 0) continue outer;
+        e.used = ++this.tick;
+        return e;
+      }
+    } else {
+      this.metaCache.set(h, (bucket = []));
     }
-    const size = Math.max(16, alignUp4(words.length * 4));
+    const size = Math.max(16, alignUp4(n * 4));
     const buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true, label: 'bt-meta' });
     const u = new Uint32Array(buf.getMappedRange());
-    for (let i = 0; i < words.length; i++) u[i] = words[i]! >>> 0;
+    for (let i = 0; i < n; i++) u[i] = words[i]! >>> 0;
+    const copy = u.slice(0, n);
     buf.unmap();
-    this.metaCache.set(key, buf);
+    const e: MetaEntry = { hash: h, words: copy, buf, id: this.bufId(buf), used: ++this.tick };
+    bucket.push(e);
+    this.metaCount++;
     this.metaBytes += size;
-    if (this.metaCache.size > this.metaCacheSize) {
-      const [oldKey, old] = this.metaCache.entries().next().value as [string, GPUBuffer];
-      this.metaCache.delete(oldKey);
-      this.metaBytes -= old.size;
-      this.metaToDestroy.push(old); // possibly used by the open encoder: destroyed after its submit
+    if (this.metaCount > this.metaCacheSize) this.evictMeta(e);
+    return e;
+  }
+
+  /** Evicts the least recently used quarter of the metadata cache (never `keep`). */
+  private evictMeta(keep: MetaEntry): void {
+    const all: MetaEntry[] = [];
+    for (const b of this.metaCache.values()) for (const e of b) if (e !== keep) all.push(e);
+    all.sort((x, y) => x.used - y.used);
+    const n = Math.max(1, all.length >> 2);
+    for (let i = 0; i < n; i++) {
+      const e = all[i]!;
+      const b = this.metaCache.get(e.hash)!;
+      b.splice(b.indexOf(e), 1);
+      if (b.length === 0) this.metaCache.delete(e.hash);
+      this.metaCount--;
+      this.metaBytes -= e.buf.size;
+      this.forgetBuffer(e.buf);
+      this.metaToDestroy.push(e.buf); // possibly used by the open encoder: destroyed after its submit
     }
-    return buf;
   }
 
   private dispatch(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?]): void {
-    const [gx, gy = 1, gz = 1] = groups;
+    const gx = groups[0];
+    const gy = groups[1] ?? 1;
+    const gz = groups[2] ?? 1;
     if (gx === 0 || gy === 0 || gz === 0) return;
-    const { pipe, bgl } = this.pipeline(code, kinds, meta !== null);
-    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b } }));
-    if (meta) entries.push({ binding: buffers.length, resource: { buffer: this.metaBuffer(meta) } });
-    const bg = this.device.createBindGroup({ layout: bgl, entries });
-    if (!this.pass) this.pass = this.enc().beginComputePass();
-    this.pass.setPipeline(pipe);
-    this.pass.setBindGroup(0, bg);
-    this.pass.dispatchWorkgroups(gx, gy, gz);
+    const lay = this.layout(kinds, meta !== null);
+    const pipe = this.pipeline(code, lay);
+    const me = meta ? this.metaBuffer(meta) : null;
+    const nb = buffers.length;
+    let key = lay.code.toString(36);
+    for (let i = 0; i < nb; i++) key += ',' + this.bufId(buffers[i]!).toString(36);
+    if (me) key += ',' + me.id.toString(36);
+    let e = this.bgCache.get(key);
+    if (e) {
+      e.used = ++this.tick;
+    } else {
+      const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b } }));
+      if (me) entries.push({ binding: nb, resource: { buffer: me.buf } });
+      const bg = this.device.createBindGroup({ layout: lay.bgl, entries });
+      this.stats.bindGroups++;
+      const ids = buffers.map((b) => this.bufId(b));
+      if (me) ids.push(me.id);
+      e = { key, bg, ids, used: ++this.tick };
+      this.bgCache.set(key, e);
+      for (const id of ids) {
+        let set = this.bgByBuffer.get(id);
+        if (!set) this.bgByBuffer.set(id, (set = new Set()));
+        set.add(e);
+      }
+      if (this.bgCache.size > this.bgCacheSize) this.evictBindGroups();
+    }
+    let pass = this.pass;
+    if (!pass) {
+      pass = this.pass = this.enc().beginComputePass();
+      this.passPipe = null;
+      this.passBg = null;
+    }
+    if (this.passPipe !== pipe) {
+      pass.setPipeline(pipe);
+      this.passPipe = pipe;
+    }
+    if (this.passBg !== e.bg) {
+      pass.setBindGroup(0, e.bg);
+      this.passBg = e.bg;
+    }
+    pass.dispatchWorkgroups(gx, gy, gz);
     this.stats.dispatches++;
     if (++this.pendingDispatches >= this.batchSize) this.flush();
   }
@@ -371,7 +598,17 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------------------------------------
 
-  memory(): { numBytes: number; numBuffers: number; pooledBytes: number; pooledBuffers: number; metaBytes: number; buffersCreated: number } {
+  memory(): {
+    numBytes: number;
+    numBuffers: number;
+    pooledBytes: number;
+    pooledBuffers: number;
+    metaBytes: number;
+    buffersCreated: number;
+    bindGroups: number;
+    constBytes: number;
+    constBuffers: number;
+  } {
     return {
       numBytes: this.pool.liveBytes,
       numBuffers: this.pool.liveBuffers,
@@ -379,6 +616,9 @@ export class WebGPUBackend implements Backend {
       pooledBuffers: this.pool.pooledBuffers,
       metaBytes: this.metaBytes,
       buffersCreated: this.pool.created,
+      bindGroups: this.bgCache.size,
+      constBytes: this.constBytes,
+      constBuffers: this.consts.size,
     };
   }
 
@@ -398,8 +638,14 @@ export class WebGPUBackend implements Backend {
     this.disposed = true;
     this.pool.destroyAll();
     this.staging.destroyAll();
-    for (const b of this.metaCache.values()) b.destroy();
+    for (const c of this.consts.values()) c.s.buffer.destroy();
+    this.consts.clear();
+    this.constBytes = 0;
+    for (const b of this.metaCache.values()) for (const e of b) e.buf.destroy();
     this.metaCache.clear();
+    this.metaCount = 0;
+    this.bgCache.clear();
+    this.bgByBuffer.clear();
     releaseDevice(this.device);
   }
 }

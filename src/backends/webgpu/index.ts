@@ -8,8 +8,10 @@
  * inf/NaN, out-of-range take → 0 / scatterAdd → dropped), float32 accumulation in sums/matmul,
  * subnormals possibly flushed to zero, int32 pow not available (pow is float-only anyway),
  * gamma draws may differ where an acceptance test sits at its float32 threshold.
- * Not tuned yet: matmul uses one generic strided 32×32/4×4 tiled kernel (no vec4 loads, no
- * split-K); cumsum scans each column sequentially; linalg is one workgroup per matrix.
+ * matmul: 128×128 / 64×64 / 32×32 tiles on a 2-D grid with vec4 loads, specialised by
+ * transposition, vec4-ability and tile fit (kernels/matmul.ts); no split-K. Host side: bind
+ * groups, metadata buffers and 1-element constants are cached (backend.ts).
+ * Not tuned yet: cumsum scans each column sequentially; linalg is one workgroup per matrix.
  */
 import { acquireDevice, type DeviceOptions } from './device.js';
 import { WebGPUBackend, type WebGPUBackendOptions } from './backend.js';

@@ -40,6 +40,8 @@ export class BufferPool {
     private readonly usage: number,
     /** pooled bytes above this are destroyed at the next flush */
     private readonly maxPooledBytes = 1 << 30,
+    /** told before a pooled buffer is destroyed (the backend drops its cached bind groups) */
+    private readonly onDestroy?: (buffer: GPUBuffer) => void,
   ) {}
 
   /**
@@ -89,7 +91,9 @@ export class BufferPool {
     for (const cls of classes) {
       const list = this.clean.get(cls)!;
       while (list.length && this.pooledBytes > target) {
-        list.pop()!.buffer.destroy();
+        const b = list.pop()!;
+        this.onDestroy?.(b.buffer);
+        b.buffer.destroy();
         this.pooledBytes -= cls;
         this.pooledBuffers--;
       }
@@ -97,7 +101,14 @@ export class BufferPool {
   }
 
   destroyAll(): void {
-    for (const m of [this.clean, this.recent]) for (const list of m.values()) for (const b of list) b.buffer.destroy();
+    for (const m of [this.clean, this.recent]) {
+      for (const list of m.values()) {
+        for (const b of list) {
+          this.onDestroy?.(b.buffer);
+          b.buffer.destroy();
+        }
+      }
+    }
     this.clean.clear();
     this.recent.clear();
     this.pooledBytes = 0;

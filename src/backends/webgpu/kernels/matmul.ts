@@ -1,20 +1,24 @@
-import { bindings, grid, LINEAR_INDEX, MAIN_SIG, memoCode, sizeOf, stridesOf, threadGrid, type GpuKernel } from './common.js';
+import { LINEAR_INDEX, MAIN_SIG, memoCode, sizeOf, stridesOf, threadGrid, type GpuKernel } from './common.js';
 
 /**
  * Batched matmul C = op(A) op(B) with NumPy-broadcast batch dims and transA / transB.
  *
- * Operands are read through strides (A(i, p) = a[aOff + i·sai + p·sap]), so transposes cost
- * nothing and one pipeline serves every layout. Batch offsets come from the batch index through
- * per-operand batch strides (0 on broadcast dims).
- *
- * - tiled (the default): TF.js's packed layout: a 32×32 output tile per workgroup of 8×8 threads,
- *   4×4 outputs per thread in registers, K in steps of 32 through workgroup memory.
+ * - tiled (M and N ≥ 16): a BM × BN output tile per workgroup on a 2-D grid (x: column tiles,
+ *   y: row tiles, z: batch; no 65535-tile cliff), TM × TN outputs per thread in vec4 registers,
+ *   K in steps of BK through workgroup memory. Three sizes (128×128 with 8×8 per thread, 64×64
+ *   and 32×32 with 4×4), picked so that the grid still fills a GPU.
+ *   The shader is specialised (and its pipeline cached) by: tile config, transA, transB, whether
+ *   each operand's contiguous dim allows vec4 loads (A: K or M, B: N or K; C: N), whether M, N,
+ *   K are multiples of the tile (then the bounds checks are compiled out), and the batch rank.
+ *   Workgroup memory holds op(A) as As[k][m] and op(B) as Bs[k][n], rows padded by 4 floats;
+ *   a thread reads its rows/columns as vec4s strided by the thread grid (4·WM apart), so the
+ *   reads of Bs are consecutive vec4s across a warp and those of As broadcasts (no bank
+ *   conflicts); global loads are vec4 along each operand's contiguous dim (coalesced for every
+ *   transposition), and the operands stored with K contiguous (A, or B transposed) are
+ *   transposed on the store into workgroup memory (the padding keeps that store at ≤ 2-way).
  * - small outputs (M or N below 16, e.g. matrix-vector products or batches of tiny matrices):
  *   one thread per output, a plain dot product.
  */
-
-const TILE = 32;
-const TK = 32;
 
 /** meta: [M, N, K, batch, sai, sap, sbp, sbj, bRank, batchShape(bRank), aBatchStrides(bRank), bBatchStrides(bRank)] */
 function batchOffsetCode(bRank: number): string {
@@ -28,74 +32,190 @@ function batchOffsetCode(bRank: number): string {
   return lines.join('\n    ');
 }
 
-function tiledShader(bRank: number): string {
-  return `${bindings([
-    { name: 'a', type: 'f32' },
-    { name: 'b', type: 'f32' },
-    { name: 'c', type: 'f32', write: true },
-  ])}
-var<workgroup> As: array<array<f32, ${TK}>, ${TILE}>;
-var<workgroup> Bs: array<array<f32, ${TILE}>, ${TK}>;
-@compute @workgroup_size(8, 8) fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let M = mt[0]; let N = mt[1]; let K = mt[2]; let batch = mt[3];
-  let sai = mt[4]; let sap = mt[5]; let sbp = mt[6]; let sbj = mt[7];
-  let tilesN = (N + ${TILE - 1}u) / ${TILE}u;
-  let tileRow = (wid.x / tilesN) * ${TILE}u;
-  let tileCol = (wid.x % tilesN) * ${TILE}u;
-  let tid = lid.y * 8u + lid.x;
-  for (var bz = wid.y + wid.z * nwg.y; bz < batch; bz = bz + nwg.y * nwg.z) {
-    ${batchOffsetCode(bRank)}
-    let cOff = bz * M * N;
-    var acc: array<array<f32, 4>, 4>;
-    for (var i = 0u; i < 4u; i++) { for (var j = 0u; j < 4u; j++) { acc[i][j] = 0.0; } }
-    for (var k0 = 0u; k0 < K; k0 = k0 + ${TK}u) {
-      // 1024 elements of each tile, 16 per thread
-      for (var l = 0u; l < 16u; l++) {
-        let e = tid + l * 64u;
-        let r = e / ${TK}u;
-        let q = e % ${TK}u;
-        let gi = tileRow + r;
-        let gk = k0 + q;
-        var av = 0.0;
-        if (gi < M && gk < K) { av = a[aOff + gi * sai + gk * sap]; }
-        As[r][q] = av;
-        let kr = e / ${TILE}u;
-        let cc = e % ${TILE}u;
-        let gk2 = k0 + kr;
-        let gj = tileCol + cc;
-        var bv = 0.0;
-        if (gk2 < K && gj < N) { bv = b[bOff + gk2 * sbp + gj * sbj]; }
-        Bs[kr][cc] = bv;
-      }
-      workgroupBarrier();
-      for (var p = 0u; p < ${TK}u; p++) {
-        var bc: array<f32, 4>;
-        for (var j = 0u; j < 4u; j++) { bc[j] = Bs[p][lid.x * 4u + j]; }
-        for (var i = 0u; i < 4u; i++) {
-          let av = As[lid.y * 4u + i][p];
-          for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(av, bc[j], acc[i][j]); }
-        }
-      }
-      workgroupBarrier();
+export interface TileConfig {
+  /** output tile rows / columns per workgroup */
+  bm: number;
+  bn: number;
+  /** K step through workgroup memory */
+  bk: number;
+  /** outputs per thread (multiples of 4) */
+  tm: number;
+  tn: number;
+}
+
+export const TILE_CONFIGS = {
+  large: { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8 },
+  medium: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
+  small: { bm: 32, bn: 32, bk: 32, tm: 4, tn: 4 },
+} as const satisfies Record<string, TileConfig>;
+
+export interface TiledVariant {
+  cfg: TileConfig;
+  transA: boolean;
+  transB: boolean;
+  /** vec4 loads of A (along K, or along M when transposed), of B (along N, or K), vec4 stores of C */
+  vecA: boolean;
+  vecB: boolean;
+  vecC: boolean;
+  /** M % bm, N % bn, K % bk are 0: no bounds checks on that dim */
+  fitM: boolean;
+  fitN: boolean;
+  fitK: boolean;
+  bRank: number;
+}
+
+const u = (n: number) => `${n}u`;
+
+/** WGSL of the tiled kernel for one specialisation. */
+export function tiledShader(v: TiledVariant): string {
+  const { bm, bn, bk, tm, tn } = v.cfg;
+  const WM = bm / tm; // threads along M
+  const WN = bn / tn; // threads along N
+  const NT = WM * WN;
+  const SA = bm + 4; // padded row length of As (floats)
+  const SB = bn + 4;
+  const CM = tm / 4; // vec4 chunks of rows per thread
+  const CN = tn / 4;
+  const aT = v.vecA ? 'vec4<f32>' : 'f32';
+  const bT = v.vecB ? 'vec4<f32>' : 'f32';
+  const cT = v.vecC ? 'vec4<f32>' : 'f32';
+  const L: string[] = [];
+  L.push(`@group(0) @binding(0) var<storage, read> a: array<${aT}>;`);
+  L.push(`@group(0) @binding(1) var<storage, read> b: array<${bT}>;`);
+  L.push(`@group(0) @binding(2) var<storage, read_write> c: array<${cT}>;`);
+  L.push(`@group(0) @binding(3) var<storage, read> mt: array<u32>;`);
+  L.push(`var<workgroup> As: array<vec4<f32>, ${(bk * SA) / 4}>;`);
+  L.push(`var<workgroup> Bs: array<vec4<f32>, ${(bk * SB) / 4}>;`);
+
+  // Loads of 4 consecutive elements along an operand's contiguous dim, as a vec4.
+  // A normal: A(m, k..k+3) at aOff + m*K + k (contiguous in k). A transposed: A(m..m+3, k) at aOff + k*M + m.
+  // B normal: B(k, n..n+3) at bOff + k*N + n. B transposed: B(k..k+3, n) at bOff + n*K + k.
+  const loadFn = (name: string, buf: string, vec: boolean, rowOk: string, colOk: (i: number) => string, index: string) => {
+    // rowOk: the fixed (strided) coordinate in range; colOk(i): contiguous coordinate + i in range
+    const conds = (extra: string) => [rowOk, extra].filter((s) => s && s !== 'true').join(' && ');
+    if (vec) {
+      const cnd = conds(colOk(0));
+      const ld = `${buf}[(${index}) / 4u]`;
+      return `fn ${name}(r: u32, q: u32, off: u32, ld: u32, M: u32, N: u32, K: u32) -> vec4<f32> {
+  ${cnd ? `if (!(${cnd})) { return vec4<f32>(0.0); }` : ''}
+  return ${ld};
+}`;
     }
-    for (var i = 0u; i < 4u; i++) {
-      let gi = tileRow + lid.y * 4u + i;
-      if (gi >= M) { continue; }
-      for (var j = 0u; j < 4u; j++) {
-        let gj = tileCol + lid.x * 4u + j;
-        if (gj < N) { c[cOff + gi * N + gj] = acc[i][j]; }
-      }
+    const lines = [`fn ${name}(r: u32, q: u32, off: u32, ld: u32, M: u32, N: u32, K: u32) -> vec4<f32> {`, '  var v = vec4<f32>(0.0);'];
+    const rc = conds('');
+    lines.push(`  ${rc ? `if (!(${rc})) { return v; }` : ''}`);
+    lines.push(`  let base = ${index};`);
+    for (let i = 0; i < 4; i++) {
+      const cc = colOk(i);
+      const st = `v[${i}] = ${buf}[base + ${u(i)}];`;
+      lines.push(cc && cc !== 'true' ? `  if (${cc}) { ${st} }` : `  ${st}`);
+    }
+    lines.push('  return v;', '}');
+    return lines.join('\n');
+  };
+  // r: the strided coordinate, q: the first of 4 contiguous ones; off: batch offset; ld: leading dim
+  const idx = 'off + r * ld + q';
+  if (!v.transA) {
+    // r = m, q = k
+    L.push(loadFn('loadA', 'a', v.vecA, v.fitM ? '' : 'r < M', (i) => (v.fitK ? '' : `q + ${u(i)} < K`), idx));
+  } else {
+    // r = k, q = m
+    L.push(loadFn('loadA', 'a', v.vecA, v.fitK ? '' : 'r < K', (i) => (v.fitM ? '' : `q + ${u(i)} < M`), idx));
+  }
+  if (!v.transB) {
+    // r = k, q = n
+    L.push(loadFn('loadB', 'b', v.vecB, v.fitK ? '' : 'r < K', (i) => (v.fitN ? '' : `q + ${u(i)} < N`), idx));
+  } else {
+    // r = n, q = k
+    L.push(loadFn('loadB', 'b', v.vecB, v.fitN ? '' : 'r < N', (i) => (v.fitK ? '' : `q + ${u(i)} < K`), idx));
+  }
+
+  const B: string[] = [];
+  B.push(`@compute @workgroup_size(${WN}, ${WM}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {`);
+  B.push('  let M = mt[0]; let N = mt[1]; let K = mt[2]; let batch = mt[3];');
+  B.push(`  let tx = lid.x; let ty = lid.y; let tid = ty * ${u(WN)} + tx;`);
+  B.push(`  let row0 = wid.y * ${u(bm)}; let col0 = wid.x * ${u(bn)};`);
+  B.push('  for (var bz = wid.z; bz < batch; bz += nwg.z) {');
+  B.push(`    ${batchOffsetCode(v.bRank)}`);
+  B.push('    let cOff = bz * M * N;');
+  for (let i = 0; i < tm; i++) for (let d = 0; d < CN; d++) B.push(`    var acc${i}_${d} = vec4<f32>(0.0);`);
+  B.push(`    for (var k0 = 0u; k0 < K; k0 += ${u(bk)}) {`);
+  // --- global -> workgroup memory: A tile (bm × bk of op(A)), as bm*bk/4 vec4 loads
+  const aLoads = (bm * bk) / 4 / NT;
+  const bLoads = (bk * bn) / 4 / NT;
+  for (let l = 0; l < aLoads; l++) {
+    const e = l === 0 ? 'tid' : `tid + ${u(l * NT)}`;
+    if (!v.transA) {
+      // A(m, k..k+3): m = e / (bk/4), kq = e % (bk/4); transposed store As[k][m]
+      B.push(`      { let e = ${e}; let m = e / ${u(bk / 4)}; let kq = (e % ${u(bk / 4)}) * 4u;`);
+      B.push(`        let va = loadA(row0 + m, k0 + kq, aOff, K, M, N, K);`);
+      B.push(`        let s = kq * ${u(SA)} + m;`);
+      for (let i = 0; i < 4; i++) B.push(`        As[(s + ${u(i * SA)}) / 4u][(s + ${u(i * SA)}) % 4u] = va[${i}];`);
+      B.push('      }');
+    } else {
+      // A(m..m+3, k): mq = (e % (bm/4)) * 4, k = e / (bm/4); store As[k][m..m+3]
+      B.push(`      { let e = ${e}; let k = e / ${u(bm / 4)}; let mq = e % ${u(bm / 4)};`);
+      B.push(`        As[k * ${u(SA / 4)} + mq] = loadA(k0 + k, row0 + mq * 4u, aOff, M, M, N, K);`);
+      B.push('      }');
     }
   }
-}`;
+  for (let l = 0; l < bLoads; l++) {
+    const e = l === 0 ? 'tid' : `tid + ${u(l * NT)}`;
+    if (!v.transB) {
+      B.push(`      { let e = ${e}; let k = e / ${u(bn / 4)}; let nq = e % ${u(bn / 4)};`);
+      B.push(`        Bs[k * ${u(SB / 4)} + nq] = loadB(k0 + k, col0 + nq * 4u, bOff, N, M, N, K);`);
+      B.push('      }');
+    } else {
+      B.push(`      { let e = ${e}; let n = e / ${u(bk / 4)}; let kq = (e % ${u(bk / 4)}) * 4u;`);
+      B.push(`        let vb = loadB(col0 + n, k0 + kq, bOff, K, M, N, K);`);
+      B.push(`        let s = kq * ${u(SB)} + n;`);
+      for (let i = 0; i < 4; i++) B.push(`        Bs[(s + ${u(i * SB)}) / 4u][(s + ${u(i * SB)}) % 4u] = vb[${i}];`);
+      B.push('      }');
+    }
+  }
+  B.push('      workgroupBarrier();');
+  // --- the product over this K step, fully unrolled
+  B.push(`      for (var k = 0u; k < ${u(bk)}; k++) {`);
+  for (let cc = 0; cc < CM; cc++) B.push(`        let a${cc} = As[k * ${u(SA / 4)} + ${u(cc * WM)} + ty];`);
+  for (let d = 0; d < CN; d++) B.push(`        let b${d} = Bs[k * ${u(SB / 4)} + ${u(d * WN)} + tx];`);
+  for (let cc = 0; cc < CM; cc++) {
+    for (let i = 0; i < 4; i++) {
+      for (let d = 0; d < CN; d++) B.push(`        acc${cc * 4 + i}_${d} = fma(vec4<f32>(a${cc}[${i}]), b${d}, acc${cc * 4 + i}_${d});`);
+    }
+  }
+  B.push('      }');
+  B.push('      workgroupBarrier();');
+  B.push('    }');
+  // --- write C: thread rows cc*4*WM + ty*4 + i, columns d*4*WN + tx*4 + 0..3
+  for (let cc = 0; cc < CM; cc++) {
+    for (let i = 0; i < 4; i++) {
+      const r = `row0 + ${u(cc * 4 * WM + i)} + ty * 4u`;
+      B.push(`    { let gm = ${r};`);
+      if (!v.fitM) B.push('      if (gm < M) {');
+      for (let d = 0; d < CN; d++) {
+        const acc = `acc${cc * 4 + i}_${d}`;
+        B.push(`      { let gn = col0 + ${u(d * 4 * WN)} + tx * 4u; let o = cOff + gm * N + gn;`);
+        if (v.vecC) {
+          B.push(v.fitN ? `        c[o / 4u] = ${acc};` : `        if (gn < N) { c[o / 4u] = ${acc}; }`);
+        } else {
+          for (let j = 0; j < 4; j++) B.push(v.fitN ? `        c[o + ${u(j)}] = ${acc}[${j}];` : `        if (gn + ${u(j)} < N) { c[o + ${u(j)}] = ${acc}[${j}]; }`);
+        }
+        B.push('      }');
+      }
+      if (!v.fitM) B.push('      }');
+      B.push('    }');
+    }
+  }
+  B.push('  }');
+  B.push('}');
+  return `${L.join('\n')}\n${B.join('\n')}`;
 }
 
 function naiveShader(bRank: number): string {
-  return `${bindings([
-    { name: 'a', type: 'f32' },
-    { name: 'b', type: 'f32' },
-    { name: 'c', type: 'f32', write: true },
-  ])}
+  return `@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(3) var<storage, read> mt: array<u32>;
 ${MAIN_SIG()} {
   ${LINEAR_INDEX()}
   let M = mt[0]; let N = mt[1]; let K = mt[2]; let batch = mt[3];
@@ -128,6 +248,16 @@ function batchStrides(shape: readonly number[], batchShape: readonly number[], m
   });
 }
 
+/** The tile config for an M × N output in `batch` matrices: the biggest that still gives a GPU enough workgroups. */
+export function chooseTile(M: number, N: number, batch: number): TileConfig {
+  const tiles = (c: TileConfig) => Math.ceil(M / c.bm) * Math.ceil(N / c.bn) * batch;
+  if (M >= 128 && N >= 128 && tiles(TILE_CONFIGS.large) >= 128) return TILE_CONFIGS.large;
+  if (M >= 64 && N >= 64 && tiles(TILE_CONFIGS.medium) >= 64) return TILE_CONFIGS.medium;
+  return TILE_CONFIGS.small;
+}
+
+const MAX_GRID = 65535;
+
 export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (ctx, [a, b], p, outs) => {
   const spec = outs[0]!;
   const out = ctx.output(spec);
@@ -136,7 +266,9 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const M = os[r - 2]!;
   const N = os[r - 1]!;
   const ash = a!.shape;
-  const K = p.transA ? ash[ash.length - 2]! : ash[ash.length - 1]!;
+  const tA = !!p.transA;
+  const tB = !!p.transB;
+  const K = tA ? ash[ash.length - 2]! : ash[ash.length - 1]!;
   const batchShape = os.slice(0, -2);
   const batch = sizeOf(batchShape);
   if (M * N * batch === 0) return [out];
@@ -149,22 +281,32 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const aS = batchStrides(ash, batchShape, M * K);
   const bS = batchStrides(b!.shape, batchShape, K * N);
   const bRank = keep.length;
-  const sai = p.transA ? 1 : K;
-  const sap = p.transA ? M : 1;
-  const sbp = p.transB ? 1 : N;
-  const sbj = p.transB ? K : 1;
+  const sai = tA ? 1 : K;
+  const sap = tA ? M : 1;
+  const sbp = tB ? 1 : N;
+  const sbj = tB ? K : 1;
   const meta = [M, N, K, batch, sai, sap, sbp, sbj, bRank, ...keep.map((x) => x.d), ...keep.map((x) => aS[x.i]!), ...keep.map((x) => bS[x.i]!)];
-  if (M < 16 || N < 16) {
-    ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
-  } else {
-    const tiles = Math.ceil(M / TILE) * Math.ceil(N / TILE);
-    if (tiles > 65535) {
-      // very large single matrices: fall back to one thread per output (rare; > 8192² outputs)
-      ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
-    } else {
-      const [gy, gz] = grid(batch);
-      ctx.dispatch(memoCode(`mmt|${bRank}`, () => tiledShader(bRank)), [a!.buffer, b!.buffer, out.buffer], ['r', 'r', 'w'], meta, [tiles, gy, gz]);
-    }
+  const bufs = [a!.buffer, b!.buffer, out.buffer];
+  const cfg = chooseTile(M, N, batch);
+  const gx = Math.ceil(N / cfg.bn);
+  const gy = Math.ceil(M / cfg.bm);
+  if (M < 16 || N < 16 || gx > MAX_GRID || gy > MAX_GRID) {
+    ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), bufs, ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
+    return [out];
   }
+  const v: TiledVariant = {
+    cfg,
+    transA: tA,
+    transB: tB,
+    vecA: (tA ? M : K) % 4 === 0,
+    vecB: (tB ? K : N) % 4 === 0,
+    vecC: N % 4 === 0,
+    fitM: M % cfg.bm === 0,
+    fitN: N % cfg.bn === 0,
+    fitK: K % cfg.bk === 0,
+    bRank,
+  };
+  const key = `mm|${cfg.bm}|${+tA}${+tB}${+v.vecA}${+v.vecB}${+v.vecC}${+v.fitM}${+v.fitN}${+v.fitK}|${bRank}`;
+  ctx.dispatch(memoCode(key, () => tiledShader(v)), bufs, ['r', 'r', 'w'], meta, [gx, gy, Math.min(batch, MAX_GRID)]);
   return [out];
 };
