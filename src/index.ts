@@ -40,3 +40,5 @@ export * as optim from './optim/index.js';
 export * as nn from './nn/index.js';
 export * as logpdf from './logpdf/index.js';
 export * as sgmcmc from './algorithms/sgmcmc/index.js';
+export * as distributions from './distributions/index.js';
+export * as flows from './flows/index.js';

@@ -1,0 +1,93 @@
+import type { Tensor } from '../tensor.js';
+import type { PyTree } from '../autodiff/tree.js';
+import type { FloatDType } from '../dtype.js';
+import { add, div, exp, log, mul, square, sub } from '../autodiff/ops/elementwise.js';
+import { sum } from '../autodiff/ops/reduce.js';
+import { normal as randomNormal } from '../random.js';
+import { ShapeError } from '../errors.js';
+import { DistributionBase } from './base.js';
+import { registerKl } from './types.js';
+import { asParam, bcast, broadcastShapes, checkParams, checkValue, firstDType, fmtShape, LOG_2PI, sameDType } from './util.js';
+
+/**
+ * DiagonalNormal(loc, scale): a d-dimensional Gaussian with independent coordinates,
+ * eventShape [d], batchShape = the leading dims of broadcast(loc, scale) (both [..., d]).
+ * Trainable params: { loc, logScale } (scale = exp(logScale)), each of the broadcast shape.
+ */
+export class DiagonalNormal extends DistributionBase {
+  readonly eventShape: readonly number[];
+  readonly batchShape: readonly number[];
+  readonly dtype: FloatDType;
+  readonly loc: Tensor;
+  readonly scale: Tensor;
+  private readonly rawLogScale: Tensor | undefined;
+
+  constructor(loc: Tensor | number, scale: Tensor | number) {
+    super();
+    const op = 'distributions.DiagonalNormal';
+    const dt = firstDType([loc, scale]);
+    let l = asParam(op, 'loc', loc, dt);
+    let s = asParam(op, 'scale', scale, dt);
+    this.dtype = sameDType(op, { loc: l, scale: s });
+    const full = broadcastShapes(op, l.shape, s.shape);
+    if (full.length < 1) throw new ShapeError(`${op}: loc and scale must broadcast to [..., d], got loc ${fmtShape(l.shape)} and scale ${fmtShape(s.shape)}.`);
+    // store both at the full shape, so params() leaves have the shape of the distribution
+    l = bcast(l, full);
+    s = bcast(s, full);
+    this.loc = l;
+    this.scale = s;
+    this.eventShape = full.slice(-1);
+    this.batchShape = full.slice(0, -1);
+    this.rawLogScale = undefined;
+  }
+
+  static fromParams(p: PyTree): DiagonalNormal {
+    const dt = ((p as { loc?: Tensor } | null)?.loc?.dtype ?? 'float64') as FloatDType;
+    const { loc, logScale } = checkParams('distributions.DiagonalNormal.withParams', p, ['loc', 'logScale'], dt);
+    const d = new DiagonalNormal(loc!, exp(logScale!));
+    if (d.scale.shape.length === logScale!.shape.length) (d as unknown as { rawLogScale: Tensor }).rawLogScale = logScale!;
+    return d;
+  }
+
+  logScale(): Tensor {
+    return this.rawLogScale ?? log(this.scale);
+  }
+
+  logProb(x: Tensor): Tensor {
+    checkValue('distributions.DiagonalNormal.logProb', x, this.eventShape, this.batchShape, this.dtype);
+    const z = div(sub(x, this.loc), this.scale);
+    const lp = sub(mul(square(z), -0.5), add(this.logScale(), 0.5 * LOG_2PI));
+    return sum(lp, { axis: -1 });
+  }
+
+  protected draw(key: Tensor, s: number[]): Tensor {
+    const eps = randomNormal(key, [...s, ...this.batchShape, ...this.eventShape], { dtype: this.dtype });
+    return add(this.loc, mul(this.scale, eps));
+  }
+
+  entropy(): Tensor {
+    return sum(add(this.logScale(), 0.5 + 0.5 * LOG_2PI), { axis: -1 });
+  }
+
+  mean(): Tensor {
+    return this.loc;
+  }
+
+  variance(): Tensor {
+    return square(this.scale);
+  }
+
+  params(): PyTree {
+    return { loc: this.loc, logScale: this.logScale() };
+  }
+
+  withParams(p: PyTree): DiagonalNormal {
+    return DiagonalNormal.fromParams(p);
+  }
+}
+
+registerKl(DiagonalNormal, DiagonalNormal, (p, q) => {
+  const ratio = square(div(p.scale, q.scale));
+  const diff = square(div(sub(p.loc, q.loc), q.scale));
+  return sum(mul(sub(add(ratio, diff), add(log(ratio), 1)), 0.5), { axis: -1 });
+});
