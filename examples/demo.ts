@@ -11,6 +11,7 @@
  * any known answer is missed.
  */
 import { runSgmcmcDemo } from './sgmcmc.js';
+import { runViDemo } from './vi.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
@@ -634,6 +635,11 @@ for (const [name, section] of [
 header('(f) SG-MCMC: SGHMC on Bayesian logistic regression (UCI breast cancer)');
 for (const r of await runSgmcmcDemo(OUT)) results.push(r);
 console.log(`  [(f) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
+
+// (g) variational inference for simulators (blackbirds' VI): random walk and Brock–Hommes
+header('(g) VI for simulators: random walk and Brock–Hommes (blackbirds)');
+for (const r of await runViDemo(OUT)) results.push(r);
+console.log(`  [(g) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
 const leaked = bt.memory().numTensors - tensorsAtStart;
 
 header('Results');

@@ -40,5 +40,7 @@ export * as optim from './optim/index.js';
 export * as nn from './nn/index.js';
 export * as logpdf from './logpdf/index.js';
 export * as sgmcmc from './algorithms/sgmcmc/index.js';
+export * as vi from './algorithms/vi/index.js';
+export * as simulators from './simulators/index.js';
 export * as distributions from './distributions/index.js';
 export * as flows from './flows/index.js';

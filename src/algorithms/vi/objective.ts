@@ -1,0 +1,273 @@
+/**
+ * The functional core of generalised VI (blackbirds' `infer/vi.py`, re-derived from the math):
+ *
+ *   L(ψ) = E_{θ~q_ψ}[ℓ(θ, y)] + w·KL(q_ψ ‖ π)
+ *
+ * `lossAndGrad(spec, params, data, key)` returns an estimate of L at ψ = params and of ∇ψ L,
+ * as tensors (nothing is read to the host here, so it works on any backend):
+ *
+ * - pathwise: θ_i = T_ψ(ε_i) (rsample); per sample ℓ_i and J_i = ∇θ ℓ(θ_i, y, k_i), by reverse
+ *   mode (one VJP) or forward mode (JVPs with basis tangents, `jacobianChunkSize` per batched
+ *   pass, all sharing the simulator's key k_i, hence its random draws). Then
+ *   ∇ψ (1/N′) Σ_i ⟨stopGradient(J_i), θ_i(ψ)⟩ — the chain rule J_iᵀ ∂θ_i/∂ψ.
+ * - score: θ_i ~ q_ψ without gradient, ∇ψ (1/N′) Σ_i (ℓ_i − b_i) log q_ψ(θ_i), with b_i = 0
+ *   (baseline 'none', blackbirds) or the leave-one-out mean of the other valid losses
+ *   (baseline 'mean': a variance-reducing baseline that keeps the estimator unbiased).
+ * - regularisation: w·(1/M) Σ_j [log q(z_j) − log π(z_j)], z_j = rsample; with sticking-the-landing
+ *   (default) log q is evaluated with stopGradient(ψ), so the gradient flows only through the
+ *   samples (the score term has zero mean and is dropped). The samples are reshaped to the
+ *   prior's event shape first, so a univariate prior never broadcasts [M, 1] against [M] into
+ *   an M×M matrix (blackbirds quirk §2.9.3).
+ *
+ * Samples whose loss or gradient is not finite are dropped (N′ = number kept) and counted.
+ */
+import { Tensor } from '../../tensor.js';
+import { ConfigError, ShapeError } from '../../errors.js';
+import { tidy } from '../../memory.js';
+import { valueAndGrad } from '../../autodiff/reverse.js';
+import { jvp } from '../../autodiff/forward.js';
+import { vmap } from '../../autodiff/batching.js';
+import { map as treeMap, type PyTree } from '../../autodiff/tree.js';
+import { eye } from '../../autodiff/ops/creation.js';
+import { add, cast, div, isFinite, maximum, mul, sub, where } from '../../autodiff/ops/elementwise.js';
+import { min, sum } from '../../autodiff/ops/reduce.js';
+import { concat, reshape, slice, stack } from '../../autodiff/ops/shape.js';
+import { stopGradient } from '../../autodiff/ops/special.js';
+import { foldIn, split } from '../../random.js';
+import { fmtShape, shapesEqual } from '../../shape.js';
+import type { Distribution } from '../../distributions/types.js';
+
+/** `loss(θ, data, key) -> 0-D tensor`: a simulator plus a distance; the key drives the simulator. */
+export type LossFn<D = unknown> = (theta: Tensor, data: D, key: Tensor) => Tensor;
+
+/** What the prior must provide: a log density over [M, ...eventShape] samples. */
+export interface Prior {
+  readonly eventShape: readonly number[];
+  readonly batchShape?: readonly number[];
+  logProb(x: Tensor): Tensor;
+}
+
+export type DiffMode = 'reverse' | 'forward';
+export type GradientEstimationMethod = 'pathwise' | 'score';
+export type Baseline = 'none' | 'mean';
+
+export interface ObjectiveSpec<D = unknown> {
+  loss: LossFn<D>;
+  prior: Prior;
+  /** The estimator family; its parameters are supplied separately (withParams). */
+  posteriorEstimator: Distribution;
+  w: number;
+  nSamplesPerEpoch: number;
+  nSamplesRegularisation: number;
+  diffMode: DiffMode;
+  gradientEstimationMethod: GradientEstimationMethod;
+  baseline: Baseline;
+  jacobianChunkSize?: number;
+  stickingTheLanding: boolean;
+}
+
+export interface LossAndGrad {
+  /** ∇ψ of the estimated objective, with the structure of params. */
+  grads: PyTree;
+  /** loss + regularisation (0-D). */
+  total: Tensor;
+  /** mean loss over the kept samples (0-D; NaN when none was kept). */
+  loss: Tensor;
+  /** w·KL estimate (0-D; 0 when w = 0). */
+  regularisation: Tensor;
+  /** number of samples dropped for a non-finite loss or gradient (0-D, float). */
+  nDropped: Tensor;
+}
+
+const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Row i of split(key, n). */
+export function splitKeys(key: Tensor, n: number): Tensor[] {
+  const ks = split(key, n);
+  return Array.from({ length: n }, (_, i) => reshape(slice(ks, [i], [1]), [2]));
+}
+
+/** The loss at one θ, checked to be a 0-D tensor. */
+export function callLoss<D>(loss: LossFn<D>, theta: Tensor, data: D, key: Tensor): Tensor {
+  const v = loss(theta, data, key);
+  if (!(v instanceof Tensor)) throw new ConfigError(`vi: loss(θ, data, key) must return a Tensor, got ${v === null ? 'null' : typeof v}.`);
+  if (v.ndim !== 0) {
+    throw new ShapeError(`vi: loss(θ, data, key) must return a scalar (0-D) tensor, got shape ${fmtShape(v.shape)} for θ of shape ${fmtShape(theta.shape)}. Reduce it (e.g. .mean()).`);
+  }
+  return v;
+}
+
+/**
+ * ℓ(θ) and ∇θ ℓ(θ) by forward mode: basis tangents pushed `chunkSize` at a time (one batched pass
+ * per chunk via vmap over jvp). The function closes over the simulator key, so every tangent of
+ * every chunk sees the same random draws.
+ */
+export function forwardValueAndGrad(g: (theta: Tensor) => Tensor, theta: Tensor, chunkSize?: number): [Tensor, Tensor] {
+  const n = theta.size;
+  if (n === 0) return [g(theta), theta];
+  const k = Math.min(chunkSize ?? n, n);
+  const basisAll = eye(n, n, theta.dtype);
+  let value: Tensor | undefined;
+  const parts: Tensor[] = [];
+  for (let s = 0; s < n; s += k) {
+    const kk = Math.min(k, n - s);
+    const basis = reshape(slice(basisAll, [s], [kk]), [kk, ...theta.shape]);
+    if (kk === 1) {
+      const [y, dy] = jvp(g, [theta], [reshape(basis, theta.shape)]);
+      value ??= y;
+      parts.push(reshape(dy, [1]));
+    } else {
+      const [ys, dys] = vmap((t: Tensor) => jvp(g, [theta], [t]))(basis) as [Tensor, Tensor];
+      value ??= reshape(slice(ys, [0], [1]), []);
+      parts.push(reshape(dys, [kk]));
+    }
+  }
+  return [value!, reshape(parts.length === 1 ? parts[0]! : concat(parts, 0), theta.shape)];
+}
+
+/** ℓ_i and J_i = ∇θ ℓ(θ_i) for one sample, in the chosen mode. */
+export function sampleValueAndGrad<D>(loss: LossFn<D>, theta: Tensor, data: D, key: Tensor, diffMode: DiffMode, chunkSize?: number): [Tensor, Tensor] {
+  const g = (th: Tensor) => callLoss(loss, th, data, key);
+  if (diffMode === 'forward') return forwardValueAndGrad(g, theta, chunkSize);
+  return valueAndGrad(g)(theta) as [Tensor, Tensor];
+}
+
+function rows(x: Tensor): Tensor[] {
+  const n = x.shape[0]!;
+  const rest = x.shape.slice(1);
+  return Array.from({ length: n }, (_, i) => reshape(slice(x, [i], [1]), rest));
+}
+
+/** 1 where every entry of x is finite, else 0 (float, dtype of ref). */
+function allFinite(x: Tensor, dtype: Tensor['dtype']): Tensor {
+  const f = cast(isFinite(x), dtype);
+  return x.ndim === 0 ? f : min(reshape(f, [x.size]));
+}
+
+/**
+ * The regularisation estimate w·KL(q_ψ ‖ π) by Monte Carlo, as a function of ψ for differentiation.
+ * Non-finite log-ratio terms are left out of the mean (as blackbirds does).
+ */
+export function regularisation(
+  estimator: Distribution,
+  params: PyTree,
+  prior: Prior,
+  nSamples: number,
+  key: Tensor,
+  stickingTheLanding = true,
+): Tensor {
+  const q = estimator.withParams(params);
+  let z: Tensor;
+  let logq: Tensor;
+  if (stickingTheLanding) {
+    z = q.rsample(key, [nSamples]);
+    const qStop = estimator.withParams(treeMap((l: unknown) => (l instanceof Tensor ? stopGradient(l) : l), params));
+    logq = qStop.logProb(z);
+  } else {
+    [z, logq] = q.rsampleAndLogProb(key, [nSamples]);
+  }
+  const zp = reshape(z, [nSamples, ...prior.eventShape]);
+  const logp = prior.logProb(zp);
+  if (!shapesEqual(logq.shape, [nSamples]) || !shapesEqual(logp.shape, [nSamples])) {
+    throw new ShapeError(
+      `vi: for ${nSamples} samples the estimator's logProb gave shape ${fmtShape(logq.shape)} and the prior's ${fmtShape(logp.shape)}; both must be [${nSamples}] (batchShape [] distributions).`,
+    );
+  }
+  const diff = sub(logq, logp);
+  const ok = cast(isFinite(diff), diff.dtype);
+  const n = maximum(sum(ok), 1);
+  return div(sum(where(ok, diff, 0)), n);
+}
+
+/** Monte Carlo KL(q ‖ p) = mean(log q(z) − log p(z)), z ~ q (no gradient). */
+export function klMonteCarlo(q: Distribution, p: Prior, nSamples: number, key: Tensor): Tensor {
+  return tidy(() => stopGradient(regularisation(q, q.params(), p, nSamples, key, false)));
+}
+
+/**
+ * One estimate of the objective and its gradient at params. The key is split into the sampling
+ * key, the simulator keys (foldIn(simKey, i) for sample i) and the regularisation key.
+ */
+export function lossAndGrad<D>(spec: ObjectiveSpec<D>, params: PyTree, data: D, key: Tensor): LossAndGrad {
+  return tidy(() => {
+    const { loss, posteriorEstimator: est, nSamplesPerEpoch: N } = spec;
+    const [sampleKey, simKey, regKey] = splitKeys(key, 3) as [Tensor, Tensor, Tensor];
+    const q0 = est.withParams(params);
+    const pathwise = spec.gradientEstimationMethod === 'pathwise';
+    // 1. samples (values only) and per-sample losses (and gradients)
+    const thetas = stopGradient(pathwise ? q0.rsample(sampleKey, [N]) : q0.sample(sampleKey, [N]));
+    const ells: Tensor[] = [];
+    const jacs: Tensor[] = [];
+    const oks: Tensor[] = [];
+    rows(thetas).forEach((th, i) => {
+      const ki = foldIn(simKey, i);
+      if (pathwise) {
+        const [l, j] = sampleValueAndGrad(loss, th, data, ki, spec.diffMode, spec.jacobianChunkSize);
+        ells.push(l);
+        jacs.push(j);
+        oks.push(mul(allFinite(l, l.dtype), allFinite(j, l.dtype)));
+      } else {
+        const l = stopGradient(callLoss(loss, th, data, ki));
+        ells.push(l);
+        oks.push(allFinite(l, l.dtype));
+      }
+    });
+    const ell = stack(ells, 0); // [N]
+    const ok = stack(oks, 0); // [N], 1 = kept
+    const nKept = sum(ok);
+    const denom = maximum(nKept, 1);
+    const ellKept = where(ok, ell, 0);
+    const meanLoss = div(sum(ellKept), nKept); // NaN if nothing was kept
+    const nDropped = sub(N, nKept);
+    // 2. the surrogate whose gradient is the estimator
+    let weights: Tensor; // pathwise: J masked [N, ...event]; score: (ℓ_i − b_i) masked [N]
+    if (pathwise) {
+      const J = stack(jacs, 0);
+      const okB = reshape(ok, [N, ...new Array(J.ndim - 1).fill(1)]);
+      weights = stopGradient(where(okB, J, 0));
+    } else {
+      let b: Tensor | number = 0;
+      if (spec.baseline === 'mean') {
+        // leave-one-out mean of the other kept losses (0 where there is no other)
+        const others = sub(nKept, ok);
+        b = where(others, div(sub(sum(ellKept), ellKept), maximum(others, 1)), 0);
+      }
+      weights = stopGradient(where(ok, sub(ell, b), 0));
+    }
+    const eventShape = est.eventShape;
+    const surrogate = (p: PyTree): [Tensor, Tensor] => {
+      const q = est.withParams(p);
+      let lossTerm: Tensor;
+      if (pathwise) {
+        const th = q.rsample(sampleKey, [N]);
+        lossTerm = div(sum(mul(weights, reshape(th, [N, ...eventShape]))), denom);
+      } else {
+        lossTerm = div(sum(mul(weights, q.logProb(thetas))), denom);
+      }
+      if (spec.w === 0) return [lossTerm, lossTerm.mul(0)];
+      const reg = mul(regularisation(est, p, spec.prior, spec.nSamplesRegularisation, regKey, spec.stickingTheLanding), spec.w);
+      return [add(lossTerm, reg), reg];
+    };
+    const [[, reg], grads] = valueAndGrad(surrogate, { hasAux: true })(params) as [[Tensor, Tensor], PyTree];
+    const regV = stopGradient(reg);
+    return { grads, total: add(meanLoss, regV), loss: meanLoss, regularisation: regV, nDropped };
+  });
+}
+
+/** Checks that do not need data: shapes of prior and estimator, sizes. */
+export function checkShapes(prior: Prior, estimator: Distribution): void {
+  const pe = prior.eventShape;
+  const qe = estimator.eventShape;
+  if (!Array.isArray(pe) || !Array.isArray(qe)) throw new ConfigError('vi: prior and posteriorEstimator must be distributions with an eventShape.');
+  for (const [name, d] of [['prior', prior], ['posteriorEstimator', estimator]] as const) {
+    const bs = d.batchShape ?? [];
+    if (bs.length && sizeOf(bs) !== 1) {
+      throw new ShapeError(`vi: the ${name} has batch shape ${fmtShape(bs)}; use one distribution over the whole parameter vector (wrap it in Independent).`);
+    }
+  }
+  if (sizeOf(pe) !== sizeOf(qe)) {
+    throw new ShapeError(
+      `vi: the prior has event shape ${fmtShape(pe)} (${sizeOf(pe)} parameters) but the posteriorEstimator has ${fmtShape(qe)} (${sizeOf(qe)}); they must describe the same parameters.`,
+    );
+  }
+}
