@@ -1,26 +1,25 @@
 import type { Tensor } from '../tensor.js';
 import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
-import { add, div, exp, log, mul, square, sub } from '../autodiff/ops/elementwise.js';
+import { add, div, log, mul, square, sub } from '../autodiff/ops/elementwise.js';
 import { sum } from '../autodiff/ops/reduce.js';
 import { normal as randomNormal } from '../random.js';
 import { ShapeError } from '../errors.js';
-import { DistributionBase } from './base.js';
+import { LocScaleDistribution } from './loc-scale.js';
 import { registerKl } from './types.js';
-import { asParam, bcast, broadcastShapes, checkParams, checkValue, firstDType, fmtShape, LOG_2PI, sameDType } from './util.js';
+import { asParam, bcast, broadcastShapes, checkValue, firstDType, fmtShape, LOG_2PI, sameDType } from './util.js';
 
 /**
  * DiagonalNormal(loc, scale): a d-dimensional Gaussian with independent coordinates,
  * eventShape [d], batchShape = the leading dims of broadcast(loc, scale) (both [..., d]).
  * Trainable params: { loc, logScale } (scale = exp(logScale)), each of the broadcast shape.
  */
-export class DiagonalNormal extends DistributionBase {
+export class DiagonalNormal extends LocScaleDistribution {
   readonly eventShape: readonly number[];
   readonly batchShape: readonly number[];
   readonly dtype: FloatDType;
   readonly loc: Tensor;
   readonly scale: Tensor;
-  private readonly rawLogScale: Tensor | undefined;
 
   constructor(loc: Tensor | number, scale: Tensor | number) {
     super();
@@ -38,20 +37,12 @@ export class DiagonalNormal extends DistributionBase {
     this.scale = s;
     this.eventShape = full.slice(-1);
     this.batchShape = full.slice(0, -1);
-    this.rawLogScale = undefined;
   }
 
   static fromParams(p: PyTree): DiagonalNormal {
-    const dt = ((p as { loc?: Tensor } | null)?.loc?.dtype ?? 'float64') as FloatDType;
-    const { loc, logScale } = checkParams('distributions.DiagonalNormal.withParams', p, ['loc', 'logScale'], dt);
-    const d = new DiagonalNormal(loc!, exp(logScale!));
-    if (d.scale.shape.length === logScale!.shape.length) (d as unknown as { rawLogScale: Tensor }).rawLogScale = logScale!;
-    return d;
+    return LocScaleDistribution.fromLocLogScale('distributions.DiagonalNormal.withParams', p, (loc, scale) => new DiagonalNormal(loc, scale));
   }
 
-  logScale(): Tensor {
-    return this.rawLogScale ?? log(this.scale);
-  }
 
   logProb(x: Tensor): Tensor {
     checkValue('distributions.DiagonalNormal.logProb', x, this.eventShape, this.batchShape, this.dtype);
@@ -77,9 +68,6 @@ export class DiagonalNormal extends DistributionBase {
     return square(this.scale);
   }
 
-  params(): PyTree {
-    return { loc: this.loc, logScale: this.logScale() };
-  }
 
   withParams(p: PyTree): DiagonalNormal {
     return DiagonalNormal.fromParams(p);

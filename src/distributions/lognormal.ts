@@ -3,22 +3,21 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
 import { add, div, exp, greater, log, mul, square, sub, where } from '../autodiff/ops/elementwise.js';
 import { normal as randomNormal } from '../random.js';
-import { DistributionBase } from './base.js';
+import { LocScaleDistribution } from './loc-scale.js';
 import { registerKl } from './types.js';
 import { klNormalNormal, Normal } from './normal.js';
-import { asParam, bcast, broadcastShapes, checkParams, checkValue, firstDType, LOG_2PI, sameDType } from './util.js';
+import { asParam, bcast, broadcastShapes, checkValue, firstDType, LOG_2PI, sameDType } from './util.js';
 
 /**
  * LogNormal(loc, scale): x = exp(y) with y ~ Normal(loc, scale); eventShape [], batchShape =
  * broadcast(loc, scale). logProb is −Infinity for x ≤ 0. Trainable params: { loc, logScale }.
  */
-export class LogNormal extends DistributionBase {
+export class LogNormal extends LocScaleDistribution {
   readonly eventShape: readonly number[] = [];
   readonly batchShape: readonly number[];
   readonly dtype: FloatDType;
   readonly loc: Tensor;
   readonly scale: Tensor;
-  private readonly rawLogScale: Tensor | undefined;
 
   constructor(loc: Tensor | number, scale: Tensor | number) {
     super();
@@ -28,20 +27,12 @@ export class LogNormal extends DistributionBase {
     this.scale = asParam(op, 'scale', scale, dt);
     this.dtype = sameDType(op, { loc: this.loc, scale: this.scale });
     this.batchShape = broadcastShapes(op, this.loc.shape, this.scale.shape);
-    this.rawLogScale = undefined;
   }
 
   static fromParams(p: PyTree): LogNormal {
-    const dt = ((p as { loc?: Tensor } | null)?.loc?.dtype ?? 'float64') as FloatDType;
-    const { loc, logScale } = checkParams('distributions.LogNormal.withParams', p, ['loc', 'logScale'], dt);
-    const d = new LogNormal(loc!, exp(logScale!));
-    (d as unknown as { rawLogScale: Tensor }).rawLogScale = logScale!;
-    return d;
+    return LocScaleDistribution.fromLocLogScale('distributions.LogNormal.withParams', p, (loc, scale) => new LogNormal(loc, scale));
   }
 
-  logScale(): Tensor {
-    return this.rawLogScale ?? log(this.scale);
-  }
 
   /** The Normal of log x. */
   base(): Normal {
@@ -72,9 +63,6 @@ export class LogNormal extends DistributionBase {
     return bcast(exp(add(this.loc, mul(square(this.scale), 0.5))), this.batchShape);
   }
 
-  params(): PyTree {
-    return { loc: this.loc, logScale: this.logScale() };
-  }
 
   withParams(p: PyTree): LogNormal {
     return LogNormal.fromParams(p);

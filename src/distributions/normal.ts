@@ -1,24 +1,23 @@
 import type { Tensor } from '../tensor.js';
 import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
-import { add, div, exp, log, mul, square, sub } from '../autodiff/ops/elementwise.js';
+import { add, div, log, mul, square, sub } from '../autodiff/ops/elementwise.js';
 import { normal as randomNormal } from '../random.js';
-import { DistributionBase } from './base.js';
+import { LocScaleDistribution } from './loc-scale.js';
 import { registerKl } from './types.js';
-import { asParam, bcast, broadcastShapes, checkParams, checkValue, firstDType, LOG_2PI, sameDType } from './util.js';
+import { asParam, bcast, broadcastShapes, checkValue, firstDType, LOG_2PI, sameDType } from './util.js';
 
 /**
  * Normal(loc, scale): a scalar Gaussian (eventShape []), batchShape = broadcast(loc, scale).
  * Trainable params: { loc, logScale } (scale = exp(logScale)). scale must be positive
  * (not checked on the device).
  */
-export class Normal extends DistributionBase {
+export class Normal extends LocScaleDistribution {
   readonly eventShape: readonly number[] = [];
   readonly batchShape: readonly number[];
   readonly dtype: FloatDType;
   readonly loc: Tensor;
   readonly scale: Tensor;
-  private readonly rawLogScale: Tensor | undefined;
 
   constructor(loc: Tensor | number, scale: Tensor | number) {
     super();
@@ -28,17 +27,11 @@ export class Normal extends DistributionBase {
     this.scale = asParam(op, 'scale', scale, dt);
     this.dtype = sameDType(op, { loc: this.loc, scale: this.scale });
     this.batchShape = broadcastShapes(op, this.loc.shape, this.scale.shape);
-    this.rawLogScale = undefined;
   }
 
   /** Rebuild from unconstrained params { loc, logScale }. */
   static fromParams(p: PyTree): Normal {
-    const op = 'distributions.Normal.withParams';
-    const dt = ((p as { loc?: Tensor } | null)?.loc?.dtype ?? 'float64') as FloatDType;
-    const { loc, logScale } = checkParams(op, p, ['loc', 'logScale'], dt);
-    const d = new Normal(loc!, exp(logScale!));
-    (d as unknown as { rawLogScale: Tensor }).rawLogScale = logScale!;
-    return d;
+    return LocScaleDistribution.fromLocLogScale('distributions.Normal.withParams', p, (loc, scale) => new Normal(loc, scale));
   }
 
   logProb(x: Tensor): Tensor {
@@ -52,9 +45,6 @@ export class Normal extends DistributionBase {
     return add(this.loc, mul(this.scale, eps));
   }
 
-  logScale(): Tensor {
-    return this.rawLogScale ?? log(this.scale);
-  }
 
   entropy(): Tensor {
     return bcast(add(this.logScale(), 0.5 + 0.5 * LOG_2PI), this.batchShape);
@@ -68,9 +58,6 @@ export class Normal extends DistributionBase {
     return bcast(square(this.scale), this.batchShape);
   }
 
-  params(): PyTree {
-    return { loc: this.loc, logScale: this.logScale() };
-  }
 
   withParams(p: PyTree): Normal {
     return Normal.fromParams(p);
