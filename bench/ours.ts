@@ -15,6 +15,8 @@ import {
   measure,
   MLP_SIZES,
   mlpProblem,
+  norm2,
+  sumOf,
   type MeasureOptions,
   type PeerResult,
 } from './peers.js';
@@ -43,17 +45,6 @@ async function read(t: bt.Tensor): Promise<ArrayLike<number>> {
   }
 }
 
-function sumOf(a: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]!;
-  return s;
-}
-
-function norm2(arrays: ArrayLike<number>[]): number {
-  let s = 0;
-  for (const a of arrays) for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
-  return Math.sqrt(s);
-}
 
 function t(data: Float64Array, shape: number[], dtype: FloatDType): bt.Tensor {
   return bt.tensor(dtype === 'float64' ? data : Float32Array.from(data), { dtype, shape });

@@ -265,13 +265,15 @@ export function jacobianReference(p: JacobianProblem): { J: Float64Array; sum: n
   return { J, sum };
 }
 
-function sumOf(a: ArrayLike<number>): number {
+/** Σ a (used by the result checks of every library). */
+export function sumOf(a: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i]!;
   return s;
 }
 
-function norm2(arrays: ArrayLike<number>[]): number {
+/** The 2-norm of several arrays taken together (gradient checks). */
+export function norm2(arrays: ArrayLike<number>[]): number {
   let s = 0;
   for (const a of arrays) for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!;
   return Math.sqrt(s);

@@ -12,26 +12,11 @@
  * bandwidth is computed on the host first.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as bt from '../src/index.js';
+import { parseBenchArgs } from './args.js';
 
-function parseArgs(argv: string[]) {
-  let backend = 'cpu';
-  let seconds = 3;
-  let out = resolve(new URL('./results', import.meta.url).pathname);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const val = () => (a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i]) ?? '';
-    if (a.startsWith('--backend')) backend = val();
-    else if (a.startsWith('--seconds')) seconds = Number(val());
-    else if (a.startsWith('--out')) out = resolve(val());
-    else {
-      console.error('usage: tsx bench/vi.ts [--backend cpu|webgpu] [--seconds S] [--out DIR]');
-      process.exit(2);
-    }
-  }
-  return { backend, seconds, out };
-}
+const parseArgs = (argv: string[]) => parseBenchArgs('vi.ts', argv, 3);
 
 interface Row {
   model: string;
