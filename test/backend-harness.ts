@@ -15,6 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../src/index.js';
 import { rng } from './helpers.js';
+import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
 
 export interface BackendCase {
   name: 'cpu' | 'webgpu';
@@ -32,6 +33,31 @@ export interface BackendCase {
 }
 
 export const ULPS = 64;
+
+/**
+ * The backends a test file runs its bodies on: CPU always, WebGPU when an adapter is found (its
+ * label is printed as a [note]). Without one: a failing test under CI=true (WebGPU must really run
+ * in CI), otherwise a loud [note] ... SKIPPED line and CPU bodies only.
+ */
+export async function backendsUnderTest(file: string): Promise<BackendCase[]> {
+  const backends: BackendCase[] = [CPU];
+  try {
+    const gpu = (await bt.ready('webgpu')) as WebGPUBackend;
+    console.log(`[note] webgpu adapter (${file}): ${gpu.adapterLabel}${gpu.adapterInfo.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
+    backends.push(WEBGPU);
+  } catch (e) {
+    const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ');
+    if (process.env.CI === 'true') {
+      test(`${file}: a WebGPU adapter is available in CI`, () => {
+        assert.unreachable(`CI=true but no WebGPU adapter: ${msg}`);
+      });
+    } else {
+      console.log(`[note] webgpu bodies in ${file} SKIPPED: no WebGPU adapter (${msg}). With CI=true this is a failure. CPU bodies still run.`);
+    }
+  }
+  console.log(`[note] ${file}: backends ${backends.map((b) => `${b.name}/${b.dtype}`).join(', ')}`);
+  return backends;
+}
 
 export const CPU: BackendCase = { name: 'cpu', dtype: 'float64', rtol: 1e-6, atol: 1e-9, adRtol: 1e-10, eps: 2.220446049250313e-16, fdStep: 1e-6 };
 export const WEBGPU: BackendCase = { name: 'webgpu', dtype: 'float32', rtol: 2e-3, atol: 1e-4, adRtol: ULPS * 1.1920928955078125e-7, eps: 1.1920928955078125e-7, fdStep: 1e-2 };

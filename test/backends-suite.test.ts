@@ -8,29 +8,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../src/index.js';
-import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
 import {
-  CPU, WEBGPU, type BackendCase, registerAll, read, scalar, T, randnB, ints, assertClose, assertCloseArr,
+  backendsUnderTest, type BackendCase, registerAll, read, scalar, T, randnB, ints, assertClose, assertCloseArr,
   numericJacobian, assertJacobianVsFD, checkDirectional,
 } from './backend-harness.js';
 
 const FILE = 'backends-suite';
-const backends: BackendCase[] = [CPU];
-try {
-  const gpu = (await bt.ready('webgpu')) as WebGPUBackend;
-  console.log(`[note] webgpu adapter (${FILE}): ${gpu.adapterLabel}${gpu.adapterInfo.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
-  backends.push(WEBGPU);
-} catch (e) {
-  const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ');
-  if (process.env.CI === 'true') {
-    test(`${FILE}: a WebGPU adapter is available in CI`, () => {
-      assert.unreachable(`CI=true but no WebGPU adapter: ${msg}`);
-    });
-  } else {
-    console.log(`[note] webgpu bodies in ${FILE} SKIPPED: no WebGPU adapter (${msg}). With CI=true this is a failure. CPU bodies still run.`);
-  }
-}
-console.log(`[note] ${FILE}: backends ${backends.map((b) => `${b.name}/${b.dtype}`).join(', ')}`);
+const backends = await backendsUnderTest(FILE);
 
 // ------------------------------------------------------------------ FD gradient checks, op mix
 
