@@ -372,13 +372,55 @@ if (gpu) {
     }, 1e-4, 1e-5);
   });
 
-  test('cholesky of a non-positive-definite matrix gives NaN rows on webgpu (the CPU throws)', async () => {
-    const l = bt.withBackend('webgpu', () => bt.tidy(() => bt.linalg.cholesky(f32([1, 2, 2, 1], [2, 2]))));
+  test('cholesky / solve failures: a NumericalError at the next read, naming the op and the matrix (the CPU throws at once)', async () => {
+    const isNumerical = (what: RegExp) => (e: unknown) => e instanceof bt.NumericalError && what.test((e as Error).message);
+    // one bad matrix (#1) in a batch of 3; a later op and an unrelated tensor are enqueued before the read
+    const spd = [4, 2, 2, 3];
+    const l = bt.withBackend('webgpu', () => bt.tidy(() => bt.linalg.cholesky(f32([...spd, 1, 2, 2, 1, ...spd], [3, 2, 2]))));
+    const other = bt.withBackend('webgpu', () => bt.tidy(() => f32([1, 2, 3], [3]).mul(2)));
+    await l.data().then(
+      () => assert.unreachable('the read after a failed cholesky must throw'),
+      (e: unknown) => assert.ok(isNumerical(/^cholesky: matrix #1 of the batch \(2×2\) is not positive definite/)(e), String(e)),
+    );
+    // reported once: the next reads succeed, and the output is what the CPU computes before it throws
     const v = await l.data();
-    l.dispose();
-    assert.is(v[0], 1);
-    assert.ok(Number.isNaN(v[2]!) && Number.isNaN(v[3]!) && v[1] === 0);
-    assert.throws(() => bt.withBackend('cpu', () => bt.linalg.cholesky(f32([1, 2, 2, 1], [2, 2]))), (e: Error) => e instanceof bt.NumericalError);
+    assert.equal([v[0], v[1], v[3]], [2, 0, Math.fround(Math.sqrt(2))]);
+    assert.is(v[4], 1);
+    assert.ok(v[5] === 0 && Number.isNaN(v[6]!) && Number.isNaN(v[7]!), `rows from the failing pivot are NaN: ${Array.from(v.slice(4, 8))}`);
+    assert.equal(Array.from(await other.data()), [2, 4, 6]);
+    bt.dispose([l, other]);
+    assert.throws(() => bt.withBackend('cpu', () => bt.linalg.cholesky(f32([1, 2, 2, 1], [2, 2]))), isNumerical(/^cholesky: matrix \(2×2\) is not positive definite/));
+
+    // singular solve; a valid solve in the same submit is unaffected
+    const x = bt.withBackend('webgpu', () => bt.tidy(() => bt.linalg.solve(f32([1, 2, 2, 4], [2, 2]), f32([1, 1], [2, 1]))));
+    await x.data().then(
+      () => assert.unreachable('the read after a singular solve must throw'),
+      (e: unknown) => assert.ok(isNumerical(/^solve: matrix \(2×2\) is singular/)(e), String(e)),
+    );
+    const y = bt.withBackend('webgpu', () => bt.tidy(() => bt.linalg.solve(f32([2, 0, 0, 4], [2, 2]), f32([2, 4], [2, 1]))));
+    assert.equal(Array.from(await y.data()), [1, 1]);
+    bt.dispose([x, y]);
+  });
+
+  test('deferred checks: 150 checked ops (over several submits) between reads: the failure is reported once, the rest read fine', async () => {
+    const outs = bt.withBackend('webgpu', () => bt.tidy(() => {
+      const list: bt.Tensor[] = [];
+      for (let i = 0; i < 150; i++) {
+        const bad = i === 70 || i === 120;
+        list.push(bt.linalg.cholesky(f32(bad ? [1, 0, 0, -1] : [2, 0, 0, 3], [2, 2])));
+      }
+      return list;
+    }));
+    await outs[149]!.data().then(
+      () => assert.unreachable('must throw'),
+      (e: unknown) => assert.ok(e instanceof bt.NumericalError && /cholesky/.test((e as Error).message), String(e)),
+    );
+    assert.equal(Array.from(await outs[0]!.data()), [Math.fround(Math.SQRT2), 0, 0, Math.fround(Math.sqrt(3))]);
+    bt.dispose(outs);
+    // steady state after the burst: no failure pending
+    const ok = bt.withBackend('webgpu', () => bt.tidy(() => bt.linalg.cholesky(f32([9, 0, 0, 16], [2, 2]))));
+    assert.equal(Array.from(await ok.data()), [3, 0, 0, 4]);
+    ok.dispose();
   });
 
   // -----------------------------------------------------------------------------------------

@@ -151,7 +151,8 @@ function checkOptions(op: string, opts: object | undefined, known: string[]): vo
 /**
  * Lower Cholesky factor L (A = L Lᵀ) of each matrix in a batch. The input is symmetrised first
  * ((A + Aᵀ)/2, as jax.numpy does), which is also what the derivative assumes.
- * Throws NumericalError if a matrix is not positive definite.
+ * Throws NumericalError if a matrix is not positive definite (on WebGPU at the next read, since
+ * GPU kernels cannot throw).
  */
 export function cholesky(a: Tensor, opts?: { symmetrizeInput?: boolean }): Tensor {
   checkOptions('cholesky', opts, ['symmetrizeInput']);

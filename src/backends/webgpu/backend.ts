@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 import { bytesPerElement, type DType, type TypedArray } from '../../dtype.js';
-import { BackendError, ConfigError, DTypeError } from '../../errors.js';
+import { BackendError, ConfigError, DTypeError, NumericalError } from '../../errors.js';
 import type { Backend, OutSpec, TensorInfo } from '../backend.js';
 import { adapterLabel, releaseDevice, type AcquiredDevice, type AdapterDescription } from './device.js';
 import { BufferPool, type PooledBuffer } from './pool.js';
@@ -121,6 +121,15 @@ export class WebGPUBackend implements Backend {
   private flushScheduled = false;
   private readonly batchSize: number;
   private readonly metaCacheSize: number;
+  /** Deferred numerical checks (see KernelContext.status): status words written since the last
+   * submit, each with the wording of its error. */
+  private checks: { buf: GPUBuffer; error: (code: number) => string }[] = [];
+  /** status words copied out and cleared, ready for the next check */
+  private readonly statusFree: GPUBuffer[] = [];
+  /** readbacks of submitted status words not yet mapped */
+  private readonly checksInFlight = new Set<Promise<void>>();
+  /** the first failed check since the last read or sync, thrown by the next one */
+  private numericalError: string | null = null;
   private lostReason: string | null = null;
   private errors: string[] = [];
   private disposed = false;
@@ -166,6 +175,7 @@ export class WebGPUBackend implements Backend {
       dispatch: (code, buffers, kinds, meta, groups) => self.dispatch(code, buffers, kinds, meta, groups),
       copy: (src, so, dst, dOff, bytes) => self.copy(src, so, dst, dOff, bytes),
       clear: (buf, bytes) => self.clear(buf, bytes),
+      status: (error) => self.status(error),
     };
   }
 
@@ -317,7 +327,60 @@ export class WebGPUBackend implements Backend {
     this.staging.release(st);
     this.staging.flushed();
     this.throwErrors();
+    await this.throwFailedChecks();
     return copy;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // deferred numerical checks: kernels cannot throw, so a kernel that finds its input invalid
+  // stores a code in a status word; the words ride along with each submit and come back
+  // asynchronously, and the first failure is thrown as a NumericalError at the next read or sync.
+
+  private status(error: (code: number) => string): GPUBuffer {
+    // a new buffer is zero (WebGPU clears on creation); a reused one was cleared after its copy
+    const buf = this.statusFree.pop() ?? this.device.createBuffer({ size: 4, usage: STORAGE_USAGE(), label: 'bt-status' });
+    this.checks.push({ buf, error });
+    return buf;
+  }
+
+  /** Copies this submit's status words into one staging buffer and clears them for reuse. */
+  private encodeChecks(): { staging: PooledBuffer; list: { error: (code: number) => string }[] } {
+    const list = this.checks;
+    this.checks = [];
+    const staging = this.staging.acquire(4 * list.length, false);
+    const enc = this.enc();
+    list.forEach(({ buf }, i) => {
+      enc.copyBufferToBuffer(buf, 0, staging.buffer, 4 * i, 4);
+      enc.clearBuffer(buf, 0, 4);
+    });
+    // commands recorded after this submit see the cleared words
+    for (const { buf } of list) this.statusFree.push(buf);
+    return { staging, list };
+  }
+
+  private readChecks(staging: PooledBuffer, list: { error: (code: number) => string }[]): void {
+    const p: Promise<void> = staging.buffer.mapAsync(GPUMapMode.READ, 0, staging.cls).then(
+      () => {
+        const words = new Uint32Array(staging.buffer.getMappedRange(0, staging.cls), 0, list.length).slice();
+        staging.buffer.unmap();
+        this.staging.release(staging);
+        const bad = words.findIndex((w) => w !== 0);
+        if (bad >= 0 && this.numericalError === null) this.numericalError = list[bad]!.error(words[bad]!);
+      },
+      () => {
+        // device lost or backend disposed: check() reports that at the next call
+      },
+    ).finally(() => this.checksInFlight.delete(p));
+    this.checksInFlight.add(p);
+  }
+
+  private async throwFailedChecks(): Promise<void> {
+    while (this.checksInFlight.size) await Promise.all([...this.checksInFlight]);
+    if (this.numericalError !== null) {
+      const msg = this.numericalError;
+      this.numericalError = null;
+      throw new NumericalError(`${msg} (webgpu: reported at this read, the first one after the failing op, since GPU kernels cannot throw)`);
+    }
   }
 
   private errorSuffix(): string {
@@ -337,6 +400,7 @@ export class WebGPUBackend implements Backend {
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.throwErrors();
+    await this.throwFailedChecks();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -404,12 +468,14 @@ export class WebGPUBackend implements Backend {
   /** Submits everything encoded so far. */
   flush(): void {
     this.endPass();
+    const checks = this.checks.length ? this.encodeChecks() : null;
     if (this.encoder) {
       const cb = this.encoder.finish();
       this.encoder = null;
       this.device.queue.submit([cb]);
       this.stats.submits++;
     }
+    if (checks) this.readChecks(checks.staging, checks.list);
     this.pendingDispatches = 0;
     this.pool.flushed();
     for (const b of this.metaToDestroy) b.destroy();
@@ -644,6 +710,9 @@ export class WebGPUBackend implements Backend {
     for (const b of this.metaCache.values()) for (const e of b) e.buf.destroy();
     this.metaCache.clear();
     this.metaCount = 0;
+    for (const b of [...this.statusFree, ...this.checks.map((c) => c.buf)]) b.destroy();
+    this.statusFree.length = 0;
+    this.checks = [];
     this.bgCache.clear();
     this.bgByBuffer.clear();
     releaseDevice(this.device);

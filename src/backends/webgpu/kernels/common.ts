@@ -37,6 +37,14 @@ export interface KernelContext {
   dispatch(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?]): void;
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void;
   clear(buf: GPUBuffer, bytes: number): void;
+  /**
+   * A zeroed status word (bind it as `array<atomic<u32>>`) for a check that a GPU kernel cannot
+   * throw: the kernel stores a nonzero code when its input is invalid (a Cholesky pivot ≤ 0, a
+   * singular matrix). The word is read back with the next submit, and the backend throws
+   * `error(code)` as a NumericalError at the next read or sync. Call it right before the one
+   * dispatch that writes it.
+   */
+  status(error: (code: number) => string): GPUBuffer;
 }
 
 export type GpuKernel<P = any> = (ctx: KernelContext, inputs: GpuInput[], params: P, outs: readonly OutSpec[]) => GpuHandle[];

@@ -5,10 +5,15 @@ import { bindings, grid, sizeOf, stridesOf, withHelpers, type GpuKernel } from '
  * memory with storage barriers between steps, so n is not limited by workgroup memory. Good for
  * the many small systems of GMMVI / parallel chains; not tuned for one large matrix.
  *
- * Failure semantics differ from the CPU, which throws a NumericalError: a GPU kernel cannot throw,
- * so cholesky fills the rows from the failing pivot on with NaN (what the CPU computes before it
- * throws), and solve of a singular matrix yields inf/NaN. Check `isFinite` on the result.
+ * Failures are NumericalErrors as on the CPU, but deferred: a GPU kernel cannot throw, so
+ * cholesky (a pivot ≤ 0 or NaN) and solve (a zero pivot) store the first failing matrix of the
+ * batch in a status word, and the backend throws at the next read or sync. The output itself is
+ * what the CPU computes before it throws (NaN rows from the failing pivot on; inf/NaN for solve).
  */
+
+/** Status code of a failing matrix t: atomicMax over `batch - t` keeps the first one. */
+const FAIL = (status: string) => `atomicMax(&${status}[0], batch - t);`;
+const failedMatrix = (batch: number, code: number) => (batch > 1 ? `#${batch - code} of the batch ` : '');
 
 const LWG = 64;
 const SIG = `@compute @workgroup_size(${LWG}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>)`;
@@ -49,6 +54,7 @@ const BARRIER = 'storageBarrier(); workgroupBarrier();';
 const CHOLESKY = withHelpers(`${bindings([
   { name: 'a', type: 'f32' },
   { name: 'l', type: 'f32', write: true },
+  { name: 'status', type: 'u32', write: true, atomic: true },
 ])}
 var<workgroup> piv: f32;
 ${SIG} {
@@ -67,6 +73,7 @@ ${SIG} {
     let d = workgroupUniformLoad(&piv);
     if (!(d > 0.0)) {
       // not positive definite: NaN from row j on (lower triangle), as the CPU before it throws
+      if (lid.x == 0u) { ${FAIL('status')} }
       for (var e = lid.x; e < (n - j) * n; e += ${LWG}u) {
         let r = j + e / n; let c = e % n;
         l[off + r * n + c] = select(0.0, nan_f(), c <= r);
@@ -92,7 +99,9 @@ export const choleskyKernel: GpuKernel = (ctx, [a], _p, outs) => {
   const n = sh[sh.length - 1]!;
   const batch = n === 0 ? 0 : a!.size / (n * n);
   if (batch === 0) return [out];
-  ctx.dispatch(CHOLESKY, [a!.buffer, out.buffer], ['r', 'w'], [batch, n], grid(batch));
+  const status = ctx.status((code) =>
+    `cholesky: matrix ${failedMatrix(batch, code)}(${n}×${n}) is not positive definite (a pivot is ≤ 0 or NaN). Symmetrise it and add jitter to the diagonal (A + εI), or check for NaNs.`);
+  ctx.dispatch(CHOLESKY, [a!.buffer, out.buffer, status], ['r', 'w', 'w'], [batch, n], grid(batch));
   return [out];
 };
 
@@ -226,6 +235,7 @@ const SOLVE = withHelpers(`${bindings([
   { name: 'lu', type: 'f32', write: true },
   { name: 'perm', type: 'u32', write: true },
   { name: 'x', type: 'f32', write: true },
+  { name: 'status', type: 'u32', write: true, atomic: true },
 ])}
 ${LU_SHARED}
 ${SIG} {
@@ -240,6 +250,10 @@ ${SIG} {
   for (var e = lid.x; e < n * n; e += ${LWG}u) { lu[luOff + e] = a[aOff + e]; }
   ${BARRIER}
   ${LU_FACTOR}
+  // singular, as the CPU's test: a zero pivot after partial pivoting
+  for (var k = lid.x; k < n; k += ${LWG}u) {
+    if (lu[luOff + k * n + k] == 0.0) { ${FAIL('status')} }
+  }
   // X = P B
   for (var e = lid.x; e < n * m; e += ${LWG}u) {
     let i = e / m; let c = e % m;
@@ -265,7 +279,9 @@ export const solveKernel: GpuKernel = (ctx, [a, b], _p, outs) => {
     { shape: a!.shape, mat: n * n },
     { shape: b!.shape, mat: n * m },
   ])];
-  ctx.dispatch(SOLVE, [a!.buffer, b!.buffer, lu.buffer, perm.buffer, out.buffer], ['r', 'r', 'w', 'w', 'w'], meta, grid(batch));
+  const status = ctx.status((code) =>
+    `solve: matrix ${failedMatrix(batch, code)}(${n}×${n}) is singular. Check the system, or regularise it (A + εI).`);
+  ctx.dispatch(SOLVE, [a!.buffer, b!.buffer, lu.buffer, perm.buffer, out.buffer, status], ['r', 'r', 'w', 'w', 'w', 'w'], meta, grid(batch));
   ctx.free(lu);
   ctx.free(perm);
   return [out];
