@@ -12,6 +12,7 @@ export type { DType, FloatDType, TypedArray } from './dtype.js';
 export { ShapeError, DTypeError, BackendError, ConfigError, NumericalError, BayestapeError } from './errors.js';
 export { setBackend, getBackend, withBackend, registerBackend, ready, type Backend } from './backends/backend.js';
 export { tidy, keep, dispose, memory } from './memory.js';
+export { toBackend, type ToBackendOptions } from './transfer.js';
 
 export { tensor, zeros, ones, full, eye, arange, linspace, zerosLike, onesLike, type TensorOptions } from './autodiff/ops/creation.js';
 export {

@@ -85,7 +85,7 @@ function backendOf(prim: Primitive, args: readonly Tensor[]): Backend {
     if (ab !== b) {
       throw new BackendError(
         `${prim.name}: operands live on different backends ('${b.name}' and '${ab.name}'). ` +
-          `Move one with bt.toBackend(x, '${b.name}') first.`,
+          `Move one first: x = await bt.toBackend(x, '${b.name}').`,
       );
     }
   }
