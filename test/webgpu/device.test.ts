@@ -115,9 +115,10 @@ if (gpu) {
     const be = await createWebGPUBackend({ constCacheSize: 4 });
     bt.registerBackend('webgpu-const-test', be);
     const on = <T>(f: () => T) => bt.withBackend('webgpu-const-test', f);
-    // a submit between uploads (an empty flush submits nothing: encode a copy first)
+    // a submit between uploads (an empty flush submits nothing: encode a dispatch first — a
+    // reduction, since an elementwise op is lazy and never computed once disposed)
     const submit = () => {
-      on(() => bt.tidy(() => bt.tensor([0, 0]).add(0))).dispose();
+      on(() => bt.tidy(() => bt.sum(bt.tensor([0, 0])))).dispose();
       be.flush();
     };
     const m0 = be.memory();

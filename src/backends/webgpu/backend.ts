@@ -6,6 +6,9 @@ import { adapterLabel, releaseDevice, type AcquiredDevice, type AdapterDescripti
 import { BufferPool, type PooledBuffer } from './pool.js';
 import type { BindKind, GpuHandle, GpuInput, GpuKernel, KernelContext } from './kernels/common.js';
 import { builtinKernels } from './kernels/registry.js';
+import { ELEMENTWISE_GPU_OPS, expressionFor } from './kernels/elementwise.js';
+import { threadGrid } from './kernels/common.js';
+import { fusedKernel, type FusedExpr, type FusedNode } from './fusion.js';
 import { userKernel } from './kernels/user.js';
 
 /**
@@ -18,8 +21,8 @@ import { userKernel } from './kernels/user.js';
 
 /** A tensor's storage: a pooled buffer shared by views (reshape) and refcounted. */
 interface Storage {
-  pooled: PooledBuffer | null; // null: the shared 4-byte buffer of a zero-size tensor
-  readonly buffer: GPUBuffer;
+  pooled: PooledBuffer | null; // null: the shared 4-byte buffer of a zero-size tensor, or not computed yet (lazy)
+  buffer: GPUBuffer;
   readonly bytes: number;
   refs: number;
   /** a cached constant (see `upload`): at 0 refs it stays cached, never back in the pool */
@@ -27,7 +30,21 @@ interface Storage {
   /** the submit count when its refs last went to 0 (a recycled constant buffer is rewritten only
    * once every command buffer that read it was submitted) */
   freeGen?: number;
+  /** an elementwise result not computed yet (see `fuse`) */
+  lazy?: Lazy;
 }
+
+/** A pending elementwise expression and the storages whose buffers it reads (one ref each). */
+interface Lazy {
+  readonly root: FusedNode;
+  readonly reads: Storage[];
+  readonly shape: readonly number[];
+  readonly handle: Handle;
+}
+
+/** Nodes per fused kernel: beyond this, an input is computed rather than inlined. */
+const MAX_FUSED_NODES = 48;
+const FUSABLE = new Set(ELEMENTWISE_GPU_OPS);
 
 /** A cached 1-element constant buffer. */
 interface ConstEntry {
@@ -37,11 +54,14 @@ interface ConstEntry {
 
 interface Handle extends GpuHandle {
   s: Storage;
+  buffer: GPUBuffer;
 }
 
 export interface WebGPUBackendOptions {
   /** Dispatches per submitted command buffer (TF.js uses 15). */
   batchSize?: number;
+  /** Fuse chains of elementwise ops into one kernel (default true; see `fuse`). */
+  fuse?: boolean;
   /** Distinct metadata buffers (shapes, strides) kept by content. */
   metaCacheSize?: number;
   /** Bind groups kept by (layout, buffers); createBindGroup dominates the host cost of a dispatch. */
@@ -135,13 +155,23 @@ export class WebGPUBackend implements Backend {
   private disposed = false;
   private readonly finalizer: FinalizationRegistry<Storage>;
   /** Counters for tests and benchmarks. */
-  readonly stats = { dispatches: 0, submits: 0, pipelines: 0, uploads: 0, reads: 0, bindGroups: 0 };
+  readonly stats = { dispatches: 0, submits: 0, pipelines: 0, uploads: 0, reads: 0, bindGroups: 0, fusedOps: 0 };
+  /**
+   * Elementwise fusion. An elementwise op returns a lazy result; an elementwise consumer of the
+   * same size inlines it, and it is computed (one kernel for the whole chain) when anything else
+   * needs its buffer — another kernel, a read — or at the end of the synchronous turn. Turning
+   * it off makes every op its own dispatch (for comparison and debugging).
+   */
+  fuse: boolean;
+  /** lazy results not computed yet, computed at the end of the turn */
+  private readonly pendingLazy = new Set<Storage>();
   private readonly ctx: KernelContext;
 
   constructor(acq: AcquiredDevice, opts: WebGPUBackendOptions = {}) {
     this.device = acq.device;
     this.adapterInfo = acq.info;
     this.batchSize = opts.batchSize ?? 64;
+    this.fuse = opts.fuse ?? true;
     this.metaCacheSize = opts.metaCacheSize ?? 4096;
     this.bgCacheSize = opts.bindGroupCacheSize ?? 4096;
     this.constCacheSize = opts.constCacheSize ?? 64;
@@ -162,6 +192,7 @@ export class WebGPUBackend implements Backend {
     this.finalizer = new FinalizationRegistry((s: Storage) => {
       if (s.refs > 0 && !this.disposed) {
         s.refs = 0;
+        if (s.lazy) this.dropLazy(s);
         if (s.pooled) this.pool.release(s.pooled);
       }
     });
@@ -291,8 +322,10 @@ export class WebGPUBackend implements Backend {
   }
 
   release(handle: unknown): void {
-    const h = handle as Handle;
-    const s = h.s;
+    this.releaseStorage((handle as Handle).s);
+  }
+
+  private releaseStorage(s: Storage): void {
     if (s.refs <= 0) return;
     if (--s.refs === 0) {
       if (s.constKey !== undefined) {
@@ -300,8 +333,80 @@ export class WebGPUBackend implements Backend {
         return;
       }
       this.finalizer.unregister(s);
+      // a lazy result nobody needs is never computed
+      if (s.lazy) this.dropLazy(s);
       if (s.pooled && !this.disposed) this.pool.release(s.pooled);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // elementwise fusion (see `fuse` and fusion.ts)
+
+  /** An elementwise op as a lazy result, inlining inputs that are lazy results of the same size. */
+  private lazyElementwise(op: string, inputs: readonly TensorInfo[], spec: OutSpec): Handle {
+    const n = sizeOfShape(spec.shape);
+    const maxBuffers = this.device.limits.maxStorageBuffersPerShaderStage - 2; // output and metadata
+    const args: FusedExpr[] = [];
+    const reads: Storage[] = [];
+    let weight = 1;
+    for (const info of inputs) {
+      const h = info.handle as Handle;
+      const lz = h.s.lazy;
+      if (lz && sizeOfShape(info.shape) === n && weight + lz.root.weight <= MAX_FUSED_NODES) {
+        args.push(lz.root);
+        reads.push(...lz.reads);
+        weight += lz.root.weight;
+      } else {
+        if (lz) this.force(h);
+        args.push({ kind: 'leaf', buffer: h.s.buffer, shape: info.shape, dtype: info.dtype });
+        reads.push(h.s);
+      }
+    }
+    if (new Set(reads.map((r) => r.buffer)).size > maxBuffers) {
+      // too many buffers for one kernel: compute the inputs, read them as plain leaves
+      return this.lazyElementwise(op, inputs.map((info) => (this.force(info.handle as Handle), info)), spec);
+    }
+    for (const r of reads) r.refs++;
+    const root: FusedNode = { kind: 'node', op, args, dtype: spec.dtype, weight };
+    const s: Storage = { pooled: null, buffer: this.zero, bytes: n * bytesPerElement(spec.dtype), refs: 1 };
+    const h: Handle = { s, buffer: this.zero, bytes: s.bytes };
+    s.lazy = { root, reads, shape: [...spec.shape], handle: h };
+    this.finalizer.register(h, s, s);
+    this.pendingLazy.add(s);
+    this.stats.fusedOps++;
+    this.scheduleFlush();
+    return h;
+  }
+
+  /** Computes a lazy result into its own buffer (one fused kernel); a no-op for computed ones. */
+  private force(h: Handle): void {
+    const s = h.s;
+    const lz = s.lazy;
+    if (!lz) return;
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (s.bytes > max) {
+      throw new BackendError(`webgpu: a buffer of ${s.bytes} bytes exceeds this device's maxStorageBufferBindingSize (${max} bytes). Split the tensor, or run this op on the CPU.`);
+    }
+    const k = fusedKernel(lz.root, lz.shape);
+    s.pooled = this.pool.acquire(s.bytes, false);
+    s.buffer = s.pooled.buffer;
+    lz.handle.buffer = s.buffer;
+    s.lazy = undefined;
+    this.pendingLazy.delete(s);
+    this.dispatch(k.code, [...k.buffers, s.buffer], [...k.buffers.map(() => 'r' as const), 'w'], k.meta, threadGrid(sizeOfShape(lz.shape)));
+    for (const r of lz.reads) this.releaseStorage(r);
+  }
+
+  private dropLazy(s: Storage): void {
+    const lz = s.lazy!;
+    s.lazy = undefined;
+    this.pendingLazy.delete(s);
+    if (!this.disposed) for (const r of lz.reads) this.releaseStorage(r);
+  }
+
+  /** Computes every pending lazy result (end of the turn, sync). */
+  private forceAll(): void {
+    for (const s of [...this.pendingLazy]) if (s.lazy) this.force(s.lazy.handle);
   }
 
   async read(handle: unknown, dtype: DType, size: number): Promise<TypedArray> {
@@ -310,6 +415,7 @@ export class WebGPUBackend implements Backend {
     const bytes = size * bytesPerElement(dtype);
     if (bytes === 0) return allocTyped(dtype, 0);
     if (h.s.refs <= 0) throw new ConfigError('webgpu: read() of a released buffer.');
+    this.force(h);
     const st = this.staging.acquire(bytes, false);
     this.endPass();
     this.enc().copyBufferToBuffer(h.buffer, 0, st.buffer, 0, alignUp4(bytes));
@@ -397,6 +503,7 @@ export class WebGPUBackend implements Backend {
 
   async sync(): Promise<void> {
     this.check('sync');
+    this.forceAll();
     this.flush();
     await this.device.queue.onSubmittedWorkDone();
     this.throwErrors();
@@ -427,10 +534,19 @@ export class WebGPUBackend implements Backend {
         throw new DTypeError(`${op}: float64 results are not supported on webgpu (WGSL has no 64-bit floats); use float32.`);
       }
     }
-    const ins: GpuInput[] = inputs.map((i) => {
+    for (const i of inputs) {
       if (i.dtype === 'float64') throw new DTypeError(`${op}: float64 inputs are not supported on webgpu; use float32.`);
       const h = i.handle as Handle;
       if (!h || !h.s || h.s.refs <= 0) throw new ConfigError(`${op}: an input buffer was already released.`);
+    }
+    if (this.fuse && FUSABLE.has(op) && outs.length === 1 && sizeOfShape(outs[0]!.shape) > 0 && this.kernels.get(op) === builtinKernels.get(op)) {
+      // validates dtypes as the plain kernel would (e.g. no int32 pow), before anything is deferred
+      expressionFor(op, inputs.map((i) => i.dtype), outs[0]!.dtype);
+      return [this.lazyElementwise(op, inputs, outs[0]!)];
+    }
+    const ins: GpuInput[] = inputs.map((i) => {
+      const h = i.handle as Handle;
+      this.force(h);
       return { shape: i.shape, dtype: i.dtype, buffer: h.buffer, size: sizeOfShape(i.shape) };
     });
     const res = kernel(this.ctx, ins, params, outs);
@@ -461,7 +577,10 @@ export class WebGPUBackend implements Backend {
     this.flushScheduled = true;
     queueMicrotask(() => {
       this.flushScheduled = false;
-      if (!this.disposed && !this.lostReason) this.flush();
+      if (!this.disposed && !this.lostReason) {
+        this.forceAll();
+        this.flush();
+      }
     });
   }
 

@@ -240,7 +240,7 @@ const BINARY_I: Record<string, string> = {
 
 export const ELEMENTWISE_GPU_OPS = [...new Set([...Object.keys(UNARY_F), ...Object.keys(BINARY_F), 'where', 'cast'])];
 
-function expressionFor(op: string, inDtypes: DType[], outDtype: DType): string {
+export function expressionFor(op: string, inDtypes: DType[], outDtype: DType): string {
   // NaN !== 0 is true on the CPU; an ordered `!=` would say false, so test `== 0` and negate
   if (op === 'where') return `select(a1, a2, a0 == ${inDtypes[0] === 'int32' ? '0' : '0.0'})`;
   if (op === 'cast') {

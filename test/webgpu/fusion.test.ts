@@ -1,0 +1,206 @@
+/**
+ * Elementwise fusion on WebGPU: the same values as one kernel per op (the `fuse: false` backend)
+ * and as the CPU in float32, for chains with broadcasting, shared subexpressions, int32 results,
+ * where/cast, chains longer than one kernel takes and more inputs than one kernel can bind; and
+ * the point of it: fewer dispatches, nothing computed for results nobody keeps.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as bt from '../../src/index.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
+import { webgpuOrSkip } from './setup.js';
+import { rng } from '../helpers.js';
+
+const gpu = await webgpuOrSkip('fusion');
+
+const EPS32 = 2 ** -23;
+
+if (gpu) {
+  const fused = gpu;
+  assert.ok(fused.fuse, 'fusion is on by default');
+  const plain: WebGPUBackend = await createWebGPUBackend({ fuse: false });
+  bt.registerBackend('webgpu-unfused', plain);
+
+  const values = (n: number, seed: number, lo = -2, hi = 2) => {
+    const r = rng(seed);
+    return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
+  };
+  type Inputs = Record<string, { v: Float32Array | Int32Array; shape: number[] }>;
+  /** f on `backend` over tensors made there from `inputs`; the flat results. */
+  async function runOn(backend: string, inputs: Inputs, f: (x: Record<string, bt.Tensor>) => bt.Tensor | bt.Tensor[]): Promise<{ data: number[][]; dtypes: string[] }> {
+    const outs = bt.withBackend(backend, () =>
+      bt.tidy(() => {
+        const xs = Object.fromEntries(Object.entries(inputs).map(([k, { v, shape }]) => [k, bt.tensor(v, { shape })]));
+        const o = f(xs);
+        return Array.isArray(o) ? o : [o];
+      }),
+    );
+    const data = await Promise.all(outs.map(async (t) => Array.from(await t.data(), Number)));
+    const dtypes = outs.map((t) => t.dtype);
+    bt.dispose(outs);
+    return { data, dtypes };
+  }
+
+  /** fused == unfused up to `ulps` float32 ulps (a compiler may contract a·b + c into an fma in one kernel), and == CPU float32 within rtol. */
+  async function check(what: string, inputs: Inputs, f: (x: Record<string, bt.Tensor>) => bt.Tensor | bt.Tensor[], ulps: number, rtol: number) {
+    const a = await runOn('webgpu', inputs, f);
+    const b = await runOn('webgpu-unfused', inputs, f);
+    const c = await runOn('cpu', inputs, f);
+    assert.equal(a.dtypes, b.dtypes, `${what}: dtypes`);
+    a.data.forEach((got, o) => {
+      const want = b.data[o]!;
+      const cpu = c.data[o]!;
+      assert.is(got.length, want.length);
+      for (let i = 0; i < got.length; i++) {
+        const g = got[i]!;
+        const w = want[i]!;
+        const same = Object.is(g, w) || (Number.isNaN(g) && Number.isNaN(w)) || Math.abs(g - w) <= ulps * EPS32 * Math.max(Math.abs(w), 1e-30);
+        assert.ok(same, `${what} output ${o}[${i}]: fused ${g} vs one kernel per op ${w}`);
+        const near = Number.isNaN(cpu[i]!) ? Number.isNaN(g) : g === cpu[i] || Math.abs(g - cpu[i]!) <= rtol * Math.abs(cpu[i]!) + 1e-6;
+        assert.ok(near, `${what} output ${o}[${i}]: fused ${g} vs CPU float32 ${cpu[i]}`);
+      }
+    });
+  }
+
+  test('chains with broadcasting, scalars, shared subexpressions: fused == one kernel per op == CPU', async () => {
+    const inputs: Inputs = {
+      x: { v: values(24, 1), shape: [2, 3, 4] },
+      row: { v: values(4, 2), shape: [4] },
+      col: { v: values(3, 3, 0.5, 2), shape: [3, 1] },
+      s: { v: values(1, 4), shape: [] },
+    };
+    await check('mlp-like', inputs, ({ x, row, col }) => bt.tanh(x.mul(col).add(row)), 4, 1e-5);
+    await check('shared subexpression', inputs, ({ x, row }) => {
+      const z = bt.sin(x.add(row));
+      return z.mul(z).add(bt.exp(z.neg())).sub(z);
+    }, 8, 1e-5);
+    await check('scalar tensor and number operands', inputs, ({ x, s }) => bt.sqrt(x.square().add(1)).mul(s).div(3).sub(0.25), 8, 1e-5);
+    await check('several outputs sharing a lazy input', inputs, ({ x, row }) => {
+      const u = x.sub(row);
+      return [bt.exp(u), u.mul(2), bt.log1p(u.square())];
+    }, 4, 1e-5);
+    await check('backward of tanh: (1 - y²)·g', inputs, ({ x, row }) => {
+      const y = bt.tanh(x);
+      return bt.sub(1, y.square()).mul(row);
+    }, 8, 1e-5);
+  });
+
+  test('int32 results, where and cast inside a chain; NaN and inf flow through', async () => {
+    const v = values(30, 5);
+    v[3] = NaN;
+    v[7] = Infinity;
+    v[8] = -Infinity;
+    const inputs: Inputs = { x: { v, shape: [5, 6] }, k: { v: Int32Array.from({ length: 6 }, (_, i) => i - 2), shape: [6] } };
+    await check('comparisons and where', inputs, ({ x }) => {
+      const pos = bt.greater(x, 0);
+      return [pos, bt.where(pos, x.mul(2), bt.exp(x)), bt.isNan(x.add(1)), bt.isFinite(x.mul(x))];
+    }, 4, 1e-5);
+    await check('int arithmetic and casts', inputs, ({ x, k }) => {
+      const i = k.mul(3).sub(1);
+      return [i, i.astype('float32').mul(x), bt.floor(x.mul(3)).astype('int32').add(k)];
+    }, 4, 1e-5);
+    await check('maximum / minimum / pow / atan2', inputs, ({ x, k }) => {
+      const kf = k.astype('float32');
+      return [bt.maximum(x, kf).sub(bt.minimum(x, 0.5)), bt.pow(bt.abs(x).add(0.5), kf), bt.atan2(x, kf.add(0.5))];
+    }, 8, 1e-5);
+  });
+
+  test('a chain longer than one kernel takes, and more inputs than one kernel can bind', async () => {
+    const inputs: Inputs = { x: { v: values(64, 6, -0.5, 0.5), shape: [64] } };
+    // 300 ops: split into kernels of at most MAX_FUSED_NODES nodes
+    await check('300-op chain', inputs, ({ x }) => {
+      let y = x;
+      for (let i = 0; i < 100; i++) y = bt.sin(y.mul(1.01).add(0.001));
+      return y;
+    }, 64, 1e-4);
+    // sixteen distinct buffers in one expression: over the device's storage-buffer limit for one kernel
+    const many: Inputs = {};
+    for (let i = 0; i < 16; i++) many[`a${String(i).padStart(2, '0')}`] = { v: values(10, 100 + i), shape: [10] };
+    await check('16 inputs', many, (xs) => Object.values(xs).reduce((acc, t, i) => acc.add(t.mul(i + 1))), 64, 1e-5);
+  });
+
+  test('gradients through fused chains equal the unfused ones', async () => {
+    const inputs: Inputs = { x: { v: values(12, 7), shape: [3, 4] }, w: { v: values(4, 8), shape: [4] } };
+    await check('grad', inputs, ({ x, w }) => {
+      const f = (z: bt.Tensor) => bt.sum(bt.sigmoid(bt.tanh(z.mul(w)).add(z.square().mul(0.1))));
+      const [v, g] = bt.valueAndGrad(f)(x) as [bt.Tensor, bt.Tensor];
+      return [v, g, bt.hvp(f, x, w.broadcastTo([3, 4]))];
+    }, 16, 1e-4);
+  });
+
+  test('fewer dispatches: a chain is one kernel; a value nobody keeps is never computed; MLP step', async () => {
+    await gpu.sync();
+    const x = bt.withBackend('webgpu', () => bt.tensor(values(1000, 9), { shape: [1000] }));
+    const d0 = gpu.stats.dispatches;
+    const y = bt.withBackend('webgpu', () => bt.tidy(() => bt.exp(x.mul(0.5).add(1)).sub(x).square()));
+    assert.is(gpu.stats.dispatches, d0, 'nothing dispatched yet');
+    await y.data();
+    assert.is(gpu.stats.dispatches, d0 + 1, 'five ops, one kernel');
+    y.dispose();
+    const d1 = gpu.stats.dispatches;
+    bt.withBackend('webgpu', () => bt.tidy(() => void bt.exp(x.mul(3))));
+    await gpu.sync();
+    assert.is(gpu.stats.dispatches, d1, 'disposed before the end of the turn: never computed');
+    // a kept lazy value is computed at the end of the turn, and its inputs are released then
+    const kept = bt.withBackend('webgpu', () => bt.tidy(() => bt.cos(x.add(2))));
+    await Promise.resolve();
+    await gpu.sync();
+    assert.is(gpu.stats.dispatches, d1 + 1, 'computed at the end of the turn');
+    kept.dispose();
+    x.dispose();
+
+    // the bench's MLP value+grad step (32-128-128-2, batch 256)
+    const sizes = [32, 128, 128, 2];
+    const mlpDispatches = async (backend: string, stats: WebGPUBackend['stats']) => {
+      const ps: bt.Tensor[] = [];
+      const { X, Y } = bt.withBackend(backend, () => {
+        for (let l = 0; l < 3; l++) ps.push(bt.tensor(values(sizes[l]! * sizes[l + 1]!, 10 + l, -0.3, 0.3), { shape: [sizes[l]!, sizes[l + 1]!] }), bt.tensor(values(sizes[l + 1]!, 20 + l, -0.1, 0.1), { shape: [sizes[l + 1]!] }));
+        return { X: bt.tensor(values(256 * 32, 30), { shape: [256, 32] }), Y: bt.tensor(values(512, 31), { shape: [256, 2] }) };
+      });
+      const loss = (p: bt.Tensor[]) => {
+        let h = X;
+        for (let l = 0; l < 3; l++) {
+          const z = bt.add(bt.matmul(h, p[2 * l]!), p[2 * l + 1]!);
+          h = l < 2 ? bt.tanh(z) : z;
+        }
+        return bt.mean(bt.square(bt.sub(h, Y)));
+      };
+      const step = () => bt.withBackend(backend, () => bt.tidy(() => bt.valueAndGrad(loss)(ps) as [bt.Tensor, bt.Tensor[]]));
+      const [v0, g0] = step();
+      const lossValue = (await v0.data())[0]!;
+      const grads = await Promise.all(g0.map(async (g) => Array.from(await g.data())));
+      bt.dispose([v0, g0]);
+      const before = stats.dispatches;
+      const [v, g] = step();
+      await Promise.all([v, ...g].map((t) => t.data()));
+      const n = stats.dispatches - before;
+      bt.dispose([v, g, ps, X, Y]);
+      return { n, lossValue, grads };
+    };
+    const on = await mlpDispatches('webgpu', gpu.stats);
+    const off = await mlpDispatches('webgpu-unfused', plain.stats);
+    assert.ok(Math.abs(on.lossValue - off.lossValue) <= 16 * EPS32 * Math.abs(off.lossValue), `loss ${on.lossValue} vs ${off.lossValue}`);
+    on.grads.forEach((gr, i) => gr.forEach((v, k) => {
+      const w = off.grads[i]![k]!;
+      assert.ok(Math.abs(v - w) <= 1e-5 * Math.max(...off.grads[i]!.map(Math.abs)), `grad ${i}[${k}]: ${v} vs ${w}`);
+    }));
+    console.log(`[note] MLP value+grad step: ${on.n} dispatches fused, ${off.n} one kernel per op`);
+    assert.ok(on.n <= 0.75 * off.n, `fused ${on.n} dispatches vs ${off.n}`);
+  });
+
+  test('memory: a lazy value holds its inputs only until it is computed or disposed', async () => {
+    await gpu.sync();
+    const m0 = gpu.memory().numBytes;
+    const a = bt.withBackend('webgpu', () => bt.tensor(values(4096, 40), { shape: [4096] }));
+    const b = bt.withBackend('webgpu', () => bt.tidy(() => bt.exp(a.mul(2))));
+    a.dispose(); // b still reads a's buffer
+    assert.ok(gpu.memory().numBytes >= m0 + 4096 * 4, "a's buffer is alive while b is pending");
+    const v = await b.data();
+    assert.ok(Math.abs(v[0]! - Math.exp(2 * values(1, 40)[0]!)) <= 1e-5 * v[0]!);
+    b.dispose();
+    await gpu.sync();
+    assert.is(gpu.memory().numBytes, m0, 'everything released');
+  });
+}
+
+test.run();
