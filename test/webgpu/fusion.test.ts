@@ -119,6 +119,22 @@ if (gpu) {
     await check('16 inputs', many, (xs) => Object.values(xs).reduce((acc, t, i) => acc.add(t.mul(i + 1))), 64, 1e-5);
   });
 
+  test('an input used twice past the node budget (inlined once, computed for the second use)', async () => {
+    const inputs: Inputs = { x: { v: values(16, 11, -0.5, 0.5), shape: [16] } };
+    for (const len of [20, 30, 40]) {
+      await check(`y·y + y, y a ${len}-op chain`, inputs, ({ x }) => {
+        // y's chain starts from a computed buffer that only y's expression still holds
+        const y = bt.tidy(() => {
+          let c = bt.cumsum(x, { axis: 0 });
+          for (let i = 0; i < len; i++) c = c.mul(0.99).add(0.01);
+          return c;
+        });
+        return y.mul(y).add(y).mul(1.5);
+      }, 64, 1e-4);
+    }
+    await gpu.sync(); // a buffer bound for reading and writing at once is a validation error, reported here
+  });
+
   test('gradients through fused chains equal the unfused ones', async () => {
     const inputs: Inputs = { x: { v: values(12, 7), shape: [3, 4] }, w: { v: values(4, 8), shape: [4] } };
     await check('grad', inputs, ({ x, w }) => {

@@ -34,10 +34,14 @@ interface Storage {
   lazy?: Lazy;
 }
 
-/** A pending elementwise expression and the storages whose buffers it reads (one ref each). */
+/**
+ * A pending elementwise expression and the handles whose buffers it reads (one ref each on their
+ * storage). Handles, not storages: holding the handle keeps the FinalizationRegistry safety net
+ * from reclaiming a buffer this expression still reads after its tensors were dropped.
+ */
 interface Lazy {
   readonly root: FusedNode;
-  readonly reads: Storage[];
+  readonly reads: Handle[];
   readonly shape: readonly number[];
   readonly handle: Handle;
 }
@@ -347,26 +351,32 @@ export class WebGPUBackend implements Backend {
     const n = sizeOfShape(spec.shape);
     const maxBuffers = this.device.limits.maxStorageBuffersPerShaderStage - 2; // output and metadata
     const args: FusedExpr[] = [];
-    const reads: Storage[] = [];
+    const reads: Handle[] = [];
+    // a ref is taken as each buffer joins the expression: forcing a later input (which releases
+    // that input's own refs) must not free a buffer an earlier, inlined input reads
+    const take = (h: Handle) => {
+      h.s.refs++;
+      reads.push(h);
+    };
     let weight = 1;
     for (const info of inputs) {
       const h = info.handle as Handle;
       const lz = h.s.lazy;
       if (lz && sizeOfShape(info.shape) === n && weight + lz.root.weight <= MAX_FUSED_NODES) {
         args.push(lz.root);
-        reads.push(...lz.reads);
+        for (const r of lz.reads) take(r);
         weight += lz.root.weight;
       } else {
         if (lz) this.force(h);
         args.push({ kind: 'leaf', buffer: h.s.buffer, shape: info.shape, dtype: info.dtype });
-        reads.push(h.s);
+        take(h);
       }
     }
-    if (new Set(reads.map((r) => r.buffer)).size > maxBuffers) {
+    if (new Set(reads.map((r) => r.s.buffer)).size > maxBuffers) {
       // too many buffers for one kernel: compute the inputs, read them as plain leaves
+      for (const r of reads) this.releaseStorage(r.s);
       return this.lazyElementwise(op, inputs.map((info) => (this.force(info.handle as Handle), info)), spec);
     }
-    for (const r of reads) r.refs++;
     const root: FusedNode = { kind: 'node', op, args, dtype: spec.dtype, weight };
     const s: Storage = { pooled: null, buffer: this.zero, bytes: n * bytesPerElement(spec.dtype), refs: 1 };
     const h: Handle = { s, buffer: this.zero, bytes: s.bytes };
@@ -394,14 +404,14 @@ export class WebGPUBackend implements Backend {
     s.lazy = undefined;
     this.pendingLazy.delete(s);
     this.dispatch(k.code, [...k.buffers, s.buffer], [...k.buffers.map(() => 'r' as const), 'w'], k.meta, threadGrid(sizeOfShape(lz.shape)));
-    for (const r of lz.reads) this.releaseStorage(r);
+    for (const r of lz.reads) this.releaseStorage(r.s);
   }
 
   private dropLazy(s: Storage): void {
     const lz = s.lazy!;
     s.lazy = undefined;
     this.pendingLazy.delete(s);
-    if (!this.disposed) for (const r of lz.reads) this.releaseStorage(r);
+    if (!this.disposed) for (const r of lz.reads) this.releaseStorage(r.s);
   }
 
   /** Computes every pending lazy result (end of the turn, sync). */

@@ -1,0 +1,106 @@
+/**
+ * The algorithms end to end on WebGPU against the same code on the CPU in float32: Adam training
+ * an MLP, every SG-MCMC sampler (one chain and parallel chains). Same keys, so the same random
+ * numbers; the trajectories differ only by float32 rounding (different summation orders, fused
+ * kernels), which grows slowly over the steps, hence the tolerances below.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as bt from '../../src/index.js';
+import { webgpuOrSkip } from './setup.js';
+import { rng } from '../helpers.js';
+
+const gpu = await webgpuOrSkip('algorithms');
+
+/** Runs `f` with `backend` current and reads every tensor leaf of the result. */
+async function onBackend(backend: string, f: () => bt.tree.PyTree): Promise<number[][]> {
+  const out = bt.withBackend(backend, () => bt.tidy(f as () => never)) as bt.tree.PyTree;
+  const leaves = bt.tree.leaves(out).filter((l): l is bt.Tensor => l instanceof bt.Tensor);
+  const data = await Promise.all(leaves.map(async (t) => Array.from(await t.data(), Number)));
+  bt.dispose(leaves);
+  return data;
+}
+
+async function sameOnBoth(what: string, f: () => bt.tree.PyTree, rtol: number, atolScale: number): Promise<void> {
+  const cpu = await onBackend('cpu', f);
+  const gpuOut = await onBackend('webgpu', f);
+  assert.is(gpuOut.length, cpu.length, `${what}: leaves`);
+  cpu.forEach((want, i) => {
+    const got = gpuOut[i]!;
+    const scale = Math.max(...want.map(Math.abs), 1e-30);
+    want.forEach((w, k) => {
+      const g = got[k]!;
+      assert.ok(Math.abs(g - w) <= rtol * Math.abs(w) + atolScale * scale, `${what} leaf ${i}[${k}]: webgpu ${g} vs cpu ${w}`);
+    });
+  });
+}
+
+const data = (n: number, d: number, seed: number) => {
+  const r = rng(seed);
+  const X = Float32Array.from({ length: n * d }, () => 2 * r() - 1);
+  const y = Float32Array.from({ length: n }, (_, i) => Math.sin(3 * X[i * d]!) + 0.5 * X[i * d + 1]!);
+  return { X, y };
+};
+
+if (gpu) {
+  test('Adam on an MLP regression: 40 steps, same losses and parameters as the CPU (float32)', async () => {
+    const { X, y } = data(64, 3, 1);
+    await sameOnBoth('adam', () => {
+      const net = bt.nn.mlp({ sizes: [3, 16, 16, 1], activation: 'tanh', dtype: 'float32' });
+      const Xt = bt.tensor(X, { shape: [64, 3] });
+      const yt = bt.tensor(y, { shape: [64, 1] });
+      const loss = (p: bt.nn.MlpParams) => bt.mean(bt.square(net.apply(p, Xt).sub(yt)));
+      const opt = bt.optim.adam({ learningRate: 0.01 });
+      let params = net.init(bt.random.key(3));
+      let state = opt.init(params);
+      const losses: bt.Tensor[] = [];
+      for (let t = 0; t < 40; t++) {
+        const [l, g] = bt.valueAndGrad(loss)(params) as [bt.Tensor, bt.nn.MlpParams];
+        const [u, s2] = opt.update(g, state, params);
+        params = bt.optim.applyUpdates(params, u);
+        state = s2;
+        losses.push(l);
+      }
+      return { losses: bt.stack(losses), params };
+    }, 1e-3, 1e-4);
+  });
+
+  type P = { a: bt.Tensor; b: bt.Tensor };
+  // a correlated Gaussian in 5 dimensions (the sampler API test's target), no aux
+  const target = (p: P): [bt.Tensor, never[]] => [
+    p.a.square().sum().mul(-0.5).sub(p.b.sub(1).square().sum().mul(0.25)).add(p.a.mul(p.b.sum()).sum().mul(0.1)),
+    [],
+  ];
+  const params0 = () => ({ a: bt.tensor([0.5, -1.0, 2.0], { dtype: 'float32' }), b: bt.tensor([[0.3, 0.7]], { dtype: 'float32' }) });
+
+  for (const [name, opts] of [
+    ['sghmc', { lr: 0.05, alpha: 0.3, beta: 0.2, sigma: 1.5 }],
+    ['sgld', { lr: 0.02 }],
+    ['sgnht', { lr: 0.05, alpha: 0.4 }],
+    ['baoa', { lr: 0.05, alpha: 0.8 }],
+  ] as const) {
+    test(`sgmcmc.${name}: 30 steps with the same key give the same chain as the CPU (float32)`, async () => {
+      await sameOnBoth(name, () => {
+        const s = (bt.sgmcmc as unknown as Record<string, { build: (t: unknown, o: unknown) => bt.sgmcmc.Sampler<bt.sgmcmc.BaseState, unknown> }>)[name]!.build(target, opts);
+        let st = s.init(params0(), bt.random.key(1));
+        const trace: bt.Tensor[] = [];
+        for (let t = 0; t < 30; t++) {
+          st = s.update(st, null, bt.random.foldIn(bt.random.key(2), t))[0];
+          trace.push(st.logPosterior);
+        }
+        return { st, trace: bt.stack(trace) };
+      }, 1e-3, 1e-4);
+    });
+  }
+
+  test('sgmcmc.parallel: 8 SGHMC chains batched over the chain axis, same as the CPU (float32)', async () => {
+    await sameOnBoth('parallel', () => {
+      const s = bt.sgmcmc.parallel(bt.sgmcmc.sghmc.build(target, { lr: 0.05 }), { chains: 8 });
+      let st = s.init(bt.sgmcmc.replicate(params0(), 8), bt.random.key(5));
+      for (let t = 0; t < 20; t++) st = s.update(st, null, bt.random.foldIn(bt.random.key(6), t))[0];
+      return st;
+    }, 1e-3, 1e-4);
+  });
+}
+
+test.run();
