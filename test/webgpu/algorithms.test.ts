@@ -93,6 +93,33 @@ if (gpu) {
     });
   }
 
+  test('vi.VI (pathwise, full-covariance Gaussian, Adam) on a conjugate Gaussian: 25 epochs on WebGPU track the CPU float32 run', async () => {
+    const y = [[1.2, -0.1], [0.4, -0.9], [1.9, 0.2], [0.8, -0.7], [1.1, -0.4], [0.2, -0.3]];
+    const fit = async (backend: string) => {
+      const prev = bt.getBackend();
+      bt.setBackend(backend);
+      try {
+        const f32 = (v: number[] | number[][]) => bt.tensor(v, { dtype: 'float32' });
+        const sigma = f32([[1, 0.3], [0.3, 0.5]]);
+        const loss = (theta: bt.Tensor, data: bt.Tensor) => bt.simulators.gaussianNll(data, theta, { covariance: sigma });
+        const prior = new bt.distributions.MultivariateNormal({ loc: f32([0, 0]), covariance: f32([[4, 0], [0, 4]]) });
+        const q0 = new bt.distributions.MultivariateNormal({ loc: f32([0, 0]), covariance: f32([[1, 0], [0, 1]]) });
+        const vi = new bt.vi.VI({ loss, prior, posteriorEstimator: q0, w: 1, nSamplesPerEpoch: 5, nSamplesRegularisation: 50, key: bt.random.key(3), optimizer: bt.optim.adam({ learningRate: 0.05 }) });
+        await vi.run(f32(y), 25, Infinity);
+        const params = bt.tree.leaves(vi.estimator.params()) as bt.Tensor[];
+        return { params: await Promise.all(params.map(async (t) => Array.from(await t.data()))) };
+      } finally {
+        bt.setBackend(prev);
+      }
+    };
+    const cpu = await fit('cpu'); // float32 on both: the same draws
+    const gpuFit = await fit('webgpu');
+    cpu.params.forEach((want, i) => want.forEach((w, k) => {
+      const g = gpuFit.params[i]![k]!;
+      assert.ok(Math.abs(g - w) <= 1e-4 * Math.max(1, Math.abs(w)), `estimator parameter ${i}[${k}]: webgpu ${g} vs cpu ${w}`);
+    }));
+  });
+
   test('sgmcmc.parallel: 8 SGHMC chains batched over the chain axis, same as the CPU (float32)', async () => {
     await sameOnBoth('parallel', () => {
       const s = bt.sgmcmc.parallel(bt.sgmcmc.sghmc.build(target, { lr: 0.05 }), { chains: 8 });

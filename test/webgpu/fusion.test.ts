@@ -105,6 +105,13 @@ if (gpu) {
     }, 8, 1e-5);
   });
 
+  test('a lazy value read through a reshape (same size, another shape) with broadcast leaves inside', async () => {
+    const inputs: Inputs = { b: { v: values(6, 12), shape: [2, 3] }, z: { v: values(18, 13), shape: [3, 2, 3] }, r: { v: values(6, 14), shape: [6] } };
+    await check('[2,3] + [3,2,3] read as [3,6]', inputs, ({ b, z, r }) => bt.add(b, z).reshape([3, 6]).mul(r), 4, 1e-5);
+    await check('[2,3] + [3,2,3] read as [9,2]', inputs, ({ b, z }) => bt.add(b, z).reshape([9, 2]).mul(2), 4, 1e-5);
+    await check('leading ones: [1,2,3] lazy read as [2,3]', inputs, ({ b }) => bt.exp(b.reshape([1, 2, 3])).reshape([2, 3]).add(b), 4, 1e-5);
+  });
+
   test('a chain longer than one kernel takes, and more inputs than one kernel can bind', async () => {
     const inputs: Inputs = { x: { v: values(64, 6, -0.5, 0.5), shape: [64] } };
     // 300 ops: split into kernels of at most MAX_FUSED_NODES nodes

@@ -362,7 +362,9 @@ export class WebGPUBackend implements Backend {
     for (const info of inputs) {
       const h = info.handle as Handle;
       const lz = h.s.lazy;
-      if (lz && sizeOfShape(info.shape) === n && weight + lz.root.weight <= MAX_FUSED_NODES) {
+      // inlined only when read as computed: the expression's broadcast leaves are laid out for its
+      // own shape, so a view of it under another shape (a reshape) reads its buffer instead
+      if (lz && sizeOfShape(info.shape) === n && sameUpToLeadingOnes(info.shape, lz.shape) && weight + lz.root.weight <= MAX_FUSED_NODES) {
         args.push(lz.root);
         for (const r of lz.reads) take(r);
         weight += lz.root.weight;
@@ -846,6 +848,17 @@ export class WebGPUBackend implements Backend {
     this.bgByBuffer.clear();
     releaseDevice(this.device);
   }
+}
+
+/** [1, 1, 3, 4] and [3, 4] index the same flat layout (broadcasting right-aligns shapes). */
+function sameUpToLeadingOnes(a: readonly number[], b: readonly number[]): boolean {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && a[i] === 1) i++;
+  while (j < b.length && b[j] === 1) j++;
+  if (a.length - i !== b.length - j) return false;
+  for (let k = 0; k < a.length - i; k++) if (a[i + k] !== b[j + k]) return false;
+  return true;
 }
 
 function sizeOfShape(s: readonly number[]): number {
