@@ -4,13 +4,17 @@
  * Status: every primitive of the CPU backend has a WGSL kernel, with the same names and params
  * (kernels/registry.ts; test/webgpu/parity.test.ts compares each family against the CPU in
  * float32 on lavapipe). float32 and int32 only. Known differences from the CPU, all documented
- * at the kernel: errors a kernel cannot raise (non-PD cholesky → NaN rows, singular solve →
- * inf/NaN, out-of-range take → 0 / scatterAdd → dropped), float32 accumulation in sums/matmul,
+ * at the kernel: NumericalErrors of cholesky (not positive definite) and solve (singular) are
+ * raised at the next read or sync instead of at the call (kernels cannot throw; a status word
+ * comes back with each submit), out-of-range take → 0 / scatterAdd → dropped, float32
+ * accumulation in sums/matmul,
  * subnormals possibly flushed to zero, int32 pow not available (pow is float-only anyway),
  * gamma draws may differ where an acceptance test sits at its float32 threshold.
  * matmul: 128×128 / 64×64 / 32×32 tiles on a 2-D grid with vec4 loads, specialised by
- * transposition, vec4-ability and tile fit (kernels/matmul.ts); no split-K. Host side: bind
- * groups, metadata buffers and 1-element constants are cached (backend.ts).
+ * transposition, vec4-ability and tile fit (kernels/matmul.ts); no split-K. Elementwise ops are
+ * fused: each returns a lazy expression that same-size elementwise consumers inline, computed
+ * as one kernel when something else needs it (fusion.ts; `backend.fuse = false` turns it off).
+ * Host side: bind groups, metadata buffers and 1-element constants are cached (backend.ts).
  * Not tuned yet: cumsum scans each column sequentially; linalg is one workgroup per matrix.
  */
 import { acquireDevice, type DeviceOptions } from './device.js';
