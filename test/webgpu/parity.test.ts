@@ -372,6 +372,30 @@ if (gpu) {
     }, 1e-4, 1e-5);
   });
 
+  test('out-of-range indices: take and scatterAdd raise the CPU\'s ShapeError at the next read; values and other tensors unharmed', async () => {
+    const isShape = (what: RegExp) => (e: unknown) => e instanceof bt.ShapeError && what.test((e as Error).message);
+    const x = bt.withBackend('webgpu', () => f32([1, 2, 3, 4, 5, 6], [3, 2]));
+    // position 2 of the indices is the first bad one (5 ≥ 3); -1 counts from the end; -4 is also bad
+    const y = bt.withBackend('webgpu', () => bt.tidy(() => bt.take(x, i32([0, -1, 5, -4]), 0)));
+    await y.data().then(
+      () => assert.unreachable('the read after an out-of-range take must throw'),
+      (e: unknown) => assert.ok(isShape(/^take: indices\[2\] is out of bounds for an axis of size 3/)(e), String(e)),
+    );
+    assert.equal(Array.from(await y.data()), [1, 2, 5, 6, 0, 0, 0, 0], 'in-range rows gathered; out-of-range rows 0');
+    assert.throws(() => bt.withBackend('cpu', () => bt.tidy(() => bt.take(f32([1, 2, 3], [3]), i32([5]), 0))), (e: Error) => e instanceof bt.ShapeError);
+    const z = bt.withBackend('webgpu', () => bt.tidy(() => bt.scatterAdd(x, i32([1, 3]), f32([10, 10, 20, 20], [2, 2]), 0)));
+    await z.data().then(
+      () => assert.unreachable('the read after an out-of-range scatterAdd must throw'),
+      (e: unknown) => assert.ok(isShape(/^scatterAdd: indices\[1\] is out of bounds for an axis of size 3/)(e), String(e)),
+    );
+    assert.equal(Array.from(await z.data()), [1, 2, 13, 14, 5, 6], 'in-range update applied, the other dropped');
+    assert.equal(Array.from(await x.data()), [1, 2, 3, 4, 5, 6]);
+    // a valid gather afterwards reads without error
+    const ok = bt.withBackend('webgpu', () => bt.tidy(() => bt.take(x, i32([2, 0]), 0)));
+    assert.equal(Array.from(await ok.data()), [5, 6, 1, 2]);
+    bt.dispose([x, y, z, ok]);
+  });
+
   test('cholesky / solve failures: a NumericalError at the next read, naming the op and the matrix (the CPU throws at once)', async () => {
     const isNumerical = (what: RegExp) => (e: unknown) => e instanceof bt.NumericalError && what.test((e as Error).message);
     // one bad matrix (#1) in a batch of 3; a later op and an unrelated tensor are enqueued before the read

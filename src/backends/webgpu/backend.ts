@@ -1,6 +1,6 @@
 /// <reference types="@webgpu/types" />
 import { bytesPerElement, type DType, type TypedArray } from '../../dtype.js';
-import { BackendError, ConfigError, DTypeError, NumericalError } from '../../errors.js';
+import { BackendError, ConfigError, DTypeError, NumericalError, ShapeError } from '../../errors.js';
 import type { Backend, OutSpec, TensorInfo } from '../backend.js';
 import { adapterLabel, releaseDevice, type AcquiredDevice, type AdapterDescription } from './device.js';
 import { BufferPool, type PooledBuffer } from './pool.js';
@@ -49,6 +49,14 @@ interface Lazy {
 /** Nodes per fused kernel: beyond this, an input is computed rather than inlined. */
 const MAX_FUSED_NODES = 48;
 const FUSABLE = new Set(ELEMENTWISE_GPU_OPS);
+
+/** A deferred check (see KernelContext.status): its status word, and how to word its error. */
+type CheckKind = 'numerical' | 'shape';
+interface Check {
+  readonly buf: GPUBuffer;
+  readonly error: (code: number) => string;
+  readonly kind: CheckKind;
+}
 
 /** A cached 1-element constant buffer. */
 interface ConstEntry {
@@ -147,13 +155,13 @@ export class WebGPUBackend implements Backend {
   private readonly metaCacheSize: number;
   /** Deferred numerical checks (see KernelContext.status): status words written since the last
    * submit, each with the wording of its error. */
-  private checks: { buf: GPUBuffer; error: (code: number) => string }[] = [];
+  private checks: Check[] = [];
   /** status words copied out and cleared, ready for the next check */
   private readonly statusFree: GPUBuffer[] = [];
   /** readbacks of submitted status words not yet mapped */
   private readonly checksInFlight = new Set<Promise<void>>();
   /** the first failed check since the last read or sync, thrown by the next one */
-  private numericalError: string | null = null;
+  private failedCheck: { message: string; kind: CheckKind } | null = null;
   private lostReason: string | null = null;
   private errors: string[] = [];
   private disposed = false;
@@ -210,7 +218,7 @@ export class WebGPUBackend implements Backend {
       dispatch: (code, buffers, kinds, meta, groups) => self.dispatch(code, buffers, kinds, meta, groups),
       copy: (src, so, dst, dOff, bytes) => self.copy(src, so, dst, dOff, bytes),
       clear: (buf, bytes) => self.clear(buf, bytes),
-      status: (error) => self.status(error),
+      status: (error, kind) => self.status(error, kind ?? 'numerical'),
     };
   }
 
@@ -454,15 +462,15 @@ export class WebGPUBackend implements Backend {
   // stores a code in a status word; the words ride along with each submit and come back
   // asynchronously, and the first failure is thrown as a NumericalError at the next read or sync.
 
-  private status(error: (code: number) => string): GPUBuffer {
+  private status(error: (code: number) => string, kind: CheckKind): GPUBuffer {
     // a new buffer is zero (WebGPU clears on creation); a reused one was cleared after its copy
     const buf = this.statusFree.pop() ?? this.device.createBuffer({ size: 4, usage: STORAGE_USAGE(), label: 'bt-status' });
-    this.checks.push({ buf, error });
+    this.checks.push({ buf, error, kind });
     return buf;
   }
 
   /** Copies this submit's status words into one staging buffer and clears them for reuse. */
-  private encodeChecks(): { staging: PooledBuffer; list: { error: (code: number) => string }[] } {
+  private encodeChecks(): { staging: PooledBuffer; list: Check[] } {
     const list = this.checks;
     this.checks = [];
     const staging = this.staging.acquire(4 * list.length, false);
@@ -476,14 +484,14 @@ export class WebGPUBackend implements Backend {
     return { staging, list };
   }
 
-  private readChecks(staging: PooledBuffer, list: { error: (code: number) => string }[]): void {
+  private readChecks(staging: PooledBuffer, list: Check[]): void {
     const p: Promise<void> = staging.buffer.mapAsync(GPUMapMode.READ, 0, staging.cls).then(
       () => {
         const words = new Uint32Array(staging.buffer.getMappedRange(0, staging.cls), 0, list.length).slice();
         staging.buffer.unmap();
         this.staging.release(staging);
         const bad = words.findIndex((w) => w !== 0);
-        if (bad >= 0 && this.numericalError === null) this.numericalError = list[bad]!.error(words[bad]!);
+        if (bad >= 0 && this.failedCheck === null) this.failedCheck = { message: list[bad]!.error(words[bad]!), kind: list[bad]!.kind };
       },
       () => {
         // device lost or backend disposed: check() reports that at the next call
@@ -494,10 +502,11 @@ export class WebGPUBackend implements Backend {
 
   private async throwFailedChecks(): Promise<void> {
     while (this.checksInFlight.size) await Promise.all([...this.checksInFlight]);
-    if (this.numericalError !== null) {
-      const msg = this.numericalError;
-      this.numericalError = null;
-      throw new NumericalError(`${msg} (webgpu: reported at this read, the first one after the failing op, since GPU kernels cannot throw)`);
+    const failed = this.failedCheck;
+    if (failed !== null) {
+      this.failedCheck = null;
+      const msg = `${failed.message} (webgpu: reported at this read, the first one after the failing op, since GPU kernels cannot throw)`;
+      throw failed.kind === 'shape' ? new ShapeError(msg) : new NumericalError(msg);
     }
   }
 

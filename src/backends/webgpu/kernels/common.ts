@@ -40,11 +40,12 @@ export interface KernelContext {
   /**
    * A zeroed status word (bind it as `array<atomic<u32>>`) for a check that a GPU kernel cannot
    * throw: the kernel stores a nonzero code when its input is invalid (a Cholesky pivot ≤ 0, a
-   * singular matrix). The word is read back with the next submit, and the backend throws
-   * `error(code)` as a NumericalError at the next read or sync. Call it right before the one
+   * singular matrix, an index out of range). The word is read back with the next submit, and the
+   * backend throws `error(code)` at the next read or sync — a NumericalError, or a ShapeError for
+   * kind 'shape' (as the CPU would have thrown at the call). Call it right before the one
    * dispatch that writes it.
    */
-  status(error: (code: number) => string): GPUBuffer;
+  status(error: (code: number) => string, kind?: 'numerical' | 'shape'): GPUBuffer;
 }
 
 export type GpuKernel<P = any> = (ctx: KernelContext, inputs: GpuInput[], params: P, outs: readonly OutSpec[]) => GpuHandle[];

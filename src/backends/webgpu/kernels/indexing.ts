@@ -16,16 +16,22 @@ import type { DType } from '../../../dtype.js';
 /**
  * Gather / scatter-add along one axis, and argsort.
  *
- * Out-of-range indices: the CPU throws a ShapeError; a GPU kernel cannot throw, so `take` writes
- * 0 for such an index and `scatterAdd` drops its update (negative indices count from the end on
- * both backends). Check indices on the host where that matters.
+ * Out-of-range indices: the CPU throws a ShapeError at the call. A GPU kernel cannot throw, so
+ * `take` writes 0 for such an index and `scatterAdd` drops its update, and both store the first
+ * offending position in a status word: the backend throws the ShapeError at the next read or
+ * sync (see KernelContext.status). Negative indices count from the end on both backends.
  */
+
+/** The error of an out-of-range index; `code` is m − j for the first bad position j of m. */
+const outOfRange = (op: string, m: number, k: number) => (code: number) =>
+  `${op}: indices[${m - code}] is out of bounds for an axis of size ${k} (valid indices: ${-k} … ${k - 1}).`;
 
 /** out[o, j, i] = x[o, idx[j], i] (raw 32-bit words: one pipeline for f32 and i32). */
 const TAKE = `${bindings([
   { name: 'x', type: 'u32' },
   { name: 'idx', type: 'i32' },
   { name: 'y', type: 'u32', write: true },
+  { name: 'status', type: 'u32', write: true, atomic: true },
 ])}
 ${MAIN_SIG()} {
   ${LINEAR_INDEX()}
@@ -38,7 +44,7 @@ ${MAIN_SIG()} {
   let o = gi / (inner * m);
   var s = idx[j];
   if (s < 0) { s = s + i32(k); }
-  if (s < 0 || s >= i32(k)) { y[gi] = 0u; return; }
+  if (s < 0 || s >= i32(k)) { atomicMax(&status[0], m - j); y[gi] = 0u; return; }
   y[gi] = x[(o * k + u32(s)) * inner + i];
 }`;
 
@@ -47,7 +53,8 @@ export const takeKernel: GpuKernel<{ axis: number }> = (ctx, [x, idx], p, outs) 
   const n = sizeOf(outs[0]!.shape);
   if (n === 0) return [out];
   const [, k, inner] = splitAt(x!.shape, p.axis);
-  ctx.dispatch(TAKE, [x!.buffer, idx!.buffer, out.buffer], ['r', 'r', 'w'], [n, k, idx!.size, inner], threadGrid(n));
+  const status = ctx.status(outOfRange('take', idx!.size, k), 'shape');
+  ctx.dispatch(TAKE, [x!.buffer, idx!.buffer, out.buffer, status], ['r', 'r', 'w', 'w'], [n, k, idx!.size, inner], threadGrid(n));
   return [out];
 };
 
@@ -67,6 +74,7 @@ function scatterShader(dtype: DType): string {
     { name: 'idx', type: 'i32' },
     { name: 'upd', type: 'u32' },
     { name: 'y', type: 'u32', write: true, atomic: true },
+    { name: 'status', type: 'u32', write: true, atomic: true },
   ])}
 ${MAIN_SIG()} {
   ${LINEAR_INDEX()}
@@ -79,7 +87,7 @@ ${MAIN_SIG()} {
   let o = gi / (inner * m);
   var s = idx[j];
   if (s < 0) { s = s + i32(k); }
-  if (s < 0 || s >= i32(k)) { return; }
+  if (s < 0 || s >= i32(k)) { atomicMax(&status[0], m - j); return; }
   let p = (o * k + u32(s)) * inner + i;
   ${add}
 }`;
@@ -92,7 +100,8 @@ export const scatterAddKernel: GpuKernel<{ axis: number }> = (ctx, [x, idx, upd]
   const n = upd!.size;
   if (n === 0) return [out];
   const [, k, inner] = splitAt(x!.shape, p.axis);
-  ctx.dispatch(memoCode(`scatter|${x!.dtype}`, () => scatterShader(x!.dtype)), [idx!.buffer, upd!.buffer, out.buffer], ['r', 'r', 'w'], [n, k, idx!.size, inner], threadGrid(n));
+  const status = ctx.status(outOfRange('scatterAdd', idx!.size, k), 'shape');
+  ctx.dispatch(memoCode(`scatter|${x!.dtype}`, () => scatterShader(x!.dtype)), [idx!.buffer, upd!.buffer, out.buffer, status], ['r', 'r', 'w', 'w'], [n, k, idx!.size, inner], threadGrid(n));
   return [out];
 };
 
