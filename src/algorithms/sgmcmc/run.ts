@@ -15,6 +15,7 @@ import { foldIn, permutation } from '../../random.js';
 import { slice } from '../../autodiff/ops/shape.js';
 import type { Collector, CollectableState } from './collect.js';
 import { checkKnown, type BaseState } from './common.js';
+import { yieldToEventLoop } from '../../runtime.js';
 
 /** Anything with update(state, batch, key): a sampler or a parallel sampler. */
 export interface Steppable<S extends BaseState> {
@@ -139,7 +140,7 @@ export async function run<S extends BaseState>(sampler: Steppable<S>, state: S, 
     const now = performance.now();
     if (now - lastYield > 50) {
       // let timers and abort events run
-      await new Promise<void>((r) => setImmediate(r));
+      await yieldToEventLoop();
       lastYield = performance.now();
     }
   }

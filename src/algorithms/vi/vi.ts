@@ -23,6 +23,7 @@ import { clipByGlobalNorm, globalNorm } from '../../optim/clip.js';
 import { applyUpdates } from '../../optim/apply.js';
 import type { GradientTransformation } from '../../optim/types.js';
 import type { Distribution } from '../../distributions/types.js';
+import { progressLine, yieldToEventLoop } from '../../runtime.js';
 import {
   callLoss, checkShapes, lossAndGrad, regularisation,
   type Baseline, type DiffMode, type GradientEstimationMethod, type LossFn, type ObjectiveSpec, type Prior,
@@ -346,8 +347,8 @@ export class VI<D = unknown> {
       done++;
       stall = rec.improved ? 0 : stall + 1;
       if (this.options.progress) {
-        process.stderr.write(
-          `vi epoch ${rec.epoch}: total ${rec.total.toPrecision(5)} loss ${rec.loss.toPrecision(5)} reg ${rec.regularisation.toPrecision(5)} best ${this.bestLoss.toPrecision(5)} stall ${stall}${rec.nDropped ? ` dropped ${rec.nDropped}` : ''}\n`,
+        progressLine(
+          `vi epoch ${rec.epoch}: total ${rec.total.toPrecision(5)} loss ${rec.loss.toPrecision(5)} reg ${rec.regularisation.toPrecision(5)} best ${this.bestLoss.toPrecision(5)} stall ${stall}${rec.nDropped ? ` dropped ${rec.nDropped}` : ''}`,
         );
       }
       if (this.options.onEpoch && this.options.onEpoch(rec, this) === false) {
@@ -359,7 +360,7 @@ export class VI<D = unknown> {
         break;
       }
       if (performance.now() - lastYield > 50) {
-        await new Promise<void>((r) => setImmediate(r));
+        await yieldToEventLoop();
         lastYield = performance.now();
       }
     }
