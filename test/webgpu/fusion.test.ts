@@ -112,6 +112,15 @@ if (gpu) {
     await check('leading ones: [1,2,3] lazy read as [2,3]', inputs, ({ b }) => bt.exp(b.reshape([1, 2, 3])).reshape([2, 3]).add(b), 4, 1e-5);
   });
 
+  test('broadcastTo inside chains: of a computed tensor, of a lazy one, to a same-size shape, int32', async () => {
+    const inputs: Inputs = { x: { v: values(6, 15), shape: [2, 3] }, c: { v: values(3, 16), shape: [3] }, k: { v: Int32Array.from([4, -5, 6]), shape: [3] } };
+    await check('broadcast a computed row', inputs, ({ x, c }) => bt.broadcastTo(c, [4, 2, 3]).mul(x).add(1), 4, 1e-5);
+    await check('broadcast a lazy row (computed first)', inputs, ({ x, c }) => bt.broadcastTo(bt.exp(c), [2, 3]).sub(x), 4, 1e-5);
+    await check('same-size broadcast of a lazy value', inputs, ({ x }) => bt.broadcastTo(bt.sin(x), [1, 2, 3]).mul(2), 4, 1e-5);
+    await check('int32', inputs, ({ k }) => bt.broadcastTo(k.mul(2), [2, 3]).add(k), 0, 0);
+    await check('grad of a mean (its backward broadcasts the cotangent)', inputs, ({ x }) => bt.grad((z: bt.Tensor) => bt.mean(bt.square(z.sub(0.5))))(x), 4, 1e-5);
+  });
+
   test('a chain longer than one kernel takes, and more inputs than one kernel can bind', async () => {
     const inputs: Inputs = { x: { v: values(64, 6, -0.5, 0.5), shape: [64] } };
     // 300 ops: split into kernels of at most MAX_FUSED_NODES nodes

@@ -48,7 +48,8 @@ interface Lazy {
 
 /** Nodes per fused kernel: beyond this, an input is computed rather than inlined. */
 const MAX_FUSED_NODES = 48;
-const FUSABLE = new Set(ELEMENTWISE_GPU_OPS);
+/** broadcastTo joins too: in a fused kernel it is only an index map of a leaf */
+const FUSABLE = new Set([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
 
 /** A deferred check (see KernelContext.status): its status word, and how to word its error. */
 type CheckKind = 'numerical' | 'shape';
@@ -562,7 +563,7 @@ export class WebGPUBackend implements Backend {
     }
     if (this.fuse && FUSABLE.has(op) && outs.length === 1 && sizeOfShape(outs[0]!.shape) > 0 && this.kernels.get(op) === builtinKernels.get(op)) {
       // validates dtypes as the plain kernel would (e.g. no int32 pow), before anything is deferred
-      expressionFor(op, inputs.map((i) => i.dtype), outs[0]!.dtype);
+      if (op !== 'broadcastTo') expressionFor(op, inputs.map((i) => i.dtype), outs[0]!.dtype);
       return [this.lazyElementwise(op, inputs, outs[0]!)];
     }
     const ins: GpuInput[] = inputs.map((i) => {

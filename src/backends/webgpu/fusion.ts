@@ -3,7 +3,7 @@
  * its result is an expression over its inputs (a DAG of `FusedNode`s whose leaves are computed
  * buffers). An elementwise consumer of the same size inlines that expression instead of reading
  * a buffer, so chains such as tanh(x·W + b), or (1 − y²)·g in the backward pass, become one
- * kernel. The backend (backend.ts) decides when an expression is computed; this file only turns
+ * kernel. broadcastTo joins as the identity on a leaf read with broadcast strides. The backend (backend.ts) decides when an expression is computed; this file only turns
  * one into WGSL, a cache key, its buffers and its metadata.
  */
 import type { DType } from '../../dtype.js';
@@ -79,7 +79,9 @@ export function fusedKernel(root: FusedNode, outShape: readonly number[]): Fused
       name = `l${li}`;
     } else {
       const args = e.args.map(visit);
-      const expr = expressionFor(e.op, e.args.map((a) => a.dtype), e.dtype).replace(/\ba([0-2])\b/g, (_, i: string) => `(${args[+i]})`);
+      // broadcastTo is the identity on its leaf: the leaf's own load does the index map
+      const table = e.op === 'broadcastTo' ? 'a0' : expressionFor(e.op, e.args.map((a) => a.dtype), e.dtype);
+      const expr = table.replace(/\ba([0-2])\b/g, (_, i: string) => `(${args[+i]})`);
       name = `v${nodes++}`;
       lets.push(`let ${name} = ${expr};`);
       key.push(`N${e.op}:${e.args.map((a) => a.dtype[0]).join('')}${e.dtype[0]}(${args.join(',')})`);
