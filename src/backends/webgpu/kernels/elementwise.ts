@@ -37,6 +37,12 @@ export const F32_MATH: Record<string, string> = {
   }
   return log(1.0 + x);
 }`,
+  // log: WGSL's builtin is only absolutely accurate (2^-21) on [0.5, 2], so near 1 its relative
+  // error reaches ~5e4 ulp (lavapipe); there use log1p_f's kernel (x - 1 is exact, Sterbenz)
+  log_f: `fn log_f(x: f32) -> f32 {
+  if (x > 0.7071067812 && x < 1.4142135624) { return log1p_f(x - 1.0); }
+  return log(x);
+}`,
   // expm1: Taylor series to x^10/10! for |x| < 1/2 (error < 1e-9 relative), else exp(x) - 1
   expm1_f: `fn expm1_f(x: f32) -> f32 {
   if (abs(x) < 0.5) {
@@ -175,7 +181,7 @@ export const F32_MATH: Record<string, string> = {
 const UNARY_F: Record<string, string> = {
   neg: '-a0',
   exp: 'exp(a0)',
-  log: 'log(a0)',
+  log: 'log_f(a0)',
   log1p: 'log1p_f(a0)',
   expm1: 'expm1_f(a0)',
   sqrt: 'sqrt(a0)',
