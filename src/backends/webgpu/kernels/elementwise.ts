@@ -43,6 +43,30 @@ export const F32_MATH: Record<string, string> = {
   if (x > 0.7071067812 && x < 1.4142135624) { return log1p_f(x - 1.0); }
   return log(x);
 }`,
+  // sin/cos: Cephes' sinf/cosf — reduction by π/4 in three parts (exact products for |x| < 8192)
+  // and minimax polynomials on [-π/4, π/4], ~1 ulp. Vulkan only promises 2^-11 absolute for the
+  // builtins on [-π, π] (and nothing outside); beyond 8192 the builtins are all that is left.
+  sincos_f: `fn sincos_f(x: f32, cosine: bool) -> f32 {
+  let ax = abs(x);
+  if (!(ax < 8192.0)) { return select(sin(x), cos(x), cosine); }
+  var j = u32(floor(ax * 1.2732395447351628));
+  var y = f32(j);
+  if ((j & 1u) == 1u) { j = j + 1u; y = y + 1.0; }
+  j = j & 7u;
+  var sgn = select(bitcast<u32>(x) >= 0x80000000u, false, cosine); // the sign bit: sin(-0) = -0
+  if (j > 3u) { sgn = !sgn; j = j - 4u; }
+  if (cosine && j > 1u) { sgn = !sgn; }
+  let r = ((ax - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8;
+  let z = r * r;
+  let useCos = (j == 1u || j == 2u) != cosine;
+  var v: f32;
+  if (useCos) {
+    v = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2) * z * z - 0.5 * z + 1.0;
+  } else {
+    v = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * r + r;
+  }
+  return select(v, -v, sgn);
+}`,
   // expm1: Taylor series to x^10/10! for |x| < 1/2 (error < 1e-9 relative), else exp(x) - 1
   expm1_f: `fn expm1_f(x: f32) -> f32 {
   if (abs(x) < 0.5) {
@@ -186,8 +210,8 @@ const UNARY_F: Record<string, string> = {
   expm1: 'expm1_f(a0)',
   sqrt: 'sqrt(a0)',
   rsqrt: '1.0 / sqrt(a0)',
-  sin: 'sin(a0)',
-  cos: 'cos(a0)',
+  sin: 'sincos_f(a0, false)',
+  cos: 'sincos_f(a0, true)',
   tanh: 'tanh_f(a0)',
   sigmoid: 'sigmoid_f(a0)',
   abs: 'abs(a0)',
