@@ -181,6 +181,22 @@ if (gpu) {
     }
   });
 
+  test('exp accurate to ~1 ulp over its whole normal range against float64 (Vulkan allows the builtin 3 + 2|x| ulp)', async () => {
+    const x = Float32Array.from({ length: 100001 }, (_, i) => Math.fround(-87 + i * (175.5 / 100000)));
+    const t = bt.withBackend('webgpu', () => bt.tidy(() => bt.exp(bt.tensor(x))));
+    const got = await t.data();
+    t.dispose();
+    for (let i = 0; i < x.length; i++) {
+      const want = Math.exp(x[i]!);
+      if (!(Math.abs(got[i]! - want) <= 2 * 2 ** -23 * want)) assert.unreachable(`exp(${x[i]}) = ${got[i]}, float64 ${want}`);
+    }
+    const special = bt.withBackend('webgpu', () => bt.tidy(() => bt.exp(bt.tensor(Float32Array.from([0, -0, NaN, Infinity, -Infinity, 89, -200])))));
+    const sv = Array.from(await special.data());
+    special.dispose();
+    assert.equal(sv.slice(0, 2), [1, 1]);
+    assert.ok(Number.isNaN(sv[2]!) && sv[3] === Infinity && sv[4] === 0 && sv[5] === Infinity && sv[6] === 0, `special values ${sv}`);
+  });
+
   test('elementwise pow (JS Math.pow semantics)', async () => {
     const a = [2, -2, -2, 0, -0, 0, 1, 1, 3.5, -3.5, NaN, 2, 0.5, 10, -8, Infinity, -Infinity, 1e-3, 7];
     const b = [3, 3, 2, -1, -1, 0, Infinity, NaN, 0.5, 0.5, 0, NaN, -2, 10, 1 / 3, -1, 3, 2.5, 1.7];

@@ -67,6 +67,23 @@ export const F32_MATH: Record<string, string> = {
   }
   return select(v, -v, sgn);
 }`,
+  // exp: Cephes' expf — n = round(x·log2 e), r = x − n·ln 2 in two parts (exact), a degree-5
+  // minimax polynomial, then 2^n in two steps (ldexp's exponent must stay in range). ~1 ulp;
+  // Vulkan allows the builtin 3 + 2|x| ulp (≈180 ulp near overflow).
+  exp_f: `fn exp_f(x: f32) -> f32 {
+  if (isnan_f(x)) { return x; }
+  if (x > 88.72283935546875) { return inf_f(); }
+  if (x < -103.972084) { return 0.0; }
+  let n = floor(x * 1.4426950408889634 + 0.5);
+  let r = (x - n * 0.693359375) + n * 2.12194440e-4;
+  var p = 1.9875691500e-4;
+  p = p * r + 1.3981999507e-3; p = p * r + 8.3334519073e-3; p = p * r + 4.1665795894e-2;
+  p = p * r + 1.6666665459e-1; p = p * r + 5.0000001201e-1;
+  let e = p * (r * r) + r + 1.0;
+  let k = i32(n);
+  let h = k / 2;
+  return ldexp(ldexp(e, h), k - h);
+}`,
   // expm1: Taylor series to x^10/10! for |x| < 1/2 (error < 1e-9 relative), else exp(x) - 1
   expm1_f: `fn expm1_f(x: f32) -> f32 {
   if (abs(x) < 0.5) {
@@ -75,7 +92,7 @@ export const F32_MATH: Record<string, string> = {
     p = 1.0 + x / 5.0 * p; p = 1.0 + x / 4.0 * p; p = 1.0 + x / 3.0 * p; p = 1.0 + x / 2.0 * p;
     return x * p;
   }
-  return exp(x) - 1.0;
+  return exp_f(x) - 1.0;
 }`,
   tanh_f: `fn tanh_f(x: f32) -> f32 {
   if (isnan_f(x)) { return x; }
@@ -85,8 +102,8 @@ export const F32_MATH: Record<string, string> = {
   return select(r, -r, x < 0.0);
 }`,
   sigmoid_f: `fn sigmoid_f(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
+  if (x >= 0.0) { return 1.0 / (1.0 + exp_f(-x)); }
+  let e = exp_f(x);
   return e / (1.0 + e);
 }`,
   // erf: the rational approximation of XLA's ErfImpl32 / Eigen (clamped to [-4, 4]), a few ulp
@@ -204,7 +221,7 @@ export const F32_MATH: Record<string, string> = {
 
 const UNARY_F: Record<string, string> = {
   neg: '-a0',
-  exp: 'exp(a0)',
+  exp: 'exp_f(a0)',
   log: 'log_f(a0)',
   log1p: 'log1p_f(a0)',
   expm1: 'expm1_f(a0)',
