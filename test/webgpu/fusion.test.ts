@@ -220,6 +220,45 @@ if (gpu) {
     assert.ok(on.n <= 0.75 * off.n, `fused ${on.n} dispatches vs ${off.n}`);
   });
 
+  test('memory: a long synchronous loop of kept lazy results holds about what it would without fusion', async () => {
+    const peak = async (backend: string, be: WebGPUBackend) => {
+      await be.sync();
+      const m0 = be.memory().numBytes;
+      const outs = bt.withBackend(backend, () => {
+        const list: bt.Tensor[] = [];
+        for (let i = 0; i < 120; i++) {
+          list.push(bt.tidy(() => {
+            const [a, b, c] = [1, 2, 3].map((k) => bt.random.normal(bt.random.key(i * 3 + k), [128, 128], { dtype: 'float32' }));
+            return a!.mul(b!).add(c!);
+          }));
+        }
+        return list;
+      });
+      const inLoop = be.memory().numBytes - m0; // before the turn ends
+      bt.dispose(outs);
+      await be.sync();
+      return inLoop;
+    };
+    const fusedPeak = await peak('webgpu', gpu);
+    const plainPeak = await peak('webgpu-unfused', plain);
+    console.log(`[note] 120 kept a·b + c results of 64 KiB: ${(fusedPeak / 2 ** 20).toFixed(1)} MiB live before the turn ends with fusion, ${(plainPeak / 2 ** 20).toFixed(1)} MiB without`);
+    // at most MAX_PENDING_LAZY (32) pending results, each holding three 64 KiB inputs
+    assert.ok(fusedPeak <= plainPeak + 32 * 3 * 65536, `fused ${fusedPeak} B vs unfused ${plainPeak} B`);
+  });
+
+  test('an elementwise result over the device\'s buffer limit is a BackendError at the call, as without fusion', async () => {
+    const max = gpu.device.limits.maxStorageBufferBindingSize;
+    if (max > 256 * 2 ** 20) {
+      console.log(`[note] maxStorageBufferBindingSize is ${max} B here: the over-limit check is not exercised`);
+      return;
+    }
+    const rows = Math.floor(max / 8) + 16; // [rows, 1] float32 fits; [rows, 2] does not
+    const x = bt.withBackend('webgpu', () => bt.zeros([rows, 1], 'float32'));
+    assert.throws(() => bt.withBackend('webgpu', () => bt.tidy(() => x.add(bt.zeros([1, 2], 'float32')))), (e: Error) => e instanceof bt.BackendError && /maxStorageBufferBindingSize/.test(e.message));
+    x.dispose();
+    await gpu.sync();
+  });
+
   test('memory: a lazy value holds its inputs only until it is computed or disposed', async () => {
     await gpu.sync();
     const m0 = gpu.memory().numBytes;

@@ -460,6 +460,19 @@ if (gpu) {
     bt.dispose([x, y]);
   });
 
+  test('deferred checks: a read issued before the failing op is not the one that reports it', async () => {
+    const x = bt.withBackend('webgpu', () => bt.tidy(() => f32([1, 2], [2]).mul(3)));
+    await bt.withBackend('webgpu', () => bt.tidy(() => bt.sum(x))).data(); // settle
+    const early = x.data(); // issued first
+    const l = bt.withBackend('webgpu', () => bt.tidy(() => bt.linalg.cholesky(f32([1, 2, 2, 1], [2, 2]))));
+    assert.equal(Array.from(await early), [3, 6], 'the earlier read resolves');
+    await l.data().then(
+      () => assert.unreachable('the next read reports the failure'),
+      (e: unknown) => assert.ok(e instanceof bt.NumericalError, String(e)),
+    );
+    bt.dispose([x, l]);
+  });
+
   test('deferred checks: 150 checked ops (over several submits) between reads: the failure is reported once, the rest read fine', async () => {
     const outs = bt.withBackend('webgpu', () => bt.tidy(() => {
       const list: bt.Tensor[] = [];

@@ -48,6 +48,8 @@ interface Lazy {
 
 /** Nodes per fused kernel: beyond this, an input is computed rather than inlined. */
 const MAX_FUSED_NODES = 48;
+/** Pending lazy results: beyond this (or at a batch submit) they are all computed. */
+const MAX_PENDING_LAZY = 32;
 /** broadcastTo joins too: in a fused kernel it is only an index map of a leaf */
 const FUSABLE = new Set([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
 
@@ -160,9 +162,9 @@ export class WebGPUBackend implements Backend {
   /** status words copied out and cleared, ready for the next check */
   private readonly statusFree: GPUBuffer[] = [];
   /** readbacks of submitted status words not yet mapped */
-  private readonly checksInFlight = new Set<Promise<void>>();
+  private readonly checksInFlight = new Map<Promise<void>, number>();
   /** the first failed check since the last read or sync, thrown by the next one */
-  private failedCheck: { message: string; kind: CheckKind } | null = null;
+  private failedCheck: { message: string; kind: CheckKind; submit: number } | null = null;
   private lostReason: string | null = null;
   private errors: string[] = [];
   private disposed = false;
@@ -178,6 +180,7 @@ export class WebGPUBackend implements Backend {
   fuse: boolean;
   /** lazy results not computed yet, computed at the end of the turn */
   private readonly pendingLazy = new Set<Storage>();
+  private forcing = false;
   private readonly ctx: KernelContext;
 
   constructor(acq: AcquiredDevice, opts: WebGPUBackendOptions = {}) {
@@ -358,6 +361,12 @@ export class WebGPUBackend implements Backend {
   /** An elementwise op as a lazy result, inlining inputs that are lazy results of the same size. */
   private lazyElementwise(op: string, inputs: readonly TensorInfo[], spec: OutSpec): Handle {
     const n = sizeOfShape(spec.shape);
+    const bytes = n * bytesPerElement(spec.dtype);
+    const max = this.device.limits.maxStorageBufferBindingSize;
+    if (bytes > max) {
+      // at the call, as without fusion (forcing happens later, where no caller could catch it)
+      throw new BackendError(`webgpu: a buffer of ${bytes} bytes exceeds this device's maxStorageBufferBindingSize (${max} bytes). Split the tensor, or run this op on the CPU.`);
+    }
     const maxBuffers = this.device.limits.maxStorageBuffersPerShaderStage - 2; // output and metadata
     const args: FusedExpr[] = [];
     const reads: Handle[] = [];
@@ -389,13 +398,16 @@ export class WebGPUBackend implements Backend {
       return this.lazyElementwise(op, inputs.map((info) => (this.force(info.handle as Handle), info)), spec);
     }
     const root: FusedNode = { kind: 'node', op, args, dtype: spec.dtype, weight };
-    const s: Storage = { pooled: null, buffer: this.zero, bytes: n * bytesPerElement(spec.dtype), refs: 1 };
+    const s: Storage = { pooled: null, buffer: this.zero, bytes, refs: 1 };
     const h: Handle = { s, buffer: this.zero, bytes: s.bytes };
     s.lazy = { root, reads, shape: [...spec.shape], handle: h };
     this.finalizer.register(h, s, s);
     this.pendingLazy.add(s);
     this.stats.fusedOps++;
     this.scheduleFlush();
+    // a kept lazy holds its inputs: bound how many wait, so a long synchronous loop does not
+    // hold several times the memory it would without fusion
+    if (this.pendingLazy.size > MAX_PENDING_LAZY) this.forceAll();
     return h;
   }
 
@@ -404,10 +416,6 @@ export class WebGPUBackend implements Backend {
     const s = h.s;
     const lz = s.lazy;
     if (!lz) return;
-    const max = this.device.limits.maxStorageBufferBindingSize;
-    if (s.bytes > max) {
-      throw new BackendError(`webgpu: a buffer of ${s.bytes} bytes exceeds this device's maxStorageBufferBindingSize (${max} bytes). Split the tensor, or run this op on the CPU.`);
-    }
     const k = fusedKernel(lz.root, lz.shape);
     s.pooled = this.pool.acquire(s.bytes, false);
     s.buffer = s.pooled.buffer;
@@ -427,7 +435,13 @@ export class WebGPUBackend implements Backend {
 
   /** Computes every pending lazy result (end of the turn, sync). */
   private forceAll(): void {
-    for (const s of [...this.pendingLazy]) if (s.lazy) this.force(s.lazy.handle);
+    if (this.forcing) return; // its own dispatches may fill a batch and come back here
+    this.forcing = true;
+    try {
+      for (const s of [...this.pendingLazy]) if (s.lazy) this.force(s.lazy.handle);
+    } finally {
+      this.forcing = false;
+    }
   }
 
   async read(handle: unknown, dtype: DType, size: number): Promise<TypedArray> {
@@ -441,6 +455,7 @@ export class WebGPUBackend implements Backend {
     this.endPass();
     this.enc().copyBufferToBuffer(h.buffer, 0, st.buffer, 0, alignUp4(bytes));
     this.flush();
+    const submit = this.stats.submits; // this read's submit: checks up to it are reported here
     this.stats.reads++;
     try {
       await st.buffer.mapAsync(GPUMapMode.READ, 0, st.cls);
@@ -454,7 +469,7 @@ export class WebGPUBackend implements Backend {
     this.staging.release(st);
     this.staging.flushed();
     this.throwErrors();
-    await this.throwFailedChecks();
+    await this.throwFailedChecks(submit);
     return copy;
   }
 
@@ -485,26 +500,38 @@ export class WebGPUBackend implements Backend {
     return { staging, list };
   }
 
-  private readChecks(staging: PooledBuffer, list: Check[]): void {
+  /** Reads back the status words that rode with submit number `submit`. */
+  private readChecks(staging: PooledBuffer, list: Check[], submit: number): void {
     const p: Promise<void> = staging.buffer.mapAsync(GPUMapMode.READ, 0, staging.cls).then(
       () => {
         const words = new Uint32Array(staging.buffer.getMappedRange(0, staging.cls), 0, list.length).slice();
         staging.buffer.unmap();
         this.staging.release(staging);
         const bad = words.findIndex((w) => w !== 0);
-        if (bad >= 0 && this.failedCheck === null) this.failedCheck = { message: list[bad]!.error(words[bad]!), kind: list[bad]!.kind };
+        // the earliest failure is the one to report (as the CPU would have thrown at it)
+        if (bad >= 0 && (this.failedCheck === null || submit < this.failedCheck.submit)) {
+          this.failedCheck = { message: list[bad]!.error(words[bad]!), kind: list[bad]!.kind, submit };
+        }
       },
       () => {
         // device lost or backend disposed: check() reports that at the next call
       },
     ).finally(() => this.checksInFlight.delete(p));
-    this.checksInFlight.add(p);
+    this.checksInFlight.set(p, submit);
   }
 
-  private async throwFailedChecks(): Promise<void> {
-    while (this.checksInFlight.size) await Promise.all([...this.checksInFlight]);
+  /**
+   * Throws the first failed check among those submitted up to `upTo` (a read reports the ops
+   * enqueued before it, not ones enqueued while it was waiting; those go to the next read).
+   */
+  private async throwFailedChecks(upTo = Infinity): Promise<void> {
+    for (;;) {
+      const pending = [...this.checksInFlight].filter(([, sub]) => sub <= upTo).map(([p]) => p);
+      if (!pending.length) break;
+      await Promise.all(pending);
+    }
     const failed = this.failedCheck;
-    if (failed !== null) {
+    if (failed !== null && failed.submit <= upTo) {
       this.failedCheck = null;
       const msg = `${failed.message} (webgpu: reported at this read, the first one after the failing op, since GPU kernels cannot throw)`;
       throw failed.kind === 'shape' ? new ShapeError(msg) : new NumericalError(msg);
@@ -600,7 +627,12 @@ export class WebGPUBackend implements Backend {
     queueMicrotask(() => {
       this.flushScheduled = false;
       if (!this.disposed && !this.lostReason) {
-        this.forceAll();
+        try {
+          this.forceAll();
+        } catch (e) {
+          // no caller to throw to at the end of a turn: report it at the next read or sync
+          if (this.errors.length < 16) this.errors.push(`computing a fused elementwise result failed: ${(e as Error).message}`);
+        }
         this.flush();
       }
     });
@@ -616,7 +648,7 @@ export class WebGPUBackend implements Backend {
       this.device.queue.submit([cb]);
       this.stats.submits++;
     }
-    if (checks) this.readChecks(checks.staging, checks.list);
+    if (checks) this.readChecks(checks.staging, checks.list, this.stats.submits);
     this.pendingDispatches = 0;
     this.pool.flushed();
     for (const b of this.metaToDestroy) b.destroy();
@@ -788,7 +820,10 @@ export class WebGPUBackend implements Backend {
     }
     pass.dispatchWorkgroups(gx, gy, gz);
     this.stats.dispatches++;
-    if (++this.pendingDispatches >= this.batchSize) this.flush();
+    if (++this.pendingDispatches >= this.batchSize) {
+      this.forceAll(); // pending lazies go with this batch: what they hold is freed at a bounded pace
+      this.flush();
+    }
   }
 
   private copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
