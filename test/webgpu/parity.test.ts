@@ -462,7 +462,7 @@ if (gpu) {
 
   test('deferred checks: a read issued before the failing op is not the one that reports it', async () => {
     const x = bt.withBackend('webgpu', () => bt.tidy(() => f32([1, 2], [2]).mul(3)));
-    await bt.withBackend('webgpu', () => bt.tidy(() => bt.sum(x))).data(); // settle
+    await gpu!.sync(); // settle
     const early = x.data(); // issued first
     const l = bt.withBackend('webgpu', () => bt.tidy(() => bt.linalg.cholesky(f32([1, 2, 2, 1], [2, 2]))));
     assert.equal(Array.from(await early), [3, 6], 'the earlier read resolves');
@@ -661,7 +661,9 @@ if (gpu) {
     }
     const m1 = be.memory();
     const loss1 = await lossNow();
-    assert.is(m1.numBytes, m0.numBytes, 'live bytes');
+    // live bytes may only drop: a tensor an earlier test leaked (never disposed) can be reclaimed
+    // by the FinalizationRegistry meanwhile, moving its buffer from live to pooled
+    assert.ok(m1.numBytes <= m0.numBytes, `live bytes ${m0.numBytes} -> ${m1.numBytes}`);
     assert.is(m1.numBytes + m1.pooledBytes, m0.numBytes + m0.pooledBytes, 'live + pooled bytes');
     // cached 1-element constants (reported apart) are bounded by the cache's size; a value that
     // recurs for a few steps (1 - 0.9^t on a float32 plateau) may be cached after warm-up

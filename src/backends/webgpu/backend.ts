@@ -372,10 +372,6 @@ export class WebGPUBackend implements Backend {
     const reads: Handle[] = [];
     // a ref is taken as each buffer joins the expression: forcing a later input (which releases
     // that input's own refs) must not free a buffer an earlier, inlined input reads
-    const take = (h: Handle) => {
-      h.s.refs++;
-      reads.push(h);
-    };
     let weight = 1;
     for (const info of inputs) {
       const h = info.handle as Handle;
@@ -384,15 +380,19 @@ export class WebGPUBackend implements Backend {
       // own shape, so a view of it under another shape (a reshape) reads its buffer instead
       if (lz && sizeOfShape(info.shape) === n && sameUpToLeadingOnes(info.shape, lz.shape) && weight + lz.root.weight <= MAX_FUSED_NODES) {
         args.push(lz.root);
-        for (const r of lz.reads) take(r);
+        for (const r of lz.reads) {
+          r.s.refs++;
+          reads.push(r);
+        }
         weight += lz.root.weight;
       } else {
         if (lz) this.force(h);
         args.push({ kind: 'leaf', buffer: h.s.buffer, shape: info.shape, dtype: info.dtype });
-        take(h);
+        h.s.refs++;
+        reads.push(h);
       }
     }
-    if (new Set(reads.map((r) => r.s.buffer)).size > maxBuffers) {
+    if (reads.length > maxBuffers && new Set(reads.map((r) => r.s.buffer)).size > maxBuffers) {
       // too many buffers for one kernel: compute the inputs, read them as plain leaves
       for (const r of reads) this.releaseStorage(r.s);
       return this.lazyElementwise(op, inputs.map((info) => (this.force(info.handle as Handle), info)), spec);

@@ -42,68 +42,32 @@ export interface FusedKernel {
  * however often the DAG uses it.
  */
 export function fusedKernel(root: FusedNode, outShape: readonly number[]): FusedKernel {
-  const n = sizeOf(outShape);
+  const w = new Walk(outShape);
+  const out = w.visit(root);
+  const { buffers, bufferDtypes, loads, order, key } = w;
   const rank = outShape.length;
-  const buffers: GPUBuffer[] = [];
-  const bufferIndex = new Map<GPUBuffer, number>();
-  const loads: { bind: number; dtype: DType; mode: 'c' | 's' | 'b'; strides: number[] }[] = [];
-  const loadIndex = new Map<GPUBuffer, Map<string, number>>();
-  const names = new Map<FusedExpr, string>();
-  const lets: string[] = [];
-  const key: string[] = [];
-  let nodes = 0;
-
-  const visit = (e: FusedExpr): string => {
-    const seen = names.get(e);
-    if (seen) return seen;
-    let name: string;
-    if (e.kind === 'leaf') {
-      let bind = bufferIndex.get(e.buffer);
-      if (bind === undefined) {
-        bind = buffers.length;
-        buffers.push(e.buffer);
-        bufferIndex.set(e.buffer, bind);
-      }
-      const shapeKey = e.shape.join(',');
-      let byShape = loadIndex.get(e.buffer);
-      if (!byShape) loadIndex.set(e.buffer, (byShape = new Map()));
-      let li = byShape.get(shapeKey);
-      if (li === undefined) {
-        li = loads.length;
-        const size = sizeOf(e.shape);
-        const mode = size === n ? 'c' : size === 1 ? 's' : 'b';
-        loads.push({ bind, dtype: e.dtype, mode, strides: mode === 'b' ? broadcastStrides(e.shape, outShape) : [] });
-        byShape.set(shapeKey, li);
-        key.push(`L${bind}${e.dtype[0]}${mode}`);
-      }
-      name = `l${li}`;
-    } else {
-      const args = e.args.map(visit);
-      // broadcastTo is the identity on its leaf: the leaf's own load does the index map
-      const table = e.op === 'broadcastTo' ? 'a0' : expressionFor(e.op, e.args.map((a) => a.dtype), e.dtype);
-      const expr = table.replace(/\ba([0-2])\b/g, (_, i: string) => `(${args[+i]})`);
-      name = `v${nodes++}`;
-      lets.push(`let ${name} = ${expr};`);
-      key.push(`N${e.op}:${e.args.map((a) => a.dtype[0]).join('')}${e.dtype[0]}(${args.join(',')})`);
-    }
-    names.set(e, name);
-    return name;
-  };
-  const out = visit(root);
-
-  const strided = loads.map((l, i) => ({ l, i })).filter((x) => x.l.mode === 'b');
-  const meta: number[] = [n, ...outShape];
-  for (const s of strided) meta.push(...s.l.strides);
-  const dtypes = new Map(loads.map((l) => [l.bind, l.dtype] as const));
-  const code = memoCode(`fuse|${rank}|${root.dtype}|${buffers.map((_, b) => dtypes.get(b)![0]).join('')}|${key.join(';')}`, () => {
+  // metadata: [n, outShape, the strides of each broadcast load]
+  const meta: number[] = [w.n, ...outShape];
+  const strided: { l: Load; i: number }[] = [];
+  loads.forEach((l, i) => {
+    if (l.mode !== 'b') return;
+    strided.push({ l, i });
+    for (const st of l.strides) meta.push(st);
+  });
+  const code = memoCode(`fuse|${rank}|${root.dtype}|${bufferDtypes.map((d) => d[0]).join('')}|${key.join(';')}`, () => {
     const decls = [
-      ...buffers.map((_, b) => ({ name: `x${b}`, type: wgslType(dtypes.get(b)!) })),
+      ...bufferDtypes.map((d, b) => ({ name: `x${b}`, type: wgslType(d) })),
       { name: 'y', type: wgslType(root.dtype), write: true },
     ];
     const offs = strided.length
       ? stridedOffsets(rank, 'gi', '1u', strided.map((s, k) => ({ name: `o${s.i}`, at: `${1 + rank * (k + 1)}u` })))
       : '';
     const loadLines = loads.map((l, i) => `let l${i} = x${l.bind}[${l.mode === 'c' ? 'gi' : l.mode === 's' ? '0u' : `o${i}`}];`);
+    const lets = order.map(({ node, args }, i) => {
+      // broadcastTo is the identity on its leaf: the leaf's own load does the index map
+      const table = node.op === 'broadcastTo' ? 'a0' : expressionFor(node.op, node.args.map((a) => a.dtype), node.dtype);
+      return `let v${i} = ${table.replace(/\ba([0-2])\b/g, (_, k: string) => `(${args[+k]})`)};`;
+    });
     return withHelpers(
       `${bindings(decls)}
 ${MAIN_SIG()} {
@@ -118,4 +82,70 @@ ${MAIN_SIG()} {
     );
   });
   return { code, buffers, meta };
+}
+
+type Load = { bind: number; dtype: DType; mode: 'c' | 's' | 'b'; strides: number[] };
+
+/**
+ * One pass over the DAG: distinct buffers, loads and nodes in evaluation order, and the cache key
+ * of the kernel's structure. No WGSL here: that is written only when the key is new.
+ */
+class Walk {
+  readonly n: number;
+  readonly buffers: GPUBuffer[] = [];
+  readonly bufferDtypes: DType[] = [];
+  readonly loads: Load[] = [];
+  readonly order: { node: FusedNode; args: string[] }[] = [];
+  readonly key: string[] = [];
+  private readonly bufferIndex = new Map<GPUBuffer, number>();
+  private readonly loadIndex = new Map<GPUBuffer, Map<string, number>>();
+  private readonly names = new Map<FusedExpr, string>();
+
+  constructor(private readonly outShape: readonly number[]) {
+    this.n = sizeOf(outShape);
+  }
+
+  visit(e: FusedExpr): string {
+    const seen = this.names.get(e);
+    if (seen) return seen;
+    const name = e.kind === 'leaf' ? this.leaf(e) : this.node(e);
+    this.names.set(e, name);
+    return name;
+  }
+
+  private leaf(e: FusedLeaf): string {
+    let bind = this.bufferIndex.get(e.buffer);
+    if (bind === undefined) {
+      bind = this.buffers.length;
+      this.buffers.push(e.buffer);
+      this.bufferDtypes.push(e.dtype);
+      this.bufferIndex.set(e.buffer, bind);
+    }
+    const shapeKey = e.shape.join(',');
+    let byShape = this.loadIndex.get(e.buffer);
+    if (!byShape) this.loadIndex.set(e.buffer, (byShape = new Map()));
+    let li = byShape.get(shapeKey);
+    if (li === undefined) {
+      li = this.loads.length;
+      const size = sizeOf(e.shape);
+      const mode = size === this.n ? 'c' : size === 1 ? 's' : 'b';
+      this.loads.push({ bind, dtype: e.dtype, mode, strides: mode === 'b' ? broadcastStrides(e.shape, this.outShape) : [] });
+      byShape.set(shapeKey, li);
+      this.key.push(`L${bind}${e.dtype[0]}${mode}`);
+    }
+    return `l${li}`;
+  }
+
+  private node(e: FusedNode): string {
+    const args: string[] = [];
+    let dts = '';
+    for (const a of e.args) {
+      args.push(this.visit(a));
+      dts += a.dtype[0];
+    }
+    const name = `v${this.order.length}`;
+    this.order.push({ node: e, args });
+    this.key.push(`N${e.op}:${dts}${e.dtype[0]}(${args.join(',')})`);
+    return name;
+  }
 }
