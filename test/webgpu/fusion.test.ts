@@ -220,6 +220,49 @@ if (gpu) {
     assert.ok(on.n <= 0.75 * off.n, `fused ${on.n} dispatches vs ${off.n}`);
   });
 
+  test('Adam on an MLP: same parameters as one kernel per op, under half the dispatches', async () => {
+    const run = async (backend: string, be: WebGPUBackend) => {
+      const out = bt.withBackend(backend, () => {
+        const net = bt.nn.mlp({ sizes: [3, 32, 32, 2], dtype: 'float32' });
+        const X = bt.tensor(values(192, 50), { shape: [64, 3] });
+        const Y = bt.tensor(values(128, 51), { shape: [64, 2] });
+        let params = net.init(bt.random.key(3));
+        const opt = bt.optim.adam({ learningRate: 0.01 });
+        let state = opt.init(params);
+        const loss = (p: bt.nn.MlpParams) => bt.mean(bt.square(net.apply(p, X).sub(Y)));
+        const step = () => {
+          const next = bt.tidy(() => {
+            const g = bt.grad(loss)(params) as bt.nn.MlpParams;
+            const [u, s2] = opt.update(g, state, params);
+            return { p: bt.optim.applyUpdates(params, u), s: s2 };
+          });
+          bt.dispose([params, state]);
+          params = next.p;
+          state = next.s;
+        };
+        for (let i = 0; i < 5; i++) step();
+        const d0 = be.stats.dispatches;
+        for (let i = 0; i < 20; i++) step();
+        bt.dispose([X, Y, state]);
+        return { params, d0 };
+      });
+      await be.sync();
+      const perStep = (be.stats.dispatches - out.d0) / 20;
+      const leaves = bt.tree.leaves(out.params) as bt.Tensor[];
+      const data = await Promise.all(leaves.map(async (t) => Array.from(await t.data())));
+      bt.dispose(leaves);
+      return { perStep, data };
+    };
+    const on = await run('webgpu', gpu);
+    const off = await run('webgpu-unfused', plain);
+    on.data.forEach((leaf, i) => leaf.forEach((v, k) => {
+      const w = off.data[i]![k]!;
+      assert.ok(Math.abs(v - w) <= 1e-4 * Math.max(1, Math.abs(w)), `param ${i}[${k}]: ${v} vs ${w}`);
+    }));
+    console.log(`[note] Adam step on an MLP: ${on.perStep} dispatches fused, ${off.perStep} one kernel per op`);
+    assert.ok(on.perStep <= 0.5 * off.perStep, `fused ${on.perStep} vs ${off.perStep} dispatches per step`);
+  });
+
   test('memory: a long synchronous loop of kept lazy results holds about what it would without fusion', async () => {
     const peak = async (backend: string, be: WebGPUBackend) => {
       await be.sync();

@@ -44,12 +44,18 @@ interface Lazy {
   readonly reads: Handle[];
   readonly shape: readonly number[];
   readonly handle: Handle;
+  /** how many lazy results inlined this one (an intermediate: computing it alone is wasted work) */
+  consumers: number;
+  /** creation order among lazy results */
+  readonly seq: number;
 }
 
 /** Nodes per fused kernel: beyond this, an input is computed rather than inlined. */
 const MAX_FUSED_NODES = 48;
-/** Pending lazy results: beyond this (or at a batch submit) they are all computed. */
+/** Pending lazy results: beyond this, the kept-looking ones are computed (see forceKept). */
 const MAX_PENDING_LAZY = 32;
+/** Lazy results among the last this many created count as recent (perhaps awaiting a consumer). */
+const RECENT_LAZY = 16;
 /** broadcastTo joins too: in a fused kernel it is only an index map of a leaf */
 const FUSABLE = new Set([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
 
@@ -180,7 +186,7 @@ export class WebGPUBackend implements Backend {
   fuse: boolean;
   /** lazy results not computed yet, computed at the end of the turn */
   private readonly pendingLazy = new Set<Storage>();
-  private forcing = false;
+  private lazySeq = 0;
   private readonly ctx: KernelContext;
 
   constructor(acq: AcquiredDevice, opts: WebGPUBackendOptions = {}) {
@@ -380,6 +386,7 @@ export class WebGPUBackend implements Backend {
       // own shape, so a view of it under another shape (a reshape) reads its buffer instead
       if (lz && sizeOfShape(info.shape) === n && sameUpToLeadingOnes(info.shape, lz.shape) && weight + lz.root.weight <= MAX_FUSED_NODES) {
         args.push(lz.root);
+        lz.consumers++;
         for (const r of lz.reads) {
           r.s.refs++;
           reads.push(r);
@@ -400,14 +407,14 @@ export class WebGPUBackend implements Backend {
     const root: FusedNode = { kind: 'node', op, args, dtype: spec.dtype, weight };
     const s: Storage = { pooled: null, buffer: this.zero, bytes, refs: 1 };
     const h: Handle = { s, buffer: this.zero, bytes: s.bytes };
-    s.lazy = { root, reads, shape: [...spec.shape], handle: h };
+    s.lazy = { root, reads, shape: [...spec.shape], handle: h, consumers: 0, seq: this.lazySeq++ };
     this.finalizer.register(h, s, s);
     this.pendingLazy.add(s);
     this.stats.fusedOps++;
     this.scheduleFlush();
     // a kept lazy holds its inputs: bound how many wait, so a long synchronous loop does not
     // hold several times the memory it would without fusion
-    if (this.pendingLazy.size > MAX_PENDING_LAZY) this.forceAll();
+    if (this.pendingLazy.size > MAX_PENDING_LAZY) this.forceKept();
     return h;
   }
 
@@ -434,14 +441,24 @@ export class WebGPUBackend implements Backend {
   }
 
   /** Computes every pending lazy result (end of the turn, sync). */
-  private forceAll(): void {
-    if (this.forcing) return; // its own dispatches may fill a batch and come back here
-    this.forcing = true;
-    try {
-      for (const s of [...this.pendingLazy]) if (s.lazy) this.force(s.lazy.handle);
-    } finally {
-      this.forcing = false;
+  /**
+   * Computes the pending results that look kept: no other lazy result inlined them (an inlined
+   * one is an intermediate whose consumer holds the same inputs; computing it alone would be a
+   * wasted dispatch) and they are not recent (a recent one may be an operand whose consumer is
+   * still to come). Everything, if even that leaves too many waiting.
+   */
+  private forceKept(): void {
+    for (const s of [...this.pendingLazy]) {
+      const lz = s.lazy;
+      if (!lz) continue;
+      if (this.lazySeq - lz.seq <= RECENT_LAZY) break; // insertion order: the rest are newer
+      if (lz.consumers === 0) this.force(lz.handle);
     }
+    if (this.pendingLazy.size > 8 * MAX_PENDING_LAZY) this.forceAll();
+  }
+
+  private forceAll(): void {
+    for (const s of [...this.pendingLazy]) if (s.lazy) this.force(s.lazy.handle);
   }
 
   async read(handle: unknown, dtype: DType, size: number): Promise<TypedArray> {
@@ -820,10 +837,7 @@ export class WebGPUBackend implements Backend {
     }
     pass.dispatchWorkgroups(gx, gy, gz);
     this.stats.dispatches++;
-    if (++this.pendingDispatches >= this.batchSize) {
-      this.forceAll(); // pending lazies go with this batch: what they hold is freed at a bounded pace
-      this.flush();
-    }
+    if (++this.pendingDispatches >= this.batchSize) this.flush();
   }
 
   private copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
