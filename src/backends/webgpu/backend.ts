@@ -4,10 +4,9 @@ import { BackendError, ConfigError, DTypeError, NumericalError, ShapeError } fro
 import type { Backend, OutSpec, TensorInfo } from '../backend.js';
 import { adapterLabel, releaseDevice, type AcquiredDevice, type AdapterDescription } from './device.js';
 import { BufferPool, type PooledBuffer } from './pool.js';
-import type { BindKind, GpuHandle, GpuInput, GpuKernel, KernelContext } from './kernels/common.js';
+import { threadGrid, type BindKind, type GpuHandle, type GpuInput, type GpuKernel, type KernelContext } from './kernels/common.js';
 import { builtinKernels } from './kernels/registry.js';
 import { ELEMENTWISE_GPU_OPS, expressionFor } from './kernels/elementwise.js';
-import { threadGrid } from './kernels/common.js';
 import { fusedKernel, type FusedExpr, type FusedNode } from './fusion.js';
 import { userKernel } from './kernels/user.js';
 
@@ -162,8 +161,8 @@ export class WebGPUBackend implements Backend {
   private flushScheduled = false;
   private readonly batchSize: number;
   private readonly metaCacheSize: number;
-  /** Deferred numerical checks (see KernelContext.status): status words written since the last
-   * submit, each with the wording of its error. */
+  /** Deferred checks (see KernelContext.status): status words written since the last submit,
+   * each with the wording of its error. */
   private checks: Check[] = [];
   /** status words copied out and cleared, ready for the next check */
   private readonly statusFree: GPUBuffer[] = [];
@@ -440,7 +439,6 @@ export class WebGPUBackend implements Backend {
     if (!this.disposed) for (const r of lz.reads) this.releaseStorage(r.s);
   }
 
-  /** Computes every pending lazy result (end of the turn, sync). */
   /**
    * Computes the pending results that look kept: no other lazy result inlined them (an inlined
    * one is an intermediate whose consumer holds the same inputs; computing it alone would be a
@@ -457,6 +455,7 @@ export class WebGPUBackend implements Backend {
     if (this.pendingLazy.size > 8 * MAX_PENDING_LAZY) this.forceAll();
   }
 
+  /** Computes every pending lazy result (end of the turn, sync). */
   private forceAll(): void {
     for (const s of [...this.pendingLazy]) if (s.lazy) this.force(s.lazy.handle);
   }
@@ -491,9 +490,10 @@ export class WebGPUBackend implements Backend {
   }
 
   // ---------------------------------------------------------------------------------------------
-  // deferred numerical checks: kernels cannot throw, so a kernel that finds its input invalid
-  // stores a code in a status word; the words ride along with each submit and come back
-  // asynchronously, and the first failure is thrown as a NumericalError at the next read or sync.
+  // deferred checks: kernels cannot throw, so a kernel that finds its input invalid (a matrix not
+  // positive definite, an index out of range) stores a code in a status word; the words ride
+  // along with each submit and come back asynchronously, and the first failure is thrown — the
+  // CPU's NumericalError or ShapeError — at the next read or sync.
 
   private status(error: (code: number) => string, kind: CheckKind): GPUBuffer {
     // a new buffer is zero (WebGPU clears on creation); a reused one was cleared after its copy

@@ -3,8 +3,9 @@
  * its result is an expression over its inputs (a DAG of `FusedNode`s whose leaves are computed
  * buffers). An elementwise consumer of the same size inlines that expression instead of reading
  * a buffer, so chains such as tanh(x·W + b), or (1 − y²)·g in the backward pass, become one
- * kernel. broadcastTo joins as the identity on a leaf read with broadcast strides. The backend (backend.ts) decides when an expression is computed; this file only turns
- * one into WGSL, a cache key, its buffers and its metadata.
+ * kernel. broadcastTo joins as the identity on a leaf read with broadcast strides. The backend
+ * (backend.ts) decides when an expression is computed; this file only turns one into WGSL, a
+ * cache key, its buffers and its metadata.
  */
 import type { DType } from '../../dtype.js';
 import { bindings, broadcastStrides, LINEAR_INDEX, MAIN_SIG, memoCode, sizeOf, stridedOffsets, withHelpers, wgslType } from './kernels/common.js';

@@ -4,10 +4,10 @@
  * Status: every primitive of the CPU backend has a WGSL kernel, with the same names and params
  * (kernels/registry.ts; test/webgpu/parity.test.ts compares each family against the CPU in
  * float32 on lavapipe). float32 and int32 only. Known differences from the CPU, all documented
- * at the kernel: NumericalErrors of cholesky (not positive definite) and solve (singular) are
- * raised at the next read or sync instead of at the call (kernels cannot throw; a status word
- * comes back with each submit), out-of-range take → 0 / scatterAdd → dropped, float32
- * accumulation in sums/matmul,
+ * at the kernel: the NumericalErrors of cholesky (not positive definite) and solve (singular)
+ * and the ShapeErrors of out-of-range take/scatterAdd indices are raised at the next read or
+ * sync instead of at the call (kernels cannot throw; a status word comes back with each
+ * submit), float32 accumulation in sums/matmul,
  * subnormals possibly flushed to zero, int32 pow not available (pow is float-only anyway),
  * gamma draws may differ where an acceptance test sits at its float32 threshold.
  * matmul: 128×128 / 64×64 / 32×32 tiles on a 2-D grid with vec4 loads, specialised by
