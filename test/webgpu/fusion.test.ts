@@ -302,6 +302,33 @@ if (gpu) {
     await gpu.sync();
   });
 
+  test('compiled pipelines are bounded: many distinct fused expressions keep at most pipelineCacheSize', async () => {
+    const small = await createWebGPUBackend({ pipelineCacheSize: 6 });
+    bt.registerBackend('webgpu-small-pipelines', small);
+    const ops = [bt.sin, bt.cos, bt.exp, bt.tanh, bt.abs, bt.sigmoid] as const;
+    const x = bt.withBackend('webgpu-small-pipelines', () => bt.tensor(values(8, 60), { shape: [8] }));
+    for (let i = 0; i < 30; i++) {
+      // a different chain each time: i written in base 6 picks the ops
+      const y = bt.withBackend('webgpu-small-pipelines', () => bt.tidy(() => {
+        let z = x;
+        for (let k = i, d = 0; d < 3; d++, k = Math.floor(k / 6)) z = ops[k % 6]!(z).add(1);
+        return z;
+      }));
+      await y.data();
+      y.dispose();
+      assert.ok(small.memory().pipelines <= 6, `${small.memory().pipelines} shader sources kept`);
+    }
+    assert.ok(small.stats.pipelines >= 30, 'each chain compiled its own pipeline');
+    // an evicted pipeline is compiled again when needed, with the same result
+    const again = bt.withBackend('webgpu-small-pipelines', () => bt.tidy(() => bt.sin(x).add(1)));
+    const want = bt.withBackend('cpu', () => bt.tidy(() => bt.sin(bt.tensor(values(8, 60))).add(1)));
+    const g = await again.data();
+    const w = await want.data();
+    // sin to ~1 ulp of |sin| ≤ 1, then the rounding of the sum: a few 2^-23 absolute
+    g.forEach((v, i) => assert.ok(Math.abs(v - w[i]!) <= 4 * EPS32, `sin(x)+1 [${i}]: ${v} vs ${w[i]}`));
+    bt.dispose([x, again, want]);
+  });
+
   test('memory: a lazy value holds its inputs only until it is computed or disposed', async () => {
     await gpu.sync();
     const m0 = gpu.memory().numBytes;

@@ -88,6 +88,8 @@ export interface WebGPUBackendOptions {
   bindGroupCacheSize?: number;
   /** 1-element constants (scalar operands, gradient seeds) kept by value. */
   constCacheSize?: number;
+  /** Distinct shader sources whose compiled pipelines are kept (first in, first out beyond). */
+  pipelineCacheSize?: number;
 }
 
 /** A cached bind group and the ids of the buffers it binds (for invalidation). */
@@ -148,6 +150,7 @@ export class WebGPUBackend implements Backend {
    * only (Adam's 1 - β^t, used 3 times in one step) would churn the cache. */
   private readonly constSeen = new Map<number, { gen: number; n: number }>();
   private readonly constCacheSize: number;
+  private readonly pipelineCacheSize: number;
   private constBytes = 0;
   private readonly constBits = new Uint32Array(1);
   private readonly metaToDestroy: GPUBuffer[] = [];
@@ -196,6 +199,7 @@ export class WebGPUBackend implements Backend {
     this.metaCacheSize = opts.metaCacheSize ?? 4096;
     this.bgCacheSize = opts.bindGroupCacheSize ?? 4096;
     this.constCacheSize = opts.constCacheSize ?? 64;
+    this.pipelineCacheSize = opts.pipelineCacheSize ?? 1024;
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), undefined, (b) => this.forgetBuffer(b));
     this.staging = new BufferPool(this.device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 64 << 20);
     this.zero = this.device.createBuffer({ size: 16, usage: STORAGE_USAGE(), label: 'bt-zero-size' });
@@ -694,7 +698,12 @@ export class WebGPUBackend implements Backend {
 
   private pipeline(code: string, lay: Layout): GPUComputePipeline {
     let byLayout = this.pipelines.get(code);
-    if (!byLayout) this.pipelines.set(code, (byLayout = new Map()));
+    if (!byLayout) {
+      // bounded: a program whose fused expressions keep changing would otherwise keep every
+      // pipeline it ever compiled (first in, first out; a steady loop uses far fewer)
+      if (this.pipelines.size >= this.pipelineCacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
+      this.pipelines.set(code, (byLayout = new Map()));
+    }
     let pipe = byLayout.get(lay.code);
     if (!pipe) {
       const module = this.device.createShaderModule({ code });
@@ -864,6 +873,8 @@ export class WebGPUBackend implements Backend {
     bindGroups: number;
     constBytes: number;
     constBuffers: number;
+    /** shader sources with compiled pipelines kept */
+    pipelines: number;
   } {
     return {
       numBytes: this.pool.liveBytes,
@@ -875,6 +886,7 @@ export class WebGPUBackend implements Backend {
       bindGroups: this.bgCache.size,
       constBytes: this.constBytes,
       constBuffers: this.consts.size,
+      pipelines: this.pipelines.size,
     };
   }
 

@@ -113,6 +113,8 @@ export function withHelpers(code: string, extra: Record<string, string> = {}): s
 }
 
 const codeCache = new Map<string, string>();
+/** shader sources kept (first in, first out beyond this: fused kernels can come in many shapes) */
+const CODE_CACHE = 4096;
 /**
  * Shader source memoised by a short key: generating WGSL (and hashing a fresh string in the
  * pipeline cache) on every dispatch would dominate the host cost of small ops.
@@ -121,6 +123,7 @@ export function memoCode(key: string, make: () => string): string {
   let c = codeCache.get(key);
   if (c === undefined) {
     c = make();
+    if (codeCache.size >= CODE_CACHE) codeCache.delete(codeCache.keys().next().value!);
     codeCache.set(key, c);
   }
   return c;
