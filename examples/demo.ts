@@ -6,12 +6,15 @@
  *  (c) Hessian-vector product in 1000 dimensions without forming the Hessian
  *  (d) Known answers: Bayesian linear regression (Newton + Laplace) and a Gaussian MLE by gradient ascent
  *  (e) Sampling: 1e5 standard normals from a fixed key
+ *  (f) SG-MCMC: SGHMC on Bayesian logistic regression; (g) VI for simulators
+ *  (h) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
  *
  * Writes SVG plots into demo-output/ (or --out DIR) and ends with a results table. Exits 1 if
  * any known answer is missed.
  */
 import { runSgmcmcDemo } from './sgmcmc.js';
 import { runViDemo } from './vi.js';
+import { runWebgpuDemo } from './webgpu.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
@@ -640,6 +643,11 @@ console.log(`  [(f) done; live tensors now ${bt.memory().numTensors - tensorsAtS
 header('(g) VI for simulators: random walk and Brock–Hommes (blackbirds)');
 for (const r of await runViDemo(OUT)) results.push(r);
 console.log(`  [(g) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
+
+// (h) the same code on WebGPU, when an adapter is present
+header('(h) WebGPU: the same code on the GPU (float32)');
+for (const r of await runWebgpuDemo()) results.push(r);
+console.log(`  [(h) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
 const leaked = bt.memory().numTensors - tensorsAtStart;
 
 header('Results');
