@@ -58,6 +58,7 @@ export function tidy<T>(fn: () => T): T {
   const keepSet = new Set<Tensor>();
   collect(result, keepSet);
   endScope(scope, keepSet);
+  if (scopes.length === 0) for (const b of liveBackends()) b.scopeEnded?.();
   return result;
 }
 

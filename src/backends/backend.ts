@@ -40,6 +40,12 @@ export interface Backend {
   memory(): { numBytes: number; numBuffers: number };
   /** Wait until every enqueued op has finished. */
   sync?(): Promise<void>;
+  /**
+   * The outermost tidy scope ended: what it returned outlives it (a training step's new state).
+   * A backend that defers work (WebGPU's fused elementwise results) computes it now rather than
+   * letting the next step's expressions grow on top of it.
+   */
+  scopeEnded?(): void;
   dispose?(): void;
 }
 

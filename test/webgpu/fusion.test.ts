@@ -164,20 +164,33 @@ if (gpu) {
     await gpu.sync();
     const x = bt.withBackend('webgpu', () => bt.tensor(values(1000, 9), { shape: [1000] }));
     const d0 = gpu.stats.dispatches;
-    const y = bt.withBackend('webgpu', () => bt.tidy(() => bt.exp(x.mul(0.5).add(1)).sub(x).square()));
+    // outside any tidy scope: nothing runs until the value is needed
+    const chain = bt.withBackend('webgpu', () => {
+      const a = x.mul(0.5);
+      const b = a.add(1);
+      const c = bt.exp(b);
+      const e = c.sub(x);
+      return [a, b, c, e, e.square()];
+    });
+    const y = chain[4]!;
     assert.is(gpu.stats.dispatches, d0, 'nothing dispatched yet');
-    await y.data();
+    const reading = y.data(); // forces y (synchronously, before the read's first await)
     assert.is(gpu.stats.dispatches, d0 + 1, 'five ops, one kernel');
+    bt.dispose(chain.slice(0, 4)); // intermediates disposed in the same turn: never computed
+    await reading;
+    await gpu.sync();
+    assert.is(gpu.stats.dispatches, d0 + 1, 'still one kernel');
     y.dispose();
+    await gpu.sync();
     const d1 = gpu.stats.dispatches;
     bt.withBackend('webgpu', () => bt.tidy(() => void bt.exp(x.mul(3))));
     await gpu.sync();
-    assert.is(gpu.stats.dispatches, d1, 'disposed before the end of the turn: never computed');
-    // a kept lazy value is computed at the end of the turn, and its inputs are released then
-    const kept = bt.withBackend('webgpu', () => bt.tidy(() => bt.cos(x.add(2))));
-    await Promise.resolve();
+    assert.is(gpu.stats.dispatches, d1, 'disposed at the end of its scope: never computed');
+    // what an outermost tidy scope returns is computed as the scope ends (one kernel for the chain)
+    const kept = bt.withBackend('webgpu', () => bt.tidy(() => bt.cos(x.add(2)).mul(3)));
+    assert.is(gpu.stats.dispatches, d1 + 1, 'computed as the outermost scope ends');
     await gpu.sync();
-    assert.is(gpu.stats.dispatches, d1 + 1, 'computed at the end of the turn');
+    assert.is(gpu.stats.dispatches, d1 + 1, 'and only once');
     kept.dispose();
     x.dispose();
 
@@ -300,6 +313,34 @@ if (gpu) {
     assert.throws(() => bt.withBackend('webgpu', () => bt.tidy(() => x.add(bt.zeros([1, 2], 'float32')))), (e: Error) => e instanceof bt.BackendError && /maxStorageBufferBindingSize/.test(e.message));
     x.dispose();
     await gpu.sync();
+  });
+
+  test('a synchronous optimizer loop without reads compiles a handful of kernels, not a new one per step', async () => {
+    await gpu.sync();
+    const loss = (q: { a: bt.Tensor; b: bt.Tensor }) => bt.sum(bt.square(q.a)).add(bt.sum(bt.square(q.b))).mul(0.5);
+    const opt = bt.optim.adam({ learningRate: 0.01 });
+    let p = bt.withBackend('webgpu', () => ({ a: bt.tensor([1, -2]), b: bt.tensor([[0.5]]) }));
+    let st = bt.withBackend('webgpu', () => opt.init(p));
+    const p0 = gpu.stats.pipelines;
+    bt.withBackend('webgpu', () => {
+      for (let i = 0; i < 200; i++) {
+        // each step's state is computed when its tidy scope ends, so the next step's expressions
+        // do not inline it (they would grow, and take a new kernel shape, every step)
+        const next = bt.tidy(() => {
+          const [u, s2] = opt.update(bt.grad(loss)(p), st, p);
+          return { p: bt.optim.applyUpdates(p, u), st: s2 };
+        });
+        bt.dispose([p, st]);
+        p = next.p;
+        st = next.st;
+      }
+    });
+    const a = Array.from(await p.a.data());
+    const compiled = gpu.stats.pipelines - p0;
+    assert.ok(compiled <= 24, `${compiled} pipelines compiled over 200 steps`);
+    // Adam moves each coordinate by about lr per step towards 0: after 200 steps |a| shrank by ~2
+    assert.ok(Math.abs(a[0]!) < 1 && Math.abs(a[1]!) < 1, `a = ${a}`);
+    bt.dispose([p, st]);
   });
 
   test('compiled pipelines are bounded: many distinct fused expressions keep at most pipelineCacheSize', async () => {

@@ -459,6 +459,16 @@ export class WebGPUBackend implements Backend {
     if (this.pendingLazy.size > 8 * MAX_PENDING_LAZY) this.forceAll();
   }
 
+  /**
+   * The outermost tidy scope ended: the lazy results still pending are what it returned (its
+   * intermediates were disposed, and never computed). Computing them now keeps a synchronous
+   * training loop from inlining each step's state into the next step's expressions, which would
+   * grow a new kernel shape every step.
+   */
+  scopeEnded(): void {
+    if (!this.disposed && !this.lostReason && this.pendingLazy.size) this.forceAll();
+  }
+
   /** Computes every pending lazy result (end of the turn, sync). */
   private forceAll(): void {
     for (const s of [...this.pendingLazy]) if (s.lazy) this.force(s.lazy.handle);
