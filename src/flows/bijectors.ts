@@ -10,16 +10,16 @@ import type { FloatDType } from '../dtype.js';
 import { add, exp, mul, neg, sub } from '../autodiff/ops/elementwise.js';
 import { sum } from '../autodiff/ops/reduce.js';
 import { slice } from '../autodiff/ops/shape.js';
-import { take } from '../autodiff/ops/indexing.js';
+import { argsort, take } from '../autodiff/ops/indexing.js';
 import { matmul } from '../autodiff/ops/matmul.js';
-import { tensor, zeros, zerosLike } from '../autodiff/ops/creation.js';
+import { defaultFloat, tensor, zeros, zerosLike } from '../autodiff/ops/creation.js';
 import { permutation as randomPermutation } from '../random.js';
 import { mlp } from '../nn/mlp.js';
 import { initializers } from '../nn/initializers.js';
 import { resolveActivation, type Activation } from '../nn/activations.js';
 import type { MlpParams } from '../nn/types.js';
 import { ConfigError, ShapeError } from '../errors.js';
-import { keep } from '../memory.js';
+import { keep, tidy } from '../memory.js';
 import { checkKey, describeValue, fmtShape, splitKeys } from '../distributions/util.js';
 
 export interface Bijector {
@@ -120,7 +120,7 @@ export function maskedAffineAutoregressive(opts: MaskedAffineAutoregressiveOptio
     dim: d,
     init(key) {
       checkKey(`${op} init`, key);
-      const dtype = opts.dtype ?? 'float64';
+      const dtype = opts.dtype ?? (defaultFloat() as FloatDType);
       const keys = splitKeys(key, sizes.length - 1);
       const ms = masks(dtype);
       const layers = sizes.slice(1).map((nOut, i) => {
@@ -232,18 +232,27 @@ export function permutation(opts: PermutationOptions): Bijector {
   for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
   const d = checkDim(op, opts.dim);
   const order = opts.order ?? 'reverse';
-  let perm: number[];
-  if (order === 'reverse') perm = Array.from({ length: d }, (_, i) => d - 1 - i);
-  else if (order === 'random') {
+  // the permutation and its inverse as index tensors, cached across calls (kept out of any
+  // enclosing tidy scope)
+  let pT: Tensor;
+  let iT: Tensor;
+  if (order === 'random') {
+    // drawn where the key lives, never read back (a GPU cannot read synchronously)
     const key = checkKey(`${op} (order 'random')`, opts.key);
-    perm = Array.from(randomPermutation(key, d).dataSync(), Number);
-  } else if (Array.isArray(order) && order.length === d && [...order].sort((a, b) => a - b).every((v, i) => v === i)) perm = [...order];
-  else throw new ConfigError(`${op}: order must be 'reverse', 'random' or a permutation of 0..${d - 1}, got ${describeValue(order)}.`);
-  const inv = new Array<number>(d);
-  perm.forEach((p, i) => (inv[p] = i));
-  // constants cached across calls: kept out of any enclosing tidy scope
-  const pT = keep(tensor(perm, { dtype: 'int32' }));
-  const iT = keep(tensor(inv, { dtype: 'int32' }));
+    [pT, iT] = keep(tidy(() => {
+      const p = randomPermutation(key, d);
+      return [p, argsort(p)] as const;
+    }));
+  } else {
+    let perm: number[];
+    if (order === 'reverse') perm = Array.from({ length: d }, (_, i) => d - 1 - i);
+    else if (Array.isArray(order) && order.length === d && [...order].sort((a, b) => a - b).every((v, i) => v === i)) perm = [...order];
+    else throw new ConfigError(`${op}: order must be 'reverse', 'random' or a permutation of 0..${d - 1}, got ${describeValue(order)}.`);
+    const inv = new Array<number>(d);
+    perm.forEach((p, i) => (inv[p] = i));
+    pT = keep(tensor(perm, { dtype: 'int32' }));
+    iT = keep(tensor(inv, { dtype: 'int32' }));
+  }
   const zero = (x: Tensor): Tensor => zeros([x.shape[0]!], x.dtype);
   return {
     kind: 'permutation',

@@ -3,7 +3,7 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
 import { add, sub } from '../autodiff/ops/elementwise.js';
 import { reshape } from '../autodiff/ops/shape.js';
-import { zeros } from '../autodiff/ops/creation.js';
+import { defaultFloat, zeros } from '../autodiff/ops/creation.js';
 import { stopGradient } from '../autodiff/ops/special.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import type { Distribution } from '../distributions/types.js';
@@ -144,7 +144,7 @@ export function flow(opts: { bijectors: Bijector[]; key: Tensor; dtype?: FloatDT
   checkKey(op, opts.key);
   const bs = opts.bijectors;
   if (!Array.isArray(bs) || bs.length === 0) throw new ConfigError(`${op}: bijectors must be a non-empty array.`);
-  const dtype = opts.dtype ?? 'float64';
+  const dtype = opts.dtype ?? (defaultFloat() as FloatDType);
   const d = bs[0]!.dim;
   const keys = splitKeys(opts.key, bs.length);
   const layers = bs.map((b, i) => b.init(keys[i]!));
@@ -159,7 +159,7 @@ export interface FlowOptions {
   /** number of MAF / coupling layers */
   numLayers: number;
   key: Tensor;
-  /** default 'float64' */
+  /** default: the current backend's float dtype (float64 on the CPU, float32 on WebGPU) */
   dtype?: FloatDType;
   /** hidden activation, default 'tanh' */
   activation?: Activation;

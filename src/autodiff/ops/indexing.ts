@@ -5,7 +5,7 @@ import { DTypeError, ShapeError } from '../../errors.js';
 import { fmtShape, normalizeAxis, shapesEqual, stridesOf } from '../../shape.js';
 import { allocArray } from '../../dtype.js';
 import { fromHost } from '../core.js';
-import { add, less, mul, where } from './elementwise.js';
+import { add, greaterEqual, less, mul, where } from './elementwise.js';
 import { zeros } from './creation.js';
 import { broadcastTo, expandDims, moveAxis, reshape } from './shape.js';
 import { loopBatch } from '../batching.js';
@@ -117,9 +117,20 @@ export function takeAlongAxis(x: Tensor, idx: Tensor, axis = -1): Tensor {
     base[f] = off;
   }
   const k = x.shape[a]!;
+  const be = idx._backend;
+  if (be?.readSync) {
+    // concrete indices on a backend that can read them: the error names this op and the index
+    const v = be.readSync(idx._handle, 'int32', idx.size);
+    const bad = v.findIndex((i) => i < -k || i >= k);
+    if (bad >= 0) throw new ShapeError(`takeAlongAxis: index ${v[bad]} (at flat position ${bad}) is out of bounds for axis ${a} of size ${k} (valid: ${-k} … ${k - 1}).`);
+  }
   const wrapped = where(less(idx, 0), add(idx, k), idx);
+  // an index outside [-k, k) must not land in a neighbouring row of the flat tensor: it is sent
+  // past the end, where take raises the ShapeError (at the next read on WebGPU)
+  const outside = fromHost(Int32Array.of(x.size), []);
   const flat = add(fromHost(base, idx.shape), mul(wrapped, strides[a]!));
-  return reshape(take(reshape(x, [x.size]), reshape(flat, [idx.size]), 0), idx.shape);
+  const checked = where(less(wrapped, 0), outside, where(greaterEqual(wrapped, k), outside, flat));
+  return reshape(take(reshape(x, [x.size]), reshape(checked, [idx.size]), 0), idx.shape);
 }
 
 export function argsort(x: Tensor, opts?: { axis?: number; descending?: boolean }): Tensor {
