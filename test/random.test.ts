@@ -1,12 +1,35 @@
-/** bt.random: determinism, independent streams, JAX compatibility, and Monte Carlo moments. */
+/**
+ * bt.random: determinism, independent streams, JAX compatibility, and Monte Carlo moments.
+ *
+ * Every body runs on each backend (see ./backend-harness.ts): `name [cpu]` with its float64 and
+ * float32 checks as before (dataSync reads), and `name [webgpu]` in float32 only (WGSL has no
+ * 64-bit floats; float32 is the backend's default), read with `await t.data()`:
+ *  - float32 draws use JAX's float32 bit stream (not the float64 one), so the float32 known-answer
+ *    vector (jax.random.uniform(key(0), (3,))) must hold bit for bit on WebGPU, and the raw
+ *    streams (bits, split, foldIn, uniform, bernoulli, permutation) must equal the CPU's float32
+ *    ones exactly; normal draws go through erf⁻¹, so they agree with the CPU's float32 draws
+ *    within B.adRtol (64 ulps) relative; categorical draws are an argmax of logits + Gumbel noise
+ *    (−log(−log u), a few ulps apart across backends), equal unless two perturbed logits of a row
+ *    lie within those ulps (none do for this seed). gamma is not compared across backends: the
+ *    CPU forms its Marsaglia–Tsang uniforms in float64 (52 bits), WebGPU in float32 (24 bits);
+ *  - moments and frequencies are checked against the Monte Carlo error (5 standard errors, a
+ *    χ² tail bound), the same bounds on both backends; float32 rounding is far below them.
+ */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../src/index.js';
 import { assertClose } from './helpers.js';
+import { assertCloseArr, backendsUnderTest, ints, read, registerAll, type BackendCase } from './backend-harness.js';
+
+const backends = await backendsUnderTest('random');
 
 const r = bt.random;
 const N = 100_000;
 const arr = (t: bt.Tensor) => Array.from(t.dataSync());
+/** dataSync on CPU (as before), `await t.data()` elsewhere. */
+const get = async (B: BackendCase, t: bt.Tensor): Promise<number[]> => (B.name === 'cpu' ? arr(t) : read(t));
+/** The float dtypes each backend draws: both on CPU, float32 on WebGPU. */
+const dtypesOf = (B: BackendCase) => (B.name === 'cpu' ? (['float32', 'float64'] as const) : (['float32'] as const));
 
 function moments(xs: ArrayLike<number>): { mean: number; variance: number } {
   let s = 0;
@@ -31,43 +54,83 @@ function assertMoments(xs: ArrayLike<number>, mean: number, variance: number, mu
   assert.ok(Math.abs(m.variance - variance) <= 5 * seVar, `${what}: variance ${m.variance} vs ${variance} (5 se = ${5 * seVar})`);
 }
 
-test('uniform(key(0), [3], float32) equals the JAX documented values', () => {
+registerAll(backends, 'uniform(key(0), [3], float32) equals the JAX documented values', async (B) => {
+  const jax = [0.947667, 0.9785799, 0.33229148];
   const u = r.uniform(r.key(0), [3], { dtype: 'float32' });
   assert.is(u.dtype, 'float32');
   assert.equal([...u.shape], [3]);
-  assertClose(u, [0.947667, 0.9785799, 0.33229148], 1e-6, 0, 'jax.random.uniform(key(0), (3,))');
-});
-
-test('same key -> same numbers, for every sampler and dtype', () => {
-  const k = r.key(42);
-  const same = (make: (key: bt.Tensor) => bt.Tensor, what: string) => assert.equal(arr(make(k)), arr(make(r.key(42))), what);
-  for (const dtype of ['float32', 'float64'] as const) {
-    same((key) => r.uniform(key, [50], { dtype }), `uniform ${dtype}`);
-    same((key) => r.normal(key, [50], { dtype }), `normal ${dtype}`);
-    same((key) => r.gamma(key, 2.5, [50], { dtype }), `gamma ${dtype}`);
+  if (B.name === 'cpu') {
+    assertClose(u, jax, 1e-6, 0, 'jax.random.uniform(key(0), (3,))');
+    return;
   }
-  same((key) => r.bernoulli(key, 0.3, [50]), 'bernoulli');
-  same((key) => r.categorical(key, bt.tensor([0, 1, 2])), 'categorical');
-  same((key) => r.permutation(key, 20), 'permutation');
-  same((key) => r.bits(key, [10]), 'bits');
-  same((key) => r.split(key, 3), 'split');
-  same((key) => r.foldIn(key, 7), 'foldIn');
-  assert.equal(arr(r.key(42)), arr(r.key(42)));
-  assert.not.equal(arr(r.key(42)), arr(r.key(43)));
+  // bit for bit: JAX prints the shortest decimal that rounds to each float32
+  assert.is(u.backend, 'webgpu');
+  assert.equal(await read(u), jax.map(Math.fround), 'jax.random.uniform(key(0), (3,)) on webgpu, bit for bit');
+  // the default dtype on WebGPU is float32: the same stream
+  assert.equal(await read(r.uniform(r.key(0), [3])), jax.map(Math.fround), 'default dtype');
 });
 
-test('split and foldIn give different keys and different streams', () => {
+registerAll(backends, 'same key -> same numbers, for every sampler and dtype', async (B) => {
+  const k = r.key(42);
+  const same = async (make: (key: bt.Tensor) => bt.Tensor, what: string) => assert.equal(await get(B, make(k)), await get(B, make(r.key(42))), what);
+  for (const dtype of dtypesOf(B)) {
+    await same((key) => r.uniform(key, [50], { dtype }), `uniform ${dtype}`);
+    await same((key) => r.normal(key, [50], { dtype }), `normal ${dtype}`);
+    await same((key) => r.gamma(key, 2.5, [50], { dtype }), `gamma ${dtype}`);
+  }
+  await same((key) => r.bernoulli(key, 0.3, [50]), 'bernoulli');
+  await same((key) => r.categorical(key, bt.tensor([0, 1, 2])), 'categorical');
+  await same((key) => r.permutation(key, 20), 'permutation');
+  await same((key) => r.bits(key, [10]), 'bits');
+  await same((key) => r.split(key, 3), 'split');
+  await same((key) => r.foldIn(key, 7), 'foldIn');
+  assert.equal(await get(B, r.key(42)), await get(B, r.key(42)));
+  assert.not.equal(await get(B, r.key(42)), await get(B, r.key(43)));
+});
+
+registerAll(backends.filter((b) => b.name === 'webgpu'), 'WebGPU streams are the CPU float32 streams: bits, keys, uniform, bernoulli, permutation, categorical exactly; normal within 64 ulps', async (B) => {
+  const cpu = (f: () => bt.Tensor) => bt.withBackend('cpu', () => arr(f()));
+  const k = () => r.key(42);
+  const exact = async (f: () => bt.Tensor, what: string) => {
+    const g = f();
+    assert.is(g.backend, 'webgpu', what);
+    assert.equal(await read(g), cpu(f), what);
+  };
+  await exact(() => r.bits(k(), [1000]), 'bits [1000]');
+  await exact(() => r.bits(k(), [3, 7]), 'bits [3, 7]');
+  await exact(() => r.split(k(), 5), 'split(k, 5)');
+  await exact(() => r.split(r.split(k(), 3), 2), 'split of a batch of keys');
+  await exact(() => r.foldIn(k(), 123456789), 'foldIn');
+  await exact(() => r.foldIn(r.split(k(), 4), 7), 'foldIn of a batch of keys');
+  await exact(() => r.key(2 ** 40 + 5), 'key of a 64-bit seed');
+  await exact(() => r.uniform(k(), [10_001], { dtype: 'float32' }), 'uniform float32 [10001]');
+  await exact(() => r.uniform(k(), [4, 300], { dtype: 'float32', minval: -3, maxval: 5 }), 'uniform(−3, 5) float32');
+  await exact(() => r.bernoulli(k(), bt.tensor([0.1, 0.5, 0.9], { dtype: 'float32' }), [500, 3]), 'bernoulli, tensor p');
+  // permutation draws uniforms of the default dtype (float64 on the CPU): against the CPU's
+  // stable argsort of the float32 stream (ties, ~6% likely among 1000 float32 draws, by index)
+  const perm = r.permutation(k(), 1000);
+  assert.equal(await read(perm), cpu(() => bt.argsort(r.uniform(k(), [1000], { dtype: 'float32' }))), 'permutation(1000)');
+  await exact(() => r.categorical(k(), bt.tensor([0.5, -1, 2, 0], { dtype: 'float32' }), { shape: [2000, 4] }), 'categorical float32');
+  await exact(() => bt.vmap((kk: bt.Tensor) => r.uniform(kk, [6], { dtype: 'float32' }))(r.split(k(), 4)), 'uniform under vmap over keys');
+  const zc = cpu(() => r.normal(k(), [20_000], { dtype: 'float32' }));
+  const zg = r.normal(k(), [20_000]);
+  assert.is(zg.dtype, 'float32');
+  assertCloseArr(await read(zg), zc, B.adRtol, 0, 'normal float32: webgpu vs cpu');
+});
+
+registerAll(backends, 'split and foldIn give different keys and different streams', async (B) => {
   const k = r.key(0);
   const ks = r.split(k, 4);
   assert.equal([...ks.shape], [4, 2]);
   assert.is(ks.dtype, 'int32');
   // With jax_threefry_partitionable, split is "fold-in-like": split(k, n)[i] == foldIn(k, i) (as in JAX).
-  for (let i = 0; i < 4; i++) assert.equal(arr(ks.slice([i], [1]).reshape([2])), arr(r.foldIn(k, i)), `split[${i}] == foldIn(k, ${i})`);
+  for (let i = 0; i < 4; i++) assert.equal(await get(B, ks.slice([i], [1]).reshape([2])), await get(B, r.foldIn(k, i)), `split[${i}] == foldIn(k, ${i})`);
   const keys = [k, ...Array.from({ length: 4 }, (_, i) => ks.slice([i], [1]).reshape([2])), r.foldIn(k, 4), r.foldIn(k, 12345), r.foldIn(ks.slice([0], [1]).reshape([2]), 1)];
-  const streams = keys.map((kk) => arr(r.uniform(kk, [1000])));
+  const keyVals = await Promise.all(keys.map((kk) => get(B, kk)));
+  const streams = await Promise.all(keys.map((kk) => get(B, r.uniform(kk, [1000]))));
   for (let i = 0; i < keys.length; i++) {
     for (let j = i + 1; j < keys.length; j++) {
-      assert.not.equal(arr(keys[i]!), arr(keys[j]!), `keys ${i} and ${j} differ`);
+      assert.not.equal(keyVals[i], keyVals[j], `keys ${i} and ${j} differ`);
       const a = streams[i]!;
       const b = streams[j]!;
       let eq = 0;
@@ -76,35 +139,38 @@ test('split and foldIn give different keys and different streams', () => {
         if (a[t] === b[t]) eq++;
         cov += (a[t]! - 0.5) * (b[t]! - 0.5);
       }
-      assert.is(eq, 0, `streams ${i} and ${j} share values`);
+      // float64 draws (2⁵² values) never collide by chance; float32 ones (2²³ values) do, at
+      // about n/2²³ = 1.2e-4 per pair: allow a handful before calling the streams shared
+      if (B.dtype === 'float64') assert.is(eq, 0, `streams ${i} and ${j} share values`);
+      else assert.ok(eq <= 3, `streams ${i} and ${j} share ${eq} values`);
       // correlation of independent streams: |ρ| ≲ 5/√n
       const rho = cov / a.length / (1 / 12);
       assert.ok(Math.abs(rho) < 5 / Math.sqrt(a.length), `streams ${i} and ${j} correlated (ρ = ${rho})`);
     }
   }
   // split is deterministic and split(k, 2) differs from k itself
-  assert.equal(arr(r.split(k)), arr(r.split(r.key(0))));
+  assert.equal(await get(B, r.split(k)), await get(B, r.split(r.key(0))));
 });
 
-test('uniform: float64 and float32 means and variances within 5 MC standard errors; support [0, 1)', () => {
-  for (const dtype of ['float64', 'float32'] as const) {
+registerAll(backends, 'uniform: float64 and float32 means and variances within 5 MC standard errors; support [0, 1)', async (B) => {
+  for (const dtype of dtypesOf(B).slice().reverse()) {
     const u = r.uniform(r.key(1), [N], { dtype });
     assert.is(u.dtype, dtype);
-    const d = u.dataSync();
+    const d = await get(B, u);
     assert.ok(d.every((v) => v >= 0 && v < 1), `${dtype} support`);
     assertMoments(d, 0.5, 1 / 12, 1 / 80, `uniform ${dtype}`);
   }
   const ab = r.uniform(r.key(2), [N], { minval: -3, maxval: 5 });
-  const d = ab.dataSync();
+  const d = await get(B, ab);
   assert.ok(d.every((v) => v >= -3 && v < 5), 'minval/maxval support');
   assertMoments(d, 1, 64 / 12, 64 * 64 / 80, 'uniform(-3, 5)');
 });
 
-test('normal: float64 and float32 moments (mean 0, variance 1, μ₄ = 3)', () => {
-  for (const dtype of ['float64', 'float32'] as const) {
+registerAll(backends, 'normal: float64 and float32 moments (mean 0, variance 1, μ₄ = 3)', async (B) => {
+  for (const dtype of dtypesOf(B).slice().reverse()) {
     const z = r.normal(r.key(3), [N], { dtype });
     assert.is(z.dtype, dtype);
-    const d = z.dataSync();
+    const d = await get(B, z);
     assert.ok(d.every((v) => Number.isFinite(v)), `${dtype}: finite`);
     assertMoments(d, 0, 1, 3, `normal ${dtype}`);
     // the fraction within one standard deviation: Φ(1) − Φ(−1) = 0.682689…
@@ -114,12 +180,12 @@ test('normal: float64 and float32 moments (mean 0, variance 1, μ₄ = 3)', () =
   }
 });
 
-test('gamma: moments for α in {0.3, 1, 2.5, 10}, both dtypes (mean α, variance α, μ₄ = 3α(α+2))', () => {
-  for (const dtype of ['float64', 'float32'] as const) {
+registerAll(backends, 'gamma: moments for α in {0.3, 1, 2.5, 10}, both dtypes (mean α, variance α, μ₄ = 3α(α+2))', async (B) => {
+  for (const dtype of dtypesOf(B).slice().reverse()) {
     for (const a of [0.3, 1, 2.5, 10]) {
       const g = r.gamma(r.key(4), a, [N], { dtype });
       assert.is(g.dtype, dtype);
-      const d = g.dataSync();
+      const d = await get(B, g);
       assert.ok(d.every((v) => v >= 0 && Number.isFinite(v)), `gamma(${a}) ${dtype} support`);
       assertMoments(d, a, a, 3 * a * (a + 2), `gamma(${a}) ${dtype}`);
     }
@@ -127,25 +193,25 @@ test('gamma: moments for α in {0.3, 1, 2.5, 10}, both dtypes (mean α, variance
   // tensor alpha broadcast to a shape: each column has its own mean
   const alpha = bt.tensor([0.5, 4]);
   const g = r.gamma(r.key(5), alpha, [N / 2, 2]);
-  const d = g.dataSync();
+  const d = await get(B, g);
   for (const [j, a] of [0.5, 4].entries()) {
     const col = Float64Array.from({ length: N / 2 }, (_, i) => d[2 * i + j]!);
     assertMoments(col, a, a, 3 * a * (a + 2), `gamma column α=${a}`);
   }
 });
 
-test('bernoulli: frequencies for scalar and tensor p', () => {
+registerAll(backends, 'bernoulli: frequencies for scalar and tensor p', async (B) => {
   for (const p of [0.05, 0.3, 0.5, 0.9]) {
     const b = r.bernoulli(r.key(6), p, [N]);
     assert.is(b.dtype, 'int32');
-    const d = b.dataSync();
+    const d = await get(B, b);
     assert.ok(d.every((v) => v === 0 || v === 1));
     const q = p * (1 - p);
     assertMoments(d, p, q, null, `bernoulli(${p})`); // 0/1 data: variance is m(1−m), fixed by the mean
   }
   const pt = bt.tensor([0.1, 0.7], { dtype: 'float32' });
   const b = r.bernoulli(r.key(7), pt, [N / 2, 2]);
-  const d = b.dataSync();
+  const d = await get(B, b);
   for (const [j, p] of [0.1, 0.7].entries()) {
     const col = Array.from({ length: N / 2 }, (_, i) => d[2 * i + j]!);
     const q = p * (1 - p);
@@ -153,16 +219,16 @@ test('bernoulli: frequencies for scalar and tensor p', () => {
   }
 });
 
-test('categorical: frequencies match softmax(logits) (chi-square bound)', () => {
-  for (const dtype of ['float64', 'float32'] as const) {
+registerAll(backends, 'categorical: frequencies match softmax(logits) (chi-square bound)', async (B) => {
+  for (const dtype of dtypesOf(B).slice().reverse()) {
     const logits = bt.tensor([0.5, -1, 2, 0, 1.2, -3], { dtype });
     const K = 6;
     const draws = r.categorical(r.key(8), logits, { shape: [N, K] });
     assert.equal([...draws.shape], [N]);
     assert.is(draws.dtype, 'int32');
-    const p = bt.softmax(logits).dataSync();
+    const p = await get(B, bt.softmax(logits));
     const counts = new Array<number>(K).fill(0);
-    for (const c of draws.dataSync()) {
+    for (const c of await get(B, draws)) {
       assert.ok(c >= 0 && c < K);
       counts[c]!++;
     }
@@ -176,44 +242,77 @@ test('categorical: frequencies match softmax(logits) (chi-square bound)', () => 
   const L = bt.tensor([[10, 0, 0], [0, 0, 10]]);
   const rows = r.categorical(r.key(9), L);
   assert.equal([...rows.shape], [2]);
-  assert.equal(arr(rows), [0, 2]);
+  assert.equal(await get(B, rows), [0, 2]);
 });
 
-test('permutation is a permutation; permuting a tensor permutes its first axis', () => {
+registerAll(backends, 'permutation is a permutation; permuting a tensor permutes its first axis', async (B) => {
   for (const n of [1, 2, 10, 1000]) {
     const p = r.permutation(r.key(10 + n), n);
     assert.is(p.dtype, 'int32');
     assert.equal([...p.shape], [n]);
-    const sorted = arr(p).sort((a, b) => a - b);
+    const sorted = (await get(B, p)).sort((a, b) => a - b);
     assert.equal(sorted, Array.from({ length: n }, (_, i) => i), `n=${n}`);
   }
-  const big = arr(r.permutation(r.key(11), 1000));
+  const big = await get(B, r.permutation(r.key(11), 1000));
   assert.not.equal(big, Array.from({ length: 1000 }, (_, i) => i), 'not the identity');
-  assert.not.equal(big, arr(r.permutation(r.key(12), 1000)), 'different keys, different permutations');
+  assert.not.equal(big, await get(B, r.permutation(r.key(12), 1000)), 'different keys, different permutations');
   const x = bt.tensor([[0, 0], [1, 10], [2, 20], [3, 30]]);
   const px = r.permutation(r.key(13), x);
   assert.equal([...px.shape], [4, 2]);
-  const rowsOut = px.toArray() as number[][];
+  const rowsOut = (B.name === 'cpu' ? px.toArray() : await px.array()) as number[][];
   assert.equal(rowsOut.map((rr) => rr[0]).sort(), [0, 1, 2, 3]);
   for (const rr of rowsOut) assert.is(rr[1], rr[0]! * 10, 'rows are kept intact');
+  // an int32 tensor is permuted the same way
+  const pi = r.permutation(r.key(13), ints([0, 1, 2, 3]));
+  assert.equal(await get(B, pi), rowsOut.map((rr) => rr[0]!));
 });
 
-test('random sampling is not differentiated (a constant to grad)', () => {
+registerAll(backends, 'random sampling is not differentiated (a constant to grad)', async (B) => {
   const k = r.key(14);
   const g = bt.grad((mu: bt.Tensor) => bt.sum(r.normal(k, [5]).add(mu).square()))(bt.tensor(0.5));
   const z = r.normal(k, [5]);
-  assertClose(g.item(), bt.sum(z.add(0.5).mul(2)).item(), 1e-12);
+  if (B.name === 'cpu') assertClose(g.item(), bt.sum(z.add(0.5).mul(2)).item(), 1e-12);
+  else {
+    // Σ 2(zᵢ + ½): five terms, each rounded, summed in float32
+    const zv = await read(z);
+    const want = zv.reduce((s, v) => s + 2 * (v + 0.5), 0);
+    const scale = zv.reduce((s, v) => s + 2 * (Math.abs(v) + 0.5), 0);
+    assertCloseArr(await read(g), [want], 0, B.adRtol * scale, 'd/dμ Σ(z + μ)²');
+  }
   // vmap over a batch of keys equals sampling with each key
   const ks = r.split(r.key(15), 3);
   const v = bt.vmap((kk: bt.Tensor) => r.uniform(kk, [4]))(ks);
-  for (let i = 0; i < 3; i++) assert.equal(arr(v.slice([i], [1]).reshape([4])), arr(r.uniform(ks.slice([i], [1]).reshape([2]), [4])));
+  for (let i = 0; i < 3; i++) assert.equal(await get(B, v.slice([i], [1]).reshape([4])), await get(B, r.uniform(ks.slice([i], [1]).reshape([2]), [4])));
+  // every sampler (parallel chains draw this way): the batched kernels give each key's own stream, exactly
+  const samplers: [string, (kk: bt.Tensor) => bt.Tensor][] = [
+    ['normal', (kk) => r.normal(kk, [5])],
+    ['gamma', (kk) => r.gamma(kk, 2.5, [5])],
+    ['bernoulli', (kk) => r.bernoulli(kk, 0.3, [5])],
+    ['categorical', (kk) => r.categorical(kk, bt.tensor([0.1, 0.5, -1]), { shape: [5, 3] })],
+    ['permutation', (kk) => r.permutation(kk, 6)],
+    ['split', (kk) => r.split(kk, 2)],
+    ['foldIn', (kk) => r.foldIn(kk, 3)],
+    ['bits', (kk) => r.bits(kk, [4])],
+  ];
+  for (const [what, f] of samplers) {
+    const batched = await get(B, bt.vmap(f)(ks));
+    const each: number[] = [];
+    for (let i = 0; i < 3; i++) each.push(...(await get(B, f(ks.slice([i], [1]).reshape([2])))));
+    assert.equal(batched, each, `vmap(${what}) over 3 keys`);
+  }
 });
 
-test('bad keys and options are typed errors', () => {
+registerAll(backends, 'bad keys and options are typed errors', (B) => {
   assert.throws(() => r.uniform(bt.tensor([1, 2]), [3]), (e: unknown) => e instanceof bt.DTypeError);
   assert.throws(() => r.key(1.5), (e: unknown) => e instanceof bt.ConfigError);
   assert.throws(() => r.split(r.key(0), 0), (e: unknown) => e instanceof bt.ConfigError);
   assert.throws(() => r.uniform(r.key(0), [2], { dtype: 'int32' as never }), (e: unknown) => e instanceof bt.DTypeError);
+  if (B.name === 'webgpu') {
+    // WGSL has no 64-bit floats: asking for float64 draws is a DTypeError at the call
+    assert.throws(() => r.uniform(r.key(0), [2], { dtype: 'float64' }), (e: unknown) => e instanceof bt.DTypeError && /float64/.test((e as Error).message));
+    assert.throws(() => r.normal(r.key(0), [2], { dtype: 'float64' }), (e: unknown) => e instanceof bt.DTypeError);
+    assert.throws(() => r.gamma(r.key(0), 2, [2], { dtype: 'float64' }), (e: unknown) => e instanceof bt.DTypeError);
+  }
 });
 
 test.run();
