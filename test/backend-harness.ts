@@ -14,7 +14,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../src/index.js';
-import { rng } from './helpers.js';
+import { assertClose as assertCloseF64, rng } from './helpers.js';
 import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
 
 export interface BackendCase {
@@ -243,4 +243,23 @@ export async function checkDirectional(B: BackendCase, f: (x: bt.Tensor) => bt.T
   if (process.env.BT_SUITE_VERBOSE) console.log(`[${B.name}] ${what}: fd ${fd.toExponential(4)} rev err/tol ${(Math.abs(rev - fd) / tolRev).toFixed(3)} fwd err/tol ${(Math.abs(fwd - fd) / tolFwd).toFixed(3)} noise/tol ${(noise / tolRev).toFixed(3)}`);
   assert.ok(Math.abs(rev - fd) <= tolRev, `${what} reverse: ${rev} vs finite differences ${fd} (|err| ${Math.abs(rev - fd).toExponential(2)} > tol ${tolRev.toExponential(2)}, FD noise ${noise.toExponential(2)})`);
   assert.ok(Math.abs(fwd - fd) <= tolFwd, `${what} forward: ${fwd} vs finite differences ${fd} (|err| ${Math.abs(fwd - fd).toExponential(2)} > tol ${tolFwd.toExponential(2)}, FD noise ${noise.toExponential(2)})`);
+}
+
+const maxAbs = (v: number[]) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+/**
+ * AD vs AD (or vs a closed form): on CPU `helpers.assertClose(got, want, cpuRtol, cpuAtol)` (the
+ * float64 checks as they were); on WebGPU rtol B.adRtol with an absolute floor of
+ * B.adRtol·max|want| (rounding errors of entries that cancel are relative to the scale of the
+ * terms, not to the entry).
+ */
+export async function adClose(B: BackendCase, got: bt.Tensor | number, want: bt.Tensor | number[] | number, cpuRtol: number, cpuAtol: number, what: string): Promise<void> {
+  if (B.name === 'cpu') {
+    assertCloseF64(got, want, cpuRtol, cpuAtol, what);
+    return;
+  }
+  if (got instanceof bt.Tensor && want instanceof bt.Tensor) assert.equal([...got.shape], [...want.shape], `${what}: shape`);
+  const g = typeof got === 'number' ? [got] : await read(got);
+  const w = typeof want === 'number' ? [want] : Array.isArray(want) ? want : await read(want);
+  assertCloseArr(g, w, B.adRtol, B.adRtol * maxAbs(w), what);
 }

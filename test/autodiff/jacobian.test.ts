@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import * as bt from '../../src/index.js';
 import {
-  backendsUnderTest, registerAll, assertCloseArr, assertJacobianVsFD, numericJacobian, randnB, read, scalar, T, toDtype, ULPS, type BackendCase,
+  adClose, backendsUnderTest, registerAll, assertCloseArr, assertJacobianVsFD, numericJacobian, randnB, read, scalar, T, toDtype, ULPS, type BackendCase,
 } from '../backend-harness.js';
 import { assertClose as assertCloseF64, numericGrad as numericGradF64, numericJacobian as numericJacobianF64 } from '../helpers.js';
 
@@ -19,21 +19,6 @@ const backends = await backendsUnderTest('jacobian');
 
 const maxAbs = (v: number[]) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
-/**
- * AD vs AD (or vs a closed form): on CPU `helpers.assertClose(got, want, cpuRtol, cpuAtol)` as
- * before; on WebGPU rtol B.adRtol with an absolute floor of B.adRtol·max|want| (rounding errors of
- * entries that cancel are relative to the scale of the terms, not to the entry).
- */
-async function adClose(B: BackendCase, got: bt.Tensor | number, want: bt.Tensor | number[] | number, cpuRtol: number, cpuAtol: number, what: string): Promise<void> {
-  if (B.name === 'cpu') {
-    assertCloseF64(got, want, cpuRtol, cpuAtol, what);
-    return;
-  }
-  if (got instanceof bt.Tensor && want instanceof bt.Tensor) assert.equal([...got.shape], [...want.shape], `${what}: shape`);
-  const g = typeof got === 'number' ? [got] : await read(got);
-  const w = typeof want === 'number' ? [want] : Array.isArray(want) ? want : await read(want);
-  assertCloseArr(g, w, B.adRtol, B.adRtol * maxAbs(w), what);
-}
 
 type FD = bt.Tensor | Awaited<ReturnType<typeof numericJacobian>>;
 

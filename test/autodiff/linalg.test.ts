@@ -20,7 +20,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
 import {
-  backendsUnderTest, registerAll, assertClose, assertCloseArr, assertJacobianVsFD, checkDirectional, numericJacobian, randnB, read, type BackendCase,
+  adClose, backendsUnderTest, registerAll, assertClose, assertCloseArr, assertJacobianVsFD, checkDirectional, numericJacobian, randnB, read, type BackendCase,
 } from '../backend-harness.js';
 import {
   assertClose as assertCloseF64, checkDirectional as checkDirectionalF64, numericJacobian as numericJacobianF64,
@@ -100,20 +100,6 @@ async function triStepScale(B: BackendCase, tri: bt.Tensor): Promise<number> {
 
 const maxAbs = (v: number[]) => v.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
 
-/**
- * AD vs AD (or vs a closed form): on CPU `helpers.assertClose(got, want, cpuRtol, cpuAtol)` as
- * before; on WebGPU rtol B.adRtol with an absolute floor of B.adRtol·max|want|.
- */
-async function adClose(B: BackendCase, got: bt.Tensor | number, want: bt.Tensor | number[] | number, cpuRtol: number, cpuAtol: number, what: string): Promise<void> {
-  if (B.name === 'cpu') {
-    assertCloseF64(got, want, cpuRtol, cpuAtol, what);
-    return;
-  }
-  if (got instanceof bt.Tensor && want instanceof bt.Tensor) assert.equal([...got.shape], [...want.shape], `${what}: shape`);
-  const g = typeof got === 'number' ? [got] : await read(got);
-  const w = typeof want === 'number' ? [want] : Array.isArray(want) ? want : await read(want);
-  assertCloseArr(g, w, B.adRtol, B.adRtol * maxAbs(w), what);
-}
 
 /**
  * The same kernels on the same data: on CPU `helpers.assertClose(got, want, cpuRtol, cpuAtol)` as
