@@ -34,6 +34,17 @@ export interface BackendCase {
 
 export const ULPS = 64;
 
+/** The WebGPU backend (its adapter printed as a [note]), or why there is none. */
+export async function findWebgpu(file: string): Promise<WebGPUBackend | string> {
+  try {
+    const gpu = (await bt.ready('webgpu')) as WebGPUBackend;
+    console.log(`[note] webgpu adapter (${file}): ${gpu.adapterLabel}${gpu.adapterInfo.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
+    return gpu;
+  } catch (e) {
+    return (e as Error).message.replace(/\s*\n\s*/g, ' ');
+  }
+}
+
 /**
  * The backends a test file runs its bodies on: CPU always, WebGPU when an adapter is found (its
  * label is printed as a [note]). Without one: a failing test under CI=true (WebGPU must really run
@@ -41,19 +52,14 @@ export const ULPS = 64;
  */
 export async function backendsUnderTest(file: string): Promise<BackendCase[]> {
   const backends: BackendCase[] = [CPU];
-  try {
-    const gpu = (await bt.ready('webgpu')) as WebGPUBackend;
-    console.log(`[note] webgpu adapter (${file}): ${gpu.adapterLabel}${gpu.adapterInfo.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
-    backends.push(WEBGPU);
-  } catch (e) {
-    const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ');
-    if (process.env.CI === 'true') {
-      test(`${file}: a WebGPU adapter is available in CI`, () => {
-        assert.unreachable(`CI=true but no WebGPU adapter: ${msg}`);
-      });
-    } else {
-      console.log(`[note] webgpu bodies in ${file} SKIPPED: no WebGPU adapter (${msg}). With CI=true this is a failure. CPU bodies still run.`);
-    }
+  const gpu = await findWebgpu(file);
+  if (typeof gpu !== 'string') backends.push(WEBGPU);
+  else if (process.env.CI === 'true') {
+    test(`${file}: a WebGPU adapter is available in CI`, () => {
+      assert.unreachable(`CI=true but no WebGPU adapter: ${gpu}`);
+    });
+  } else {
+    console.log(`[note] webgpu bodies in ${file} SKIPPED: no WebGPU adapter (${gpu}). With CI=true this is a failure. CPU bodies still run.`);
   }
   console.log(`[note] ${file}: backends ${backends.map((b) => `${b.name}/${b.dtype}`).join(', ')}`);
   return backends;

@@ -4,26 +4,20 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import * as bt from '../../src/index.js';
 import type { WebGPUBackend } from '../../src/backends/webgpu/index.js';
+import { findWebgpu } from '../backend-harness.js';
 
 export async function webgpuOrSkip(file: string): Promise<WebGPUBackend | null> {
-  try {
-    const gpu = (await bt.ready('webgpu')) as WebGPUBackend;
-    console.log(`[note] webgpu adapter (${file}): ${gpu.adapterLabel}${gpu.adapterInfo.isFallbackAdapter ? ' (fallback adapter)' : ''}`);
-    return gpu;
-  } catch (e) {
-    const msg = (e as Error).message.replace(/\s*\n\s*/g, ' ');
-    if (process.env.CI === 'true') {
-      test(`${file}: a WebGPU adapter is available in CI`, () => {
-        assert.unreachable(`CI=true but no WebGPU adapter: ${msg}`);
-      });
-    } else {
-      // no uvu tests registered: the runner counts 0 tests; this line is what it surfaces
-      console.log(`[note] webgpu tests in ${file} SKIPPED: no WebGPU adapter (${msg}). With CI=true this is a failure.`);
-      return null;
-    }
+  const gpu = await findWebgpu(file);
+  if (typeof gpu !== 'string') return gpu;
+  if (process.env.CI === 'true') {
+    test(`${file}: a WebGPU adapter is available in CI`, () => {
+      assert.unreachable(`CI=true but no WebGPU adapter: ${gpu}`);
+    });
     test.run();
-    return null;
+  } else {
+    // no uvu tests registered: the runner counts 0 tests; this line is what it surfaces
+    console.log(`[note] webgpu tests in ${file} SKIPPED: no WebGPU adapter (${gpu}). With CI=true this is a failure.`);
   }
+  return null;
 }
