@@ -14,7 +14,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../src/index.js';
-import { assertClose as assertCloseF64, rng } from './helpers.js';
+import { assertClose as assertCloseF64, rng, shapeSize, type HostArray } from './helpers.js';
 import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
 
 export interface BackendCase {
@@ -116,6 +116,16 @@ const size = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1);
 export function T(B: BackendCase, values: number[], shape: readonly number[]): bt.Tensor {
   return bt.tensor(B.dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values), { shape: [...shape], dtype: B.dtype });
 }
+
+/** Standard normals mapped through `dom` (an op's smooth domain), rounded to the backend's dtype so exact comparisons are meaningful. */
+export function hostData(B: BackendCase, shape: number[], seed: number, dom: (z: number) => number = (z) => z): HostArray {
+  const r = rng(seed);
+  const data = Array.from({ length: shapeSize(shape) }, () => toDtype(B, dom(Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()))));
+  return { data, shape };
+}
+
+/** A host array as a tensor of the backend's float dtype. */
+export const hostTensor = (B: BackendCase, h: HostArray): bt.Tensor => T(B, h.data, h.shape);
 
 export function randnB(B: BackendCase, shape: readonly number[], seed: number, scale = 1): bt.Tensor {
   return T(B, hostRandn(size(shape), seed).map((v) => v * scale), shape);

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import * as bt from '../../src/index.js';
 import {
   assertCloseArr, backendsUnderTest, checkDirectional, CPU as CPU64, read, registerAll, T, toDtype, WEBGPU, type BackendCase,
+  hostData, hostTensor,
 } from '../backend-harness.js';
 import { assertClose as assertClose64, checkDirectional as checkDirectional64, hostMap, rng, shapeSize, type HostArray } from '../helpers.js';
 
@@ -97,17 +98,7 @@ const pairArb = fc
     return swap ? { sa: b, sb: a, seed } : { sa: a, sb: b, seed };
   });
 
-/**
- * Host data of a shape: standard normals mapped through `dom` into an op's smooth domain, rounded
- * to the backend's dtype (the values the backend holds, so host references use the same inputs).
- */
-function hostData(B: BackendCase, shape: number[], seed: number, dom: (z: number) => number = (z) => z): HostArray {
-  const r = rng(seed);
-  const data = Array.from({ length: shapeSize(shape) }, () => toDtype(B, dom(Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()))));
-  return { data, shape };
-}
 
-const hostTensor = (B: BackendCase, h: HostArray) => T(B, h.data, h.shape);
 
 // smooth domains
 const positive = (z: number) => 0.3 + Math.abs(z);

@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import * as bt from '../../src/index.js';
-import { backendsUnderTest, registerAll, assertClose, checkDirectional, read, T, toDtype, type BackendCase } from '../backend-harness.js';
+import { backendsUnderTest, registerAll, assertClose, checkDirectional, read, T, toDtype, hostData, hostTensor, type BackendCase } from '../backend-harness.js';
 import { checkDirectional as checkDirectionalF64, hostAlongAxis, ravelBroadcastIndex, rng, shapeSize, unravelIndex, type HostArray } from '../helpers.js';
 
 const backends = await backendsUnderTest('ops-indexing');
@@ -26,14 +26,7 @@ const shape1Arb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLe
 const idxShapeArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 0, maxLength: 2 });
 const seedArb = fc.integer({ min: 0, max: 1_000_000 });
 
-/** Standard normal host data, rounded to the backend's dtype (so exact comparisons are meaningful). */
-function hostData(B: BackendCase, shape: number[], seed: number): HostArray {
-  const r = rng(seed);
-  const data = Array.from({ length: shapeSize(shape) }, () => toDtype(B, Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())));
-  return { data, shape };
-}
 
-const hostTensor = (B: BackendCase, h: HostArray) => T(B, h.data, h.shape);
 
 /**
  * Reverse + forward mode vs central differences: float64 (helpers.ts, unchanged) on CPU, the

@@ -17,6 +17,7 @@ import fc from 'fast-check';
 import * as bt from '../../src/index.js';
 import {
   assertCloseArr, backendsUnderTest, checkDirectional, read, registerAll, scalar, T, toDtype, WEBGPU, type BackendCase,
+  hostData, hostTensor,
 } from '../backend-harness.js';
 import {
   assertClose as assertClose64, checkDirectional as checkDirectional64, hostAlongAxis, hostBroadcastShapes, hostReduce, ravelBroadcastIndex, rng,
@@ -106,14 +107,7 @@ const axisCaseArb = fc
     return { shape, axis, axisArg: neg ? axis - shape.length : axis, reverse: rev, seed };
   });
 
-/** Standard normals through `dom`, rounded to the backend's dtype (the values the backend holds). */
-function hostData(B: BackendCase, shape: number[], seed: number, dom: (z: number) => number = (z) => z): HostArray {
-  const r = rng(seed);
-  const data = Array.from({ length: shapeSize(shape) }, () => toDtype(B, dom(Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r()))));
-  return { data, shape };
-}
 
-const hostTensor = (B: BackendCase, h: HostArray) => T(B, h.data, h.shape);
 
 /** Distinct values (a random permutation of a 0.3-spaced grid plus jitter < 0.05): max/min never tie or swap under FD. */
 function distinctData(B: BackendCase, shape: number[], seed: number): HostArray {

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { test } from 'uvu';
 import fc from 'fast-check';
 import * as bt from '../../src/index.js';
-import { backendsUnderTest, registerAll, assertClose, checkDirectional, T, toDtype, type BackendCase } from '../backend-harness.js';
+import { backendsUnderTest, registerAll, assertClose, checkDirectional, T, toDtype, hostData, hostTensor, type BackendCase } from '../backend-harness.js';
 import {
   checkDirectional as checkDirectionalF64, hostBroadcastShapes, hostMap, hostTranspose, ravelBroadcastIndex, rng, shapeSize,
   unravelIndex, type HostArray,
@@ -28,14 +28,7 @@ const shapeArb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 0, maxLen
 const shape1Arb = fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 });
 const seedArb = fc.integer({ min: 0, max: 1_000_000 });
 
-/** Standard normal host data, rounded to the backend's dtype (so exact comparisons are meaningful). */
-function hostData(B: BackendCase, shape: number[], seed: number): HostArray {
-  const r = rng(seed);
-  const data = Array.from({ length: shapeSize(shape) }, () => toDtype(B, Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r())));
-  return { data, shape };
-}
 
-const hostTensor = (B: BackendCase, h: HostArray) => T(B, h.data, h.shape);
 
 /** Reverse + forward mode vs central differences: float64 (helpers.ts, unchanged) on CPU, the harness's float32 check on WebGPU. */
 async function checkDir(B: BackendCase, f: (x: bt.Tensor) => bt.Tensor, x: bt.Tensor, seed: number, what: string): Promise<void> {
