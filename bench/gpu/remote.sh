@@ -190,6 +190,7 @@ for i in "${!STEPS[@]}"; do
   later=$(( ${#STEPS[@]} - i - 1 ))
   left=$((DEADLINE - SECONDS))
   t=$((left - RESERVE * later))
+  [ "$s" = probe ] && t=$left # the precondition of everything after it
   [ "$t" -gt "${CAP[$s]}" ] && t="${CAP[$s]}"
   if [ "$t" -lt 15 ]; then
     section "$s: SKIPPED (${left}s of the budget left)"
