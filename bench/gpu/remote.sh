@@ -12,6 +12,7 @@
 #                         accepts a software adapter, e.g. "llvmpipe" for a test without a GPU
 #   BT_GPU_ICD            the Vulkan ICD json to use instead of searching for NVIDIA's
 #   BT_GPU_BUDGET_S       the time budget of the whole run, seconds
+#   BT_GPU_CAP_S          every step's own limit, seconds (default: probe 60, vi 110, engine 100, sgmcmc 45)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -177,6 +178,7 @@ else
   SGMCMC_ARGS=(--seconds 1)
 fi
 declare -A CAP=([probe]=60 [vi]=110 [engine]=100 [sgmcmc]=45)
+if [ -n "${BT_GPU_CAP_S:-}" ]; then for s in "${!CAP[@]}"; do CAP[$s]=$BT_GPU_CAP_S; done; fi
 declare -A CMD=(
   [probe]="bench/probe.mjs"
   [vi]="bench/vi.mjs --backend webgpu --out $OUT ${VI_ARGS[*]}"
