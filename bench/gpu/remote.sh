@@ -97,6 +97,8 @@ PY
 mkdir -p "$P/bin"
 NODE="$P/bin/node"
 DAWN="$P/node_modules/webgpu/dist/linux-x64/dawn.node"
+# unpacked files go when the run ends: the payload stays the size prepare.sh checked (≤ 60 MiB)
+trap 'rm -rf "$P/bin" "$DAWN" "$DAWN.part"' EXIT
 unxz "$P/node.xz" "$NODE" || die "could not unpack node (needs python3 or xz)"
 unxz "$DAWN.xz" "$DAWN" || die "could not unpack dawn.node"
 if ! "$NODE" --version >/dev/null 2>&1; then
