@@ -7,18 +7,25 @@
  *   - the same block verbatim as a TypeScript consumer, type-checked strict with module NodeNext
  *     and without skipLibCheck (every .d.ts the package exposes is checked), once with the default
  *     libs (DOM, no @types/node) and once as a Node program (lib ES2022 + @types/node, no DOM);
+ *     and once with a bundler's resolution (moduleResolution Bundler);
  *   - a browser bundle of the installed package by esbuild (platform 'browser', nothing external),
- *     as the README tells bundler users: it must build and import nothing.
+ *     as the README tells bundler users: it must build and import nothing;
+ *   - the README's browser page (its ```html block: an import map onto an esbuild bundle of the
+ *     installed library), served over HTTP and loaded in headless Chromium, which must show the
+ *     right gradient (no Chromium: skipped with a [note], a failure under CI=true, as test/browser).
  * Each phase is timed and the times are printed as one `[note]` line (CI budget: ~60 s in all).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, transformSync } from 'esbuild';
+import { findChromium } from '../browser/chromium.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'bayestape-pack-'));
@@ -137,6 +144,11 @@ test('a TypeScript consumer type-checks as a Node program: lib ES2022 (no DOM) +
   typecheck('node', { lib: ['ES2022'], typeRoots: [join(root, 'node_modules', '@types')], types: ['node'] });
 });
 
+test("a TypeScript consumer type-checks with a bundler's resolution (module ESNext, moduleResolution Bundler)", () => {
+  assert.ok(existsSync(join(consumer, 'node_modules', 'bayestape')), 'not installed');
+  typecheck('bundler', { module: 'ESNext', moduleResolution: 'Bundler', types: [] });
+});
+
 test('esbuild bundles the installed package for the browser with nothing external and no imports left', async () => {
   assert.ok(existsSync(join(consumer, 'quickstart.mjs')), 'no quickstart.mjs');
   const t0 = Date.now();
@@ -156,6 +168,69 @@ test('esbuild bundles the installed package for the browser with nothing externa
   const inputs = Object.keys(r.metafile.inputs);
   assert.ok(inputs.some((f) => f.includes('node_modules/bayestape/dist/')), 'the bundle is built from the installed dist/');
   assert.not.ok(inputs.some((f) => f.includes('node_modules/webgpu/')), 'the webgpu package is not bundled');
+});
+
+/** The README's browser-page block (the first ```html block after "### In a browser page"). */
+function browserPage(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const m = /### In a browser page\n[\s\S]*?```html\n([\s\S]*?)```/.exec(readme);
+  assert.ok(m, 'README.md has a "### In a browser page" section with a ```html block');
+  return m![1]!;
+}
+
+test("the README's browser page (an import map onto an esbuild bundle of the installed package) runs in headless Chromium", async () => {
+  assert.ok(existsSync(join(consumer, 'node_modules', 'bayestape')), 'not installed');
+  const web = join(consumer, 'web');
+  mkdirSync(web, { recursive: true });
+  writeFileSync(join(web, 'index.html'), browserPage());
+  const t0 = Date.now();
+  // as the README's command: npx esbuild node_modules/bayestape/dist/index.js --bundle --format=esm --platform=browser
+  const r = await build({
+    entryPoints: [join(consumer, 'node_modules', 'bayestape', 'dist', 'index.js')],
+    absWorkingDir: consumer,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    outfile: join(web, 'bayestape.js'),
+    metafile: true,
+    logLevel: 'silent',
+  });
+  times['bundle'] = (times['bundle'] ?? 0) + (Date.now() - t0) / 1000;
+  const imports = Object.values(r.metafile.outputs).flatMap((o) => o.imports.map((i) => i.path));
+  assert.equal(imports, [], `the library bundle still imports: ${imports.join(', ')}`);
+
+  const chromium = findChromium();
+  if (!chromium) {
+    if (process.env.CI === 'true') assert.unreachable('CI=true but no Chromium (set CHROMIUM_PATH or run .ci/install-system.sh)');
+    console.log('[note] pack-install: browser page SKIPPED: no Chromium (set CHROMIUM_PATH). With CI=true this is a failure.');
+    return;
+  }
+  // module scripts do not load from file:// URLs: serve the folder, as the README says
+  const server = createServer((req, res) => {
+    const name = (req.url ?? '/').split('?')[0] === '/' ? 'index.html' : (req.url ?? '').slice(1).split('?')[0]!;
+    const path = join(web, name);
+    if (!/^[\w.-]+$/.test(name) || !existsSync(path)) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': name.endsWith('.html') ? 'text/html' : 'text/javascript' }).end(readFileSync(path));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as AddressInfo).port;
+  const t1 = Date.now();
+  const out = await new Promise<string>((ok) => {
+    execFile(
+      chromium,
+      ['--headless=new', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=10000', '--dump-dom', `http://127.0.0.1:${port}/`],
+      { timeout: 60_000, maxBuffer: 1 << 24 },
+      (_err, stdout) => ok(stdout ?? ''),
+    );
+  });
+  server.close();
+  times['chromium'] = (Date.now() - t1) / 1000;
+  const m = /grad: (\[[^\]]*\])/.exec(out);
+  assert.ok(m, `the page did not print its gradient; its DOM:\n${out.slice(0, 2000)}`);
+  const g = JSON.parse(m![1]!) as number[];
+  const xs = [0.5, -1, 2];
+  const err = Math.max(...xs.map((x, i) => Math.abs(g[i]! - (Math.cos(x) * x * x + 2 * x * Math.sin(x)))));
+  assert.ok(err < 1e-12, `the page's gradient ${m![1]} is off by ${err}`);
 });
 
 test.after(() => {
