@@ -6,8 +6,8 @@
  *     with a resolve hook that refuses the `webgpu` package, so an eager import of it fails here;
  *   - the same block verbatim as a TypeScript consumer, type-checked strict with module NodeNext
  *     and without skipLibCheck (every .d.ts the package exposes is checked), once with the default
- *     libs (DOM, no @types/node) and once as a Node program (lib ES2022 + @types/node, no DOM);
- *     and once with a bundler's resolution (moduleResolution Bundler);
+ *     libs (DOM, no @types/node), once as a Node program (lib ES2022 + @types/node, no DOM) and
+ *     once with a bundler's resolution (module ESNext, moduleResolution Bundler);
  *   - a browser bundle of the installed package by esbuild (platform 'browser', nothing external),
  *     as the README tells bundler users: it must build and import nothing;
  *   - the README's browser page (its ```html block: an import map onto an esbuild bundle of the
