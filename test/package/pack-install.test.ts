@@ -4,6 +4,8 @@
  * --prefer-offline), then
  *   - the README's Quick start, its types stripped, as a plain-Node ESM consumer (`.mjs`, no tsx)
  *     with a resolve hook that refuses the `webgpu` package, so an eager import of it fails here;
+ *   - the WebGPU backend from the installed package (Node, its own 'webgpu' dependency; no adapter:
+ *     skipped with a [note], a failure under CI=true, as the other WebGPU tests);
  *   - the same block verbatim as a TypeScript consumer, type-checked strict with module NodeNext
  *     and without skipLibCheck (every .d.ts the package exposes is checked), once with the default
  *     libs (DOM, no @types/node), once as a Node program (lib ES2022 + @types/node, no DOM) and
@@ -121,6 +123,35 @@ console.log(msg);
   );
   const msg = sh('run', process.execPath, ['--import', './no-webgpu.mjs', 'check.mjs'], consumer, 60_000);
   assert.match(msg, /BackendError: .*could not load the npm package 'webgpu'.*refused by the test/);
+});
+
+test("the installed package reaches WebGPU in Node through its lazy import of the 'webgpu' dependency", () => {
+  assert.ok(existsSync(join(consumer, 'node_modules', 'bayestape')), 'not installed');
+  writeFileSync(
+    join(consumer, 'gpu.mjs'),
+    `import * as bt from 'bayestape';
+try { await bt.ready('webgpu'); } catch (e) { console.log('NO ADAPTER: ' + e.message.split('\\n')[0]); process.exit(0); }
+bt.setBackend('webgpu');
+const g = bt.grad((x) => bt.sum(bt.sin(x).mul(x.square())))(bt.tensor([0.5, -1, 2]));
+console.log('grad: ' + JSON.stringify(Array.from(await g.data())));
+process.exit(0);
+`,
+  );
+  const out = sh('webgpu', process.execPath, ['gpu.mjs'], consumer, 120_000);
+  const none = /NO ADAPTER: (.*)/.exec(out);
+  if (none) {
+    // the package loaded (a BackendError about the adapter, not about a missing 'webgpu' module)
+    assert.not.match(none[1]!, /could not load the npm package 'webgpu'/, `the installed package cannot import 'webgpu': ${none[1]}`);
+    if (process.env.CI === 'true') assert.unreachable(`CI=true but no WebGPU adapter: ${none[1]}`);
+    console.log(`[note] pack-install: WebGPU check SKIPPED (no adapter: ${none[1]}). With CI=true this is a failure.`);
+    return;
+  }
+  const m = /grad: (\[[^\]]*\])/.exec(out);
+  assert.ok(m, `no gradient printed:\n${out}`);
+  const g = JSON.parse(m![1]!) as number[];
+  const xs = [0.5, -1, 2];
+  const err = Math.max(...xs.map((x, i) => Math.abs(g[i]! - (Math.cos(x) * x * x + 2 * x * Math.sin(x)))));
+  assert.ok(err < 1e-5, `the WebGPU (float32) gradient ${m![1]} is off by ${err}`);
 });
 
 function typecheck(what: string, options: Record<string, unknown>): void {
