@@ -85,3 +85,10 @@ export async function runWebgpuDemo(): Promise<ResultRow[]> {
   bt.dispose([theta, x, y, data.xTrain, data.yTrain, data.xTest, data.yTest]);
   return rows;
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runWebgpuDemo().then((rows) => {
+    console.table(rows);
+    if (rows.some((r) => !(r.err <= r.tol))) process.exit(1);
+  });
+}

@@ -1,7 +1,10 @@
 import { DTypeError } from './errors.js';
 
+/** A tensor's element type: float64 (the CPU default), float32 (the WebGPU default) or int32. */
 export type DType = 'float64' | 'float32' | 'int32';
+/** The floating-point dtypes. */
 export type FloatDType = 'float64' | 'float32';
+/** The typed arrays that hold a tensor's values on the host, one per dtype. */
 export type TypedArray = Float64Array | Float32Array | Int32Array;
 
 export const DTYPES: readonly DType[] = ['float64', 'float32', 'int32'];

@@ -32,7 +32,8 @@ export { vmap, type VmapOptions } from './autodiff/batching.js';
 export { jacrev, jacfwd, hessian, hvp, type JacobianOptions } from './autodiff/jacobian.js';
 export { customVjp, customJvp } from './autodiff/custom.js';
 export { definePrimitive, type PrimitiveSpec, type UserOp } from './autodiff/define.js';
-export type { Primitive, Aval, CpuKernel, CpuInput } from './autodiff/primitive.js';
+export type { Primitive, Aval, CpuKernel, CpuInput, Cotangent } from './autodiff/primitive.js';
+export type { TensorLike } from './autodiff/ops/util.js';
 
 export * as linalg from './linalg.js';
 export * as tree from './tree.js';

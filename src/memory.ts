@@ -39,6 +39,7 @@ function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void
   else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, into, seen);
 }
 
+/** Runs fn and disposes every tensor created inside it except those it returns (and those a live gradient tape still needs). */
 export function tidy<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError('tidy(fn): fn must be a function');
   const scope = new Set<Tensor>();
@@ -89,6 +90,7 @@ export function dispose(x: unknown): void {
   for (const t of set) t.dispose();
 }
 
+/** Live tensors, their bytes and their backend buffers, for leak checks. */
 export function memory(): { numTensors: number; numBytes: number; numBuffers: number } {
   let numBytes = 0;
   let numBuffers = 0;

@@ -5,6 +5,7 @@ import { sizeOf, type Shape } from './shape.js';
 import { onCreate, onDispose } from './memory.js';
 import type { TensorMethods } from './autodiff/ops/methods.js';
 
+/** A number or nested arrays of numbers: a tensor's values as `toArray()` gives them. */
 export type NestedArray = number | NestedArray[];
 
 /**
@@ -77,10 +78,12 @@ export class Tensor {
     return b.readSync(c._handle, c.dtype, c.size);
   }
 
+  /** The values as nested arrays; works on every backend. */
   async array(): Promise<NestedArray> {
     return nest(await this.data(), this.shape);
   }
 
+  /** The values as nested arrays, synchronously (CPU). */
   toArray(): NestedArray {
     return nest(this.dataSync(), this.shape);
   }
@@ -104,6 +107,7 @@ export class Tensor {
     return this.size * bytesPerElement(this.dtype);
   }
 
+  /** A short description: the values (where the backend reads synchronously), shape and dtype. */
   toString(): string {
     if (!this._backend) return `Tensor(traced, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;
     if (this._disposed) return `Tensor(disposed, shape=[${this.shape.join(', ')}], dtype=${this.dtype})`;

@@ -9,6 +9,7 @@ import { allocArray, type DType } from './dtype.js';
 import { ConfigError } from './errors.js';
 import { Tensor } from './tensor.js';
 
+/** Options of `toBackend`. */
 export interface ToBackendOptions {
   /** Cast float leaves to this float dtype on the way (e.g. 'float32' for WebGPU); int32 leaves stay int32. */
   dtype?: 'float32' | 'float64';

@@ -48,6 +48,7 @@ export function loopBatch(prim: Primitive, vals: Tensor[], dims: (0 | null)[], p
   return per[0]!.map((_, k) => concat(per.map((outs) => expandDims(outs[k]!, 0)), 0));
 }
 
+/** Options of `vmap`: the mapped axis of each argument (`inAxes`, null = not mapped) and of the outputs (`outAxes`). */
 export interface VmapOptions {
   inAxes?: number | null | (number | null)[];
   outAxes?: number;
@@ -57,6 +58,8 @@ export interface VmapOptions {
  * vmap(f, { inAxes = 0, outAxes = 0 }): maps f over an axis of its arguments. inAxes is one entry
  * per argument (a number or null for "not mapped"), or one value for all; it applies to every
  * leaf of that argument's pytree.
+ *
+ * @typeParam F - the type of f; the mapped function keeps its parameter and return types.
  */
 export function vmap<F extends (...args: any[]) => any>(f: F, opts?: VmapOptions): (...args: Parameters<F>) => ReturnType<F> {
   for (const k of Object.keys(opts ?? {})) {

@@ -4,14 +4,18 @@ import { bind } from './core.js';
 import type { Aval, CpuKernel, Cotangent, Primitive } from './primitive.js';
 import { liveBackends } from '../backends/backend.js';
 
+/** What `definePrimitive` takes: a name, kernels per backend, and the shape and derivative rules. */
 export interface PrimitiveSpec<P = Record<string, unknown>> {
   name: string;
   /** Kernels by backend name: `cpu` gets (inputs, params, outs) => TypedArray | TypedArray[]; `webgpu` a WGSL kernel. */
   impl: { cpu?: CpuKernel<P>; webgpu?: unknown; [backend: string]: unknown };
   /** Output avals from input avals (default: one output like the first input). Throw a typed error on bad input. */
   shape?: (inputs: readonly Aval[], params: P) => Aval[];
+  /** Forward rule: output tangents from the input tangents (null = zero), written with bayestape ops. */
   jvp?: (primals: Tensor[], tangents: (Tensor | null)[], params: P, outs: Tensor[]) => (Tensor | null)[];
+  /** Reverse rule: input cotangents from the output cotangents, written with bayestape ops. */
   vjp?: (cts: Cotangent[], primals: Tensor[], outs: Tensor[], params: P) => Cotangent[];
+  /** Batching rule: the outputs for inputs batched along axis 0 (dims[i] === 0) or unbatched (null); without it vmap loops. */
   batch?: (args: Tensor[], dims: (0 | null)[], params: P, size: number) => Tensor[];
   /** The outputs carry no derivative (transforms pass through; no rules needed). */
   nondiff?: boolean;

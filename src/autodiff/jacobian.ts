@@ -9,6 +9,7 @@ import { concat, expandDims, reshape, transpose } from './ops/shape.js';
 import { tidy } from '../memory.js';
 import { describe } from './ops/util.js';
 
+/** Options of `jacrev`, `jacfwd` and `hessian`. */
 export interface JacobianOptions {
   /** Basis vectors per batched pass; undefined = all in one pass. Bounds memory. */
   chunkSize?: number;

@@ -7,7 +7,8 @@ export interface Aval {
   readonly dtype: DType;
 }
 
-export type Cotangent = Tensor | null; // null: a symbolic zero (nothing flows)
+/** A cotangent in a reverse rule: a Tensor, or null for a symbolic zero (nothing flows). */
+export type Cotangent = Tensor | null;
 
 /**
  * A primitive is the unit the engine knows: a shape rule, kernels per backend, and derivative
@@ -41,4 +42,5 @@ export interface CpuInput {
   readonly shape: readonly number[];
   readonly dtype: DType;
 }
+/** A CPU kernel: computes the outputs (one typed array per output aval) from flat inputs and the op's params. */
 export type CpuKernel<P = any> = (inputs: CpuInput[], params: P, outs: Aval[]) => TypedArray | TypedArray[];

@@ -105,6 +105,7 @@ export class TapeTrace extends Trace {
   }
 }
 
+/** The function `vjp` returns: maps an output cotangent to one cotangent pytree per primal argument. */
 export type Pullback = (cotangent: PyTree) => PyTree[];
 
 /**
@@ -152,6 +153,7 @@ export function vjp<T extends PyTree>(f: (...args: any[]) => T, ...primals: PyTr
   return [unflatten(odef, outPrimals) as T, pullback];
 }
 
+/** Options of `grad`/`valueAndGrad`: which arguments to differentiate (`argnums`) and whether f returns [value, aux] (`hasAux`). */
 export interface GradOptions {
   argnums?: number | number[];
   hasAux?: boolean;
@@ -207,6 +209,7 @@ function lowerAux(aux: unknown): unknown {
   return unflatten(def, ls.map((l) => (l instanceof TapeTracer && !l._trace.active ? l.primal : l)));
 }
 
+/** grad(f, { argnums = 0, hasAux }): the gradient of a scalar function (reverse mode), shaped like the differentiated arguments. */
 export function grad(f: (...args: any[]) => any, opts?: GradOptions): (...args: any[]) => any {
   const vg = valueAndGrad(f, opts);
   // the value is computed anyway; the outer tidy frees it

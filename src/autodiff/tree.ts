@@ -8,6 +8,7 @@ import { ConfigError, ShapeError } from '../errors.js';
  */
 export type PyTree = unknown;
 
+/** The structure of a pytree without its leaves, as `flatten` returns it. */
 export type TreeDef =
   | { kind: 'leaf' }
   | { kind: 'array'; children: TreeDef[] }
@@ -19,6 +20,7 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** The leaves of a pytree (object keys in sorted order) and its structure. */
 export function flatten(tree: PyTree): [unknown[], TreeDef] {
   const leaves: unknown[] = [];
   const walk = (x: unknown): TreeDef => {
@@ -38,6 +40,7 @@ export function numLeaves(def: TreeDef): number {
   return def.kind === 'leaf' ? 1 : def.children.reduce((n, c) => n + numLeaves(c), 0);
 }
 
+/** The pytree with structure `def` and these leaves (the inverse of `flatten`). */
 export function unflatten(def: TreeDef, leaves: readonly unknown[]): PyTree {
   const need = numLeaves(def);
   if (leaves.length !== need) throw new ShapeError(`tree.unflatten: the structure has ${need} leaves but ${leaves.length} were given.`);
@@ -52,6 +55,7 @@ export function unflatten(def: TreeDef, leaves: readonly unknown[]): PyTree {
   return build(def);
 }
 
+/** The leaves of a pytree, in `flatten`'s order. */
 export function leaves(tree: PyTree): unknown[] {
   return flatten(tree)[0];
 }

@@ -39,11 +39,13 @@ export class DiagonalNormal extends LocScaleDistribution {
     this.batchShape = full.slice(0, -1);
   }
 
+  /** Rebuild from unconstrained params { loc, logScale }. */
   static fromParams(p: PyTree): DiagonalNormal {
     return LocScaleDistribution.fromLocLogScale('distributions.DiagonalNormal.withParams', p, (loc, scale) => new DiagonalNormal(loc, scale));
   }
 
 
+  /** log density summed over the last (event) axis. */
   logProb(x: Tensor): Tensor {
     checkValue('distributions.DiagonalNormal.logProb', x, this.eventShape, this.batchShape, this.dtype);
     const z = div(sub(x, this.loc), this.scale);
@@ -56,19 +58,23 @@ export class DiagonalNormal extends LocScaleDistribution {
     return add(this.loc, mul(this.scale, eps));
   }
 
+  /** The entropy Σ (½ + ½ log 2π + log σ), shape batchShape. */
   entropy(): Tensor {
     return sum(add(this.logScale(), 0.5 + 0.5 * LOG_2PI), { axis: -1 });
   }
 
+  /** The mean, loc. */
   mean(): Tensor {
     return this.loc;
   }
 
+  /** The per-coordinate variance σ². */
   variance(): Tensor {
     return square(this.scale);
   }
 
 
+  /** A DiagonalNormal from params { loc, logScale }. */
   withParams(p: PyTree): DiagonalNormal {
     return DiagonalNormal.fromParams(p);
   }

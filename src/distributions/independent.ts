@@ -45,6 +45,7 @@ export class Independent extends DistributionBase {
     this.dtype = ((base as { dtype?: FloatDType }).dtype ?? 'float64') as FloatDType;
   }
 
+  /** The base's log density summed over the reinterpreted batch axes. */
   logProb(x: Tensor): Tensor {
     checkValue('distributions.Independent.logProb', x, this.eventShape, this.batchShape, this.dtype);
     return sumLast(this.base.logProb(x), this.reinterpretedBatchNdims);
@@ -54,27 +55,33 @@ export class Independent extends DistributionBase {
     return this.base.rsample(key, s);
   }
 
+  /** The base's draws (without gradient). */
   override sample(key: Tensor, sampleShape?: readonly number[]): Tensor {
     return this.base.sample(key, sampleShape);
   }
 
+  /** The base's reparameterised draws and their log density summed over the reinterpreted axes. */
   override rsampleAndLogProb(key: Tensor, sampleShape?: readonly number[]): [Tensor, Tensor] {
     const [x, lp] = this.base.rsampleAndLogProb(key, sampleShape);
     return [x, sumLast(lp, this.reinterpretedBatchNdims)];
   }
 
+  /** The base's entropy summed over the reinterpreted batch axes. */
   entropy(): Tensor {
     return sumLast(this.base.entropy(), this.reinterpretedBatchNdims);
   }
 
+  /** The base's mean. */
   mean(): Tensor {
     return this.base.mean();
   }
 
+  /** The base distribution's params. */
   params(): PyTree {
     return this.base.params();
   }
 
+  /** The same reinterpretation of the base rebuilt from new params. */
   withParams(p: PyTree): Independent {
     return new Independent(this.base.withParams(p), this.reinterpretedBatchNdims);
   }

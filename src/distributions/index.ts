@@ -1,6 +1,8 @@
 /**
  * bt.distributions: probability distributions with logProb / sample / rsample / entropy / mean,
  * trainable through params() / withParams(p) (unconstrained leaves), and analytic kl(p, q).
+ *
+ * @module
  */
 export { kl, registerKl, type Distribution, type DistributionClass } from './types.js';
 export { Normal } from './normal.js';
@@ -9,3 +11,4 @@ export { Uniform } from './uniform.js';
 export { DiagonalNormal } from './diagonal.js';
 export { MultivariateNormal, type MultivariateNormalOptions } from './mvn.js';
 export { Independent } from './independent.js';
+export type { LocScaleDistribution } from './loc-scale.js';

@@ -15,10 +15,12 @@ export abstract class LocScaleDistribution extends DistributionBase {
   abstract readonly scale: Tensor;
   private rawLogScale: Tensor | undefined = undefined;
 
+  /** log scale: the trainable leaf (kept as given when built from params, not recomputed). */
   logScale(): Tensor {
     return this.rawLogScale ?? log(this.scale);
   }
 
+  /** The trainable leaves { loc, logScale }. */
   params(): PyTree {
     return { loc: this.loc, logScale: this.logScale() };
   }

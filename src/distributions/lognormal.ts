@@ -29,6 +29,7 @@ export class LogNormal extends LocScaleDistribution {
     this.batchShape = broadcastShapes(op, this.loc.shape, this.scale.shape);
   }
 
+  /** Rebuild from unconstrained params { loc, logScale } (of log x). */
   static fromParams(p: PyTree): LogNormal {
     return LocScaleDistribution.fromLocLogScale('distributions.LogNormal.withParams', p, (loc, scale) => new LogNormal(loc, scale));
   }
@@ -39,6 +40,7 @@ export class LogNormal extends LocScaleDistribution {
     return new Normal(this.loc, this.scale);
   }
 
+  /** log density of x > 0 (−∞ for x ≤ 0). */
   logProb(x: Tensor): Tensor {
     checkValue('distributions.LogNormal.logProb', x, [], this.batchShape, this.dtype);
     const pos = greater(x, 0);
@@ -64,6 +66,7 @@ export class LogNormal extends LocScaleDistribution {
   }
 
 
+  /** A LogNormal from params { loc, logScale }. */
   withParams(p: PyTree): LogNormal {
     return LogNormal.fromParams(p);
   }

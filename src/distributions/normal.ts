@@ -34,6 +34,7 @@ export class Normal extends LocScaleDistribution {
     return LocScaleDistribution.fromLocLogScale('distributions.Normal.withParams', p, (loc, scale) => new Normal(loc, scale));
   }
 
+  /** log density, element-wise (scalar events). */
   logProb(x: Tensor): Tensor {
     checkValue(`distributions.Normal.logProb`, x, [], this.batchShape, this.dtype);
     const z = div(sub(x, this.loc), this.scale);
@@ -46,19 +47,23 @@ export class Normal extends LocScaleDistribution {
   }
 
 
+  /** The entropy ½ + ½ log 2π + log σ. */
   entropy(): Tensor {
     return bcast(add(this.logScale(), 0.5 + 0.5 * LOG_2PI), this.batchShape);
   }
 
+  /** The mean, loc. */
   mean(): Tensor {
     return bcast(this.loc, this.batchShape);
   }
 
+  /** The variance σ². */
   variance(): Tensor {
     return bcast(square(this.scale), this.batchShape);
   }
 
 
+  /** A Normal from params { loc, logScale }. */
   withParams(p: PyTree): Normal {
     return Normal.fromParams(p);
   }

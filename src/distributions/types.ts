@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor.js';
 import type { PyTree } from '../autodiff/tree.js';
 import { ConfigError } from '../errors.js';
 
+/** A probability distribution over tensors of shape [...batchShape, ...eventShape], trainable through its params. */
 export interface Distribution {
   readonly eventShape: readonly number[];   // e.g. [d] for a d-dim vector distribution, [] for scalar
   readonly batchShape: readonly number[];
@@ -18,10 +19,13 @@ export interface Distribution {
   rsample(key: Tensor, sampleShape?: readonly number[]): Tensor;
   /** reparameterised draws and their log density in one pass (flows need this): [x, logProb(x)] */
   rsampleAndLogProb(key: Tensor, sampleShape?: readonly number[]): [Tensor, Tensor];
+  /** The entropy, analytic where it exists (ConfigError otherwise), shape batchShape. */
   entropy(): Tensor;
+  /** The mean, shape [...batchShape, ...eventShape]. */
   mean(): Tensor;
   /** trainable leaves as a pytree, and the same family rebuilt from new leaves (functional training) */
   params(): PyTree;
+  /** The same family rebuilt from new parameter leaves shaped like `params()`. */
   withParams(p: PyTree): Distribution;
 }
 

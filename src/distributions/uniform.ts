@@ -30,16 +30,19 @@ export class Uniform extends DistributionBase {
     this.batchShape = broadcastShapes(op, this.low.shape, this.high.shape);
   }
 
+  /** Rebuild from params { low, high }. */
   static fromParams(p: PyTree): Uniform {
     const dt = ((p as { low?: Tensor } | null)?.low?.dtype ?? 'float64') as FloatDType;
     const { low, high } = checkParams('distributions.Uniform.withParams', p, ['low', 'high'], dt);
     return new Uniform(low!, high!);
   }
 
+  /** high − low. */
   width(): Tensor {
     return sub(this.high, this.low);
   }
 
+  /** log density: −log(high − low) inside [low, high], −∞ outside. */
   logProb(x: Tensor): Tensor {
     checkValue('distributions.Uniform.logProb', x, [], this.batchShape, this.dtype);
     const lp = mul(log(this.width()), -1);
@@ -53,18 +56,22 @@ export class Uniform extends DistributionBase {
     return add(this.low, mul(this.width(), u));
   }
 
+  /** The entropy log(high − low). */
   entropy(): Tensor {
     return bcast(log(this.width()), this.batchShape);
   }
 
+  /** The mean (low + high)/2. */
   mean(): Tensor {
     return bcast(mul(add(this.low, this.high), 0.5), this.batchShape);
   }
 
+  /** The trainable leaves { low, high }. */
   params(): PyTree {
     return { high: this.high, low: this.low };
   }
 
+  /** A Uniform from params { low, high }. */
   withParams(p: PyTree): Uniform {
     return Uniform.fromParams(p);
   }

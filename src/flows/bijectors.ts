@@ -22,11 +22,15 @@ import { ConfigError, ShapeError } from '../errors.js';
 import { keep, tidy } from '../memory.js';
 import { checkKey, describeValue, fmtShape, splitKeys } from '../distributions/util.js';
 
+/** An invertible layer of a flow: parameters from a key, and forward/inverse maps with their log-determinants. */
 export interface Bijector {
   readonly kind: string;
   readonly dim: number;
+  /** Fresh layer parameters (a pytree) from a PRNG key. */
   init(key: Tensor): PyTree;
+  /** z [N, d] → [x [N, d], log|det ∂x/∂z| [N]]. */
   forward(params: PyTree, z: Tensor): [Tensor, Tensor];
+  /** x [N, d] → [z [N, d], log|det ∂z/∂x| [N]]. */
   inverse(params: PyTree, x: Tensor): [Tensor, Tensor];
 }
 
@@ -49,6 +53,7 @@ function checkPoints(op: string, x: Tensor, d: number): void {
 // ---------------------------------------------------------------------------------------------
 // MADE: a masked MLP whose output i (and i + d) depends only on inputs < i in the given order.
 
+/** Parameters of a MADE network: one masked dense layer { w, b } per layer. */
 export interface MadeParams {
   layers: { w: Tensor; b: Tensor }[];
 }
@@ -70,6 +75,7 @@ export function madeMasks(d: number, hidden: readonly number[], outMult: number)
   return masks;
 }
 
+/** Options of `maskedAffineAutoregressive`: dimension, MADE hidden sizes, activation, dtype. */
 export interface MaskedAffineAutoregressiveOptions {
   dim: number;
   hiddenSizes: number[];
@@ -153,6 +159,7 @@ export function maskedAffineAutoregressive(opts: MaskedAffineAutoregressiveOptio
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `affineCoupling`: dimension, the binary mask, the MLP's hidden sizes, activation, dtype. */
 export interface AffineCouplingOptions {
   dim: number;
   /** 1 = passed through and conditioned on, 0 = transformed; length dim */
@@ -218,6 +225,7 @@ export function affineCoupling(opts: AffineCouplingOptions): Bijector {
 
 // ---------------------------------------------------------------------------------------------
 
+/** Options of `permutation`: dimension and the order ('reverse', 'random' with a key, or explicit). */
 export interface PermutationOptions {
   dim: number;
   /** 'reverse' (default), an explicit permutation of 0..dim−1, or 'random' (needs key) */

@@ -12,6 +12,7 @@ import { checkKey, checkSampleShape, describeValue, fmtShape, splitKeys } from '
 import { affineCoupling, maskedAffineAutoregressive, permutation, type Bijector } from './bijectors.js';
 import type { Activation } from '../nn/activations.js';
 
+/** A flow's trainable parameters: the Gaussian base and one pytree per layer. */
 export interface FlowParams {
   /** the diagonal-Gaussian base: { loc [d], logScale [d] } */
   base: { loc: Tensor; logScale: Tensor };
@@ -119,10 +120,12 @@ export class Flow implements Distribution {
     return stopGradient(this.rsample(key, sampleShape));
   }
 
+  /** Throws ConfigError: a flow has no closed-form entropy (estimate it from rsampleAndLogProb). */
   entropy(): Tensor {
     throw new ConfigError('flows.Flow.entropy: a flow has no closed-form entropy; estimate it as −mean(logQ) from rsampleAndLogProb(key, [n]).');
   }
 
+  /** Throws ConfigError: a flow has no closed-form mean (estimate it from rsample). */
   mean(): Tensor {
     throw new ConfigError('flows.Flow.mean: a flow has no closed-form mean; estimate it from rsample(key, [n]).');
   }
@@ -131,6 +134,7 @@ export class Flow implements Distribution {
     return { base: { loc: this.p.base.loc, logScale: this.p.base.logScale }, layers: [...this.p.layers] };
   }
 
+  /** The same flow rebuilt from new params { base, layers }. */
   withParams(p: PyTree): Flow {
     return new Flow(this.bijectors, p as FlowParams);
   }
@@ -151,6 +155,7 @@ export function flow(opts: { bijectors: Bijector[]; key: Tensor; dtype?: FloatDT
   return new Flow(bs, { base: { loc: zeros([d], dtype), logScale: zeros([d], dtype) }, layers });
 }
 
+/** Options shared by `maf` and `realNVP`. */
 export interface FlowOptions {
   /** dimension of θ */
   dim: number;

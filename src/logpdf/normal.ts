@@ -10,6 +10,7 @@ import { leafPaths } from '../optim/treeutil.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 
+/** Whether a log density includes its normalising constant. */
 export interface NormalizeOption {
   /** include −½log 2π − log σ per element; default true */
   normalize?: boolean;

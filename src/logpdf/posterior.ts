@@ -7,6 +7,7 @@ import { ConfigError, ShapeError } from '../errors.js';
 import { fmtShape } from '../shape.js';
 import { checkNumber, describeValue, requireOptions } from '../optim/validate.js';
 
+/** Options of `batchLogPosterior`: per-example log-likelihood, log prior and the dataset size N. */
 export interface BatchLogPosteriorOptions<P, B> {
   /** per-example log-likelihoods log p(yᵢ | θ) of the batch: a Tensor [n] */
   logLikelihood(params: P, batch: B): Tensor;
@@ -16,6 +17,7 @@ export interface BatchLogPosteriorOptions<P, B> {
   numData: number;
 }
 
+/** The aux output of a `batchLogPosterior` function: its two terms. */
 export interface BatchLogPosteriorAux {
   /** (1/n) Σ log p(yᵢ | θ) over the batch */
   meanLogLikelihood: Tensor;

@@ -3,7 +3,9 @@ import { add, erf, mul, relu, sigmoid, softplus, tanh } from '../autodiff/ops/el
 import { ConfigError } from '../errors.js';
 import { describeValue } from '../optim/validate.js';
 
+/** The named activations of `activations`. */
 export type ActivationName = 'tanh' | 'relu' | 'sigmoid' | 'softplus' | 'gelu' | 'identity';
+/** An activation: a name or any Tensor → Tensor function. */
 export type Activation = ActivationName | ((x: Tensor) => Tensor);
 
 /** Exact GELU x·Φ(x) = ½x(1 + erf(x/√2)) (not the tanh approximation that jax.nn.gelu defaults to). */
@@ -11,6 +13,7 @@ export function gelu(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
 
+/** The named activation functions (GELU exact, identity included). */
 export const activations: Record<ActivationName, (x: Tensor) => Tensor> = {
   tanh,
   relu,

@@ -10,6 +10,7 @@ import { checkBoolean, checkNumber, describeValue, requireOptions } from '../opt
 import { checkKey, resolveInit, type InitName, type Initializer } from './initializers.js';
 import type { DenseParams, Module } from './types.js';
 
+/** Options of `dense`: sizes, initialiser, bias and dtype. */
 export interface DenseOptions {
   inFeatures: number;
   outFeatures: number;

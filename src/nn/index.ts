@@ -1,4 +1,8 @@
-/** bt.nn: small functional networks (init from a PRNG key, apply over leading batch axes). */
+/**
+ * bt.nn: small functional networks (init from a PRNG key, apply over leading batch axes).
+ *
+ * @module
+ */
 export type { Module, DenseParams, MlpParams } from './types.js';
 export { dense, type DenseOptions } from './dense.js';
 export { mlp, type MlpOptions } from './mlp.js';

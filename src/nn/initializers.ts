@@ -8,6 +8,7 @@ import { describeValue } from '../optim/validate.js';
 
 /** A weight initialiser: (key, [fanIn, fanOut], dtype) → Tensor of that shape. */
 export type Initializer = (key: Tensor, shape: readonly [number, number], dtype: FloatDType) => Tensor;
+/** The named weight initialisers of `initializers`. */
 export type InitName = 'glorotUniform' | 'heNormal' | 'lecunNormal';
 
 /**

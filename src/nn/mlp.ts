@@ -9,8 +9,9 @@ import { checkKey, type InitName, type Initializer } from './initializers.js';
 import { resolveActivation, type Activation } from './activations.js';
 import type { MlpParams, Module } from './types.js';
 
+/** Options of `mlp`: layer sizes, activations, initialiser and dtype. */
 export interface MlpOptions {
-  /** [in, hidden..., out]: at least two sizes */
+  /** `[in, hidden..., out]`: at least two sizes */
   sizes: number[];
   /** between layers; default 'tanh' */
   activation?: Activation;

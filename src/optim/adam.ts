@@ -5,6 +5,7 @@ import type { GradientTransformation } from './types.js';
 import { stateField, stepCount, tensorTree, zipMap } from './treeutil.js';
 import { checkKeys, checkNumber } from './validate.js';
 
+/** Adam's moment options (optax names and defaults): b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0. */
 export interface ScaleByAdamOptions {
   b1?: number;
   b2?: number;
@@ -12,6 +13,7 @@ export interface ScaleByAdamOptions {
   epsRoot?: number;
 }
 
+/** Adam's state: the step count and the first and second moments (pytrees like params). */
 export interface AdamState {
   count: number;
   mu: PyTree;

@@ -30,6 +30,7 @@ export function sgd(opts: SgdOptions): GradientTransformation<PyTree[]> {
   return chain(mu > 0 ? trace({ decay: mu, nesterov }) : identity(), lr);
 }
 
+/** Options of `adam`: a learning rate (number or schedule) and Adam's moment options. */
 export interface AdamOptions extends ScaleByAdamOptions {
   learningRate: ScalarOrSchedule;
 }
@@ -42,6 +43,7 @@ export function adam(opts: AdamOptions): GradientTransformation<PyTree[]> {
   return chain(scaleByAdam(moments), scaleByLearningRate(learningRate));
 }
 
+/** Options of `adamw`: those of `adam` plus decoupled weight decay and its mask. */
 export interface AdamwOptions extends AdamOptions {
   weightDecay?: number;
   mask?: Mask;

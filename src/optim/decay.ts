@@ -8,6 +8,7 @@ import { checkKeys, checkNumber } from './validate.js';
 /** A tree of booleans shaped like params, or a function params → such a tree. */
 export type Mask = PyTree | ((params: PyTree) => PyTree);
 
+/** Options of `addDecayedWeights`: the decay rate and which leaves it applies to. */
 export interface AddDecayedWeightsOptions {
   weightDecay?: number;
   /** which leaves decay (true) — e.g. weights but not biases; default: all */

@@ -1,4 +1,8 @@
-/** bt.optim: optax-style gradient transformations over pytrees, and learning-rate schedules. */
+/**
+ * bt.optim: optax-style gradient transformations over pytrees, and learning-rate schedules.
+ *
+ * @module
+ */
 export type { GradientTransformation, Schedule, ScalarOrSchedule } from './types.js';
 export { applyUpdates } from './apply.js';
 export { chain } from './chain.js';

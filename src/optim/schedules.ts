@@ -12,11 +12,13 @@ function checkStep(op: string, step: number): void {
   if (typeof step !== 'number' || Number.isNaN(step)) throw new ConfigError(`${op}: the step must be a number, got ${String(step)}.`);
 }
 
+/** A schedule that always returns `value`. */
 export function constantSchedule(value: number): Schedule {
   checkNumber('constantSchedule', 'value', value);
   return (step) => (checkStep('constantSchedule', step), value);
 }
 
+/** Options of `exponentialDecay` (optax names). */
 export interface ExponentialDecayOptions {
   initValue: number;
   transitionSteps: number;
@@ -50,6 +52,7 @@ export function exponentialDecay(opts: ExponentialDecayOptions): Schedule {
   };
 }
 
+/** Options of `cosineDecaySchedule` (optax names). */
 export interface CosineDecayOptions {
   initValue: number;
   decaySteps: number;
@@ -75,6 +78,7 @@ export function cosineDecaySchedule(opts: CosineDecayOptions): Schedule {
   };
 }
 
+/** Options of `polynomialSchedule` (optax names). */
 export interface PolynomialOptions {
   initValue: number;
   endValue: number;
@@ -89,6 +93,7 @@ export function polynomialSchedule(opts: PolynomialOptions): Schedule {
   return polynomial('polynomialSchedule', opts, ['initValue', 'endValue', 'power', 'transitionSteps', 'transitionBegin']);
 }
 
+/** Options of `linearSchedule`: those of `polynomialSchedule` without the power. */
 export type LinearOptions = Omit<PolynomialOptions, 'power'>;
 
 /** Linear interpolation from initValue to endValue over transitionSteps (polynomial, power 1). */
@@ -134,6 +139,7 @@ export function joinSchedules(schedules: readonly Schedule[], boundaries: readon
   };
 }
 
+/** Options of `warmupCosineDecaySchedule` (optax names). */
 export interface WarmupCosineOptions {
   initValue: number;
   peakValue: number;

@@ -6,6 +6,7 @@ import { stateField, tensorTree, zipMap } from './treeutil.js';
 import { unflatten } from '../autodiff/tree.js';
 import { checkBoolean, checkNumber, requireOptions } from './validate.js';
 
+/** Options of `trace`: the momentum and whether to use Nesterov's form. */
 export interface TraceOptions {
   /** the momentum μ */
   decay: number;

@@ -16,6 +16,8 @@ export type ScalarOrSchedule = number | Schedule;
  * may `bt.dispose(oldState)` safely.
  */
 export interface GradientTransformation<S = PyTree> {
+  /** The initial state for these parameters. */
   init(params: PyTree): S;
+  /** Transforms the updates (gradients) with the state; returns the new updates and state. */
   update(updates: PyTree, state: S, params?: PyTree): [PyTree, S];
 }

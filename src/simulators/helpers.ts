@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { add, cast, div, equal, log, logsumexpPair, max, neg, softmax, stack, stopGradient, sub } from './ops.js';
 import { gumbel } from '../random.js';
 
+/** Options of `gumbelSoftmax`: temperature, straight-through and the category axis. */
 export interface GumbelSoftmaxOptions {
   /** temperature τ (default 0.1, blackbirds' models) */
   tau?: number;

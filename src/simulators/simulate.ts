@@ -15,6 +15,7 @@ import { ConfigError, ShapeError } from '../errors.js';
 import { foldIn } from '../random.js';
 import { concat, slice, stopGradient } from './ops.js';
 
+/** A simulator that `simulate` runs: initial states, a step from the recent history, and what is observed. */
 export interface Model<P = any> {
   /** steps T to simulate after the initial state(s) */
   readonly nTimesteps: number;
@@ -30,6 +31,7 @@ export interface Model<P = any> {
   observe(states: Tensor): Tensor[];
 }
 
+/** Options of `simulate`. */
 export interface SimulateOptions {
   /** truncated backprop through time: the number of past transitions kept (default: all) */
   gradientHorizon?: number;

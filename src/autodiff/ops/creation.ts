@@ -5,6 +5,7 @@ import { assertShape, fmtShape, sizeOf } from '../../shape.js';
 import { fromHost } from '../core.js';
 import { currentBackend } from '../../backends/backend.js';
 
+/** Options of `tensor`: the dtype (default: the backend's float, or int32 for an Int32Array) and a shape for flat data. */
 export interface TensorOptions {
   dtype?: DType;
   shape?: readonly number[];
@@ -92,6 +93,7 @@ export function tensor(values: NestedArray | TypedArray | readonly number[], opt
   return fromHost(data, shape);
 }
 
+/** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, dtype: DType = defaultFloat()): Tensor {
   const s = assertShape('full', [...shape]);
   if (!isDType(dtype)) throw new DTypeError(`full: unknown dtype '${String(dtype)}'.`);
@@ -100,11 +102,16 @@ export function full(shape: readonly number[], value: number, dtype: DType = def
   return fromHost(data, s);
 }
 
+/** A tensor of zeros (dtype: the backend's default float). */
 export const zeros = (shape: readonly number[], dtype: DType = defaultFloat()): Tensor => full(shape, 0, dtype);
+/** A tensor of ones (dtype: the backend's default float). */
 export const ones = (shape: readonly number[], dtype: DType = defaultFloat()): Tensor => full(shape, 1, dtype);
+/** Zeros with the shape and dtype of `x`. */
 export const zerosLike = (x: Tensor): Tensor => full(x.shape, 0, x.dtype);
+/** Ones with the shape and dtype of `x`. */
 export const onesLike = (x: Tensor): Tensor => full(x.shape, 1, x.dtype);
 
+/** The n × m identity matrix (m defaults to n). */
 export function eye(n: number, m: number = n, dtype: DType = defaultFloat()): Tensor {
   assertShape('eye', [n, m]);
   const data = allocArray(dtype, n * m);
@@ -123,6 +130,7 @@ export function arange(start: number, stop?: number, step = 1, dtype?: DType): T
   return fromHost(data, [n]);
 }
 
+/** `num` evenly spaced values from `start` to `stop`, both included. */
 export function linspace(start: number, stop: number, num: number, dtype: DType = defaultFloat()): Tensor {
   if (!Number.isInteger(num) || num < 0) throw new ConfigError(`linspace: num must be a non-negative integer, got ${num}.`);
   const data = allocArray(dtype, num);

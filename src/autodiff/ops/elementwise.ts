@@ -188,39 +188,73 @@ function powDb(a: Tensor, y: Tensor): Tensor {
 const u = (p: Primitive) => (x: TensorLike): Tensor => bind1(p, operands(p.name, [x]), {});
 const b = (p: Primitive) => (x: TensorLike, y: TensorLike): Tensor => bind1(p, operands(p.name, [x, y]), {});
 
+/** Element-wise −x. */
 export const neg = u(prims.neg);
+/** Element-wise eˣ. */
 export const exp = u(prims.exp);
+/** Element-wise natural logarithm. */
 export const log = u(prims.log);
+/** Element-wise log(1 + x), accurate for small x. */
 export const log1p = u(prims.log1p);
+/** Element-wise eˣ − 1, accurate for small x. */
 export const expm1 = u(prims.expm1);
+/** Element-wise square root. */
 export const sqrt = u(prims.sqrt);
+/** Element-wise 1/√x. */
 export const rsqrt = u(prims.rsqrt);
+/** Element-wise sine. */
 export const sin = u(prims.sin);
+/** Element-wise cosine. */
 export const cos = u(prims.cos);
+/** Element-wise hyperbolic tangent. */
 export const tanh = u(prims.tanh);
+/** Element-wise logistic function 1/(1 + e⁻ˣ). */
 export const sigmoid = u(prims.sigmoid);
+/** Element-wise |x|. */
 export const abs = u(prims.abs);
+/** Element-wise sign (−1, 0 or 1); its derivative is zero. */
 export const sign = u(prims.sign);
+/** Element-wise error function. */
 export const erf = u(prims.erf);
+/** Element-wise inverse error function. */
 export const erfinv = u(prims.erfinv);
+/** Element-wise floor (zero derivative). */
 export const floor = u(prims.floor);
+/** Element-wise ceiling (zero derivative). */
 export const ceil = u(prims.ceil);
+/** Element-wise rounding to the nearest integer (zero derivative). */
 export const round = u(prims.round);
+/** Element-wise test for a finite value (int32 0/1; not differentiable). */
 export const isFinite = u(prims.isFinite);
+/** Element-wise test for NaN (int32 0/1; not differentiable). */
 export const isNan = u(prims.isNan);
+/** Element-wise x + y, broadcasting. */
 export const add = b(prims.add);
+/** Element-wise x − y, broadcasting. */
 export const sub = b(prims.sub);
+/** Element-wise x · y, broadcasting. */
 export const mul = b(prims.mul);
+/** Element-wise x / y, broadcasting. */
 export const div = b(prims.div);
+/** Element-wise xʸ, broadcasting. */
 export const pow = b(prims.pow);
+/** Element-wise maximum of x and y, broadcasting. */
 export const maximum = b(prims.maximum);
+/** Element-wise minimum of x and y, broadcasting. */
 export const minimum = b(prims.minimum);
+/** Element-wise atan2(y, x) — the angle of the point (x, y) — for arguments (y, x), broadcasting. */
 export const atan2 = b(prims.atan2);
+/** Element-wise x == y as int32 0/1, broadcasting. */
 export const equal = b(comparisonPrims.equal);
+/** Element-wise x != y as int32 0/1, broadcasting. */
 export const notEqual = b(comparisonPrims.notEqual);
+/** Element-wise x < y as int32 0/1, broadcasting. */
 export const less = b(comparisonPrims.less);
+/** Element-wise x <= y as int32 0/1, broadcasting. */
 export const lessEqual = b(comparisonPrims.lessEqual);
+/** Element-wise x > y as int32 0/1, broadcasting. */
 export const greater = b(comparisonPrims.greater);
+/** Element-wise x >= y as int32 0/1, broadcasting. */
 export const greaterEqual = b(comparisonPrims.greaterEqual);
 
 /** where(cond, x, y): x where cond is non-zero, else y. cond may be int32 (a comparison) or float. */
@@ -230,16 +264,19 @@ export function where(cond: TensorLike, x: TensorLike, y: TensorLike): Tensor {
   return bind1(prims.where, [c, xx!, yy!], {});
 }
 
+/** `x` converted to `dtype` (returned as is when it already has it). */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   return bind1(prims.cast, [x], { dtype });
 }
 
 // Composites: derivatives follow from the primitives above.
+/** Element-wise x². */
 export function square(x: TensorLike): Tensor {
   const [t] = operands('square', [x]);
   return mul(t!, t!);
 }
+/** Element-wise 1/x. */
 export function reciprocal(x: TensorLike): Tensor {
   return div(1, operands('reciprocal', [x])[0]!);
 }
@@ -252,11 +289,13 @@ export function softplus(x: TensorLike): Tensor {
 export function logSigmoid(x: TensorLike): Tensor {
   return neg(softplus(neg(operands('logSigmoid', [x])[0]!)));
 }
+/** Element-wise max(x, 0). */
 export function relu(x: TensorLike): Tensor {
   const [t] = operands('relu', [x]);
   // the zero branch is a constant, not t·0: that would be NaN at −∞ (and −0 for negatives)
   return where(greater(t!, 0), t!, 0);
 }
+/** `x` clipped element-wise to [lo, hi]. */
 export function clip(x: TensorLike, lo: TensorLike, hi: TensorLike): Tensor {
   const [t] = operands('clip', [x]);
   return minimum(maximum(t!, lo), hi);

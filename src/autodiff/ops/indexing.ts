@@ -133,6 +133,7 @@ export function takeAlongAxis(x: Tensor, idx: Tensor, axis = -1): Tensor {
   return reshape(take(reshape(x, [x.size]), reshape(checked, [idx.size]), 0), idx.shape);
 }
 
+/** Indices (int32) that sort `x` along an axis (default the last), ascending unless `descending`. */
 export function argsort(x: Tensor, opts?: { axis?: number; descending?: boolean }): Tensor {
   const axis = normalizeAxis('argsort', opts?.axis ?? -1, x.ndim);
   return bind1(argsortPrim, [x], { axis, descending: opts?.descending ?? false });

@@ -176,6 +176,7 @@ export function solve(a: Tensor, b: Tensor): Tensor {
   return vec ? squeeze(x, -1) : x;
 }
 
+/** The inverse of a (batch of) square matrices, by LU with partial pivoting. */
 export function inv(a: Tensor): Tensor {
   const n = square('inv', a);
   return bind1(solvePrim, [a, eye(n, n, a.dtype)], {});
@@ -187,6 +188,7 @@ export function slogdet(a: Tensor): [Tensor, Tensor] {
   return [s!, l!];
 }
 
+/** The determinant of a (batch of) square matrices, from `slogdet`. */
 export function det(a: Tensor): Tensor {
   const [s, l] = slogdet(a);
   return mul(s, exp(l));

@@ -66,6 +66,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return c;
 }
 
+/** Outer product of two tensors taken as flat vectors: [a.size, b.size]. */
 export function outer(a: Tensor, b: Tensor): Tensor {
   return mul(reshape(a, [a.size, 1]), reshape(b, [1, b.size]));
 }

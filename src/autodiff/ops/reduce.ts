@@ -7,6 +7,7 @@ import { add, cast, div, equal, exp, greater, isFinite, log, mul, sub, where } f
 import { broadcastTo, reshape } from './shape.js';
 import { stopGradient } from './special.js';
 
+/** Options of the reductions: the axis or axes to reduce (default: all) and whether to keep them as size 1. */
 export interface AxisOptions {
   axis?: number | number[];
   keepdims?: boolean;
@@ -97,20 +98,24 @@ function params(op: string, x: Tensor, opts: AxisOptions | undefined): ReducePar
   return { axes: normalizeAxes(op, opts?.axis, x.ndim), keepdims: opts?.keepdims ?? false };
 }
 
+/** Sum over the axes (all by default). */
 export function sum(x: Tensor, opts?: AxisOptions): Tensor {
   const p = params('sum', x, opts);
   if (p.axes.length === 0) return x;
   return bind1(reduceSumPrim, [x], p);
 }
 
+/** Maximum over the axes (all by default). */
 export function max(x: Tensor, opts?: AxisOptions): Tensor {
   return bind1(reduceMaxPrim, [x], params('max', x, opts));
 }
 
+/** Minimum over the axes (all by default). */
 export function min(x: Tensor, opts?: AxisOptions): Tensor {
   return bind1(reduceMinPrim, [x], params('min', x, opts));
 }
 
+/** Mean over the axes (all by default). */
 export function mean(x: Tensor, opts?: AxisOptions): Tensor {
   const p = params('mean', x, opts);
   let n = 1;
@@ -141,25 +146,30 @@ export function logsumexp(x: Tensor, opts?: AxisOptions): Tensor {
   return p.keepdims ? out : reshape(out, reducedShape(x.shape, p.axes, false));
 }
 
+/** log softmax along an axis (default the last): x − logsumexp(x). */
 export function logSoftmax(x: Tensor, opts?: { axis?: number }): Tensor {
   const axis = opts?.axis ?? -1;
   return sub(x, logsumexp(x, { axis, keepdims: true }));
 }
 
+/** Softmax along an axis (default the last). */
 export function softmax(x: Tensor, opts?: { axis?: number }): Tensor {
   return exp(logSoftmax(x, opts));
 }
 
+/** Index of the maximum (int32), along an axis or over the flattened tensor. */
 export function argmax(x: Tensor, opts?: { axis?: number; keepdims?: boolean }): Tensor {
   if (opts?.axis === undefined) return bind1(argmaxPrim, [reshape(x, [x.size])], { axis: 0, keepdims: false });
   return bind1(argmaxPrim, [x], { axis: normalizeAxis('argmax', opts.axis, x.ndim), keepdims: opts.keepdims ?? false });
 }
 
+/** Index of the minimum (int32), along an axis or over the flattened tensor. */
 export function argmin(x: Tensor, opts?: { axis?: number; keepdims?: boolean }): Tensor {
   if (opts?.axis === undefined) return bind1(argminPrim, [reshape(x, [x.size])], { axis: 0, keepdims: false });
   return bind1(argminPrim, [x], { axis: normalizeAxis('argmin', opts.axis, x.ndim), keepdims: opts.keepdims ?? false });
 }
 
+/** Cumulative sum along an axis (default the last), optionally from the end. */
 export function cumsum(x: Tensor, opts?: { axis?: number; reverse?: boolean }): Tensor {
   const axis = normalizeAxis('cumsum', opts?.axis ?? -1, x.ndim);
   return bind1(cumsumPrim, [x], { axis, reverse: opts?.reverse ?? false });

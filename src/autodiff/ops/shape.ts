@@ -143,6 +143,7 @@ export function mT(x: Tensor): Tensor {
   return transpose(x, perm);
 }
 
+/** `x` broadcast to `shape` (NumPy rules). */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   assertShape('broadcastTo', [...shape]);
   if (shapesEqual(x.shape, shape)) return x;
@@ -165,6 +166,7 @@ export function sumTo(ct: Tensor, shape: readonly number[]): Tensor {
   return reshape(sum(ct, { axis: axes }), shape);
 }
 
+/** `x` with a new axis of size 1 at `axis`. */
 export function expandDims(x: Tensor, axis: number): Tensor {
   const a = normalizeAxis('expandDims', axis, x.ndim + 1);
   const s = [...x.shape];
@@ -172,6 +174,7 @@ export function expandDims(x: Tensor, axis: number): Tensor {
   return reshape(x, s);
 }
 
+/** `x` without the given size-1 axes (all size-1 axes by default). */
 export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
   const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : (typeof axis === 'number' ? [axis] : axis).map((a) => normalizeAxis('squeeze', a, x.ndim));
   for (const a of axes) {
@@ -180,6 +183,7 @@ export function squeeze(x: Tensor, axis?: number | number[]): Tensor {
   return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
 }
 
+/** `x` as a 1-d tensor. */
 export function flatten(x: Tensor): Tensor {
   return reshape(x, [x.size]);
 }
@@ -204,6 +208,7 @@ export function slice(x: Tensor, starts: readonly number[], sizes?: readonly num
   return bind1(slicePrim, [x], { starts: st, sizes: sz });
 }
 
+/** `x` zero-padded by `lo` and `hi` elements before and after each axis. */
 export function pad(x: Tensor, lo: readonly number[], hi: readonly number[]): Tensor {
   if (lo.length !== x.ndim || hi.length !== x.ndim || [...lo, ...hi].some((v) => !Number.isInteger(v) || v < 0)) {
     throw new ShapeError(`pad: lo [${lo.join(', ')}] and hi [${hi.join(', ')}] must give a non-negative integer per axis of ${fmtShape(x.shape)}.`);
@@ -212,6 +217,7 @@ export function pad(x: Tensor, lo: readonly number[], hi: readonly number[]): Te
   return bind1(padPrim, [x], { lo: [...lo], hi: [...hi] });
 }
 
+/** The tensors joined along an existing axis. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('concat: needs at least one tensor.');
   const a = normalizeAxis('concat', axis, xs[0]!.ndim);
@@ -219,6 +225,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   return bind1(concatPrim, [...xs], { axis: a });
 }
 
+/** The tensors (of one shape) stacked along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('stack: needs at least one tensor.');
   const a = normalizeAxis('stack', axis, xs[0]!.ndim + 1);

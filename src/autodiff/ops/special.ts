@@ -13,6 +13,7 @@ const stopGradientPrim: Primitive = {
 
 export const specialPrims = { stopGradient: stopGradientPrim };
 
+/** `x` as a constant to every transform: its derivative is zero. */
 export function stopGradient(x: Tensor): Tensor {
   return bind1(stopGradientPrim, [x], {});
 }

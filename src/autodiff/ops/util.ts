@@ -5,6 +5,7 @@ import { allocArray, type DType } from '../../dtype.js';
 import type { Aval } from '../primitive.js';
 import { currentBackend } from '../../backends/backend.js';
 
+/** What the element-wise ops accept: a Tensor, or a number (a constant of the other operand's dtype). */
 export type TensorLike = Tensor | number;
 
 /** A JS number becomes a scalar of the partner operand's dtype (numbers are weakly typed, as in JAX). */

@@ -47,7 +47,7 @@ async function getGpu(flags: string[]): Promise<GPU> {
   let mod: { create: (flags: string[]) => GPU; globals: object };
   try {
     const name = 'webgpu'; // a variable, so browser bundlers do not try to resolve the Node package
-    mod = (await import(/* @vite-ignore */ name)) as typeof mod;
+    mod = (await import(/* @vite-ignore */ /* webpackIgnore: true */ name)) as typeof mod;
   } catch (e) {
     throw new BackendError(
       `webgpu: could not load the npm package 'webgpu' (Dawn's Node bindings): ${(e as Error).message}. Install it with \`npm install webgpu\`.`,

@@ -15,9 +15,11 @@ import { add, concat, div, exp, mul, reshape, slice, softmax, sub, sum } from '.
 import { softMaximum, softMinimum } from '../helpers.js';
 import type { Model } from '../simulate.js';
 
+/** The names of θ's 11 entries for `brockHommes`, in order. */
 export const BROCK_HOMMES_PARAMS = ['logBeta', 'g1', 'g2', 'g3', 'g4', 'b1', 'b2', 'b3', 'b4', 'logSigma', 'logR'] as const;
 
-interface BhPrep {
+/** What `brockHommes` prepares once per simulation from θ: the constrained parameters and all T noise terms. */
+export interface BhPrep {
   beta: Tensor; // [1, 1]
   g: Tensor; // [1, 4]
   b: Tensor; // [1, 4]
@@ -26,6 +28,7 @@ interface BhPrep {
   noise: Tensor;
 }
 
+/** The Brock–Hommes asset-pricing model (H = 4 trader types) over nTimesteps steps; θ as in BROCK_HOMMES_PARAMS. */
 export function brockHommes(nTimesteps = 100): Model<BhPrep> {
   return {
     nTimesteps,

@@ -9,6 +9,7 @@ import type { Tensor } from '../../tensor.js';
 import { ConfigError } from '../../errors.js';
 import { uniform } from '../../random.js';
 
+/** A graph: its node count, undirected edges and directed edge lists for message passing. */
 export interface Graph {
   nNodes: number;
   /** undirected edges, each once, as [u, v] with u ≠ v */
@@ -18,6 +19,7 @@ export interface Graph {
   dst: Int32Array;
 }
 
+/** A Watts–Strogatz small-world graph on n nodes (k neighbours, rewiring probability p), built from a PRNG key. */
 export function wattsStrogatz(key: Tensor, n: number, k: number, p: number): Graph {
   if (!Number.isInteger(n) || n < 3) throw new ConfigError(`simulators.wattsStrogatz: n must be an integer ≥ 3, got ${n}.`);
   if (!Number.isInteger(k) || k < 2 || k % 2 !== 0 || k >= n) throw new ConfigError(`simulators.wattsStrogatz: k must be an even integer in [2, n), got ${k}.`);

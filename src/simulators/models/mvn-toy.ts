@@ -11,6 +11,7 @@ import { cholesky } from '../../autodiff/ops/linalg.js';
 import { normal } from '../../random.js';
 import { add, reshape } from '../ops.js';
 
+/** The multivariate-normal toy simulator: (θ, key) → n draws [n, d] of N(θ, covariance). */
 export function mvnToy(covariance: number[][], n: number): (theta: Tensor, key: Tensor) => Tensor {
   const d = covariance.length;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`simulators.mvnToy: n must be a positive integer, got ${n}.`);

@@ -9,11 +9,13 @@ import { gumbel } from '../../random.js';
 import { add, cast, div, equal, log, max, reshape, sigmoid, slice, softmax, stack, stopGradient, sub } from '../ops.js';
 import type { Model } from '../simulate.js';
 
-interface RwPrep {
+/** What `randomWalk` prepares once per simulation from θ: the step logits and all T Gumbel noise draws. */
+export interface RwPrep {
   logits: Tensor;
   noise: Tensor;
 }
 
+/** The random walk of blackbirds: ±1 steps with P(+1) = sigmoid(θ), observed as [T + 1, 1]. */
 export function randomWalk(nTimesteps: number, opts: { tau?: number } = {}): Model<RwPrep> {
   const tau = opts.tau ?? 0.1;
   return {

@@ -15,6 +15,7 @@ import { bernoulliStraightThrough, softMinimum } from '../helpers.js';
 import type { Model } from '../simulate.js';
 import type { Graph } from './graph.js';
 
+/** Agent-based SIR epidemic on a graph; θ = log10(initial infected fraction, β, γ). */
 export function sir(graph: Graph, nTimesteps: number, opts: { tau?: number } = {}): Model<Tensor> {
   const tau = opts.tau ?? 0.1;
   const n = graph.nNodes;
