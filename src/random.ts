@@ -5,11 +5,12 @@ import { assertShape } from './shape.js';
 import type { DType, FloatDType } from './dtype.js';
 import { defaultFloat } from './autodiff/ops/creation.js';
 import { keyFromSeed } from './backends/cpu/threefry.js';
-import { randomBitsPrim, randomFoldInPrim, randomGammaPrim, randomSplitPrim, randomUniformPrim } from './autodiff/ops/random.js';
-import { add, cast, erfinv, less, log, maximum, mul, neg } from './autodiff/ops/elementwise.js';
+import { randomRandintPrim, randomBitsPrim, randomFoldInPrim, randomGammaPrim, randomSplitPrim, randomUniformPrim } from './autodiff/ops/random.js';
+import { add, erfinv, less, log, mul, neg } from './autodiff/ops/elementwise.js';
 import { argmax } from './autodiff/ops/reduce.js';
 import { argsort } from './autodiff/ops/indexing.js';
-import { broadcastTo } from './autodiff/ops/shape.js';
+import { broadcastTo, reshape, slice } from './autodiff/ops/shape.js';
+import { currentBackend } from './backends/backend.js';
 
 /**
  * bt.random: JAX-style keys. A key is an int32 tensor [2]; split/foldIn derive new keys and
@@ -49,14 +50,19 @@ function floatDType(op: string, d: DType | undefined): FloatDType {
   return dt;
 }
 
-/** Uniform on [minval, maxval). */
+/** Uniform on [minval, maxval), as jax.random.uniform: bounds, span and the affine map in the draw's dtype. */
 export function uniform(k: Tensor, shape: readonly number[] = [], opts?: SampleOptions & { minval?: number; maxval?: number }): Tensor {
   const dtype = floatDType('random.uniform', opts?.dtype);
-  const u = bind1(randomUniformPrim, [k], { shape: assertShape('random.uniform', [...shape]), dtype });
   const lo = opts?.minval ?? 0;
   const hi = opts?.maxval ?? 1;
-  if (lo === 0 && hi === 1) return u;
-  return maximum(add(mul(u, hi - lo), lo), lo);
+  if (typeof lo !== 'number' || typeof hi !== 'number' || Number.isNaN(lo) || Number.isNaN(hi)) {
+    throw new ConfigError(`random.uniform: minval and maxval must be numbers, got ${String(lo)} and ${String(hi)}.`);
+  }
+  // JAX converts the bounds to the dtype, subtracts there, and XLA fuses u·span + minval
+  const r = dtype === 'float32' ? Math.fround : (x: number) => x;
+  const minval = r(lo);
+  const span = r(r(hi) - minval);
+  return bind1(randomUniformPrim, [k], { shape: assertShape('random.uniform', [...shape]), dtype, minval, span });
 }
 
 /** Standard normal draws: √2 erf⁻¹(u) for u uniform on (−1, 1), as jax.random.normal. */
@@ -97,21 +103,57 @@ export function gamma(k: Tensor, alpha: Tensor | number, shape?: readonly number
   return bind1(randomGammaPrim, [k, broadcastTo(a1, target)], {});
 }
 
-/** A random permutation of 0..n-1 (int32), or of the first axis of x. */
+/**
+ * A random permutation of 0..n-1 (int32), or of the first axis of x, as jax.random.permutation:
+ * ⌈3 ln n / ln(2³²−1)⌉ rounds, each splitting the key and sorting by 32-bit random words
+ * (compared unsigned).
+ */
 export function permutation(k: Tensor, n: number | Tensor): Tensor {
-  if (typeof n === 'number') {
-    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`random.permutation: n must be a non-negative integer, got ${n}.`);
-    return argsort(uniform(k, [n]));
+  const size = typeof n === 'number' ? n : (n.shape[0] ?? 0);
+  if (typeof n === 'number' && (!Number.isInteger(n) || n < 0)) {
+    throw new ConfigError(`random.permutation: n must be a non-negative integer, got ${n}.`);
   }
-  const idx = argsort(uniform(k, [n.shape[0] ?? 0]));
-  return n.take(idx, 0);
+  if (typeof n !== 'number' && n.ndim === 0) throw new ConfigError('random.permutation: x must have at least one axis to shuffle (got a scalar).');
+  const rounds = Math.ceil((3 * Math.log(Math.max(1, size))) / Math.log(4294967295));
+  const iota = new Int32Array(size).map((_, i) => i);
+  let idx = fromHost(iota, [size], k._backend ?? currentBackend()); // a traced key has no backend of its own
+  let key = k;
+  for (let r = 0; r < rounds; r++) {
+    const ks = split(key);
+    key = takeKey(ks, 0);
+    // adding −2³¹ (wrapping) maps unsigned order of the words onto int32 order
+    const sortKeys = add(bits(takeKey(ks, 1), [size]), -2147483648);
+    idx = idx.take(argsort(sortKeys), 0);
+  }
+  return typeof n === 'number' ? idx : n.take(idx, 0);
 }
 
-/** Integers uniform on [minval, maxval). */
-export function randint(k: Tensor, shape: readonly number[], minval: number, maxval: number): Tensor {
+/**
+ * Integers uniform on [minval, maxval) (int32), as jax.random.randint: two words of random bits
+ * per draw (from the two halves of split(key)) combined modulo the span. `bits: 64` (default)
+ * reproduces JAX's default int64 draws under jax_enable_x64 (the configuration our float64
+ * default matches); `bits: 32` reproduces `dtype=jnp.int32`.
+ */
+export function randint(k: Tensor, shape: readonly number[], minval: number, maxval: number, opts?: { bits?: 32 | 64 }): Tensor {
   if (!Number.isInteger(minval) || !Number.isInteger(maxval) || maxval <= minval) {
     throw new ConfigError(`random.randint: need integers minval < maxval, got ${minval}, ${maxval}.`);
   }
-  const u = uniform(k, shape);
-  return cast(add(mul(u, maxval - minval), minval).floor(), 'int32');
+  if (minval < -(2 ** 31) || maxval > 2 ** 31) {
+    throw new ConfigError(`random.randint: draws are int32, so need -2^31 <= minval < maxval <= 2^31, got ${minval}, ${maxval}.`);
+  }
+  const width = opts?.bits ?? 64;
+  if (width !== 32 && width !== 64) throw new ConfigError(`random.randint: bits must be 32 or 64, got ${String(width)}.`);
+  const span = maxval - minval; // 1 .. 2^32; 2^32 is passed as 0
+  return bind1(randomRandintPrim, [split(k)], {
+    shape: assertShape('random.randint', [...shape]),
+    span: span === 2 ** 32 ? 0 : span,
+    minval,
+    width,
+  });
+}
+
+/** Key i of a split [..., n, 2] (leading key dims kept). */
+function takeKey(keys: Tensor, i: number): Tensor {
+  const lead = keys.shape.slice(0, -2);
+  return reshape(slice(keys, [...lead.map(() => 0), i, 0], [...lead, 1, 2]), [...lead, 2]);
 }

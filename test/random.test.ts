@@ -70,6 +70,50 @@ registerAll(backends, 'uniform(key(0), [3], float32) equals the JAX documented v
   assert.equal(await read(r.uniform(r.key(0), [3])), jax.map(Math.fround), 'default dtype');
 });
 
+// Reference values from jax.random (CPU, jax_enable_x64 = True, jax_threefry_partitionable = True).
+registerAll(backends, 'randint, permutation and bounded float32 uniform equal jax.random', async (B) => {
+  // int64 is JAX's default int under x64: two 64-bit words per draw
+  assert.equal(await get(B, r.randint(r.key(0), [6], 0, 10)), [5, 1, 5, 7, 3, 5], 'randint(key(0), (6,), 0, 10)');
+  // one round of sorting by 32-bit random words for n = 10
+  assert.equal(await get(B, r.permutation(r.key(0), 10)), [0, 1, 8, 5, 6, 4, 3, 2, 7, 9], 'permutation(key(0), 10)');
+  // bounds and span in float32, u·span + minval with one rounding: 0.66860014 (two roundings: ...26)
+  const u = await get(B, r.uniform(r.key(0), [1], { dtype: 'float32', minval: 0.1, maxval: 0.7 }));
+  // WGSL's fma may round twice (lavapipe does): 1 ulp there; GPUs with a fused multiply-add are exact
+  const ulp = B.name === 'cpu' ? 0 : 2 ** -24;
+  assert.ok(Math.abs(u[0]! - Math.fround(0.66860014)) <= ulp, `uniform(key(0), (1,), float32, 0.1, 0.7) = ${u[0]} (JAX 0.66860014)`);
+});
+
+registerAll(backends, 'randint: JAX\'s modular combination, checked against exact BigInt arithmetic on the raw words', async (B) => {
+  const k = r.key(3);
+  const [k1, k2] = [0, 1].map((i) => bt.reshape(bt.slice(r.split(k), [i, 0], [1, 2]), [2]));
+  const U = 2n ** 32n;
+  const u32 = (x: number) => BigInt(x >>> 0);
+  for (const [lo, hi] of [[0, 10], [-5, 7], [0, 65537], [-1000, 2 ** 31 - 1], [-(2 ** 31), 2 ** 31 - 3]] as const) {
+    const span = BigInt(hi - lo);
+    // 32-bit words: JAX's uint32 products and sums wrap
+    const h32 = await get(B, r.bits(k1!, [40]));
+    const l32 = await get(B, r.bits(k2!, [40]));
+    const m32 = ((65536n % span) * (65536n % span)) % span;
+    const want32 = h32.map((h, i) => Number(BigInt(lo) + ((((u32(h) % span) * m32) % U + (u32(l32[i]!) % span)) % U) % span));
+    assert.equal(await get(B, r.randint(k, [40], lo, hi, { bits: 32 })), want32, `bits: 32 on [${lo}, ${hi})`);
+  }
+  if (B.name !== 'cpu') return;
+  // 64-bit words (CPU reads them through the host Threefry): nothing wraps for spans <= 2^32
+  const { randomBits64 } = await import('../src/backends/cpu/threefry.js');
+  const ks = r.split(k).dataSync() as Int32Array;
+  const w64 = (kk: Int32Array) => {
+    const w = randomBits64(kk, 1, 40);
+    return Array.from({ length: 40 }, (_, i) => (u32(w[2 * i]!) << 32n) | u32(w[2 * i + 1]!));
+  };
+  const [h64, l64] = [w64(ks.slice(0, 2)), w64(ks.slice(2, 4))];
+  for (const [lo, hi] of [[0, 10], [-5, 7], [0, 65537], [-(2 ** 31), 2 ** 31 - 3]] as const) {
+    const span = BigInt(hi - lo);
+    const m = ((U % span) * (U % span)) % span;
+    const want = h64.map((h, i) => Number(BigInt(lo) + (((h % span) * m + (l64[i]! % span)) % span)));
+    assert.equal(arr(r.randint(k, [40], lo, hi)), want, `bits: 64 on [${lo}, ${hi})`);
+  }
+});
+
 registerAll(backends, 'same key -> same numbers, for every sampler and dtype', async (B) => {
   const k = r.key(42);
   const same = async (make: (key: bt.Tensor) => bt.Tensor, what: string) => assert.equal(await get(B, make(k)), await get(B, make(r.key(42))), what);
@@ -106,10 +150,12 @@ registerAll(backends.filter((b) => b.name === 'webgpu'), 'WebGPU streams are the
   await exact(() => r.uniform(k(), [10_001], { dtype: 'float32' }), 'uniform float32 [10001]');
   await exact(() => r.uniform(k(), [4, 300], { dtype: 'float32', minval: -3, maxval: 5 }), 'uniform(−3, 5) float32');
   await exact(() => r.bernoulli(k(), bt.tensor([0.1, 0.5, 0.9], { dtype: 'float32' }), [500, 3]), 'bernoulli, tensor p');
-  // permutation draws uniforms of the default dtype (float64 on the CPU): against the CPU's
-  // stable argsort of the float32 stream (ties, ~6% likely among 1000 float32 draws, by index)
-  const perm = r.permutation(k(), 1000);
-  assert.equal(await read(perm), cpu(() => bt.argsort(r.uniform(k(), [1000], { dtype: 'float32' }))), 'permutation(1000)');
+  // permutation sorts by 32-bit words and randint combines words: integer streams, exact
+  await exact(() => r.permutation(k(), 1000), 'permutation(1000)');
+  await exact(() => r.randint(k(), [3, 500], -7, 1000), 'randint 64-bit words');
+  await exact(() => r.randint(k(), [3, 500], -7, 100000, { bits: 32 }), 'randint 32-bit words');
+  await exact(() => r.randint(k(), [50], -(2 ** 31), 2 ** 31), 'randint over the whole int32 range');
+  await exact(() => r.randint(k(), [500], 0, 2 ** 31 - 5), 'randint with a span above 2^31');
   await exact(() => r.categorical(k(), bt.tensor([0.5, -1, 2, 0], { dtype: 'float32' }), { shape: [2000, 4] }), 'categorical float32');
   await exact(() => bt.vmap((kk: bt.Tensor) => r.uniform(kk, [6], { dtype: 'float32' }))(r.split(k(), 4)), 'uniform under vmap over keys');
   const zc = cpu(() => r.normal(k(), [20_000], { dtype: 'float32' }));

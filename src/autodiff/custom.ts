@@ -6,6 +6,33 @@ import { TapeTrace, TapeTracer } from './reverse.js';
 import { JVPTrace, JVPTracer } from './forward.js';
 import { flatten, tensorLeaves, unflatten, type PyTree } from './tree.js';
 import { zeros } from './ops/creation.js';
+import { BatchTrace, BatchTracer, vmap } from './batching.js';
+
+/**
+ * customJvp under vmap: a custom function of batched values is again a custom function — f and
+ * the rule are both vmapped, so transforms below the vmap (a tape, a tangent scope) still see the
+ * user's rule rather than differentiating f (which would lose, e.g., curvature at a kink of f).
+ */
+function batchedCustomJvp(
+  top: BatchTrace,
+  leaves: Tensor[],
+  def: ReturnType<typeof tensorLeaves>[1],
+  f: (...args: any[]) => PyTree,
+  jvpRule: (primals: any, tangents: any) => [PyTree, PyTree],
+): PyTree {
+  const n = leaves.length;
+  const axes = leaves.map((x) => (top.own(x) ? 0 : null));
+  const vals = leaves.map((x) => (top.own(x) ? (x as BatchTracer).val : x));
+  const fFlat = (...ls: Tensor[]) => f(...(unflatten(def, ls) as unknown[]));
+  const ruleFlat = (...pt: Tensor[]) => jvpRule(unflatten(def, pt.slice(0, n)), unflatten(def, pt.slice(n)));
+  const inner = customJvp(
+    (...ls: Tensor[]) => vmap(fFlat, { inAxes: axes })(...ls),
+    (ps: Tensor[], ts: Tensor[]) => vmap(ruleFlat, { inAxes: [...axes, ...axes] })(...ps, ...ts) as [PyTree, PyTree],
+  );
+  const out = inner(...vals);
+  const [ol, odef] = tensorLeaves('customJvp (output under vmap)', out);
+  return unflatten(odef, ol.map((o) => new BatchTracer(top, o)));
+}
 
 /**
  * Functions with user derivative rules. Both dispatch on the innermost active transform:
@@ -99,6 +126,7 @@ export function customJvp<A extends any[], R extends PyTree>(
       const wrapped = top.record('customJvp', leaves, primals, ol, vjpRule);
       return unflatten(odef, wrapped) as R;
     }
+    if (top instanceof BatchTrace) return batchedCustomJvp(top, leaves, def, f, jvpRule) as R;
     return f(...args);
   };
 }

@@ -6,6 +6,7 @@ import { broadcastShapes } from '../../shape.js';
 import { operands, type TensorLike } from './util.js';
 import { broadcastTo, reshape, sumTo } from './shape.js';
 import { zeros } from './creation.js';
+import { customJvp } from '../custom.js';
 
 /**
  * Elementwise primitives. Derivative rules are written with the public ops, so they are
@@ -280,14 +281,35 @@ export function square(x: TensorLike): Tensor {
 export function reciprocal(x: TensorLike): Tensor {
   return div(1, operands('reciprocal', [x])[0]!);
 }
-/** softplus(x) = log(1 + eˣ), stable for large |x|. */
+// The stable forms below have kinks (max, |·|) whose derivatives are exact to first order but
+// lose the curvature at the kink (the second derivative of softplus at 0 would be 0, not 1/4), so
+// their tangents are given as the smooth expressions, as JAX does with custom_jvp.
+const softplusStable = (x: Tensor) => add(maximum(x, 0), log1p(exp(neg(abs(x)))));
+let smoothSoftplus: ((x: Tensor) => Tensor) | undefined;
+let smoothLogaddexp: ((a: Tensor, b: Tensor) => Tensor) | undefined;
+
+/** softplus(x) = log(1 + eˣ), stable for large |x|; d/dx = σ(x) everywhere, to every order. */
 export function softplus(x: TensorLike): Tensor {
   const [t] = operands('softplus', [x]);
-  return add(maximum(t!, 0), log1p(exp(neg(abs(t!)))));
+  smoothSoftplus ??= customJvp(softplusStable, ([p], [dp]) => [softplusStable(p), mul(dp, sigmoid(p))]);
+  return smoothSoftplus(t!);
 }
 /** log σ(x) = −softplus(−x), stable for large |x|. */
 export function logSigmoid(x: TensorLike): Tensor {
   return neg(softplus(neg(operands('logSigmoid', [x])[0]!)));
+}
+/** logaddexp(a, b) = log(eᵃ + eᵇ), stable, broadcasting; ∂/∂a = σ(a − b) (smooth where a = b). */
+export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = operands('logaddexp', [a, b]);
+  smoothLogaddexp ??= customJvp(
+    (p: Tensor, q: Tensor) => add(maximum(p, q), log1p(exp(neg(abs(sub(p, q)))))),
+    ([p, q], [dp, dq]) => {
+      const out = add(maximum(p, q), log1p(exp(neg(abs(sub(p, q))))));
+      const w = sigmoid(sub(p, q)); // weight of a; b gets 1 − w
+      return [out, add(mul(dp, w), mul(dq, sub(1, w)))];
+    },
+  );
+  return smoothLogaddexp(ta!, tb!);
 }
 /** Element-wise max(x, 0). */
 export function relu(x: TensorLike): Tensor {

@@ -27,7 +27,8 @@ export const randomBitsPrim: Primitive<{ shape: number[] }> = {
   batch: batchKeys(() => randomBitsPrim),
 };
 
-export const randomUniformPrim: Primitive<{ shape: number[]; dtype: DType }> = {
+/** Uniform draws mapped to max(minval, u·span + minval) with one rounding (XLA's fused multiply-add). */
+export const randomUniformPrim: Primitive<{ shape: number[]; dtype: DType; minval?: number; span?: number }> = {
   name: 'randomUniform',
   nondiff: true,
   shape: ([k], p) => {
@@ -69,10 +70,28 @@ export const randomGammaPrim: Primitive = {
   },
 };
 
+/**
+ * jax.random.randint's draws from a split key pair [..., 2, 2]: per draw, words h (from key 0) and l
+ * (from key 1) of `width` bits, offset = (h mod span · (2^width mod span) + l mod span) mod span,
+ * out = minval + offset (int32). width 32 wraps the product as uint32 (JAX with dtype int32);
+ * width 64 is exact (JAX's int64 default under jax_enable_x64). span 0 stands for 2^32.
+ */
+export const randomRandintPrim: Primitive<{ shape: number[]; span: number; minval: number; width: 32 | 64 }> = {
+  name: 'randomRandint',
+  nondiff: true,
+  shape: ([k], p) => {
+    const lead = keyBatch('random.randint', k!);
+    if (lead[lead.length - 1] !== 2) throw new DTypeError('random.randint: internal error, expected a split key pair [..., 2, 2].');
+    return [{ shape: [...lead.slice(0, -1), ...p.shape], dtype: 'int32' }];
+  },
+  batch: batchKeys(() => randomRandintPrim),
+};
+
 export const randomPrims = {
   randomBits: randomBitsPrim,
   randomUniform: randomUniformPrim,
   randomSplit: randomSplitPrim,
   randomFoldIn: randomFoldInPrim,
   randomGamma: randomGammaPrim,
+  randomRandint: randomRandintPrim,
 };

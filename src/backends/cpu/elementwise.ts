@@ -20,7 +20,8 @@ const UNARY: Record<string, string> = {
   erfinv: 'erfinv(a0)',
   floor: 'Math.floor(a0)',
   ceil: 'Math.ceil(a0)',
-  round: 'Math.round(a0)',
+  // half-way cases to even, as NumPy/JAX (Math.round sends them toward +infinity)
+  round: '(a0 - Math.floor(a0) === 0.5 ? 2 * Math.round(a0 / 2) : Math.round(a0))',
   isFinite: '(Number.isFinite(a0) ? 1 : 0)',
   isNan: '(a0 !== a0 ? 1 : 0)',
   cast: 'a0',

@@ -7,7 +7,9 @@ import { broadcastTo, concat, pad, slice, transpose } from './shape-kernels.js';
 import { argsort, scatterAdd, take } from './index-kernels.js';
 import { matmul } from './matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
-import { foldInKeys, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
+import { randintOffset } from './randint.js';
+import { fma } from './special.js';
+import { foldInKeys, randomBits64, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
 import { stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
 
@@ -227,18 +229,40 @@ cpuKernels.set('slogdet', ([a], _p, outs) => {
 });
 
 // Random streams: keys [..., 2] (int32 bit patterns); outputs [..., ...shape].
+cpuKernels.set('randomRandint', ([keys], p, outs) => {
+  const { span, minval, width } = p as { span: number; minval: number; width: 32 | 64 };
+  const pairs = keys!.data.length / 4;
+  const n = sizeOfShape(outs[0]!.shape);
+  const count = pairs === 0 ? 0 : n / pairs;
+  const out = new Int32Array(n);
+  for (let j = 0; j < pairs; j++) {
+    const kj = keys!.data as Int32Array;
+    const hiBits = (width === 64 ? randomBits64 : randomBits32)(kj.subarray(4 * j, 4 * j + 2), 1, count);
+    const loBits = (width === 64 ? randomBits64 : randomBits32)(kj.subarray(4 * j + 2, 4 * j + 4), 1, count);
+    for (let i = 0; i < count; i++) {
+      out[j * count + i] = (minval + randintOffset(hiBits, loBits, i, span, width)) | 0;
+    }
+  }
+  return out;
+});
+
 cpuKernels.set('randomBits', ([keys], _p, outs) => {
   const nKeys = keys!.data.length / 2;
   const count = nKeys === 0 ? 0 : sizeOfShape(outs[0]!.shape) / nKeys;
   return randomBits32(keys!.data as Int32Array, nKeys, count);
 });
 
-cpuKernels.set('randomUniform', ([keys], _p, outs) => {
+cpuKernels.set('randomUniform', ([keys], p, outs) => {
   const nKeys = keys!.data.length / 2;
   const count = nKeys === 0 ? 0 : sizeOfShape(outs[0]!.shape) / nKeys;
-  return outs[0]!.dtype === 'float64'
-    ? randomUniform64(keys!.data as Int32Array, nKeys, count)
-    : randomUniform32(keys!.data as Int32Array, nKeys, count);
+  const f64 = outs[0]!.dtype === 'float64';
+  const u = f64 ? randomUniform64(keys!.data as Int32Array, nKeys, count) : randomUniform32(keys!.data as Int32Array, nKeys, count);
+  const { minval = 0, span = 1 } = p as { minval?: number; span?: number };
+  // max(minval, u·span + minval) with one rounding, as XLA fuses it (bounds already in the dtype)
+  if (minval !== 0 || span !== 1) {
+    for (let i = 0; i < u.length; i++) u[i] = Math.max(minval, f64 ? fma(u[i]!, span, minval) : u[i]! * span + minval);
+  }
+  return u;
 });
 
 cpuKernels.set('randomSplit', ([keys], p: { num: number }) => {

@@ -104,3 +104,27 @@ export function sigmoid(x: number): number {
   const e = Math.exp(x);
   return e / (1 + e);
 }
+
+/** Dekker's split of a double into two 26-bit halves (a = hi + lo exactly). */
+function splitDouble(a: number): [number, number] {
+  const c = 134217729 * a; // 2^27 + 1
+  const hi = c - (c - a);
+  return [hi, a - hi];
+}
+
+/**
+ * a·b + c with (almost always) one rounding, as a fused multiply-add: the product's rounding error
+ * comes exactly from Dekker's TwoProduct and the sum's from Knuth's TwoSum. (A true FMA also
+ * rounds correctly in the rare double-rounding cases this misses.)
+ */
+export function fma(a: number, b: number, c: number): number {
+  const p = a * b;
+  if (!Number.isFinite(p) || !Number.isFinite(c)) return p + c;
+  const [ah, al] = splitDouble(a);
+  const [bh, bl] = splitDouble(b);
+  const pe = al * bl - (((p - ah * bh) - al * bh) - ah * bl);
+  const s = p + c;
+  const bb = s - p;
+  const se = (p - (s - bb)) + (c - bb);
+  return s + (se + pe);
+}

@@ -199,10 +199,13 @@ export const F32_MATH: Record<string, string> = {
   }
   return select(r, -r, yneg);
 }`,
-  // Math.round: half-way cases toward +infinity
+  // half-way cases to even, as NumPy/JAX (WGSL's round() is specified so; spelled out because
+  // drivers have been seen to differ)
   round_f: `fn round_f(x: f32) -> f32 {
   let f = floor(x);
-  return select(f, f + 1.0, x - f >= 0.5);
+  let d = x - f;
+  let up = d > 0.5 || (d == 0.5 && fract(f * 0.5) != 0.0);
+  return select(f, f + 1.0, up);
 }`,
   sign_f: `fn sign_f(x: f32) -> f32 { if (x > 0.0) { return 1.0; } if (x < 0.0) { return -1.0; } return x; }`,
   max_f: `fn max_f(a: f32, b: f32) -> f32 { return select(b, a, a > b || isnan_f(a)); }`,

@@ -46,7 +46,10 @@ fn threefry(k0: u32, k1: u32, x0: u32, x1: u32) -> vec2<u32> {
 /** One word per (key, counter): bits = y0 ^ y1; uniform float32 = (bits >> 9) * 2^-23. */
 function streamShader(kind: 'bits' | 'uniform'): string {
   const outT = kind === 'bits' ? 'i32' : 'f32';
-  const conv = kind === 'bits' ? 'bitcast<i32>(w)' : 'f32(w >> 9u) * 1.1920928955078125e-7';
+  // uniform: max(minval, u·span + minval) through fma(), one rounding as XLA's where the device
+  // fuses it (GPUs do); WGSL lets fma round twice, and lavapipe does (then 1 ulp from JAX's)
+  const conv =
+    kind === 'bits' ? 'bitcast<i32>(w)' : 'max(bitcast<f32>(mt[2]), fma(f32(w >> 9u) * 1.1920928955078125e-7, bitcast<f32>(mt[3]), bitcast<f32>(mt[2])))';
   return `${bindings([
     { name: 'keys', type: 'u32' },
     { name: 'y', type: outT, write: true },
@@ -78,12 +81,15 @@ export const randomBitsKernel: GpuKernel = (ctx, [keys], _p, outs) => {
   return [out];
 };
 
-export const randomUniformKernel: GpuKernel = (ctx, [keys], _p, outs) => {
+const f32Bits = (x: number) => new Uint32Array(Float32Array.of(x).buffer)[0]!;
+
+export const randomUniformKernel: GpuKernel = (ctx, [keys], p, outs) => {
+  const { minval = 0, span = 1 } = p as { minval?: number; span?: number };
   if (outs[0]!.dtype !== 'float32') throw new DTypeError('random.uniform: webgpu draws float32 only (WGSL has no float64).');
   const out = ctx.output(outs[0]!);
   const { count, n } = countPerKey(keys!.size, outs[0]!.shape);
   if (n === 0) return [out];
-  ctx.dispatch(memoCode('runif', () => streamShader('uniform')), [keys!.buffer, out.buffer], ['r', 'w'], [n, count], threadGrid(n));
+  ctx.dispatch(memoCode('runif', () => streamShader('uniform')), [keys!.buffer, out.buffer], ['r', 'w'], [n, count, f32Bits(minval), f32Bits(span)], threadGrid(n));
   return [out];
 };
 
@@ -185,5 +191,64 @@ ${MAIN_SIG()} {
     F32_MATH,
   ));
   ctx.dispatch(code, [keys!.buffer, alpha!.buffer, out.buffer], ['r', 'r', 'w'], [n, m], threadGrid(n));
+  return [out];
+};
+
+/** jax.random.randint's draws (see randomRandintPrim): exact u32 modular arithmetic, no wrap for width 64. */
+const RANDINT_SHADER = (width: 32 | 64) => `${bindings([
+  { name: 'keys', type: 'u32' },
+  { name: 'y', type: 'i32', write: true },
+])}
+${THREEFRY_WGSL}
+fn addmod(x: u32, y: u32, n: u32) -> u32 {
+  let s = x + y; // x, y < n: one subtraction, also when the sum wrapped
+  if (s < x || s >= n) { return s - n; }
+  return s;
+}
+fn mulmod(a: u32, b: u32, n: u32) -> u32 {
+  var r = 0u; var x = a; var k = b;
+  while (k != 0u) {
+    if ((k & 1u) != 0u) { r = addmod(r, x, n); }
+    x = addmod(x, x, n);
+    k = k >> 1u;
+  }
+  return r;
+}
+fn word(k0: u32, k1: u32, i: u32) -> vec2<u32> {
+  let r = threefry(k0, k1, 0u, i);
+  return ${width === 64 ? 'r' : 'vec2<u32>(0u, r.x ^ r.y)'};
+}
+${MAIN_SIG()} {
+  ${LINEAR_INDEX()}
+  if (gi >= mt[0]) { return; }
+  let count = mt[1];
+  let span = mt[2];
+  let j = gi / count;
+  let i = gi % count;
+  let h = word(keys[4u * j], keys[4u * j + 1u], i);
+  let l = word(keys[4u * j + 2u], keys[4u * j + 3u], i);
+  var off = l.y;
+  if (span != 0u) {
+    ${
+      width === 64
+        ? `let c = (0xffffffffu % span + 1u) % span; // 2^32 mod span
+    let hm = addmod(mulmod(h.x % span, c, span), h.y % span, span);
+    let lm = addmod(mulmod(l.x % span, c, span), l.y % span, span);
+    off = addmod(mulmod(hm, mulmod(c, c, span), span), lm, span);`
+        : `let m16 = 65536u % span;
+    let mult = mulmod(m16, m16, span);
+    off = ((h.y % span) * mult + l.y % span) % span; // wraps as uint32, as JAX's does`
+    }
+  }
+  y[gi] = bitcast<i32>(mt[3] + off);
+}`;
+
+export const randomRandintKernel: GpuKernel = (ctx, [keys], p, outs) => {
+  const { span, minval, width } = p as { span: number; minval: number; width: 32 | 64 };
+  const out = ctx.output(outs[0]!);
+  const pairs = keys!.size / 4;
+  const n = sizeOf(outs[0]!.shape);
+  if (n === 0) return [out];
+  ctx.dispatch(memoCode(`rint${width}`, () => RANDINT_SHADER(width)), [keys!.buffer, out.buffer], ['r', 'w'], [n, n / pairs, span >>> 0, minval >>> 0], threadGrid(n));
   return [out];
 };

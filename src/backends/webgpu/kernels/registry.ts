@@ -4,7 +4,7 @@ import { argKernel, cumsumKernel, reduceKernel } from './reduce.js';
 import { argsortKernel, scatterAddKernel, takeKernel } from './indexing.js';
 import { matmulKernel } from './matmul.js';
 import { choleskyKernel, slogdetKernel, solveKernel, triangularSolveKernel } from './linalg.js';
-import { randomBitsKernel, randomFoldInKernel, randomGammaKernel, randomSplitKernel, randomUniformKernel } from './random.js';
+import { randomRandintKernel, randomBitsKernel, randomFoldInKernel, randomGammaKernel, randomSplitKernel, randomUniformKernel } from './random.js';
 import { broadcastToKernel, concatKernel, padKernel, sliceKernel, transposeKernel } from './shape.js';
 
 /** The WebGPU kernel table: one entry per primitive name (the same names and params as the CPU). */
@@ -35,3 +35,4 @@ builtinKernels.set('randomUniform', randomUniformKernel);
 builtinKernels.set('randomSplit', randomSplitKernel);
 builtinKernels.set('randomFoldIn', randomFoldInKernel);
 builtinKernels.set('randomGamma', randomGammaKernel);
+builtinKernels.set('randomRandint', randomRandintKernel);
