@@ -105,7 +105,8 @@ function release(tree: unknown, keepTrees: unknown[]): void {
 
 const isSync = (tree: unknown): boolean => flatten(tree)[0].every((l) => !(l instanceof Tensor) || !!l.concrete()._backend!.readSync);
 
-async function readNumber(x: unknown, what: string, op: string): Promise<number> {
+async function readNumber(value: unknown, what: string, op: string): Promise<number> {
+  const x = value instanceof Promise ? await value : value;
   if (typeof x === 'number') return x;
   if (!(x instanceof Tensor) || x.size !== 1) throw new ConfigError(`${op}: ${what} must be a number or a one-element tensor, got ${x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}.`);
   const b = x.concrete()._backend!;
@@ -277,12 +278,14 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
           await o.checkpoint.save(cp);
         }
       } catch (e) {
-        release(aux, [cur, init, best]);
+        // the failed step's state and aux go; the state before it stays, handed over on the error
+        release(aux, [prev, init, best]);
+        if (owned(next) && next !== best) release(next, [prev, init, best]);
+        cur = prev;
         throw e;
-      } finally {
-        // the replaced state goes, unless it is the caller's or the kept best one
-        if (owned(prev) && prev !== best) release(prev, [cur, init, best]);
       }
+      // the replaced state goes, unless it is the caller's or the kept best one
+      if (owned(prev) && prev !== best) release(prev, [cur, init, best]);
       // aux stays alive until the end only for the closing progress report
       if (lastAux !== undefined) release(lastAux, [cur, init, best]);
       lastAux = aux;
@@ -299,8 +302,9 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
     display.end(lastAux !== undefined || done > 0 ? await progressOf(cur, lastAux) : null);
   } catch (e) {
     display.end(null);
-    if (owned(cur)) release(cur, [init]);
-    if (best !== undefined && owned(best) && best !== cur) release(best, [init]);
+    // the last good state is the caller's now: it rides on the error as `state` (the best one too)
+    if (best !== undefined && owned(best) && best !== cur) release(best, [cur, init]);
+    if (e !== null && typeof e === 'object' && !('state' in e)) Object.defineProperty(e, 'state', { value: cur, enumerable: false, configurable: true });
     throw e;
   } finally {
     if (lastAux !== undefined) release(lastAux, [cur, init, best]);

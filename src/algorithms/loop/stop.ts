@@ -10,7 +10,7 @@ export type StopReason = 'completed' | 'aborted' | 'earlyStopped' | `terminated:
 
 /** Early stopping: the monitored scalar, how long to wait for an improvement, and whether to keep the best state. */
 export interface EarlyStoppingOptions<S = unknown, A = unknown> {
-  /** The scalar watched after each step (a 0-D tensor, read every step, or a number). */
+  /** The scalar watched after each step: a one-element tensor (read every step), a number, or a Promise of one. */
   monitor: (aux: A, state: S) => unknown;
   /** Steps without improvement before stopping (Infinity: track the best, never stop). */
   patience: number;
