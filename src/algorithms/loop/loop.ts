@@ -97,10 +97,21 @@ function tensorSet(trees: unknown[]): Set<Tensor> {
   return s;
 }
 
+/** The caller's initial state's tensors, computed once per run (the loop never frees them). */
+const initTensors = new WeakMap<object, Set<Tensor>>();
+
 /** Disposes the tensors of `tree` that none of `keepTrees` holds (a step may pass a tensor through unchanged). */
 function release(tree: unknown, keepTrees: unknown[]): void {
-  const keepSet = tensorSet(keepTrees);
-  for (const l of flatten(tree)[0]) if (l instanceof Tensor && !keepSet.has(l) && !l.isDisposed) l.dispose();
+  const ls = flatten(tree)[0].filter((l): l is Tensor => l instanceof Tensor && !l.isDisposed);
+  if (ls.length === 0) return;
+  const keepSet = new Set<Tensor>();
+  for (const k of keepTrees) {
+    if (k === null || k === undefined) continue;
+    const cached = typeof k === 'object' ? initTensors.get(k) : undefined;
+    if (cached) for (const t of cached) keepSet.add(t);
+    else for (const t of tensorSet([k])) keepSet.add(t);
+  }
+  for (const l of ls) if (!keepSet.has(l)) l.dispose();
 }
 
 const isSync = (tree: unknown): boolean => flatten(tree)[0].every((l) => !(l instanceof Tensor) || !!l.concrete()._backend!.readSync);
@@ -179,6 +190,7 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
     t = o.start ?? 0;
   }
 
+  if (init !== null && typeof init === 'object') initTensors.set(init, tensorSet([init]));
   const sync = isSync(cur);
   const checkEvery = o.check ? o.check.every ?? (sync ? 1 : 50) : 0;
   const progressEvery = o.progressEvery ?? Math.max(1, Math.floor(o.steps / 20));
