@@ -66,6 +66,8 @@ export interface LoopOptions<S, A> {
   resume?: Checkpoint | string;
   /** Backend to restore a checkpoint onto (default: the current one). */
   backend?: string;
+  /** What a step is called in the display (default 'step'; VI: 'epoch'). */
+  unit?: string;
   /** Milliseconds between turns given to the event loop (default 25). */
   yieldMs?: number;
 }
@@ -89,7 +91,7 @@ export interface LoopResult<S> {
   stepsPerSecond: number;
 }
 
-const KNOWN = ['name', 'step', 'steps', 'start', 'key', 'signal', 'onStep', 'onProgress', 'progressEvery', 'progress', 'values', 'check', 'earlyStopping', 'checkpoint', 'resume', 'backend', 'yieldMs'];
+const KNOWN = ['name', 'step', 'steps', 'start', 'key', 'signal', 'onStep', 'onProgress', 'progressEvery', 'progress', 'values', 'check', 'earlyStopping', 'checkpoint', 'resume', 'backend', 'yieldMs', 'unit'];
 
 function tensorSet(trees: unknown[]): Set<Tensor> {
   const s = new Set<Tensor>();
@@ -215,7 +217,7 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
       }
     }
     const b = counters && counters.best !== null ? { value: counters.best, step: counters.bestStep } : null;
-    return { name: op, step: t, done, steps: o.steps, seconds, stepsPerSecond: rate, eta: (o.steps - done) / Math.max(rate, 1e-9), values, best: b };
+    return { name: op, unit: o.unit ?? 'step', step: t, done, steps: o.steps, seconds, stepsPerSecond: rate, eta: (o.steps - done) / Math.max(rate, 1e-9), values, best: b };
   };
 
   const nonFinite = (step: number, value?: number) => {

@@ -22,6 +22,8 @@ export interface Progress {
   stepsPerSecond: number;
   /** Estimated seconds left (at the current rate). */
   eta: number;
+  /** What a step is called in the display ('step', 'epoch'). */
+  unit: string;
   /** Named scalars read from the state/aux (e.g. logPosterior, loss). */
   values: Record<string, number>;
   /** The best monitored value so far and its step (with early stopping). */
@@ -66,9 +68,10 @@ const fmtValues = (p: Progress): string => {
 /** The default line: `sgmcmc.run (sghmc): step 4000/10000 (40%) 812 steps/s ETA 7.4s logPosterior -12.3`. */
 export function defaultLine(p: Progress): string {
   const pct = p.steps ? ` (${Math.floor((100 * p.done) / p.steps)}%)` : '';
-  const rate = p.stepsPerSecond >= 1 ? `${p.stepsPerSecond.toFixed(p.stepsPerSecond < 10 ? 1 : 0)} steps/s` : `${(1 / Math.max(p.stepsPerSecond, 1e-9)).toFixed(2)} s/step`;
+  const u = p.unit;
+  const rate = p.stepsPerSecond >= 1 ? `${p.stepsPerSecond.toFixed(p.stepsPerSecond < 10 ? 1 : 0)} ${u}s/s` : `${(1 / Math.max(p.stepsPerSecond, 1e-9)).toFixed(2)} s/${u}`;
   const v = fmtValues(p);
-  return `${p.name}: step ${p.done}/${p.steps}${pct} ${rate} ETA ${fmtSeconds(p.eta)}${v ? ` ${v}` : ''}`;
+  return `${p.name}: ${u} ${p.done}/${p.steps}${pct} ${rate} ETA ${fmtSeconds(p.eta)}${v ? ` ${v}` : ''}`;
 }
 
 /** A display the driver feeds; `wants(now)` says whether values should be read for it now. */

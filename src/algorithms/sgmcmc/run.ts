@@ -157,6 +157,7 @@ export function disposeState(state: unknown): void {
   dispose(state);
 }
 
+/** Options of minibatches: the batch size, the shuffling key, whether to drop a short last batch. */
 export interface MinibatchOptions {
   batchSize: number;
   /** Shuffles each epoch with foldIn(key, epoch); without a key the order is fixed. */

@@ -194,6 +194,7 @@ export async function fit<D>(t: VITransform<D>, state: VIState | null, data: D, 
   const history = { total: [] as number[], loss: [] as number[], regularisation: [] as number[], nDropped: [] as number[] };
   const r = await loopRun<VIState, EpochAux>(state, {
     name: 'vi.fit',
+    unit: 'epoch',
     steps: options.epochs,
     start: state?.epoch ?? 0,
     key: options.key,
@@ -249,6 +250,7 @@ export async function fitToPrior<D>(config: VIConfig<D>, params: PyTree, opts: F
   try {
     const r = await loopRun<S, Tensor>(s0, {
       name: 'vi.fitToPrior',
+      unit: 'epoch',
       steps: opts.maxEpochs ?? 10000,
       key: initKey,
       signal: opts.signal,

@@ -52,7 +52,7 @@ export interface LossHistory {
 export interface VIOptions<D = unknown> extends BuildOptions<D> {
   /** fit the estimator to the prior before the first epoch (default false) */
   initializeEstimatorToPrior?: boolean;
-  /** true: one line per epoch to stderr (the console in a page); a ProgressOptions object: the run loop's display (a bar on a terminal); default false */
+  /** default: the run loop's display (a bar on a terminal, lines every few seconds otherwise, shown after a moment); true: one line per epoch to stderr (the console in a page); false: silent; or the loop's ProgressOptions */
   progress?: boolean | ProgressOptions;
   /** called after every epoch; return false to stop run() */
   onEpoch?: (record: EpochRecord, vi: VI<D>) => void | boolean;
@@ -78,7 +78,7 @@ const KNOWN: readonly string[] = [...BUILD_KEYS, 'initializeEstimatorToPrior', '
 /** blackbirds' `VI` object: options in, `run(data, nEpochs, maxEpochsWithoutImprovement)`, a loss history and the best estimator out. */
 export class VI<D = unknown> {
   /** the options as given, defaults filled in */
-  readonly options: Readonly<Required<Omit<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch' | 'key' | 'progress'>> & Pick<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch'> & { progress: boolean | ProgressOptions }>;
+  readonly options: Readonly<Required<Omit<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch' | 'key' | 'progress'>> & Pick<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch'> & { progress: boolean | ProgressOptions | undefined }>;
   /** the PRNG key of the epochs */
   readonly key: Tensor;
   /** the optimiser of the epochs (clipping chained in front when asked) */
@@ -117,7 +117,7 @@ export class VI<D = unknown> {
     const c = this.config;
     this.options = {
       ...c.spec, initializeEstimatorToPrior: initializeEstimatorToPrior ?? false, initializationLr: c.initializationLr, gradientClippingNorm: c.gradientClippingNorm,
-      optimizer: c.baseOptimizer, progress: progress ?? false, onEpoch,
+      optimizer: c.baseOptimizer, progress, onEpoch,
     };
     this.optimizer = c.optimizer;
     this.ownKey = key === undefined;
@@ -210,6 +210,7 @@ export class VI<D = unknown> {
     try {
       r = await loopRun<VIState, EpochAux>(this.state, {
         name: 'vi.run',
+        unit: 'epoch',
         steps: nEpochs,
         start: this.state.epoch,
         key: this.key,
@@ -252,10 +253,10 @@ export class VI<D = unknown> {
     if (this.ownKey) this.key.dispose();
   }
 
-  /** The loop's display: per-epoch lines (progress: true) are written by run() itself; an options object is the loop's. */
-  private loopProgress(): boolean | ProgressOptions {
+  /** The loop's display: the default (a bar on a terminal, lines every few seconds otherwise, after a moment), an options object, or none (false; true writes per-epoch lines itself). */
+  private loopProgress(): boolean | ProgressOptions | undefined {
     const p = this.options.progress;
-    return typeof p === 'object' ? p : false;
+    return typeof p === 'boolean' ? false : p;
   }
 
   /** Host bookkeeping of one epoch: history and the best epoch (the comparison update() makes on the device). */
