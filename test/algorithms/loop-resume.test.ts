@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
+import { findWebgpu } from '../backend-harness.js';
 
 const bits = (t: bt.Tensor) => Array.from(new Uint8Array(t.dataSync().buffer.slice(0)));
 const flatBits = (tree: unknown) => (bt.tree.leaves(tree).filter((l) => l instanceof bt.Tensor) as bt.Tensor[]).map(bits);
@@ -135,5 +136,37 @@ test('vi.fit and VI.run tell abort from early stop; VI.run carries on from where
   assert.instance(f, bt.ConfigError, 'fit needs a state (or resume)');
   vi.dispose();
 });
+
+const gpu = await findWebgpu('loop-resume');
+if (typeof gpu !== 'string') {
+  test('[webgpu] sgmcmc.run: the device-side tracker names the first non-finite step exactly (read every 10 steps); checkpoints read asynchronously and resume', async () => {
+    bt.setBackend('webgpu'); // for the whole async body (withBackend restores at the first await)
+    try {
+      const s = bt.sgmcmc.sgld.build((p: bt.Tensor, b: number) => [b >= 23 ? p.sum().mul(NaN) : p.square().sum().mul(-0.5), []], { lr: 0.01 });
+      const st = s.init(bt.tensor([1, 2]));
+      try {
+        await bt.sgmcmc.run(s, st, { steps: 100, key: bt.random.key(1), batches: (t) => t, checkEvery: 10, progress: false });
+        assert.unreachable('no throw');
+      } catch (e) {
+        assert.instance(e, bt.NumericalError, String(e));
+        assert.match((e as Error).message, /log posterior is not finite at step 23 \(checked every 10 steps/);
+        bt.dispose((e as { state?: unknown }).state);
+      }
+      const ok = bt.sgmcmc.sgld.build((p: bt.Tensor) => [p.square().sum().mul(-0.5), []], { lr: 0.01 });
+      const key = bt.random.key(2);
+      const full = await bt.sgmcmc.run(ok, st, { steps: 40, key, progress: false });
+      const saved: bt.loop.Checkpoint[] = [];
+      const ac = new AbortController();
+      await bt.sgmcmc.run(ok, st, { steps: 40, key, progress: false, signal: ac.signal, checkpoint: { every: 15, save: (c) => void saved.push(c) }, onStep: (_s, _a, t) => void (t === 20 && ac.abort()) })
+        .then((r) => bt.dispose(r.state));
+      const rest = await bt.sgmcmc.run(ok, st, { steps: 40, key, progress: false, resume: JSON.stringify(saved[0]) });
+      assert.is(rest.state.params.backend, 'webgpu');
+      assert.equal(Array.from(await rest.state.params.data()), Array.from(await full.state.params.data()), 'the same kernels on the same device: the same bits');
+      bt.dispose([full.state, rest.state, st]);
+    } finally {
+      bt.setBackend('cpu');
+    }
+  });
+} else console.log(`[note] loop-resume: WebGPU checks SKIPPED: ${gpu}`);
 
 test.run();

@@ -15,6 +15,7 @@ import { tidy, keep, dispose } from '../../memory.js';
 import { flatten } from '../../autodiff/tree.js';
 import { cast, greaterEqual, isFinite as isFiniteOp, where } from '../../autodiff/ops/elementwise.js';
 import { min } from '../../autodiff/ops/reduce.js';
+import { full } from '../../autodiff/ops/creation.js';
 import { reshape } from '../../autodiff/ops/shape.js';
 import { foldIn } from '../../random.js';
 import { yieldToEventLoop } from '../../runtime.js';
@@ -254,7 +255,8 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
             const tracked: Tensor = keep(tidy((): Tensor => {
               const v = o.check!.value(next, aux);
               const okAll = min(cast(isFiniteOp(reshape(v, [v.size])), 'float32'));
-              const mark = where(okAll, -1, tt);
+              // explicit float32 constants: two plain numbers would make float64, which WebGPU lacks
+              const mark = where(okAll, full([], -1, 'float32'), full([], tt, 'float32'));
               return prevBad ? where(greaterEqual(prevBad, 0), prevBad, mark) : mark;
             }));
             firstBad = tracked;
