@@ -1,21 +1,26 @@
 /**
- * The convenience loop: `run(sampler, state, { steps, key, batches, collector, onStep, onProgress,
- * signal })`. Each step is one tidy scope (the batch is produced inside it, so per-step batch
- * tensors are freed), the key of step t is foldIn(key, t) (a saved state resumes with the same
- * numbers), the previous state is disposed (never the one passed in), and an AbortSignal stops
- * the loop between steps.
+ * `run(sampler, state, { steps, key, batches, collector, onStep, onProgress, signal, progress,
+ * checkpoint, resume })`: SG-MCMC over the shared run loop (src/algorithms/loop). Each step is one
+ * tidy scope (the batch is produced inside it, so per-step batch tensors are freed), the key of
+ * step t is foldIn(key, t) with t = state.step (a saved state resumes with the same numbers), the
+ * previous state is disposed (never the one passed in), and an AbortSignal stops the loop
+ * between steps. The result says why it stopped.
  */
 import type { Tensor } from '../../tensor.js';
 import { Tensor as TensorClass } from '../../tensor.js';
-import { ConfigError, NumericalError } from '../../errors.js';
+import { ConfigError } from '../../errors.js';
 import { dispose, keep, tidy } from '../../memory.js';
 import { flatten, unflatten, type PyTree } from '../../autodiff/tree.js';
 import { take } from '../../autodiff/ops/indexing.js';
+import { mean } from '../../autodiff/ops/reduce.js';
 import { foldIn, permutation } from '../../random.js';
 import { slice } from '../../autodiff/ops/shape.js';
 import type { Collector, CollectableState } from './collect.js';
 import { checkKnown, type BaseState } from './common.js';
-import { yieldToEventLoop } from '../../runtime.js';
+import { run as loopRun } from '../loop/loop.js';
+import type { Progress as LoopProgress, ProgressOptions } from '../loop/progress.js';
+import type { StopReason } from '../loop/stop.js';
+import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
 
 /** Anything with update(state, batch, key): a sampler or a parallel sampler. */
 export interface Steppable<S extends BaseState> {
@@ -23,43 +28,54 @@ export interface Steppable<S extends BaseState> {
   update(state: S, batch: unknown, key?: Tensor): [S, any];
 }
 
-export interface Progress {
-  step: number;
-  done: number;
-  steps: number;
+/** Progress of an SG-MCMC run: the loop's report plus the mean log posterior. */
+export interface Progress extends LoopProgress {
   /** Mean log posterior at the last step (over chains). */
   logPosterior: number;
-  stepsPerSecond: number;
-  seconds: number;
 }
 
+/** Options of sgmcmc.run. */
 export interface RunOptions<S> {
-  /** Steps to take. */
+  /** Steps to take (a resumed run counts those before its checkpoint). */
   steps: number;
-  /** PRNG key; step t uses foldIn(key, t). */
+  /** PRNG key; step t uses foldIn(key, t), t = state.step. */
   key?: Tensor;
   /**
    * The batch of each step: an iterator/iterable (e.g. sgmcmc.minibatches), a function of the
-   * step, or a fixed value (default null).
+   * step, or a fixed value (default null). On resume, an iterator is advanced past the batches
+   * already used, so pass a fresh one made as for the interrupted run.
    */
   batches?: Iterable<unknown> | Iterator<unknown> | ((step: number) => unknown);
+  /** One fixed batch for every step. */
   batch?: unknown;
-  /** States are offered to it after every step (see sgmcmc.collect). */
+  /** States are offered to it after every step (see sgmcmc.collect); it is not part of a checkpoint. */
   collector?: Collector;
-  /** Called after every step with the new state and aux (aux is disposed afterwards). Return false to stop. */
+  /** Called after every step with the new state, aux (disposed afterwards) and the new step count. Return false to stop. */
   onStep?: (state: S, aux: unknown, step: number) => void | boolean;
   /** Called every progressEvery steps and at the end. */
   onProgress?: (p: Progress) => void;
+  /** Steps between onProgress calls (default steps/20). */
   progressEvery?: number;
+  /** The progress display (a bar on a terminal, lines otherwise; shown after a moment); false silences it. */
+  progress?: boolean | ProgressOptions;
+  /** Stops the run between steps (reason 'aborted'). */
   signal?: AbortSignal;
   /** On backends that read asynchronously, how often the log posterior is checked for NaN (default 100). */
   checkEvery?: number;
+  /** Save a checkpoint (bt.tree.toJSON data) every `every` steps. */
+  checkpoint?: CheckpointOptions;
+  /** Carry on from a checkpoint with the same options: the result equals the uninterrupted run's. */
+  resume?: Checkpoint | string;
 }
 
+/** What sgmcmc.run returns. */
 export interface RunResult<S> {
   state: S;
-  /** Steps actually taken. */
+  /** Steps taken (a resumed run counts those before its checkpoint). */
   steps: number;
+  /** Why it stopped: 'completed', 'aborted' or `terminated: ...` (onStep returned false). */
+  reason: StopReason;
+  /** reason === 'aborted'. */
   aborted: boolean;
   seconds: number;
   stepsPerSecond: number;
@@ -67,86 +83,73 @@ export interface RunResult<S> {
 
 const isIterator = (x: unknown): x is Iterator<unknown> => !!x && typeof (x as Iterator<unknown>).next === 'function';
 
-export async function run<S extends BaseState>(sampler: Steppable<S>, state: S, options: RunOptions<S>): Promise<RunResult<S>> {
-  checkKnown('sgmcmc.run', options, ['steps', 'key', 'batches', 'batch', 'collector', 'onStep', 'onProgress', 'progressEvery', 'signal', 'checkEvery']);
+const KNOWN = ['steps', 'key', 'batches', 'batch', 'collector', 'onStep', 'onProgress', 'progressEvery', 'signal', 'checkEvery', 'progress', 'checkpoint', 'resume'];
+
+/** Steps of a checkpoint, without restoring it (to advance a batch iterator). */
+function doneOf(resume: unknown): number {
+  try {
+    const c = typeof resume === 'string' ? JSON.parse(resume) : resume;
+    return Number.isInteger(c?.done) ? c.done : 0;
+  } catch {
+    return 0; // the loop reports the malformed checkpoint
+  }
+}
+
+/** Runs a sampler for `steps` steps (see RunOptions); resolves with the final state and why it stopped. */
+export async function run<S extends BaseState>(sampler: Steppable<S>, state: S | null, options: RunOptions<S>): Promise<RunResult<S>> {
+  checkKnown('sgmcmc.run', options, KNOWN);
   const { steps } = options;
   if (!Number.isInteger(steps) || steps < 0) throw new ConfigError(`sgmcmc.run: steps must be a non-negative integer, got ${steps}.`);
   if (options.key !== undefined && !(options.key instanceof TensorClass)) throw new ConfigError('sgmcmc.run: key must be a PRNG key tensor (bt.random.key(seed)).');
   if (options.batches !== undefined && options.batch !== undefined) throw new ConfigError('sgmcmc.run: give batches or batch, not both.');
+  if (options.checkEvery !== undefined && (!Number.isInteger(options.checkEvery) || options.checkEvery < 1)) throw new ConfigError(`sgmcmc.run: checkEvery must be a positive integer, got ${options.checkEvery}.`);
+  if (state === null && options.resume === undefined) throw new ConfigError('sgmcmc.run: no state: pass sampler.init(...) (or null with resume).');
   let nextBatch: (step: number) => unknown;
+  let skip = options.resume === undefined ? 0 : doneOf(options.resume);
   const b = options.batches;
   if (b === undefined) nextBatch = () => options.batch ?? null;
   else if (typeof b === 'function') nextBatch = b as (s: number) => unknown;
   else {
     const it = isIterator(b) ? b : typeof (b as Iterable<unknown>)[Symbol.iterator] === 'function' ? (b as Iterable<unknown>)[Symbol.iterator]() : null;
     if (!it) throw new ConfigError('sgmcmc.run: batches must be an iterable, an iterator or a function of the step.');
-    nextBatch = (step) => {
+    const pull = (step: number) => {
       const r = it.next();
       if (r.done) throw new ConfigError(`sgmcmc.run: the batches ran out at step ${step}; pass an endless iterator (sgmcmc.minibatches) or fewer steps.`);
       return r.value;
     };
+    nextBatch = (step) => {
+      // a resumed run: the batches the interrupted run used go by first (each in its own scope)
+      for (; skip > 0; skip--) tidy(() => void pull(step));
+      return pull(step);
+    };
   }
-  const progressEvery = options.progressEvery ?? Math.max(1, Math.floor(steps / 20));
-  const checkEvery = options.checkEvery ?? 100;
-  const sync = !!(state.logPosterior as Tensor).concrete()._backend!.readSync;
-  const t0 = performance.now();
-  let lastYield = t0;
-  let cur = state;
-  let done = 0;
-  let aborted = false;
-  const readLp = async (s: S) => {
-    const v = await (s.logPosterior as Tensor).data();
-    let m = 0;
-    for (const x of v) m += x;
-    return m / v.length;
-  };
-  const report = async () => {
-    if (!options.onProgress) return;
-    const seconds = (performance.now() - t0) / 1000;
-    options.onProgress({ step: cur.step, done, steps, logPosterior: await readLp(cur), stepsPerSecond: done / Math.max(seconds, 1e-9), seconds });
-  };
-  for (let i = 0; i < steps; i++) {
-    if (options.signal?.aborted) {
-      aborted = true;
-      break;
-    }
-    const prev = cur;
-    const [next, aux] = tidy(() => {
-      const batch = nextBatch(prev.step);
-      const k = options.key ? foldIn(options.key, prev.step) : undefined;
-      return sampler.update(prev, batch, k);
-    });
-    cur = next;
-    done++;
-    if (prev !== state) disposeState(prev);
-    let stop = false;
-    try {
-      if (options.collector) {
-        if (sync) options.collector.push(cur as unknown as CollectableState);
-        else await options.collector.pushAsync(cur as unknown as CollectableState);
+  const name = `sgmcmc.run (${sampler.name})`;
+  const { collector, onStep } = options;
+  const syncOf = (s: S) => !!(s.logPosterior as Tensor).concrete()._backend!.readSync;
+  const r = await loopRun<S, unknown>(state, {
+    name,
+    steps,
+    start: state?.step ?? 0,
+    key: options.key,
+    signal: options.signal,
+    progress: options.progress,
+    progressEvery: options.progressEvery,
+    step: (s, k) => sampler.update(s, nextBatch(s.step), k),
+    values: (s) => ({ logPosterior: mean(s.logPosterior as Tensor) }),
+    // the samplers check every step where reads are synchronous; elsewhere the loop tracks the first bad step
+    check: state && syncOf(state) ? undefined : { value: (s) => s.logPosterior as Tensor, every: options.checkEvery ?? 100, what: 'the log posterior' },
+    onStep: async (s, aux, t) => {
+      if (collector) {
+        if (syncOf(s)) collector.push(s as unknown as CollectableState);
+        else await collector.pushAsync(s as unknown as CollectableState);
       }
-      if (options.onStep && options.onStep(cur, aux, cur.step) === false) stop = true;
-    } finally {
-      dispose(aux);
-    }
-    if (!sync && done % checkEvery === 0) {
-      const v = await (cur.logPosterior as Tensor).data();
-      if (Array.from(v).some((x) => !Number.isFinite(x))) {
-        throw new NumericalError(`sgmcmc.run (${sampler.name}): the log posterior is not finite at step ${cur.step - 1} (checked every ${checkEvery} steps on this backend).`);
-      }
-    }
-    if (done % progressEvery === 0) await report();
-    if (stop) break;
-    const now = performance.now();
-    if (now - lastYield > 50) {
-      // let timers and abort events run
-      await yieldToEventLoop();
-      lastYield = performance.now();
-    }
-  }
-  if (done % progressEvery !== 0) await report();
-  const seconds = (performance.now() - t0) / 1000;
-  return { state: cur, steps: done, aborted, seconds, stepsPerSecond: done / Math.max(seconds, 1e-9) };
+      return onStep ? onStep(s, aux, t) : undefined;
+    },
+    onProgress: options.onProgress ? (p) => options.onProgress!({ ...p, logPosterior: p.values.logPosterior ?? NaN }) : undefined,
+    checkpoint: options.checkpoint,
+    resume: options.resume,
+  });
+  return { state: r.state, steps: r.steps, reason: r.reason, aborted: r.reason === 'aborted', seconds: r.seconds, stepsPerSecond: r.stepsPerSecond };
 }
 
 /** Disposes the tensors of a state. */
@@ -154,6 +157,7 @@ export function disposeState(state: unknown): void {
   dispose(state);
 }
 
+/** Options of minibatches: the batch size, the shuffling key, whether to drop a short last batch. */
 export interface MinibatchOptions {
   batchSize: number;
   /** Shuffles each epoch with foldIn(key, epoch); without a key the order is fixed. */
