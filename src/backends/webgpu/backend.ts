@@ -56,7 +56,7 @@ const MAX_PENDING_LAZY = 32;
 /** Lazy results among the last this many created count as recent (perhaps awaiting a consumer). */
 const RECENT_LAZY = 16;
 /** broadcastTo joins too: in a fused kernel it is only an index map of a leaf */
-const FUSABLE = new Set([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
+const FUSABLE = new Set<string>([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
 
 /** A deferred check (see KernelContext.status): its status word, and how to word its error. */
 type CheckKind = 'numerical' | 'shape';
@@ -127,7 +127,7 @@ export class WebGPUBackend implements Backend {
   readonly adapterInfo: AdapterDescription;
   private readonly pool: BufferPool;
   private readonly staging: BufferPool;
-  private readonly kernels = new Map<string, GpuKernel>(builtinKernels);
+  private readonly kernels = new Map<string, GpuKernel>(Object.entries(builtinKernels));
   /** pipelines by shader source (memoised strings, so lookups hash nothing new), then layout code */
   private readonly pipelines = new Map<string, Map<number, GPUComputePipeline>>();
   private readonly layouts = new Map<number, Layout>();
@@ -619,7 +619,7 @@ export class WebGPUBackend implements Backend {
       const h = i.handle as Handle;
       if (!h || !h.s || h.s.refs <= 0) throw new ConfigError(`${op}: an input buffer was already released.`);
     }
-    if (this.fuse && FUSABLE.has(op) && outs.length === 1 && sizeOfShape(outs[0]!.shape) > 0 && this.kernels.get(op) === builtinKernels.get(op)) {
+    if (this.fuse && FUSABLE.has(op) && outs.length === 1 && sizeOfShape(outs[0]!.shape) > 0 && this.kernels.get(op) === (builtinKernels as Partial<Record<string, GpuKernel>>)[op]) {
       // validates dtypes as the plain kernel would (e.g. no int32 pow), before anything is deferred
       if (op !== 'broadcastTo') expressionFor(op, inputs.map((i) => i.dtype), outs[0]!.dtype);
       return [this.lazyElementwise(op, inputs, outs[0]!)];
