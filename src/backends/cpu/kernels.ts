@@ -6,7 +6,7 @@ import { ELEMENTWISE_OPS, type ElementwiseOp, type KernelOp } from '../../autodi
 import { argExtreme, cumsum, reduce } from './reduce.js';
 import { broadcastTo, concat, pad, slice, transpose } from './shape-kernels.js';
 import { argsort, scatterAdd, take } from './index-kernels.js';
-import { matmul } from './matmul.js';
+import { matmul } from './matmul/matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
 import { foldInKeys, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
 import { stridesOf } from '../../shape.js';
