@@ -41,18 +41,22 @@ export interface Handle extends GpuHandle {
   buffer: GPUBuffer;
 }
 
+/** Usage flags of every tensor buffer (bound as storage, copied in and out). */
 export const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
+/** Elements of a shape. */
 export function sizeOfShape(s: readonly number[]): number {
   let n = 1;
   for (const d of s) n *= d;
   return n;
 }
 
+/** n rounded up to a multiple of 4 (copy and clear sizes). */
 export function alignUp4(n: number): number {
   return (n + 3) & ~3;
 }
 
+/** A zeroed host array of the dtype. */
 export function allocTyped(dtype: DType, n: number): TypedArray {
   return dtype === 'int32' ? new Int32Array(n) : dtype === 'float32' ? new Float32Array(n) : new Float64Array(n);
 }

@@ -14,6 +14,7 @@ export type FloatArray = Float64Array | Float32Array;
 const SCRATCH_KEEP = 1 << 20;
 const scratchPool: Float64Array[] = [new Float64Array(0), new Float64Array(0)];
 
+/** Float64 scratch buffer `slot` of at least `size` elements (reused between calls up to SCRATCH_KEEP). */
 export function scratch(slot: number, size: number): Float64Array {
   const cur = scratchPool[slot];
   if (cur.length >= size) return cur;
@@ -30,6 +31,7 @@ export function asF64(src: FloatArray, size: number, slot: number): Float64Array
   return d;
 }
 
+/** Copies a float64 result into the output (rounding once for float32); a no-op when they are the same array. */
 export function copyOut(src: Float64Array, dst: FloatArray, size: number): void {
   if (src === dst) return;
   for (let q = 0; q < size; q++) dst[q] = src[q];
