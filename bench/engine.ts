@@ -93,7 +93,7 @@ if (!peersInstalled()) {
 }
 
 const peers = await import('./peers.js');
-const { threadsAvailable: matmulThreads } = await import('../src/backends/cpu/matmul-worker.js');
+const { threadsAvailable: matmulThreads } = await import('../src/backends/cpu/matmul/matmul-worker.js');
 const ours = await import('./ours.js');
 type PeerResult = import('./peers.js').PeerResult;
 type MeasureOptions = import('./peers.js').MeasureOptions;

@@ -1,9 +1,9 @@
 /**
- * Throughput of the CPU matmul kernel (src/backends/cpu/matmul.ts).
+ * Throughput of the CPU matmul kernel (src/backends/cpu/matmul/matmul.ts).
  * Run: npx tsx bench/matmul-kernel.ts  [--quick]
  * Prints GFLOP/s (2*m*n*k*batch / time) for square sizes and the MLP/Jacobian shapes the engine hits.
  */
-import { matmul, type FloatArray } from '../src/backends/cpu/matmul.js';
+import { matmul, type FloatArray } from '../src/backends/cpu/matmul/matmul.js';
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 const quick = process.argv.includes('--quick');

@@ -29,6 +29,20 @@ test('matmul inner dimension mismatch names the shapes and suggests a fix', () =
   expectError(() => bt.matmul(bt.zeros([2, 3]), bt.zeros([4, 5])), bt.ShapeError, 'matmul', '[2, 3]', '[4, 5]', 'mT');
 });
 
+test("matmul shape errors name the user's shapes, not the promoted or batched ones", () => {
+  const noInternal = (fn: () => unknown, ...want: string[]) => {
+    expectError(fn, bt.ShapeError, 'matmul', ...want, 'bt.mT');
+    assert.not.ok(/\[1, 3\]|\[4, 1\]|\[7, /.test(thrown(fn).message), `internal shape in: ${thrown(fn).message}`);
+  };
+  noInternal(() => bt.matmul(bt.zeros([3]), bt.zeros([4, 5])), '[3] by [4, 5]', '(3)', '(4)');
+  noInternal(() => bt.matmul(bt.zeros([2, 3]), bt.zeros([4])), '[2, 3] by [4]', 'length of the vector');
+  noInternal(() => bt.matmul(bt.zeros([3]), bt.zeros([4])), '[3] by [4]');
+  // inside vmap f sees one example: the error names that shape, not the batch's [7, ...]
+  noInternal(() => bt.vmap((x: bt.Tensor) => bt.matmul(x, bt.zeros([4, 5])))(bt.zeros([7, 3])), '[3] by [4, 5]');
+  noInternal(() => bt.vmap((x: bt.Tensor) => bt.matmul(x, bt.zeros([4, 5])))(bt.zeros([7, 2, 3])), '[2, 3] by [4, 5]');
+  expectError(() => bt.matmul(bt.zeros([2, 2, 3]), bt.zeros([3, 3, 5])), bt.ShapeError, '[2, 2, 3] and [3, 3, 5]', 'batch dimensions', 'expandDims');
+});
+
 test('mixing dtypes is an error, not a silent cast, and suggests astype', () => {
   expectError(() => bt.mul(bt.zeros([2], 'float32'), bt.zeros([2], 'float64')), bt.DTypeError, 'mul', 'float32', 'float64', 'astype');
 });

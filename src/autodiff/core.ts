@@ -113,6 +113,17 @@ export function evalPrimitive(prim: Primitive, args: Tensor[], params: unknown, 
   return avals.map((av, i) => new Tensor(av.shape, av.dtype, handles[i], backend));
 }
 
+/**
+ * @internal The backend holding t's storage, found without reading t's value: a tracer is followed
+ * to the value it wraps (a vmap tracer stands for a whole batch, but its batch lives on one
+ * backend), so transforms can make constants beside a traced argument at any nesting.
+ */
+export function backendOfTensor(t: Tensor): Backend {
+  let c: Tensor = t;
+  while (c instanceof Tracer) c = c._parts()[0]!;
+  return c.concrete()._backend!;
+}
+
 /** Make a concrete tensor from host data on the current backend. */
 export function fromHost(data: import('../dtype.js').TypedArray, shape: readonly number[], backend: Backend = currentBackend()): Tensor {
   const dtype = data instanceof Float64Array ? 'float64' : data instanceof Float32Array ? 'float32' : 'int32';

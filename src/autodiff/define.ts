@@ -3,6 +3,7 @@ import { ConfigError } from '../errors.js';
 import { bind } from './core.js';
 import type { Aval, CpuKernel, Cotangent, Primitive } from './primitive.js';
 import { liveBackends } from '../backends/backend.js';
+import { isBuiltinOp } from './builtins.js';
 
 /** What `definePrimitive` takes: a name, kernels per backend, and the shape and derivative rules. */
 export interface PrimitiveSpec<P = Record<string, unknown>> {
@@ -44,7 +45,9 @@ export function definePrimitive<P = Record<string, unknown>>(spec: PrimitiveSpec
   if (!spec.nondiff && (!spec.jvp || !spec.vjp)) {
     throw new ConfigError(`definePrimitive('${spec.name}'): give both jvp and vjp rules, or set nondiff: true.`);
   }
-  for (const b of liveBackends()) if (b.hasKernel(spec.name)) throw new ConfigError(`definePrimitive: '${spec.name}' is the name of a built-in op; choose another name.`);
+  if (isBuiltinOp(spec.name) || liveBackends().some((b) => b.hasKernel(spec.name))) {
+    throw new ConfigError(`definePrimitive: '${spec.name}' is the name of a built-in op; choose another name.`);
+  }
   userNames.add(spec.name);
   const prim: Primitive<P> & { impl: Record<string, unknown> } = {
     name: spec.name,

@@ -1,7 +1,9 @@
 import { Tensor } from '../tensor.js';
 import { ConfigError } from '../errors.js';
 import { allocArray } from '../dtype.js';
-import { fromHost } from './core.js';
+import { backendOfTensor, fromHost } from './core.js';
+import type { Backend } from '../backends/backend.js';
+import type { Aval } from './primitive.js';
 import { vjp, grad } from './reverse.js';
 import { jvp } from './forward.js';
 import { vmap } from './batching.js';
@@ -25,12 +27,17 @@ function checkOptions(op: string, opts: JacobianOptions | undefined): void {
   if (c !== undefined && (!Number.isInteger(c) || c < 1)) throw new ConfigError(`${op}: chunkSize must be a positive integer or undefined, got ${c}.`);
 }
 
-/** Rows start..start+k of the identity, shaped [k, ...shape]. */
-function basisChunk(like: Tensor, start: number, k: number): Tensor {
-  const n = like.size;
+/**
+ * Rows start..start+k of the identity, shaped [k, ...shape]. Built from the aval alone (shape and
+ * dtype), never from the value, so a Jacobian of a vmapped argument gets the same basis for every
+ * row of the batch (vmap ∘ jacfwd / jacrev / hessian).
+ */
+function basisChunk(like: Aval, backend: Backend, start: number, k: number): Tensor {
+  let n = 1;
+  for (const d of like.shape) n *= d;
   const d = allocArray(like.dtype, k * n);
   for (let i = 0; i < k; i++) d[i * n + start + i] = 1;
-  return fromHost(d, [k, ...like.shape], like.concrete()._backend!);
+  return fromHost(d, [k, ...like.shape], backend);
 }
 
 /** vmap over a chunk of basis vectors; a chunk of one needs no batching machinery. */
@@ -73,8 +80,9 @@ export function jacrev(f: (...args: any[]) => Tensor, opts?: JacobianOptions): (
       const k = Math.min(opts?.chunkSize ?? nOut, Math.max(nOut, 1));
       const pull = batched((ct: Tensor) => pullback(ct)[0] as Tensor, k);
       const chunks: Tensor[] = [];
-      for (let s = 0; s < nOut; s += k) chunks.push(pull(basisChunk(y, s, Math.min(k, nOut - s))));
-      const j = chunks.length ? concat(chunks, 0) : fromHost(allocArray(x.dtype, 0), [0, ...x.shape]);
+      const backend = backendOfTensor(x);
+      for (let s = 0; s < nOut; s += k) chunks.push(pull(basisChunk(y, backend, s, Math.min(k, nOut - s))));
+      const j = chunks.length ? concat(chunks, 0) : fromHost(allocArray(x.dtype, 0), [0, ...x.shape], backend);
       return reshape(j, [...y.shape, ...x.shape]);
     });
 }
@@ -94,10 +102,11 @@ export function jacfwd(f: (...args: any[]) => Tensor, opts?: JacobianOptions): (
       const g = (xx: Tensor) => outOf('jacfwd', f(...withArg(args, argnum, xx)));
       const push = batched((t: Tensor) => jvp(g, [x], [t])[1] as Tensor, k);
       const chunks: Tensor[] = [];
-      for (let s = 0; s < nIn; s += k) chunks.push(push(basisChunk(x, s, Math.min(k, nIn - s))));
+      const backend = backendOfTensor(x);
+      for (let s = 0; s < nIn; s += k) chunks.push(push(basisChunk(x, backend, s, Math.min(k, nIn - s))));
       if (chunks.length === 0) {
         const y = g(x);
-        return fromHost(allocArray(y.dtype, 0), [...y.shape, ...x.shape]);
+        return fromHost(allocArray(y.dtype, 0), [...y.shape, ...x.shape], backend);
       }
       const j = concat(chunks, 0); // [nIn, ...out]
       const outShape = j.shape.slice(1);

@@ -2,7 +2,7 @@ import { Tensor, type NestedArray } from '../../tensor.js';
 import { allocArray, isDType, type DType, type TypedArray } from '../../dtype.js';
 import { ConfigError, DTypeError, ShapeError } from '../../errors.js';
 import { assertShape, fmtShape, sizeOf } from '../../shape.js';
-import { fromHost } from '../core.js';
+import { backendOfTensor, fromHost } from '../core.js';
 import { currentBackend } from '../../backends/backend.js';
 
 /** Options of `tensor`: the dtype (default: the backend's float, or int32 for an Int32Array) and a shape for flat data. */
@@ -142,11 +142,5 @@ export function linspace(start: number, stop: number, num: number, dtype: DType 
 export function scalarLike(value: number, like: Tensor): Tensor {
   const data = allocArray(like.dtype, 1);
   data[0] = value;
-  let backend = currentBackend();
-  try {
-    backend = like.concrete()._backend!;
-  } catch {
-    /* tracer without a concrete value (vmap): the current backend */
-  }
-  return fromHost(data, [], backend);
+  return fromHost(data, [], backendOfTensor(like));
 }

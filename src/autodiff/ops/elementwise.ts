@@ -138,7 +138,8 @@ export const prims = {
 };
 
 const COMPARISONS = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'] as const;
-const comparisonPrims = Object.fromEntries(
+/** The comparison primitives (int32 results, no derivative). */
+export const comparisonPrims = Object.fromEntries(
   COMPARISONS.map((name) => [name, { name, shape: elementwiseShape(name, { out: 'int32' }), nondiff: true } as Primitive]),
 ) as Record<(typeof COMPARISONS)[number], Primitive>;
 

@@ -58,12 +58,42 @@ export const matmulPrim: Primitive<MatmulParams> = {
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) throw new ShapeError(`matmul: scalars are not allowed (shapes ${fmtShape(a.shape)}, ${fmtShape(b.shape)}); use mul.`);
+  checkOperands(a.shape, b.shape);
   const a2 = a.ndim === 1 ? expandDims(a, 0) : a;
   const b2 = b.ndim === 1 ? expandDims(b, 1) : b;
   let c = mm(a2, b2, false, false);
   if (b.ndim === 1) c = squeeze(c, -1);
   if (a.ndim === 1) c = squeeze(c, c.ndim - (b.ndim === 1 ? 1 : 2));
   return c;
+}
+
+/**
+ * Validates the operands as the user gave them, so an error names their shapes rather than the
+ * primitive's (a vector promoted to [1, n] or [n, 1]; under vmap the per-example shapes are what
+ * f sees, and these are they).
+ */
+function checkOperands(as: readonly number[], bs: readonly number[]): void {
+  const ka = as[as.length - 1]!;
+  const kb = bs.length === 1 ? bs[0]! : bs[bs.length - 2]!;
+  if (ka !== kb) {
+    const which = bs.length === 1 ? 'the length of the vector' : 'the second-to-last axis of the second';
+    throw new ShapeError(
+      `matmul: cannot multiply ${fmtShape(as)} by ${fmtShape(bs)}: the last axis of the first (${ka}) must equal ${which} (${kb}). ` +
+        'Transpose an operand (bt.mT(x) swaps the last two axes) or reshape it.',
+    );
+  }
+  const ba = as.slice(0, -2);
+  const bb = bs.slice(0, -2);
+  for (let i = 1; i <= Math.min(ba.length, bb.length); i++) {
+    const x = ba[ba.length - i]!;
+    const y = bb[bb.length - i]!;
+    if (x !== y && x !== 1 && y !== 1) {
+      throw new ShapeError(
+        `matmul: the batch dimensions of ${fmtShape(as)} and ${fmtShape(bs)} (all but the last two axes: ${fmtShape(ba)} and ${fmtShape(bb)}) ` +
+          `cannot be broadcast together (sizes ${x} and ${y}). Make them equal or 1 (bt.expandDims adds an axis of 1).`,
+      );
+    }
+  }
 }
 
 /** Outer product of two tensors taken as flat vectors: [a.size, b.size]. */

@@ -1,6 +1,6 @@
 import { Tensor } from '../../tensor.js';
 import { ConfigError } from '../../errors.js';
-import { fromHost } from '../core.js';
+import { backendOfTensor, fromHost } from '../core.js';
 import { allocArray, type DType } from '../../dtype.js';
 import type { Aval } from '../primitive.js';
 import { currentBackend } from '../../backends/backend.js';
@@ -21,13 +21,8 @@ export function toTensor(op: string, x: TensorLike, like?: Aval): Tensor {
   throw new ConfigError(`${op}: expected a Tensor or a number, got ${describe(x)}. Create tensors with bt.tensor(values).`);
 }
 
-function backendOfLike(t: Tensor) {
-  try {
-    return t.concrete()._backend!;
-  } catch {
-    return currentBackend();
-  }
-}
+// a tracer's backend is that of the value it wraps (read without its value: works inside vmap)
+const backendOfLike = backendOfTensor;
 
 export function describe(x: unknown): string {
   if (x === null) return 'null';

@@ -1,8 +1,9 @@
 import { naryKernel, type NaryKernel } from './broadcast-loop.js';
 import { erf, erfinv, sigmoid } from './special.js';
+import type { BinaryOp, ElementwiseOp, UnaryOp } from '../../autodiff/builtins.js';
 
 /** Expressions of the elementwise primitives, in the operands a0, a1, a2. */
-const UNARY: Record<string, string> = {
+const UNARY: Record<UnaryOp | 'cast', string> = {
   neg: '-a0',
   exp: 'Math.exp(a0)',
   log: 'Math.log(a0)',
@@ -27,7 +28,7 @@ const UNARY: Record<string, string> = {
   cast: 'a0',
 };
 
-const BINARY: Record<string, string> = {
+const BINARY: Record<BinaryOp, string> = {
   add: 'a0 + a1',
   sub: 'a0 - a1',
   mul: 'a0 * a1',
@@ -45,22 +46,20 @@ const BINARY: Record<string, string> = {
 };
 
 /** int32 arithmetic wraps like C; division truncates toward zero. */
-const INT_OVERRIDES: Record<string, string> = {
+const INT_OVERRIDES: Partial<Record<BinaryOp, string>> = {
   mul: 'Math.imul(a0, a1)',
   div: '((a0 / a1) | 0)',
 };
 
-const TERNARY: Record<string, string> = {
+const TERNARY: Record<'where', string> = {
   where: '(a0 !== 0 ? a1 : a2)',
 };
 
 const helpers = { erf, erfinv, sigmoid };
 
-export function elementwiseKernel(op: string, intInputs: boolean): NaryKernel | undefined {
-  if (op in UNARY) return naryKernel(1, UNARY[op]!, helpers);
-  if (op in BINARY) return naryKernel(2, (intInputs && INT_OVERRIDES[op]) || BINARY[op]!, helpers);
-  if (op in TERNARY) return naryKernel(3, TERNARY[op]!, helpers);
-  return undefined;
+export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean): NaryKernel {
+  if (op === 'where') return naryKernel(3, TERNARY[op], helpers);
+  if (op in UNARY) return naryKernel(1, UNARY[op as UnaryOp], helpers);
+  const b = op as BinaryOp;
+  return naryKernel(2, (intInputs && INT_OVERRIDES[b]) || BINARY[b], helpers);
 }
-
-export const ELEMENTWISE_OPS = [...Object.keys(UNARY), ...Object.keys(BINARY), ...Object.keys(TERNARY)];

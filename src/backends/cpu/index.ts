@@ -13,7 +13,7 @@ interface CpuBuffer {
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
-  private kernels = new Map<string, CpuKernel>(cpuKernels);
+  private kernels = new Map<string, CpuKernel>(Object.entries(cpuKernels));
   private bytes = 0;
   private buffers = 0;
 

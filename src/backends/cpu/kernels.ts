@@ -1,11 +1,12 @@
 import { allocArray, type TypedArray } from '../../dtype.js';
 import { NumericalError } from '../../errors.js';
 import type { CpuInput, CpuKernel } from '../../autodiff/primitive.js';
-import { elementwiseKernel, ELEMENTWISE_OPS } from './elementwise.js';
+import { elementwiseKernel } from './elementwise.js';
+import { ELEMENTWISE_OPS, type ElementwiseOp, type KernelOp } from '../../autodiff/builtins.js';
 import { argExtreme, cumsum, reduce } from './reduce.js';
 import { broadcastTo, concat, pad, slice, transpose } from './shape-kernels.js';
 import { argsort, scatterAdd, take } from './index-kernels.js';
-import { matmul } from './matmul.js';
+import { matmul } from './matmul/matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
 import { randintOffset } from './randint.js';
 import { fma } from './special.js';
@@ -13,8 +14,6 @@ import { foldInKeys, randomBits64, randomBits32, randomUniform32, randomUniform6
 import { stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
 
-/** The CPU kernel table: one entry per primitive name. */
-export const cpuKernels = new Map<string, CpuKernel>();
 
 const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocPooled(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
 function sizeOfShape(s: readonly number[]): number {
@@ -23,85 +22,78 @@ function sizeOfShape(s: readonly number[]): number {
   return n;
 }
 
-for (const op of ELEMENTWISE_OPS) {
-  cpuKernels.set(op, (inputs, _p, outs) => {
-    const out = out1(outs);
-    const k = elementwiseKernel(op, inputs[0]!.dtype === 'int32')!;
-    k(inputs.map((i) => i.data), inputs.map((i) => i.shape), out, outs[0]!.shape);
-    return out;
-  });
-}
+const elementwise = (op: ElementwiseOp): CpuKernel => (inputs, _p, outs) => {
+  const out = out1(outs);
+  const k = elementwiseKernel(op, inputs[0]!.dtype === 'int32');
+  k(inputs.map((i) => i.data), inputs.map((i) => i.shape), out, outs[0]!.shape);
+  return out;
+};
 
-for (const kind of ['sum', 'max', 'min'] as const) {
-  const name = `reduce${kind[0]!.toUpperCase()}${kind.slice(1)}`;
-  cpuKernels.set(name, ([x], p: { axes: number[] }, outs) => {
-    const out = out1(outs);
-    reduce(kind, x!.data, x!.shape, p.axes, out);
-    return out;
-  });
-}
+const reduceKernel = (kind: 'sum' | 'max' | 'min'): CpuKernel => ([x], p: { axes: number[] }, outs) => {
+  const out = out1(outs);
+  reduce(kind, x!.data, x!.shape, p.axes, out);
+  return out;
+};
 
-for (const [name, isMax] of [['argmax', true], ['argmin', false]] as const) {
-  cpuKernels.set(name, ([x], p: { axis: number }, outs) => {
-    const out = out1(outs) as Int32Array;
-    argExtreme(isMax, x!.data, x!.shape, p.axis, out);
-    return out;
-  });
-}
+const argKernel = (isMax: boolean): CpuKernel => ([x], p: { axis: number }, outs) => {
+  const out = out1(outs) as Int32Array;
+  argExtreme(isMax, x!.data, x!.shape, p.axis, out);
+  return out;
+};
 
-cpuKernels.set('cumsum', ([x], p: { axis: number; reverse: boolean }, outs) => {
+const cumsumKernel: CpuKernel = ([x], p: { axis: number; reverse: boolean }, outs) => {
   const out = out1(outs);
   cumsum(x!.data, x!.shape, p.axis, p.reverse, out);
   return out;
-});
+};
 
-cpuKernels.set('transpose', ([x], p: { perm: number[] }, outs) => {
+const transposeKernel: CpuKernel = ([x], p: { perm: number[] }, outs) => {
   const out = out1(outs);
   transpose(x!.data, x!.shape, p.perm, out);
   return out;
-});
+};
 
-cpuKernels.set('broadcastTo', ([x], _p, outs) => {
+const broadcastToKernel: CpuKernel = ([x], _p, outs) => {
   const out = out1(outs);
   broadcastTo(x!.data, x!.shape, outs[0]!.shape, out);
   return out;
-});
+};
 
-cpuKernels.set('slice', ([x], p: { starts: number[]; sizes: number[] }, outs) => {
+const sliceKernel: CpuKernel = ([x], p: { starts: number[]; sizes: number[] }, outs) => {
   const out = out1(outs);
   slice(x!.data, x!.shape, p.starts, p.sizes, out);
   return out;
-});
+};
 
-cpuKernels.set('pad', ([x], p: { lo: number[] }, outs) => {
+const padKernel: CpuKernel = ([x], p: { lo: number[] }, outs) => {
   const out = out1(outs);
   pad(x!.data, x!.shape, p.lo, outs[0]!.shape, out);
   return out;
-});
+};
 
-cpuKernels.set('concat', (inputs, p: { axis: number }, outs) => {
+const concatKernel: CpuKernel = (inputs, p: { axis: number }, outs) => {
   const out = out1(outs);
   concat(inputs.map((i) => i.data), inputs.map((i) => i.shape), p.axis, outs[0]!.shape, out);
   return out;
-});
+};
 
-cpuKernels.set('take', ([x, idx], p: { axis: number }, outs) => {
+const takeKernel: CpuKernel = ([x, idx], p: { axis: number }, outs) => {
   const out = out1(outs);
   take(x!.data, x!.shape, idx!.data as Int32Array, p.axis, out);
   return out;
-});
+};
 
-cpuKernels.set('scatterAdd', ([x, idx, upd], p: { axis: number }, outs) => {
+const scatterAddKernel: CpuKernel = ([x, idx, upd], p: { axis: number }, outs) => {
   const out = out1(outs);
   scatterAdd(x!.data, x!.shape, idx!.data as Int32Array, upd!.data, p.axis, out);
   return out;
-});
+};
 
-cpuKernels.set('argsort', ([x], p: { axis: number; descending: boolean }, outs) => {
+const argsortKernel: CpuKernel = ([x], p: { axis: number; descending: boolean }, outs) => {
   const out = out1(outs) as Int32Array;
   argsort(x!.data, x!.shape, p.axis, p.descending, out);
   return out;
-});
+};
 
 /** Offsets of each batch matrix of x when its batch dims broadcast to `batchShape`. */
 export function batchOffsets(shape: readonly number[], batchShape: readonly number[], matSize: number): Int32Array {
@@ -131,7 +123,7 @@ export function batchOffsets(shape: readonly number[], batchShape: readonly numb
   return offs;
 }
 
-cpuKernels.set('matmul', ([a, b], p: { transA?: boolean; transB?: boolean }, outs) => {
+const matmulKernel: CpuKernel = ([a, b], p: { transA?: boolean; transB?: boolean }, outs) => {
   const out = out1(outs) as FloatArray;
   const os = outs[0]!.shape;
   const r = os.length;
@@ -145,9 +137,9 @@ cpuKernels.set('matmul', ([a, b], p: { transA?: boolean; transB?: boolean }, out
   const bOff = batchOffsets(b!.shape, batchShape, k * n);
   matmul(a!.data as FloatArray, aOff, b!.data as FloatArray, bOff, out, batch, m, k, n, !!p.transA, !!p.transB);
   return out;
-});
+};
 
-cpuKernels.set('cholesky', ([a], _p, outs) => {
+const choleskyKernel: CpuKernel = ([a], _p, outs) => {
   const out = out1(outs) as FloatArray;
   const sh = a!.shape;
   const n = sh[sh.length - 1]!;
@@ -161,7 +153,7 @@ cpuKernels.set('cholesky', ([a], _p, outs) => {
     );
   }
   return out;
-});
+};
 
 function broadcastBatch(x: CpuInput, batchShape: readonly number[], matSize: number): { data: TypedArray; stride: number } {
   const own = sizeOfShape(x.shape.slice(0, -2));
@@ -175,7 +167,7 @@ function broadcastBatch(x: CpuInput, batchShape: readonly number[], matSize: num
   return { data, stride: matSize };
 }
 
-cpuKernels.set('triangularSolve', ([a, b], p: { lower: boolean; transposeA: boolean; unitDiagonal: boolean }, outs) => {
+const triangularSolveKernel: CpuKernel = ([a, b], p: { lower: boolean; transposeA: boolean; unitDiagonal: boolean }, outs) => {
   const out = out1(outs) as FloatArray;
   const os = outs[0]!.shape;
   const n = os[os.length - 2]!;
@@ -185,7 +177,7 @@ cpuKernels.set('triangularSolve', ([a, b], p: { lower: boolean; transposeA: bool
   const B = broadcastBatch(b!, batchShape, n * m);
   triangularSolve(A.data as FloatArray, B.data as FloatArray, out, sizeOfShape(batchShape), n, m, p.lower, p.transposeA, p.unitDiagonal, A.stride, B.stride);
   return out;
-});
+};
 
 function luOf(a: CpuInput, batchShape: readonly number[], n: number, op: string) {
   const A = broadcastBatch(a, batchShape, n * n);
@@ -202,7 +194,7 @@ function luOf(a: CpuInput, batchShape: readonly number[], n: number, op: string)
   return { lu, perm, sign, bad, batch, op };
 }
 
-cpuKernels.set('solve', ([a, b], _p, outs) => {
+const solveKernel: CpuKernel = ([a, b], _p, outs) => {
   const out = out1(outs) as FloatArray;
   const os = outs[0]!.shape;
   const n = os[os.length - 2]!;
@@ -215,9 +207,9 @@ cpuKernels.set('solve', ([a, b], _p, outs) => {
   const B = broadcastBatch(b!, batchShape, n * m);
   luSolve(f.lu, f.perm, B.data as FloatArray, out, f.batch, n, m, B.stride);
   return out;
-});
+};
 
-cpuKernels.set('slogdet', ([a], _p, outs) => {
+const slogdetKernel: CpuKernel = ([a], _p, outs) => {
   const sh = a!.shape;
   const n = sh[sh.length - 1]!;
   const batchShape = sh.slice(0, -2);
@@ -226,10 +218,10 @@ cpuKernels.set('slogdet', ([a], _p, outs) => {
   const logabs = allocArray(outs[1]!.dtype, f.batch) as FloatArray;
   slogdetFromLu(f.lu, sign, f.sign, logabs, f.batch, n);
   return [sign, logabs];
-});
+};
 
 // Random streams: keys [..., 2] (int32 bit patterns); outputs [..., ...shape].
-cpuKernels.set('randomRandint', ([keys], p, outs) => {
+const randomRandintKernel: CpuKernel = ([keys], p, outs) => {
   const { span, minval, width } = p as { span: number; minval: number; width: 32 | 64 };
   const pairs = keys!.data.length / 4;
   const n = sizeOfShape(outs[0]!.shape);
@@ -244,15 +236,15 @@ cpuKernels.set('randomRandint', ([keys], p, outs) => {
     }
   }
   return out;
-});
+};
 
-cpuKernels.set('randomBits', ([keys], _p, outs) => {
+const randomBitsKernel: CpuKernel = ([keys], _p, outs) => {
   const nKeys = keys!.data.length / 2;
   const count = nKeys === 0 ? 0 : sizeOfShape(outs[0]!.shape) / nKeys;
   return randomBits32(keys!.data as Int32Array, nKeys, count);
-});
+};
 
-cpuKernels.set('randomUniform', ([keys], p, outs) => {
+const randomUniformKernel: CpuKernel = ([keys], p, outs) => {
   const nKeys = keys!.data.length / 2;
   const count = nKeys === 0 ? 0 : sizeOfShape(outs[0]!.shape) / nKeys;
   const f64 = outs[0]!.dtype === 'float64';
@@ -263,22 +255,22 @@ cpuKernels.set('randomUniform', ([keys], p, outs) => {
     for (let i = 0; i < u.length; i++) u[i] = Math.max(minval, f64 ? fma(u[i]!, span, minval) : u[i]! * span + minval);
   }
   return u;
-});
+};
 
-cpuKernels.set('randomSplit', ([keys], p: { num: number }) => {
+const randomSplitKernel: CpuKernel = ([keys], p: { num: number }) => {
   return splitKeys(keys!.data as Int32Array, keys!.data.length / 2, p.num);
-});
+};
 
-cpuKernels.set('randomFoldIn', ([keys], p: { data: number }) => {
+const randomFoldInKernel: CpuKernel = ([keys], p: { data: number }) => {
   return foldInKeys(keys!.data as Int32Array, keys!.data.length / 2, p.data);
-});
+};
 
 /**
  * Gamma(α, 1) by Marsaglia & Tsang (2000). Element i of key j draws from its own stream
  * foldIn(key_j, i); attempt t uses foldIn(that, t) for (u1, u2, u3): a Box–Muller normal and an
  * acceptance uniform. α < 1 uses Gamma(α + 1) · U^{1/α}.
  */
-cpuKernels.set('randomGamma', ([keys, alpha], _p, outs) => {
+const randomGammaKernel: CpuKernel = ([keys, alpha], _p, outs) => {
   const out = out1(outs);
   const nKeys = keys!.data.length / 2;
   const a = alpha!.data;
@@ -291,7 +283,7 @@ cpuKernels.set('randomGamma', ([keys, alpha], _p, outs) => {
     }
   }
   return out;
-});
+};
 
 function gammaOne(key: Int32Array, alpha: number): number {
   if (!(alpha > 0)) return NaN;
@@ -314,3 +306,33 @@ function gammaOne(key: Int32Array, alpha: number): number {
   }
   return NaN;
 }
+
+/** The CPU kernel table: total over the built-in ops (a missing kernel is a compile error). */
+export const cpuKernels: Record<KernelOp, CpuKernel> = {
+  ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwise(op)])) as Record<ElementwiseOp, CpuKernel>),
+  reduceSum: reduceKernel('sum'),
+  reduceMax: reduceKernel('max'),
+  reduceMin: reduceKernel('min'),
+  argmax: argKernel(true),
+  argmin: argKernel(false),
+  cumsum: cumsumKernel,
+  transpose: transposeKernel,
+  broadcastTo: broadcastToKernel,
+  slice: sliceKernel,
+  pad: padKernel,
+  concat: concatKernel,
+  take: takeKernel,
+  scatterAdd: scatterAddKernel,
+  argsort: argsortKernel,
+  matmul: matmulKernel,
+  cholesky: choleskyKernel,
+  triangularSolve: triangularSolveKernel,
+  solve: solveKernel,
+  slogdet: slogdetKernel,
+  randomBits: randomBitsKernel,
+  randomUniform: randomUniformKernel,
+  randomSplit: randomSplitKernel,
+  randomFoldIn: randomFoldInKernel,
+  randomGamma: randomGammaKernel,
+  randomRandint: randomRandintKernel,
+};

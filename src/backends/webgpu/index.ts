@@ -14,7 +14,7 @@
  * transposition, vec4-ability and tile fit (kernels/matmul.ts); no split-K. Elementwise ops are
  * fused: each returns a lazy expression that same-size elementwise consumers inline, computed
  * as one kernel when something else needs it (fusion.ts; `backend.fuse = false` turns it off).
- * Host side: bind groups, metadata buffers and 1-element constants are cached (backend.ts).
+ * Host side: bind groups, metadata buffers (encoder.ts) and 1-element constants (consts.ts) are cached.
  * Not tuned yet: cumsum scans each column sequentially; linalg is one workgroup per matrix.
  */
 import { acquireDevice, type DeviceOptions } from './device.js';

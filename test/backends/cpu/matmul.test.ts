@@ -1,8 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { matmul, type FloatArray } from '../../../src/backends/cpu/matmul.js';
-import { matmulJS } from '../../../src/backends/cpu/matmul-js.js';
-import { matmulWasm, setMatmulThreads } from '../../../src/backends/cpu/matmul-wasm.js';
+import { matmul, type FloatArray } from '../../../src/backends/cpu/matmul/matmul.js';
+import { matmulJS } from '../../../src/backends/cpu/matmul/matmul-js.js';
+import { matmulWasm, setMatmulThreads } from '../../../src/backends/cpu/matmul/matmul-wasm.js';
 
 type Impl = typeof matmul;
 /** The public entry point plus each path forced, so small shapes exercise the Wasm kernel too. */

@@ -1,6 +1,7 @@
 import type { DType } from '../../../dtype.js';
 import { DTypeError } from '../../../errors.js';
 import type { OutSpec } from '../../backend.js';
+import { ELEMENTWISE_OPS, type BinaryOp, type ElementwiseOp, type UnaryOp } from '../../../autodiff/builtins.js';
 import {
   bindings,
   broadcastStrides,
@@ -222,7 +223,7 @@ export const F32_MATH: Record<string, string> = {
 }`,
 };
 
-const UNARY_F: Record<string, string> = {
+const UNARY_F: Record<UnaryOp, string> = {
   neg: '-a0',
   exp: 'exp_f(a0)',
   log: 'log_f(a0)',
@@ -245,7 +246,7 @@ const UNARY_F: Record<string, string> = {
   isNan: 'select(0, 1, isnan_f(a0))',
 };
 
-const UNARY_I: Record<string, string> = {
+const UNARY_I: Partial<Record<UnaryOp, string>> = {
   neg: '-a0',
   abs: 'abs(a0)',
   sign: 'sign(a0)',
@@ -256,7 +257,7 @@ const UNARY_I: Record<string, string> = {
   round: 'a0',
 };
 
-const BINARY_F: Record<string, string> = {
+const BINARY_F: Record<BinaryOp, string> = {
   add: 'a0 + a1',
   sub: 'a0 - a1',
   mul: 'a0 * a1',
@@ -273,7 +274,7 @@ const BINARY_F: Record<string, string> = {
   greaterEqual: 'select(0, 1, a0 >= a1)',
 };
 
-const BINARY_I: Record<string, string> = {
+const BINARY_I: Partial<Record<BinaryOp, string>> = {
   add: 'a0 + a1',
   sub: 'a0 - a1',
   mul: 'a0 * a1',
@@ -288,7 +289,8 @@ const BINARY_I: Record<string, string> = {
   greaterEqual: 'select(0, 1, a0 >= a1)',
 };
 
-export const ELEMENTWISE_GPU_OPS = [...new Set([...Object.keys(UNARY_F), ...Object.keys(BINARY_F), 'where', 'cast'])];
+/** The elementwise ops (UNARY_F and BINARY_F are total over them, so each has a float kernel). */
+export const ELEMENTWISE_GPU_OPS: readonly ElementwiseOp[] = ELEMENTWISE_OPS;
 
 export function expressionFor(op: string, inDtypes: DType[], outDtype: DType): string {
   // NaN !== 0 is true on the CPU; an ordered `!=` would say false, so test `== 0` and negate
@@ -301,7 +303,7 @@ export function expressionFor(op: string, inDtypes: DType[], outDtype: DType): s
   }
   const isInt = inDtypes[0] === 'int32';
   const table = inDtypes.length === 1 ? (isInt ? UNARY_I : UNARY_F) : isInt ? BINARY_I : BINARY_F;
-  const e = table[op];
+  const e = (table as Partial<Record<string, string>>)[op];
   if (e === undefined) {
     throw new DTypeError(`${op}: no WebGPU kernel for ${inDtypes.join(', ')} inputs (expected float32${isInt ? '' : ' or int32'}).`);
   }
@@ -342,7 +344,7 @@ ${MAIN_SIG()} {
 }
 
 export const elementwiseKernel =
-  (op: string): GpuKernel =>
+  (op: ElementwiseOp): GpuKernel =>
   (ctx: KernelContext, inputs: GpuInput[], _p: unknown, outs: readonly OutSpec[]) => {
     const spec = outs[0]!;
     const out = ctx.output(spec);

@@ -1,5 +1,6 @@
 import type { GpuKernel } from './common.js';
-import { ELEMENTWISE_GPU_OPS, elementwiseKernel } from './elementwise.js';
+import { elementwiseKernel } from './elementwise.js';
+import { ELEMENTWISE_OPS, type ElementwiseOp, type KernelOp } from '../../../autodiff/builtins.js';
 import { argKernel, cumsumKernel, reduceKernel } from './reduce.js';
 import { argsortKernel, scatterAddKernel, takeKernel } from './indexing.js';
 import { matmulKernel } from './matmul.js';
@@ -7,32 +8,32 @@ import { choleskyKernel, slogdetKernel, solveKernel, triangularSolveKernel } fro
 import { randomRandintKernel, randomBitsKernel, randomFoldInKernel, randomGammaKernel, randomSplitKernel, randomUniformKernel } from './random.js';
 import { broadcastToKernel, concatKernel, padKernel, sliceKernel, transposeKernel } from './shape.js';
 
-/** The WebGPU kernel table: one entry per primitive name (the same names and params as the CPU). */
-export const builtinKernels = new Map<string, GpuKernel>();
-
-for (const op of ELEMENTWISE_GPU_OPS) builtinKernels.set(op, elementwiseKernel(op));
-builtinKernels.set('reduceSum', reduceKernel('sum'));
-builtinKernels.set('reduceMax', reduceKernel('max'));
-builtinKernels.set('reduceMin', reduceKernel('min'));
-builtinKernels.set('argmax', argKernel('argmax'));
-builtinKernels.set('argmin', argKernel('argmin'));
-builtinKernels.set('cumsum', cumsumKernel);
-builtinKernels.set('transpose', transposeKernel);
-builtinKernels.set('broadcastTo', broadcastToKernel);
-builtinKernels.set('slice', sliceKernel);
-builtinKernels.set('pad', padKernel);
-builtinKernels.set('concat', concatKernel);
-builtinKernels.set('take', takeKernel);
-builtinKernels.set('scatterAdd', scatterAddKernel);
-builtinKernels.set('argsort', argsortKernel);
-builtinKernels.set('matmul', matmulKernel);
-builtinKernels.set('cholesky', choleskyKernel);
-builtinKernels.set('triangularSolve', triangularSolveKernel);
-builtinKernels.set('solve', solveKernel);
-builtinKernels.set('slogdet', slogdetKernel);
-builtinKernels.set('randomBits', randomBitsKernel);
-builtinKernels.set('randomUniform', randomUniformKernel);
-builtinKernels.set('randomSplit', randomSplitKernel);
-builtinKernels.set('randomFoldIn', randomFoldInKernel);
-builtinKernels.set('randomGamma', randomGammaKernel);
-builtinKernels.set('randomRandint', randomRandintKernel);
+/** The WebGPU kernel table: total over the built-in ops, with the CPU's names and params (a missing kernel is a compile error). */
+export const builtinKernels: Record<KernelOp, GpuKernel> = {
+  ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwiseKernel(op)])) as Record<ElementwiseOp, GpuKernel>),
+  reduceSum: reduceKernel('sum'),
+  reduceMax: reduceKernel('max'),
+  reduceMin: reduceKernel('min'),
+  argmax: argKernel('argmax'),
+  argmin: argKernel('argmin'),
+  cumsum: cumsumKernel,
+  transpose: transposeKernel,
+  broadcastTo: broadcastToKernel,
+  slice: sliceKernel,
+  pad: padKernel,
+  concat: concatKernel,
+  take: takeKernel,
+  scatterAdd: scatterAddKernel,
+  argsort: argsortKernel,
+  matmul: matmulKernel,
+  cholesky: choleskyKernel,
+  triangularSolve: triangularSolveKernel,
+  solve: solveKernel,
+  slogdet: slogdetKernel,
+  randomBits: randomBitsKernel,
+  randomUniform: randomUniformKernel,
+  randomSplit: randomSplitKernel,
+  randomFoldIn: randomFoldInKernel,
+  randomGamma: randomGammaKernel,
+  randomRandint: randomRandintKernel,
+};

@@ -1,0 +1,319 @@
+/// <reference types="@webgpu/types" />
+import type { BindKind } from './kernels/common.js';
+import { alignUp4 } from './storage.js';
+
+/** A cached bind group and the ids of the buffers it binds (for invalidation). */
+interface BgEntry {
+  readonly key: string;
+  readonly bg: GPUBindGroup;
+  readonly ids: number[];
+  used: number;
+}
+
+/** A metadata buffer cached by content. */
+interface MetaEntry {
+  readonly hash: number;
+  readonly words: Uint32Array;
+  readonly buf: GPUBuffer;
+  readonly id: number;
+  used: number;
+}
+
+interface Layout {
+  bgl: GPUBindGroupLayout;
+  pl: GPUPipelineLayout;
+  code: number;
+}
+
+/** Sizes of the encoder's caches (see WebGPUBackendOptions). */
+export interface EncoderOptions {
+  batchSize: number;
+  metaCacheSize: number;
+  bindGroupCacheSize: number;
+  pipelineCacheSize: number;
+}
+
+/** What the encoder asks of its owner: an encoder was opened (submit it by the end of the turn), `batchSize` dispatches are waiting (submit now). */
+export interface EncoderHooks {
+  opened(): void;
+  full(): void;
+}
+
+/**
+ * The command encoder and the caches behind a dispatch: one open compute pass (WebGPU orders
+ * successive dispatches in a pass; redundant setPipeline/setBindGroup calls are skipped),
+ * pipelines by shader source and layout, bind groups by (layout, buffers) — createBindGroup
+ * dominates the host cost of a dispatch — and metadata buffers (shapes, strides) by content.
+ */
+export class Encoder {
+  /** pipelines by shader source (memoised strings, so lookups hash nothing new), then layout code */
+  private readonly pipelines = new Map<string, Map<number, GPUComputePipeline>>();
+  private readonly layouts = new Map<number, Layout>();
+  /** metadata buffers by a hash of their words (collisions chained) */
+  private readonly metaCache = new Map<number, MetaEntry[]>();
+  private metaCount = 0;
+  /** bytes of the cached metadata buffers */
+  metaBytes = 0;
+  /** ids of GPUBuffers (never reused), for bind group keys */
+  private readonly bufIds = new WeakMap<GPUBuffer, number>();
+  private nextBufId = 1;
+  private readonly bgCache = new Map<string, BgEntry>();
+  /** bind group entries by the id of each buffer they bind */
+  private readonly bgByBuffer = new Map<number, Set<BgEntry>>();
+  private tick = 0;
+  private readonly metaToDestroy: GPUBuffer[] = [];
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  /** what the open pass last set (redundant setPipeline/setBindGroup calls are skipped) */
+  private passPipe: GPUComputePipeline | null = null;
+  private passBg: GPUBindGroup | null = null;
+  private pendingDispatches = 0;
+  private readonly batchSize: number;
+  private readonly metaCacheSize: number;
+  private readonly bgCacheSize: number;
+  private readonly pipelineCacheSize: number;
+
+  constructor(
+    private readonly device: GPUDevice,
+    opts: EncoderOptions,
+    private readonly stats: { dispatches: number; submits: number; pipelines: number; bindGroups: number },
+    private readonly hooks: EncoderHooks,
+  ) {
+    this.batchSize = opts.batchSize;
+    this.metaCacheSize = opts.metaCacheSize;
+    this.bgCacheSize = opts.bindGroupCacheSize;
+    this.pipelineCacheSize = opts.pipelineCacheSize;
+  }
+
+  /** Cached bind groups. */
+  get bindGroups(): number {
+    return this.bgCache.size;
+  }
+
+  /** Shader sources with compiled pipelines kept. */
+  get pipelineSources(): number {
+    return this.pipelines.size;
+  }
+
+  enc(): GPUCommandEncoder {
+    if (!this.encoder) {
+      this.encoder = this.device.createCommandEncoder();
+      this.hooks.opened();
+    }
+    return this.encoder;
+  }
+
+  endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** The layout for these binding kinds: bit 0 meta, bits 1-5 the count, bits 6.. the 'w' mask. */
+  private layout(kinds: BindKind[], hasMeta: boolean): Layout {
+    const n = kinds.length;
+    let code = (hasMeta ? 1 : 0) | (n << 1);
+    for (let i = 0; i < n; i++) if (kinds[i] === 'w') code += 2 ** (6 + i);
+    let lay = this.layouts.get(code);
+    if (!lay) {
+      const entries: GPUBindGroupLayoutEntry[] = kinds.map((k, i) => ({
+        binding: i,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: k === 'w' ? 'storage' : 'read-only-storage' },
+      }));
+      if (hasMeta) entries.push({ binding: n, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'read-only-storage' } });
+      const bgl = this.device.createBindGroupLayout({ entries });
+      lay = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }), code };
+      this.layouts.set(code, lay);
+    }
+    return lay;
+  }
+
+  private pipeline(code: string, lay: Layout): GPUComputePipeline {
+    let byLayout = this.pipelines.get(code);
+    if (!byLayout) {
+      // bounded: a program whose fused expressions keep changing would otherwise keep every
+      // pipeline it ever compiled (first in, first out; a steady loop uses far fewer)
+      if (this.pipelines.size >= this.pipelineCacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
+      this.pipelines.set(code, (byLayout = new Map()));
+    }
+    let pipe = byLayout.get(lay.code);
+    if (!pipe) {
+      const module = this.device.createShaderModule({ code });
+      pipe = this.device.createComputePipeline({ layout: lay.pl, compute: { module, entryPoint: 'main' } });
+      byLayout.set(lay.code, pipe);
+      this.stats.pipelines++;
+    }
+    return pipe;
+  }
+
+  private bufId(b: GPUBuffer): number {
+    let id = this.bufIds.get(b);
+    if (id === undefined) {
+      id = this.nextBufId++;
+      this.bufIds.set(b, id);
+    }
+    return id;
+  }
+
+  /** A buffer is about to be destroyed: drop the bind groups that bind it. */
+  forgetBuffer(b: GPUBuffer): void {
+    const id = this.bufIds.get(b);
+    if (id === undefined) return;
+    const set = this.bgByBuffer.get(id);
+    if (!set) return;
+    for (const e of [...set]) this.dropBindGroup(e);
+  }
+
+  private dropBindGroup(e: BgEntry): void {
+    this.bgCache.delete(e.key);
+    for (const id of e.ids) {
+      const set = this.bgByBuffer.get(id);
+      if (set) {
+        set.delete(e);
+        if (set.size === 0) this.bgByBuffer.delete(id);
+      }
+    }
+  }
+
+  /** Evicts the least recently used quarter of the bind group cache. */
+  private evictBindGroups(): void {
+    const all = [...this.bgCache.values()].sort((x, y) => x.used - y.used);
+    const n = Math.max(1, all.length >> 2);
+    for (let i = 0; i < n; i++) this.dropBindGroup(all[i]!);
+  }
+
+  /** An immutable metadata buffer with these u32 words, cached by content. */
+  private metaBuffer(words: ArrayLike<number>): MetaEntry {
+    const n = words.length;
+    let h = n | 0;
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ (words[i]! >>> 0), 0x9e3779b1) ^ (h >>> 15);
+    let bucket = this.metaCache.get(h);
+    if (bucket) {
+      outer: for (const e of bucket) {
+        const w = e.words;
+        if (w.length !== n) continue;
+        for (let i = 0; i < n; i++) if (w[i] !== words[i]! >>> 0) continue outer;
+        e.used = ++this.tick;
+        return e;
+      }
+    } else {
+      this.metaCache.set(h, (bucket = []));
+    }
+    const size = Math.max(16, alignUp4(n * 4));
+    const buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true, label: 'bt-meta' });
+    const u = new Uint32Array(buf.getMappedRange());
+    for (let i = 0; i < n; i++) u[i] = words[i]! >>> 0;
+    const copy = u.slice(0, n);
+    buf.unmap();
+    const e: MetaEntry = { hash: h, words: copy, buf, id: this.bufId(buf), used: ++this.tick };
+    bucket.push(e);
+    this.metaCount++;
+    this.metaBytes += size;
+    if (this.metaCount > this.metaCacheSize) this.evictMeta(e);
+    return e;
+  }
+
+  /** Evicts the least recently used quarter of the metadata cache (never `keep`). */
+  private evictMeta(keep: MetaEntry): void {
+    const all: MetaEntry[] = [];
+    for (const b of this.metaCache.values()) for (const e of b) if (e !== keep) all.push(e);
+    all.sort((x, y) => x.used - y.used);
+    const n = Math.max(1, all.length >> 2);
+    for (let i = 0; i < n; i++) {
+      const e = all[i]!;
+      const b = this.metaCache.get(e.hash)!;
+      b.splice(b.indexOf(e), 1);
+      if (b.length === 0) this.metaCache.delete(e.hash);
+      this.metaCount--;
+      this.metaBytes -= e.buf.size;
+      this.forgetBuffer(e.buf);
+      this.metaToDestroy.push(e.buf); // possibly used by the open encoder: destroyed after its submit
+    }
+  }
+
+  dispatch(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?]): void {
+    const gx = groups[0];
+    const gy = groups[1] ?? 1;
+    const gz = groups[2] ?? 1;
+    if (gx === 0 || gy === 0 || gz === 0) return;
+    const lay = this.layout(kinds, meta !== null);
+    const pipe = this.pipeline(code, lay);
+    const me = meta ? this.metaBuffer(meta) : null;
+    const nb = buffers.length;
+    let key = lay.code.toString(36);
+    for (let i = 0; i < nb; i++) key += ',' + this.bufId(buffers[i]!).toString(36);
+    if (me) key += ',' + me.id.toString(36);
+    let e = this.bgCache.get(key);
+    if (e) {
+      e.used = ++this.tick;
+    } else {
+      const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b } }));
+      if (me) entries.push({ binding: nb, resource: { buffer: me.buf } });
+      const bg = this.device.createBindGroup({ layout: lay.bgl, entries });
+      this.stats.bindGroups++;
+      const ids = buffers.map((b) => this.bufId(b));
+      if (me) ids.push(me.id);
+      e = { key, bg, ids, used: ++this.tick };
+      this.bgCache.set(key, e);
+      for (const id of ids) {
+        let set = this.bgByBuffer.get(id);
+        if (!set) this.bgByBuffer.set(id, (set = new Set()));
+        set.add(e);
+      }
+      if (this.bgCache.size > this.bgCacheSize) this.evictBindGroups();
+    }
+    let pass = this.pass;
+    if (!pass) {
+      pass = this.pass = this.enc().beginComputePass();
+      this.passPipe = null;
+      this.passBg = null;
+    }
+    if (this.passPipe !== pipe) {
+      pass.setPipeline(pipe);
+      this.passPipe = pipe;
+    }
+    if (this.passBg !== e.bg) {
+      pass.setBindGroup(0, e.bg);
+      this.passBg = e.bg;
+    }
+    pass.dispatchWorkgroups(gx, gy, gz);
+    this.stats.dispatches++;
+    if (++this.pendingDispatches >= this.batchSize) this.hooks.full();
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes === 0) return;
+    this.endPass();
+    this.enc().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  clear(buf: GPUBuffer, bytes: number): void {
+    if (bytes === 0) return;
+    this.endPass();
+    this.enc().clearBuffer(buf, 0, alignUp4(bytes));
+  }
+
+  /** Ends the pass and submits what was encoded, if anything. */
+  submit(): void {
+    this.endPass();
+    if (this.encoder) {
+      const cb = this.encoder.finish();
+      this.encoder = null;
+      this.device.queue.submit([cb]);
+      this.stats.submits++;
+    }
+    this.pendingDispatches = 0;
+    for (const b of this.metaToDestroy) b.destroy();
+    this.metaToDestroy.length = 0;
+  }
+
+  destroy(): void {
+    for (const b of this.metaCache.values()) for (const e of b) e.buf.destroy();
+    this.metaCache.clear();
+    this.metaCount = 0;
+    this.bgCache.clear();
+    this.bgByBuffer.clear();
+  }
+}
