@@ -45,3 +45,4 @@ export * as vi from './algorithms/vi/index.js';
 export * as simulators from './simulators/index.js';
 export * as distributions from './distributions/index.js';
 export * as flows from './flows/index.js';
+export * as diagnostics from './diagnostics/index.js';
