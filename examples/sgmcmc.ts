@@ -13,6 +13,7 @@ import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
 import { Plot } from './svg.js';
 import { loadBreastCancer, type BreastCancer } from './data/loader.js';
+import { hmc } from './lib/hmc.js';
 
 export interface ResultRow {
   problem: string;
@@ -109,6 +110,49 @@ export function laplace(data: BreastCancer): Laplace {
   });
 }
 
+export interface HmcReference {
+  mean: number[];
+  sd: number[];
+  /** Per-coordinate diagnostics of θ = [w, b] (bt.diagnostics.summary). */
+  summary: bt.diagnostics.SummaryRow[];
+  acceptRate: number;
+  chains: number;
+  draws: number;
+  gradients: number;
+  seconds: number;
+}
+
+/**
+ * The gold-standard reference: full-batch HMC on the exact log posterior (sum over all training
+ * rows), C chains stepped together. It runs in coordinates whitened by the Laplace fit,
+ * θ = MAP + L z with L Lᵀ = H⁻¹, which only preconditions it (the Metropolis step keeps it exact
+ * whatever the metric); the chains start overdispersed, z ~ N(0, 2² I), so R̂ can see disagreement.
+ */
+export function hmcReference(data: BreastCancer, lap: Laplace, o: { chains?: number; warmup?: number; draws?: number; stepSize?: number; leapfrogSteps?: number; seed?: number } = {}): HmcReference {
+  const { chains = 8, warmup = 100, draws = 500, stepSize = 0.35, leapfrogSteps = 5, seed = 5 } = o;
+  const res = bt.tidy(() => {
+    const mu = bt.tensor(lap.mean);
+    const L = bt.linalg.cholesky(bt.tensor(lap.cov, { shape: [31, 31] }));
+    const yC = bt.broadcastTo(data.yTrain, [chains, data.nTrain]);
+    const logDensity = (z: bt.Tensor) => {
+      const theta = bt.matmul(z, L.mT).add(mu); // [C, 31]
+      const w = theta.slice([0, 0], [chains, 30]);
+      const b = theta.slice([0, 30], [chains, 1]);
+      const ll = bt.logpdf.bernoulliLogits(yC, logits({ w, b }, data.xTrain)).sum({ axis: -1 });
+      return ll.sub(theta.square().sum({ axis: -1 }).mul(0.5 / PRIOR_SD ** 2));
+    };
+    const key = bt.random.key(seed);
+    const z0 = bt.random.normal(bt.random.foldIn(key, 0), [chains, 31]).mul(2);
+    const r = hmc(logDensity, z0, { warmup, draws, stepSize, leapfrogSteps, key: bt.random.foldIn(key, 1) });
+    // back to θ on the host: θ = MAP + L z
+    const th = bt.matmul(bt.tensor(r.draws, { shape: [chains * draws, 31] }), L.mT).add(mu).dataSync();
+    return { ...r, theta: Float64Array.from(th) };
+  });
+  const names = [...data.names.slice(0, 30), 'bias'];
+  const summary = bt.diagnostics.summary({ data: res.theta, shape: [chains, draws, 31] }, { names });
+  return { mean: summary.map((r) => r.mean), sd: summary.map((r) => r.sd), summary, acceptRate: res.acceptRate, chains, draws, gradients: res.gradients, seconds: res.seconds };
+}
+
 export interface SghmcFit {
   mean: number[];
   sd: number[];
@@ -117,6 +161,8 @@ export interface SghmcFit {
   numSamples: number;
   /** A trace of a few coordinates of chain 0, every `traceEvery` steps. */
   trace: { step: number; values: number[] }[];
+  /** Per-coordinate diagnostics of θ = [w, b] over the chains (collector.summary(), renamed). */
+  summary: bt.diagnostics.SummaryRow[];
   seconds: number;
   stepsPerSecond: number;
   chains: number;
@@ -146,14 +192,16 @@ export async function fitSghmc(data: BreastCancer, o: SghmcFitOptions = {}): Pro
   // C chains stepped together in one set of kernels; the log posterior broadcasts over chains
   const par = bt.sgmcmc.parallel(sampler, { chains, batchedLogPosterior: true });
   const key = bt.random.key(seed);
-  const init = bt.sgmcmc.replicate({ w: bt.zeros([30]), b: bt.zeros([1]) }, chains);
+  const runKey = bt.random.foldIn(key, 1);
+  const batchKey = bt.random.foldIn(key, 2);
+  const init = bt.tidy(() => bt.sgmcmc.replicate({ w: bt.zeros([30]), b: bt.zeros([1]) }, chains));
   const state = par.init(init);
   const col = bt.sgmcmc.collect({ burnIn, thin, chains: true, covariance: 'diag' });
   const trace: SghmcFit['trace'] = [];
   const res = await bt.sgmcmc.run(par, state, {
     steps,
-    key: bt.random.foldIn(key, 1),
-    batches: bt.sgmcmc.minibatches({ x: data.xTrain, y: data.yTrain }, { batchSize, key: bt.random.foldIn(key, 2) }),
+    key: runKey,
+    batches: bt.sgmcmc.minibatches({ x: data.xTrain, y: data.yTrain }, { batchSize, key: batchKey }),
     collector: col,
     onStep: (s, _aux, t) => {
       if (t % traceEvery === 0) {
@@ -163,7 +211,8 @@ export async function fitSghmc(data: BreastCancer, o: SghmcFitOptions = {}): Pro
       }
     },
   });
-  bt.dispose([res.state, init]);
+  // run() disposes the states it made, never the one passed in: the initial state and the keys are ours
+  bt.dispose([res.state, state, init, key, runKey, batchKey]);
   // per-batch logPosterior over chains, aux etc. are gone; the batch-mean aux is ignored here
   const mean = Array.from(col.meanFlat());
   const sd = Array.from(col.covFlat(), Math.sqrt);
@@ -173,7 +222,9 @@ export async function fitSghmc(data: BreastCancer, o: SghmcFitOptions = {}): Pro
   const n = raw.length / 31;
   const samples = new Float64Array(raw.length);
   for (let r = 0; r < n; r++) for (let j = 0; j < 31; j++) samples[r * 31 + j] = raw[r * 31 + perm[j]!]!;
-  return { mean: perm.map((j) => mean[j]!), sd: perm.map((j) => sd[j]!), samples, numSamples: n, trace, seconds: res.seconds, stepsPerSecond: res.stepsPerSecond, chains };
+  const rows = col.summary();
+  const summary = perm.map((j, i) => ({ ...rows[j]!, name: i < 30 ? data.names[i]! : 'bias' }));
+  return { mean: perm.map((j) => mean[j]!), sd: perm.map((j) => sd[j]!), samples, numSamples: n, trace, summary, seconds: res.seconds, stepsPerSecond: res.stepsPerSecond, chains };
 }
 
 /** Held-out accuracy of the posterior predictive mean probability (samples [S, 31] as θ = [w, b]). */

@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
 import { Plot } from './svg.js';
+import { ticker } from './lib/progress.js';
 
 export interface ResultRow {
   problem: string;
@@ -61,12 +62,30 @@ function marginalsSvg(samples: number[][], priorMean: number[], title: string): 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${2 * H + 30}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="${W}" y="20" text-anchor="middle" font-size="15">${title}</text>\n${inner}\n</svg>\n`;
 }
 
-function lossCurveSvg(hist: number[], title: string): string {
-  const ys = hist.filter(Number.isFinite);
+/**
+ * The loss per epoch (a Monte Carlo estimate, so noisy): on a log axis when every value is
+ * positive, with a trailing running mean over ~5 % of the epochs and the best epoch marked.
+ */
+function lossCurveSvg(hist: number[], title: string, bestEpoch?: number): string {
+  const pts = hist.map((v, i) => [i, v] as const).filter(([, v]) => Number.isFinite(v));
+  const ys = pts.map(([, v]) => v);
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
-  const p = new Plot({ title, x: { min: 0, max: Math.max(1, hist.length - 1) }, y: { min: lo, max: hi + 1e-12 }, xLabel: 'epoch', yLabel: 'total loss (MC)' });
-  p.line(hist.map((v, i) => [i, v] as const), { color: '#1f77b4' });
+  const yLog = lo > 0;
+  const win = Math.max(3, Math.round(hist.length / 20));
+  const running = pts.map(([i], k) => {
+    const seg = pts.slice(Math.max(0, k - win + 1), k + 1).map(([, v]) => v);
+    return [i, seg.reduce((a, b) => a + b, 0) / seg.length] as const;
+  });
+  const best = bestEpoch ?? pts.reduce((b, p) => (p[1] < b[1] ? p : b))[0];
+  const y = yLog ? { min: lo / 1.2, max: hi * 1.2 } : { min: lo - 0.05 * (hi - lo), max: hi + 0.05 * (hi - lo) + 1e-12 };
+  const p = new Plot({ title, x: { min: 0, max: Math.max(1, hist.length - 1) }, y, yLog, xLabel: 'epoch', yLabel: `total loss (MC estimate${yLog ? ', log scale' : ''})` });
+  p.line(pts, { color: '#9ecae1', width: 1, label: 'per epoch' });
+  p.line(running, { color: '#1f77b4', width: 2, label: `running mean (${win} epochs)` });
+  if (best >= 0 && best < hist.length && Number.isFinite(hist[best]!)) {
+    p.line([[best, y.min], [best, y.max]], { color: '#d62728', width: 1, dash: '4 3', label: `best epoch ${best} (loss ${hist[best]!.toPrecision(3)})` });
+    p.dots([[best, hist[best]!]], { color: '#d62728', r: 4 });
+  }
   return p.toString();
 }
 
@@ -85,7 +104,9 @@ export async function brockHommesDemo(outDir: string): Promise<ResultRow[]> {
     loss, prior, posteriorEstimator: q0, w: 0.001, gradientClippingNorm: 1, nSamplesPerEpoch: 5, nSamplesRegularisation: 2000,
     diffMode: 'forward', optimizer: bt.optim.adam({ learningRate: bt.optim.cosineDecaySchedule({ initValue: 0.03, decaySteps: epochs, alpha: 0.1 }) }),
     key: bt.random.key(7),
+    onEpoch: (rec) => tick(rec.epoch + 1, `loss ${rec.total.toPrecision(3)}`),
   });
+  const tick = ticker('VI Brock–Hommes', epochs, 'epochs');
   const r = await vi.run(null, epochs, Infinity);
   const q = vi.estimator;
   const draws = q.sample(bt.random.key(8), [4000]);
@@ -115,12 +136,13 @@ export async function randomWalkDemo(outDir: string): Promise<ResultRow[]> {
   const loss = (theta: bt.Tensor, d: bt.Tensor, key: bt.Tensor) => S.mse(S.simulate(rw, theta, key, { gradientHorizon: 0 })[0]!, d);
   const prior = new bt.distributions.MultivariateNormal({ loc: bt.tensor([truth + 0.2]), covariance: bt.eye(1) });
   const q0 = new bt.distributions.MultivariateNormal({ loc: bt.tensor([0]), covariance: bt.eye(1) });
-  const vi = new bt.vi.VI({ loss, prior, posteriorEstimator: q0, w: 0, nSamplesPerEpoch: 1, optimizer: bt.optim.adam({ learningRate: 1e-2 }), key: bt.random.key(3) });
+  const tick = ticker('VI random walk', 1000, 'epochs (at most; early stopping)');
+  const vi = new bt.vi.VI({ loss, prior, posteriorEstimator: q0, w: 0, nSamplesPerEpoch: 1, optimizer: bt.optim.adam({ learningRate: 1e-2 }), key: bt.random.key(3), onEpoch: (rec) => tick(rec.epoch + 1, `loss ${rec.total.toPrecision(3)}`) });
   const r = await vi.run(data, 1000, 100);
   const best = vi.bestEstimator;
   const mu = best.mean().item();
   console.log(`VI random walk: stopped at epoch ${r.epochs}/1000 (best epoch ${r.bestEpoch}, best loss ${r.bestLoss.toFixed(1)}), μ = ${mu.toFixed(3)} vs θ* = ${truth.toFixed(3)}; ${r.epochsPerSecond.toFixed(0)} epochs/s`);
-  writeFileSync(join(outDir, 'vi-random-walk-loss.svg'), lossCurveSvg(vi.lossHistory.total, 'Random walk VI: MSE per epoch'));
+  writeFileSync(join(outDir, 'vi-random-walk-loss.svg'), lossCurveSvg(vi.lossHistory.total, 'Random walk VI: MSE per epoch', r.bestEpoch));
   bt.dispose(data);
   vi.dispose();
   return [{ problem: 'VI random walk logit p (best μ)', ours: mu.toFixed(3), known: `${truth.toFixed(3)} (truth, logit 0.25)`, err: Math.abs(mu - truth), tol: 0.2 }];
