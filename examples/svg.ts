@@ -115,6 +115,8 @@ export class Plot {
   }
 
   text(x: number, y: number, s: string, opts?: { color?: string; size?: number; anchor?: 'start' | 'middle' | 'end' }): this {
+    // roughly where the text's glyphs fall (start anchor), so the legend avoids them too
+    for (let k = 0; k < s.length; k += 2) this.occupied.push([this.px(x) + 6 + k * 0.55 * (opts?.size ?? 12), this.py(y) - 10]);
     this.body.push(
       `<text x="${this.px(x) + 6}" y="${this.py(y) - 6}" font-size="${opts?.size ?? 12}" fill="${opts?.color ?? '#222'}" text-anchor="${opts?.anchor ?? 'start'}">${esc(s)}</text>`,
     );
