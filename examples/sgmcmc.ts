@@ -111,6 +111,7 @@ export function laplace(data: BreastCancer): Laplace {
   });
 }
 
+/** The HMC reference's posterior means, sds, diagnostics and draws of θ = [w, b]. */
 export interface HmcReference {
   mean: number[];
   sd: number[];

@@ -9,6 +9,7 @@ import * as bt from '../../src/index.js';
 
 type T = bt.Tensor;
 
+/** Options of `hmc`: warm-up and kept iterations, leapfrog step size and steps, key, progress. */
 export interface HmcOptions {
   /** Iterations discarded while the chains reach the typical set. */
   warmup: number;
@@ -23,6 +24,7 @@ export interface HmcOptions {
   onProgress?: (iteration: number, total: number) => void;
 }
 
+/** What `hmc` returns: the kept draws, acceptance rate, cost and time. */
 export interface HmcResult {
   /** Kept draws [C, draws, D] row-major on the host (the diagnostics layout). */
   draws: Float64Array;

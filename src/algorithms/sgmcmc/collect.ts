@@ -12,6 +12,7 @@ import type { FloatDType } from '../../dtype.js';
 import { checkKnown } from './common.js';
 import { summary, type SummaryRow } from '../../diagnostics/summary.js';
 
+/** Options of `collect`: burn-in, thinning, what to keep and from which part of the state. */
 export interface CollectOptions {
   /** Steps to discard: a state is kept only if state.step ≥ burnIn (default 0). */
   burnIn?: number;
@@ -33,9 +34,11 @@ export interface CollectableState {
   [field: string]: unknown;
 }
 
+/** Keeps sampler states' draws on the host, with running moments and diagnostics (`summary()`). */
 export interface Collector {
   /** Offers a state; returns whether it was kept. Needs a backend that reads synchronously (CPU); use pushAsync otherwise. */
   push(state: CollectableState): boolean;
+  /** Offers a state on any backend (reads asynchronously); returns whether it was kept. */
   pushAsync(state: CollectableState): Promise<boolean>;
   /** Kept draws (per chain: kept steps × chains). */
   readonly count: number;
@@ -53,6 +56,7 @@ export interface Collector {
   meanFlat(): Float64Array;
   /** Sample covariance (n − 1 denominator) of the flattened params: [D, D] for 'full', [D] for 'diag' (pooled over chains). */
   cov(): Tensor;
+  /** The covariance as a host array (row-major [D, D] for 'full', [D] for 'diag'). */
   covFlat(): Float64Array;
   /** Per-chain running means, [C, D] on the host (chains: true only). */
   chainMeansFlat(): Float64Array;
@@ -86,6 +90,7 @@ function indexNames(shape: number[]): string[] {
   });
 }
 
+/** A collector: offer it states with push/pushAsync (or pass it to run); read samples, moments and summary(). */
 export function collect(options: CollectOptions = {}): Collector {
   checkKnown('sgmcmc.collect', options, ['burnIn', 'thin', 'keepSamples', 'covariance', 'chains', 'select']);
   const burnIn = options.burnIn ?? 0;
