@@ -27,6 +27,7 @@ export function splitRhat(draws: ChainDraws): number {
 /**
  * Rank-normalised split-R̂ as Stan and ArviZ report it: the larger of the bulk R̂ (ranks of the
  * draws) and the tail R̂ (ranks of |draw − median|). Values above 1.01 say the chains disagree.
+ * One chain works too (its two halves are compared), where ArviZ returns NaN.
  */
 export function rhat(draws: ChainDraws): number {
   const chains = toChains('diagnostics.rhat', draws);
