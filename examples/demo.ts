@@ -622,32 +622,45 @@ function sectionE(): void {
 // ---------------------------------------------------------------------------------------------
 // results
 
-for (const [name, section] of [
-  ['(a)', sectionA],
-  ['(b)', sectionB],
-  ['(c)', sectionC],
-  ['(d)', sectionD],
-  ['(e)', sectionE],
-] as const) {
-  // each section runs in a bt.tidy scope, which frees every tensor it made and did not return
-  bt.tidy(section);
-  console.log(`  [${name} done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
+// each section says when it starts and how long it took, so a long run is never silent
+const sectionTimes: [string, number][] = [];
+async function timed(name: string, what: string, fn: () => unknown): Promise<void> {
+  const t0 = performance.now();
+  console.log(`\n▶ ${name} ${what}: starting at ${((t0 - tStart) / 1000).toFixed(1)} s`);
+  await fn();
+  const s = (performance.now() - t0) / 1000;
+  sectionTimes.push([`${name} ${what}`, s]);
+  console.log(`  [${name} done in ${s.toFixed(1)} s; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
 }
 
-// (f) the first inference algorithm: SG-MCMC (SGHMC) for Bayesian logistic regression
-header('(f) SG-MCMC: SGHMC on Bayesian logistic regression (UCI breast cancer)');
-for (const r of await runSgmcmcDemo(OUT)) results.push(r);
-console.log(`  [(f) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
+for (const [name, what, section] of [
+  ['(a)', 'Rosenbrock', sectionA],
+  ['(b)', 'Jacobians', sectionB],
+  ['(c)', 'Hessian-vector products', sectionC],
+  ['(d)', 'known answers (BLR, Gaussian MLE)', sectionD],
+  ['(e)', 'sampling', sectionE],
+] as const) {
+  // each section runs in a bt.tidy scope, which frees every tensor it made and did not return
+  await timed(name, what, () => bt.tidy(section));
+}
+
+// (f) the first inference algorithm: SG-MCMC (SGHMC) for Bayesian logistic regression, checked against full-batch HMC
+await timed('(f)', 'SG-MCMC', async () => {
+  header('(f) SG-MCMC: SGHMC on Bayesian logistic regression (UCI breast cancer), checked against full-batch HMC');
+  for (const r of await runSgmcmcDemo(OUT)) results.push(r);
+});
 
 // (g) variational inference for simulators (blackbirds' VI): random walk and Brock–Hommes
-header('(g) VI for simulators: random walk and Brock–Hommes (blackbirds)');
-for (const r of await runViDemo(OUT)) results.push(r);
-console.log(`  [(g) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
+await timed('(g)', 'VI', async () => {
+  header('(g) VI for simulators: random walk and Brock–Hommes (blackbirds)');
+  for (const r of await runViDemo(OUT)) results.push(r);
+});
 
 // (h) the same code on WebGPU, when an adapter is present
-header('(h) WebGPU: the same code on the GPU (float32)');
-for (const r of await runWebgpuDemo()) results.push(r);
-console.log(`  [(h) done; live tensors now ${bt.memory().numTensors - tensorsAtStart}]`);
+await timed('(h)', 'WebGPU', async () => {
+  header('(h) WebGPU: the same code on the GPU (float32)');
+  for (const r of await runWebgpuDemo()) results.push(r);
+});
 const leaked = bt.memory().numTensors - tensorsAtStart;
 
 header('Results');
@@ -659,7 +672,10 @@ console.log(line(cols));
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
 for (const r of rows) console.log(line(r));
 const failed = results.filter((r) => !(r.err <= r.tol));
-console.log(`\nlive tensors created by the demo and not freed: ${leaked} (bt.tidy / bt.dispose keep memory flat)`);
+// bt.memory().numTensors counts tensor objects not yet disposed on any backend; the demo frees
+// what it makes, so this counts what it forgot (0 when nothing leaked)
+console.log(`\ntensors the demo created and did not free: ${leaked}${leaked === 0 ? ' (every section freed what it made: bt.tidy / bt.dispose)' : ' (still held: the count of undisposed tensors, bt.memory().numTensors)'}`);
+console.log(`section times: ${sectionTimes.map(([n, t]) => `${n.split(' ')[0]} ${t.toFixed(1)} s`).join(', ')}`);
 console.log(`plots in ${OUT}; total time ${((performance.now() - tStart) / 1000).toFixed(1)} s`);
 console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
 if (failed.length) {

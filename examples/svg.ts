@@ -18,6 +18,10 @@ export interface PlotOptions {
   y: Range;
   /** Keep one unit of x as long as one unit of y. */
   equalAspect?: boolean;
+  /** A logarithmic y axis (y.min > 0); ticks at 1, 2, 5 × powers of ten. */
+  yLog?: boolean;
+  /** Where the legend goes: 'auto' (default) picks the inside corner that covers the fewest drawn points, else below the plot. */
+  legend?: 'auto' | 'below';
 }
 
 type Pt = readonly [number, number];
@@ -46,7 +50,9 @@ export class Plot {
   private readonly top = 36;
   private readonly bottom = 48;
   private readonly body: string[] = [];
-  private readonly legendItems: { label: string; color: string; kind: 'line' | 'dot' | 'rect' }[] = [];
+  private readonly legendItems: { label: string; color: string; kind: 'line' | 'dot' | 'rect'; dash?: string; width?: number }[] = [];
+  /** Pixel positions the data occupies (sampled along lines and bars), to keep the legend off them. */
+  private readonly occupied: [number, number][] = [];
 
   constructor(private readonly o: PlotOptions) {
     this.w = o.width ?? 640;
@@ -67,10 +73,24 @@ export class Plot {
     return r2(this.left + ((x - min) / (max - min)) * (this.w - this.left - this.right));
   }
 
-  /** Data y to pixel y (y grows upwards). */
+  /** Data y to pixel y (y grows upwards; log10 of y on a log axis). */
   py(y: number): number {
-    const { min, max } = this.o.y;
-    return r2(this.h - this.bottom - ((y - min) / (max - min)) * (this.h - this.top - this.bottom));
+    const t = this.o.yLog ? (v: number) => Math.log10(Math.max(v, 1e-300)) : (v: number) => v;
+    const [min, max] = [t(this.o.y.min), t(this.o.y.max)];
+    return r2(this.h - this.bottom - ((t(y) - min) / (max - min)) * (this.h - this.top - this.bottom));
+  }
+
+  /** Records pixel points along a polyline, about every 4 px, for the legend's placement. */
+  private occupy(points: readonly Pt[]): void {
+    for (let i = 0; i < points.length; i++) {
+      const [x1, y1] = [this.px(points[i]![0]), this.py(points[i]![1])];
+      this.occupied.push([x1, y1]);
+      if (i + 1 < points.length) {
+        const [x2, y2] = [this.px(points[i + 1]![0]), this.py(points[i + 1]![1])];
+        const k = Math.min(200, Math.floor(Math.hypot(x2 - x1, y2 - y1) / 4));
+        for (let j = 1; j < k; j++) this.occupied.push([x1 + ((x2 - x1) * j) / k, y1 + ((y2 - y1) * j) / k]);
+      }
+    }
   }
 
   private pts(points: readonly Pt[]): string {
@@ -82,17 +102,21 @@ export class Plot {
     const dash = opts.dash ? ` stroke-dasharray="${opts.dash}"` : '';
     const op = opts.opacity !== undefined ? ` stroke-opacity="${opts.opacity}"` : '';
     this.body.push(`<polyline fill="none" stroke="${opts.color}" stroke-width="${opts.width ?? 1.5}"${dash}${op} points="${this.pts(points)}"/>`);
-    if (opts.label) this.legendItems.push({ label: opts.label, color: opts.color, kind: 'line' });
+    this.occupy(points);
+    if (opts.label) this.legendItems.push({ label: opts.label, color: opts.color, kind: 'line', dash: opts.dash, width: opts.width });
     return this;
   }
 
   dots(points: readonly Pt[], opts: { color: string; r?: number; label?: string }): this {
     for (const [x, y] of points) this.body.push(`<circle cx="${this.px(x)}" cy="${this.py(y)}" r="${opts.r ?? 3}" fill="${opts.color}"/>`);
+    for (const [x, y] of points) this.occupied.push([this.px(x), this.py(y)]);
     if (opts.label) this.legendItems.push({ label: opts.label, color: opts.color, kind: 'dot' });
     return this;
   }
 
   text(x: number, y: number, s: string, opts?: { color?: string; size?: number; anchor?: 'start' | 'middle' | 'end' }): this {
+    // roughly where the text's glyphs fall (start anchor), so the legend avoids them too
+    for (let k = 0; k < s.length; k += 2) this.occupied.push([this.px(x) + 6 + k * 0.55 * (opts?.size ?? 12), this.py(y) - 10]);
     this.body.push(
       `<text x="${this.px(x) + 6}" y="${this.py(y) - 6}" font-size="${opts?.size ?? 12}" fill="${opts?.color ?? '#222'}" text-anchor="${opts?.anchor ?? 'start'}">${esc(s)}</text>`,
     );
@@ -107,6 +131,7 @@ export class Plot {
       const y0 = this.py(0);
       const y1 = this.py(heights[i]!);
       this.body.push(`<rect x="${x0}" y="${Math.min(y0, y1)}" width="${r2(Math.max(x1 - x0, 0.5))}" height="${r2(Math.abs(y0 - y1))}" fill="${opts.color}" stroke="#fff" stroke-width="0.3"/>`);
+      for (let yy = Math.min(y0, y1); yy <= Math.max(y0, y1); yy += 4) this.occupied.push([(x0 + x1) / 2, yy]);
     }
     if (opts.label) this.legendItems.push({ label: opts.label, color: opts.color, kind: 'rect' });
     return this;
@@ -153,7 +178,7 @@ export class Plot {
   toString(): string {
     const { w, h, left, right, top, bottom, o } = this;
     const xt = niceTicks(o.x.min, o.x.max);
-    const yt = niceTicks(o.y.min, o.y.max);
+    const yt = o.yLog ? logTicks(o.y.min, o.y.max) : niceTicks(o.y.min, o.y.max);
     const axes: string[] = [];
     axes.push(`<rect x="${left}" y="${top}" width="${w - left - right}" height="${h - top - bottom}" fill="#fff" stroke="#444"/>`);
     for (const t of xt) {
@@ -170,23 +195,37 @@ export class Plot {
     if (o.xLabel) axes.push(`<text x="${(left + w - right) / 2}" y="${h - 10}" font-size="12" text-anchor="middle">${esc(o.xLabel)}</text>`);
     if (o.yLabel) axes.push(`<text x="14" y="${(top + h - bottom) / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 14 ${(top + h - bottom) / 2})">${esc(o.yLabel)}</text>`);
     const lw = Math.min(w - left - right - 8, 40 + 6.6 * Math.max(0, ...this.legendItems.map((it) => it.label.length)));
+    const lh = this.legendItems.length * 18 + 6;
+    // the inside corner whose box covers the fewest drawn points; if every corner covers some, below the plot
+    const corners: [number, number][] = [
+      [w - right - lw - 6, top + 2],
+      [left + 6, top + 2],
+      [w - right - lw - 6, h - bottom - lh - 4],
+      [left + 6, h - bottom - lh - 4],
+    ];
+    const cover = ([bx, by]: [number, number]) => this.occupied.filter(([x, y]) => x >= bx - 4 && x <= bx + lw + 4 && y >= by - 4 && y <= by + lh + 4).length;
+    const counts = corners.map(cover);
+    const best = counts.indexOf(Math.min(...counts));
+    const below = this.legendItems.length > 0 && (o.legend === 'below' || counts[best]! > 0);
+    const extra = below ? lh + 8 : 0;
+    const [bx, by] = below ? [left, h + 2] : corners[best]!;
     const legend = this.legendItems.map((it, i) => {
-      const y = top + 14 + i * 18;
-      const x = w - right - lw + 2;
+      const y = by + 12 + i * 18;
+      const x = bx + 8;
+      const dash = it.dash ? ` stroke-dasharray="${it.dash}"` : '';
       const mark =
         it.kind === 'line'
-          ? `<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${it.color}" stroke-width="2"/>`
+          ? `<line x1="${x}" y1="${y - 4}" x2="${x + 22}" y2="${y - 4}" stroke="${it.color}" stroke-width="${Math.max(1.5, it.width ?? 2)}"${dash}/>`
           : it.kind === 'dot'
             ? `<circle cx="${x + 11}" cy="${y - 4}" r="4" fill="${it.color}"/>`
             : `<rect x="${x + 4}" y="${y - 10}" width="14" height="12" fill="${it.color}"/>`;
       return `${mark}<text x="${x + 28}" y="${y}" font-size="12">${esc(it.label)}</text>`;
     });
-    const legendBox = this.legendItems.length
-      ? `<rect x="${r2(w - right - lw - 6)}" y="${top + 2}" width="${r2(lw)}" height="${this.legendItems.length * 18 + 6}" fill="#fff" fill-opacity="0.85" stroke="#bbb"/>`
-      : '';
+    const legendBox = this.legendItems.length ? `<rect x="${r2(bx)}" y="${r2(by)}" width="${r2(lw)}" height="${lh}" fill="#fff" fill-opacity="0.85" stroke="#bbb"/>` : '';
+    const H = h + extra;
     return [
-      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="Helvetica, Arial, sans-serif">`,
-      `<rect width="${w}" height="${h}" fill="#fafafa"/>`,
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${H}" viewBox="0 0 ${w} ${H}" font-family="Helvetica, Arial, sans-serif">`,
+      `<rect width="${w}" height="${H}" fill="#fafafa"/>`,
       axes[0],
       `<clipPath id="plot-area"><rect x="${left}" y="${top}" width="${w - left - right}" height="${h - top - bottom}"/></clipPath>`,
       `<g clip-path="url(#plot-area)">`,
@@ -199,6 +238,20 @@ export class Plot {
       '',
     ].join('\n');
   }
+}
+
+/** Ticks for a log axis over [lo, hi] (lo > 0): powers of ten, with 2× and 5× when fewer than three decades show. */
+export function logTicks(lo: number, hi: number): number[] {
+  const a = Math.floor(Math.log10(lo));
+  const b = Math.ceil(Math.log10(hi));
+  const mult = b - a <= 2 ? [1, 2, 5] : [1];
+  const step = Math.max(1, Math.ceil((b - a) / 8));
+  const out: number[] = [];
+  for (let e = a; e <= b; e += step) for (const m of mult) {
+    const v = Number((m * 10 ** e).toPrecision(12));
+    if (v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9)) out.push(v);
+  }
+  return out;
 }
 
 /** A colour ramp from light blue to dark red for k of n. */

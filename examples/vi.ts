@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
 import { Plot } from './svg.js';
+import { ticker } from './lib/progress.js';
 
 export interface ResultRow {
   problem: string;
@@ -29,6 +30,18 @@ const S = bt.simulators;
 const NAMES = ['g2', 'g3', 'b2', 'b3'];
 const TRUTH = [0.9, 0.9, 0.2, -0.2];
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd'];
+
+/**
+ * Builds an object (a distribution) in a tidy scope, keeping only the tensors it holds as own
+ * fields: constructors' intermediates (a Cholesky factor's inputs, say) are freed at once.
+ */
+function built<D extends object>(make: () => D): D {
+  return bt.tidy(() => {
+    const d = make();
+    return { d, held: ownTensors(d) };
+  }).d;
+}
+const ownTensors = (d: object) => Object.values(d).filter((v): v is bt.Tensor => v instanceof bt.Tensor);
 
 function gaussianPdf(x: number, m: number, s: number): number {
   return Math.exp(-0.5 * ((x - m) / s) ** 2) / (s * Math.sqrt(2 * Math.PI));
@@ -61,12 +74,30 @@ function marginalsSvg(samples: number[][], priorMean: number[], title: string): 
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${2 * H + 30}" font-family="sans-serif"><rect width="100%" height="100%" fill="white"/><text x="${W}" y="20" text-anchor="middle" font-size="15">${title}</text>\n${inner}\n</svg>\n`;
 }
 
-function lossCurveSvg(hist: number[], title: string): string {
-  const ys = hist.filter(Number.isFinite);
+/**
+ * The loss per epoch (a Monte Carlo estimate, so noisy): on a log axis when every value is
+ * positive, with a trailing running mean over ~5 % of the epochs and the best epoch marked.
+ */
+function lossCurveSvg(hist: number[], title: string, bestEpoch?: number): string {
+  const pts = hist.map((v, i) => [i, v] as const).filter(([, v]) => Number.isFinite(v));
+  const ys = pts.map(([, v]) => v);
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
-  const p = new Plot({ title, x: { min: 0, max: Math.max(1, hist.length - 1) }, y: { min: lo, max: hi + 1e-12 }, xLabel: 'epoch', yLabel: 'total loss (MC)' });
-  p.line(hist.map((v, i) => [i, v] as const), { color: '#1f77b4' });
+  const yLog = lo > 0;
+  const win = Math.max(3, Math.round(hist.length / 20));
+  const running = pts.map(([i], k) => {
+    const seg = pts.slice(Math.max(0, k - win + 1), k + 1).map(([, v]) => v);
+    return [i, seg.reduce((a, b) => a + b, 0) / seg.length] as const;
+  });
+  const best = bestEpoch ?? pts.reduce((b, p) => (p[1] < b[1] ? p : b))[0];
+  const y = yLog ? { min: lo / 1.2, max: hi * 1.2 } : { min: lo - 0.05 * (hi - lo), max: hi + 0.05 * (hi - lo) + 1e-12 };
+  const p = new Plot({ title, x: { min: 0, max: Math.max(1, hist.length - 1) }, y, yLog, xLabel: 'epoch', yLabel: `total loss (MC estimate${yLog ? ', log scale' : ''})` });
+  p.line(pts, { color: '#9ecae1', width: 1, label: 'per epoch' });
+  p.line(running, { color: '#1f77b4', width: 2, label: `running mean (${win} epochs)` });
+  if (best >= 0 && best < hist.length && Number.isFinite(hist[best]!)) {
+    p.line([[best, y.min], [best, y.max]], { color: '#d62728', width: 1, dash: '4 3', label: `best epoch ${best} (loss ${hist[best]!.toPrecision(3)})` });
+    p.dots([[best, hist[best]!]], { color: '#d62728', r: 4 });
+  }
   return p.toString();
 }
 
@@ -78,17 +109,20 @@ export async function brockHommesDemo(outDir: string): Promise<ResultRow[]> {
   const mmd = S.mmdLoss(y);
   const loss = (theta: bt.Tensor, _data: null, key: bt.Tensor) => mmd(S.simulate(bh, S.brockHommesNotebook03(theta), key, { gradientHorizon: 0 })[0]!);
   const priorMean = [0.5, 0.5, 0.5, -0.5];
-  const prior = new bt.distributions.MultivariateNormal({ loc: bt.tensor(priorMean), covariance: bt.eye(4) });
-  const q0 = new bt.distributions.MultivariateNormal({ loc: bt.tensor(priorMean), covariance: bt.eye(4).mul(0.05) });
+  const prior = built(() => new bt.distributions.MultivariateNormal({ loc: bt.tensor(priorMean), covariance: bt.eye(4) }));
+  const q0 = built(() => new bt.distributions.MultivariateNormal({ loc: bt.tensor(priorMean), covariance: bt.eye(4).mul(0.05) }));
+  const [viKey, drawKey] = [bt.random.key(7), bt.random.key(8)];
   const epochs = 160;
   const vi = new bt.vi.VI({
     loss, prior, posteriorEstimator: q0, w: 0.001, gradientClippingNorm: 1, nSamplesPerEpoch: 5, nSamplesRegularisation: 2000,
     diffMode: 'forward', optimizer: bt.optim.adam({ learningRate: bt.optim.cosineDecaySchedule({ initValue: 0.03, decaySteps: epochs, alpha: 0.1 }) }),
-    key: bt.random.key(7),
+    key: viKey,
+    onEpoch: (rec) => tick(rec.epoch + 1, `loss ${rec.total.toPrecision(3)}`),
   });
+  const tick = ticker('VI Brock–Hommes', epochs, 'epochs');
   const r = await vi.run(null, epochs, Infinity);
   const q = vi.estimator;
-  const draws = q.sample(bt.random.key(8), [4000]);
+  const draws = q.sample(drawKey, [4000]);
   const samples = draws.toArray() as number[][];
   const mean = q.mean().toArray() as number[];
   const sd = NAMES.map((_, j) => Math.sqrt(samples.reduce((a, s) => a + (s[j]! - mean[j]!) ** 2, 0) / samples.length));
@@ -96,7 +130,7 @@ export async function brockHommesDemo(outDir: string): Promise<ResultRow[]> {
   writeFileSync(join(outDir, 'vi-brock-hommes-loss.svg'), lossCurveSvg(vi.lossHistory.total, 'Brock–Hommes VI: MMD² + w·KL per epoch'));
   console.log(`VI Brock–Hommes: ${r.epochs} epochs in ${r.seconds.toFixed(1)} s (${r.epochsPerSecond.toFixed(1)} epochs/s, forward mode)`);
   NAMES.forEach((n, j) => console.log(`  ${n}: ${mean[j]!.toFixed(3)} ± ${sd[j]!.toFixed(3)} (truth ${TRUTH[j]})`));
-  bt.dispose([draws, y]);
+  bt.dispose([draws, y, viKey, drawKey, ownTensors(prior), ownTensors(q0)]);
   vi.dispose();
   // tolerance: the truth within 2 posterior standard deviations, at least 0.15
   return NAMES.map((n, j) => ({
@@ -113,15 +147,17 @@ export async function randomWalkDemo(outDir: string): Promise<ResultRow[]> {
   const rw = S.randomWalk(100);
   const data = bt.tidy(() => S.simulate(rw, bt.tensor([truth]), bt.random.key(2025))[0]!);
   const loss = (theta: bt.Tensor, d: bt.Tensor, key: bt.Tensor) => S.mse(S.simulate(rw, theta, key, { gradientHorizon: 0 })[0]!, d);
-  const prior = new bt.distributions.MultivariateNormal({ loc: bt.tensor([truth + 0.2]), covariance: bt.eye(1) });
-  const q0 = new bt.distributions.MultivariateNormal({ loc: bt.tensor([0]), covariance: bt.eye(1) });
-  const vi = new bt.vi.VI({ loss, prior, posteriorEstimator: q0, w: 0, nSamplesPerEpoch: 1, optimizer: bt.optim.adam({ learningRate: 1e-2 }), key: bt.random.key(3) });
+  const prior = built(() => new bt.distributions.MultivariateNormal({ loc: bt.tensor([truth + 0.2]), covariance: bt.eye(1) }));
+  const q0 = built(() => new bt.distributions.MultivariateNormal({ loc: bt.tensor([0]), covariance: bt.eye(1) }));
+  const viKey = bt.random.key(3);
+  const tick = ticker('VI random walk', 1000, 'epochs (at most; early stopping)');
+  const vi = new bt.vi.VI({ loss, prior, posteriorEstimator: q0, w: 0, nSamplesPerEpoch: 1, optimizer: bt.optim.adam({ learningRate: 1e-2 }), key: viKey, onEpoch: (rec) => tick(rec.epoch + 1, `loss ${rec.total.toPrecision(3)}`) });
   const r = await vi.run(data, 1000, 100);
   const best = vi.bestEstimator;
   const mu = best.mean().item();
   console.log(`VI random walk: stopped at epoch ${r.epochs}/1000 (best epoch ${r.bestEpoch}, best loss ${r.bestLoss.toFixed(1)}), μ = ${mu.toFixed(3)} vs θ* = ${truth.toFixed(3)}; ${r.epochsPerSecond.toFixed(0)} epochs/s`);
-  writeFileSync(join(outDir, 'vi-random-walk-loss.svg'), lossCurveSvg(vi.lossHistory.total, 'Random walk VI: MSE per epoch'));
-  bt.dispose(data);
+  writeFileSync(join(outDir, 'vi-random-walk-loss.svg'), lossCurveSvg(vi.lossHistory.total, 'Random walk VI: MSE per epoch', r.bestEpoch));
+  bt.dispose([data, viKey, ownTensors(prior), ownTensors(q0)]);
   vi.dispose();
   return [{ problem: 'VI random walk logit p (best μ)', ours: mu.toFixed(3), known: `${truth.toFixed(3)} (truth, logit 0.25)`, err: Math.abs(mu - truth), tol: 0.2 }];
 }

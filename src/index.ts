@@ -47,3 +47,4 @@ export * as loop from './algorithms/loop/index.js';
 export * as simulators from './simulators/index.js';
 export * as distributions from './distributions/index.js';
 export * as flows from './flows/index.js';
+export * as diagnostics from './diagnostics/index.js';

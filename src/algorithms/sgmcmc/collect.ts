@@ -10,7 +10,9 @@ import { flatten, unflatten, describeDef, defsEqual, type PyTree, type TreeDef }
 import { tensor } from '../../autodiff/ops/creation.js';
 import type { FloatDType } from '../../dtype.js';
 import { checkKnown } from './common.js';
+import { summary, type SummaryRow } from '../../diagnostics/summary.js';
 
+/** Options of `collect`: burn-in, thinning, what to keep and from which part of the state. */
 export interface CollectOptions {
   /** Steps to discard: a state is kept only if state.step ≥ burnIn (default 0). */
   burnIn?: number;
@@ -32,9 +34,11 @@ export interface CollectableState {
   [field: string]: unknown;
 }
 
+/** Keeps sampler states' draws on the host, with running moments and diagnostics (`summary()`). */
 export interface Collector {
   /** Offers a state; returns whether it was kept. Needs a backend that reads synchronously (CPU); use pushAsync otherwise. */
   push(state: CollectableState): boolean;
+  /** Offers a state on any backend (reads asynchronously); returns whether it was kept. */
   pushAsync(state: CollectableState): Promise<boolean>;
   /** Kept draws (per chain: kept steps × chains). */
   readonly count: number;
@@ -52,13 +56,41 @@ export interface Collector {
   meanFlat(): Float64Array;
   /** Sample covariance (n − 1 denominator) of the flattened params: [D, D] for 'full', [D] for 'diag' (pooled over chains). */
   cov(): Tensor;
+  /** The covariance as a host array (row-major [D, D] for 'full', [D] for 'diag'). */
   covFlat(): Float64Array;
   /** Per-chain running means, [C, D] on the host (chains: true only). */
   chainMeansFlat(): Float64Array;
+  /** The kept draws in the diagnostics layout [chains, steps, D] on the host (one chain without chains: true). */
+  draws(): { data: Float64Array; shape: [number, number, number] };
+  /** Names of the D flattened parameters, from the tree's keys and the leaves' indices (e.g. 'w[3]', 'b[0]'). */
+  names(): string[];
+  /** bt.diagnostics.summary of the kept draws: mean, sd, MCSE, bulk/tail ESS and rank-normalised split-R̂ per flattened parameter. */
+  summary(): SummaryRow[];
   /** Forgets everything. */
   reset(): void;
 }
 
+/** Path names of a tree's leaves: object keys joined by '.', array positions as [i]. */
+function leafPaths(def: TreeDef, prefix = ''): string[] {
+  if (def.kind === 'leaf') return [prefix];
+  if (def.kind === 'array') return def.children.flatMap((c, i) => leafPaths(c, `${prefix}[${i}]`));
+  return def.children.flatMap((c, i) => leafPaths(c, prefix ? `${prefix}.${def.keys[i]}` : def.keys[i]!));
+}
+
+/** Row-major multi-indices of a shape as 'i,j' strings. */
+function indexNames(shape: number[]): string[] {
+  const size = shape.reduce((p, x) => p * x, 1);
+  return Array.from({ length: size }, (_, j) => {
+    const idx: number[] = [];
+    for (let k = shape.length - 1, r = j; k >= 0; k--) {
+      idx.unshift(r % shape[k]!);
+      r = Math.floor(r / shape[k]!);
+    }
+    return idx.join(',');
+  });
+}
+
+/** A collector: offer it states with push/pushAsync (or pass it to run); read samples, moments and summary(). */
 export function collect(options: CollectOptions = {}): Collector {
   checkKnown('sgmcmc.collect', options, ['burnIn', 'thin', 'keepSamples', 'covariance', 'chains', 'select']);
   const burnIn = options.burnIn ?? 0;
@@ -223,6 +255,25 @@ export function collect(options: CollectOptions = {}): Collector {
     chainMeansFlat() {
       if (!chains) throw new ConfigError('sgmcmc.collect: chainMeansFlat() needs chains: true.');
       return chainMean.slice();
+    },
+    draws() {
+      if (!keepSamples) throw new ConfigError('sgmcmc.collect: draws() needs the samples (keepSamples: true).');
+      // stored [steps, chains, D] → [chains, steps, D]
+      const data = new Float64Array(kept * C * D);
+      for (let s = 0; s < kept; s++) for (let c = 0; c < C; c++) data.set(store.subarray((s * C + c) * D, (s * C + c + 1) * D), (c * kept + s) * D);
+      return { data, shape: [C, kept, D] };
+    },
+    names() {
+      if (def === null) throw new ConfigError('sgmcmc.collect: nothing has been collected yet.');
+      const paths = leafPaths(def);
+      return shapes.flatMap((sh, i) => {
+        const p = paths[i] || 'x';
+        return sh.length === 0 ? [p] : indexNames(sh).map((ix) => `${p}[${ix}]`);
+      });
+    },
+    summary() {
+      if (kept < 4) throw new ConfigError(`sgmcmc.collect: summary() needs at least 4 kept steps per chain, have ${kept} (lower burnIn or thin, or run longer).`);
+      return summary(this.draws(), { names: this.names() });
     },
     reset() {
       def = null;
