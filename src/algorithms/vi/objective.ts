@@ -19,7 +19,8 @@
  *   prior's event shape first, so a univariate prior never broadcasts [M, 1] against [M] into
  *   an M×M matrix (blackbirds quirk §2.9.3).
  *
- * Samples whose loss or gradient is not finite are dropped (N′ = number kept) and counted.
+ * Samples whose loss or gradient is not finite are dropped (N′ = number kept) and counted. The
+ * N simulations (and their gradients) run as one vmapped pass over the sample axis (samples.ts).
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
