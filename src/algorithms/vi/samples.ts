@@ -145,7 +145,8 @@ function loop<D>(r: SampleRequest<D>): SampleLosses {
 /** ℓ_i, J_i and the finite mask for every sample, batched or one at a time. */
 export function sampleLosses<D>(r: SampleRequest<D>, how: SampleEvaluation = 'auto'): SampleLosses {
   if (how === 'batched') return batched(r);
-  if (how === 'loop' || unbatchable.has(r.loss)) return loop(r);
+  // one sample: the loop is the same computation without vmap's bookkeeping
+  if (how === 'loop' || r.thetas.shape[0] === 1 || unbatchable.has(r.loss)) return loop(r);
   try {
     return tidy(() => batched(r));
   } catch {
