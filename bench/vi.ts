@@ -6,17 +6,18 @@
  * one lossAndGrad (N simulations with their gradients + a KL over nSamplesRegularisation = 1000
  * samples, w = 0.01) and one Adam step.
  *
- *   npx tsx bench/vi.ts [--backend cpu|webgpu] [--seconds S] [--out DIR]
+ *   npx tsx bench/vi.ts [--backend cpu|webgpu] [--seconds S] [--out DIR] [--smoke]
  *
  * Writes bench/results/vi-<backend>.{json,md}. On WebGPU everything is float32 and the MMD
- * bandwidth is computed on the host first.
+ * bandwidth is computed on the host first. `--smoke` (for the tests) runs every case at T = 10
+ * with one warm-up and one timed epoch: it checks that the bench runs, not how fast.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as bt from '../src/index.js';
 import { parseBenchArgs } from './args.js';
 
-const parseArgs = (argv: string[]) => parseBenchArgs('vi.ts', argv, 3);
+const parseArgs = (argv: string[]) => ({ ...parseBenchArgs('vi.ts', argv.filter((a) => a !== '--smoke'), 3), smoke: argv.includes('--smoke') });
 
 interface Row {
   model: string;
@@ -28,15 +29,18 @@ interface Row {
   epochsPerSecond: number;
   msPerEpoch: number;
   msPerSample: number;
+  /** process CPU time (user + system) per sample: steadier than wall time on a shared machine */
+  cpuMsPerSample: number;
 }
 
 async function main() {
-  const { backend, seconds, out } = parseArgs(process.argv.slice(2));
+  const { backend, seconds, out, smoke } = parseArgs(process.argv.slice(2));
+  const nTimesteps = smoke ? 10 : 100;
   const S = bt.simulators;
   // data on the CPU (host reads), then moved as plain numbers
-  const rw = S.randomWalk(100);
+  const rw = S.randomWalk(nTimesteps);
   const rwData = Array.from(S.simulate(rw, bt.tensor([Math.log(1 / 3)]), bt.random.key(1))[0]!.dataSync());
-  const bh = S.brockHommes(100);
+  const bh = S.brockHommes(nTimesteps);
   const bhTruth = [Math.log(120), 0, 0.9, 0.9, 1.01, 0, 0.2, -0.2, 0, Math.log(0.04), 0];
   const bhData = Array.from(S.simulate(bh, bt.tensor(bhTruth), bt.random.key(2))[0]!.dataSync());
   const bandwidth = S.medianHeuristic(bt.tensor(bhData));
@@ -65,31 +69,34 @@ async function main() {
       loss, prior, posteriorEstimator: q, w: 0.01, nSamplesPerEpoch: c.samples, nSamplesRegularisation: 1000, diffMode: c.diffMode,
       jacobianChunkSize: c.chunk, optimizer: bt.optim.adam({ learningRate: 1e-3 }), key: bt.random.key(3),
     });
-    for (let i = 0; i < 2; i++) await vi.step(data); // warm-up
+    for (let i = 0; i < (smoke ? 1 : 2); i++) await vi.step(data); // warm-up
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     let n = 0;
-    while (performance.now() - t0 < seconds * 1000 || n < 2) {
+    while (n < (smoke ? 1 : 2) || (!smoke && performance.now() - t0 < seconds * 1000)) {
       await vi.step(data);
       n++;
     }
     const secs = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(c0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     const mode = c.diffMode === 'reverse' ? 'reverse' : `forward, chunk ${c.chunk ?? `all (${d})`}`;
-    const row: Row = { model: c.model, params: d, samples: c.samples, mode, epochs: n, seconds: secs, epochsPerSecond: n / secs, msPerEpoch: (1000 * secs) / n, msPerSample: (1000 * secs) / n / c.samples };
+    const row: Row = { model: c.model, params: d, samples: c.samples, mode, epochs: n, seconds: secs, epochsPerSecond: n / secs, msPerEpoch: (1000 * secs) / n, msPerSample: (1000 * secs) / n / c.samples, cpuMsPerSample: cpuMs / n / c.samples };
     rows.push(row);
-    console.log(`${c.model.padEnd(13)} ${String(c.samples).padStart(2)} samples  ${mode.padEnd(20)} ${row.epochsPerSecond.toFixed(2).padStart(7)} epochs/s  (${row.msPerEpoch.toFixed(1)} ms/epoch, ${row.msPerSample.toFixed(1)} ms/sample)`);
+    console.log(`${c.model.padEnd(13)} ${String(c.samples).padStart(2)} samples  ${mode.padEnd(20)} ${row.epochsPerSecond.toFixed(2).padStart(7)} epochs/s  (${row.msPerEpoch.toFixed(1)} ms/epoch, ${row.msPerSample.toFixed(1)} ms/sample, CPU ${row.cpuMsPerSample.toFixed(1)} ms/sample)`);
     vi.dispose();
   }
   mkdirSync(out, { recursive: true });
-  const meta = { backend, dtype, date: new Date().toISOString(), node: process.version, secondsPerCase: seconds };
+  const meta = { backend, dtype, date: new Date().toISOString(), node: process.version, secondsPerCase: seconds, nTimesteps, smoke };
   writeFileSync(join(out, `vi-${backend}.json`), JSON.stringify({ meta, rows }, null, 2));
   const md = [
     `# bt.vi epochs per second (${backend}, ${dtype})`,
     '',
-    `${meta.date}, Node ${meta.node}. T = 100 steps, gradient horizon 0; KL over 1000 samples, w = 0.01; Adam.`,
+    `${meta.date}, Node ${meta.node}. T = ${nTimesteps} steps, gradient horizon 0; KL over 1000 samples, w = 0.01; Adam.${smoke ? ' SMOKE RUN (one epoch a case): not a measurement.' : ''}`,
     '',
-    '| model | params | samples/epoch | differentiation | epochs/s | ms/epoch | ms/sample |',
-    '|---|---:|---:|---|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.model} | ${r.params} | ${r.samples} | ${r.mode} | ${r.epochsPerSecond.toFixed(2)} | ${r.msPerEpoch.toFixed(1)} | ${r.msPerSample.toFixed(1)} |`),
+    '| model | params | samples/epoch | differentiation | epochs/s | ms/epoch | ms/sample | CPU ms/sample |',
+    '|---|---:|---:|---|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.model} | ${r.params} | ${r.samples} | ${r.mode} | ${r.epochsPerSecond.toFixed(2)} | ${r.msPerEpoch.toFixed(1)} | ${r.msPerSample.toFixed(1)} | ${r.cpuMsPerSample.toFixed(1)} |`),
     '',
   ].join('\n');
   writeFileSync(join(out, `vi-${backend}.md`), md);

@@ -7,6 +7,6 @@ export {
 export { makeConfig, type BuildOptions, type VIConfig } from './config.js';
 export {
   lossAndGrad, regularisation, klMonteCarlo, forwardValueAndGrad, sampleValueAndGrad, checkShapes,
-  type LossFn, type Prior, type ObjectiveSpec, type LossAndGrad, type DiffMode, type GradientEstimationMethod, type Baseline,
+  type LossFn, type Prior, type ObjectiveSpec, type LossAndGrad, type DiffMode, type GradientEstimationMethod, type Baseline, type SampleEvaluation,
 } from './objective.js';
 export { freeze } from './freeze.js';

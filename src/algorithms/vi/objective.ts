@@ -19,23 +19,24 @@
  *   prior's event shape first, so a univariate prior never broadcasts [M, 1] against [M] into
  *   an M×M matrix (blackbirds quirk §2.9.3).
  *
- * Samples whose loss or gradient is not finite are dropped (N′ = number kept) and counted.
+ * Samples whose loss or gradient is not finite are dropped (N′ = number kept) and counted. The
+ * N simulations (and their gradients) run as one vmapped pass over the sample axis (samples.ts).
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
 import { tidy } from '../../memory.js';
 import { valueAndGrad } from '../../autodiff/reverse.js';
-import { jvp } from '../../autodiff/forward.js';
-import { vmap } from '../../autodiff/batching.js';
 import { map as treeMap, type PyTree } from '../../autodiff/tree.js';
-import { eye } from '../../autodiff/ops/creation.js';
 import { add, cast, div, isFinite, maximum, mul, sub, where } from '../../autodiff/ops/elementwise.js';
-import { min, sum } from '../../autodiff/ops/reduce.js';
-import { concat, reshape, slice, stack } from '../../autodiff/ops/shape.js';
+import { sum } from '../../autodiff/ops/reduce.js';
+import { reshape, slice } from '../../autodiff/ops/shape.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
-import { foldIn, split } from '../../random.js';
+import { split } from '../../random.js';
 import { fmtShape, shapesEqual } from '../../shape.js';
 import type { Distribution } from '../../distributions/types.js';
+import { sampleLosses, type SampleEvaluation } from './samples.js';
+
+export { callLoss, forwardValueAndGrad, sampleValueAndGrad, type SampleEvaluation } from './samples.js';
 
 /** `loss(θ, data, key) -> 0-D tensor`: a simulator plus a distance; the key drives the simulator. */
 export type LossFn<D = unknown> = (theta: Tensor, data: D, key: Tensor) => Tensor;
@@ -64,6 +65,8 @@ export interface ObjectiveSpec<D = unknown> {
   baseline: Baseline;
   jacobianChunkSize?: number;
   stickingTheLanding: boolean;
+  /** the N samples in one vmapped pass ('auto', the default, falls back to one at a time when the loss cannot be vmapped) or one at a time ('loop'); see samples.ts */
+  sampleEvaluation?: SampleEvaluation;
 }
 
 export interface LossAndGrad {
@@ -85,63 +88,6 @@ const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 export function splitKeys(key: Tensor, n: number): Tensor[] {
   const ks = split(key, n);
   return Array.from({ length: n }, (_, i) => reshape(slice(ks, [i], [1]), [2]));
-}
-
-/** The loss at one θ, checked to be a 0-D tensor. */
-export function callLoss<D>(loss: LossFn<D>, theta: Tensor, data: D, key: Tensor): Tensor {
-  const v = loss(theta, data, key);
-  if (!(v instanceof Tensor)) throw new ConfigError(`vi: loss(θ, data, key) must return a Tensor, got ${v === null ? 'null' : typeof v}.`);
-  if (v.ndim !== 0) {
-    throw new ShapeError(`vi: loss(θ, data, key) must return a scalar (0-D) tensor, got shape ${fmtShape(v.shape)} for θ of shape ${fmtShape(theta.shape)}. Reduce it (e.g. .mean()).`);
-  }
-  return v;
-}
-
-/**
- * ℓ(θ) and ∇θ ℓ(θ) by forward mode: basis tangents pushed `chunkSize` at a time (one batched pass
- * per chunk via vmap over jvp). The function closes over the simulator key, so every tangent of
- * every chunk sees the same random draws.
- */
-export function forwardValueAndGrad(g: (theta: Tensor) => Tensor, theta: Tensor, chunkSize?: number): [Tensor, Tensor] {
-  const n = theta.size;
-  if (n === 0) return [g(theta), theta];
-  const k = Math.min(chunkSize ?? n, n);
-  const basisAll = eye(n, n, theta.dtype);
-  let value: Tensor | undefined;
-  const parts: Tensor[] = [];
-  for (let s = 0; s < n; s += k) {
-    const kk = Math.min(k, n - s);
-    const basis = reshape(slice(basisAll, [s], [kk]), [kk, ...theta.shape]);
-    if (kk === 1) {
-      const [y, dy] = jvp(g, [theta], [reshape(basis, theta.shape)]);
-      value ??= y;
-      parts.push(reshape(dy, [1]));
-    } else {
-      const [ys, dys] = vmap((t: Tensor) => jvp(g, [theta], [t]))(basis) as [Tensor, Tensor];
-      value ??= reshape(slice(ys, [0], [1]), []);
-      parts.push(reshape(dys, [kk]));
-    }
-  }
-  return [value!, reshape(parts.length === 1 ? parts[0]! : concat(parts, 0), theta.shape)];
-}
-
-/** ℓ_i and J_i = ∇θ ℓ(θ_i) for one sample, in the chosen mode. */
-export function sampleValueAndGrad<D>(loss: LossFn<D>, theta: Tensor, data: D, key: Tensor, diffMode: DiffMode, chunkSize?: number): [Tensor, Tensor] {
-  const g = (th: Tensor) => callLoss(loss, th, data, key);
-  if (diffMode === 'forward') return forwardValueAndGrad(g, theta, chunkSize);
-  return valueAndGrad(g)(theta) as [Tensor, Tensor];
-}
-
-function rows(x: Tensor): Tensor[] {
-  const n = x.shape[0]!;
-  const rest = x.shape.slice(1);
-  return Array.from({ length: n }, (_, i) => reshape(slice(x, [i], [1]), rest));
-}
-
-/** 1 where every entry of x is finite, else 0 (float, dtype of ref). */
-function allFinite(x: Tensor, dtype: Tensor['dtype']): Tensor {
-  const f = cast(isFinite(x), dtype);
-  return x.ndim === 0 ? f : min(reshape(f, [x.size]));
 }
 
 /**
@@ -196,24 +142,10 @@ export function lossAndGrad<D>(spec: ObjectiveSpec<D>, params: PyTree, data: D, 
     const pathwise = spec.gradientEstimationMethod === 'pathwise';
     // 1. samples (values only) and per-sample losses (and gradients)
     const thetas = stopGradient(pathwise ? q0.rsample(sampleKey, [N]) : q0.sample(sampleKey, [N]));
-    const ells: Tensor[] = [];
-    const jacs: Tensor[] = [];
-    const oks: Tensor[] = [];
-    rows(thetas).forEach((th, i) => {
-      const ki = foldIn(simKey, i);
-      if (pathwise) {
-        const [l, j] = sampleValueAndGrad(loss, th, data, ki, spec.diffMode, spec.jacobianChunkSize);
-        ells.push(l);
-        jacs.push(j);
-        oks.push(mul(allFinite(l, l.dtype), allFinite(j, l.dtype)));
-      } else {
-        const l = stopGradient(callLoss(loss, th, data, ki));
-        ells.push(l);
-        oks.push(allFinite(l, l.dtype));
-      }
-    });
-    const ell = stack(ells, 0); // [N]
-    const ok = stack(oks, 0); // [N], 1 = kept
+    const { ell, jac, ok } = sampleLosses( // [N], [N, ...event], [N] (1 = kept)
+      { loss, data, thetas, simKey, pathwise, diffMode: spec.diffMode, jacobianChunkSize: spec.jacobianChunkSize },
+      spec.sampleEvaluation,
+    );
     const nKept = sum(ok);
     const denom = maximum(nKept, 1);
     const ellKept = where(ok, ell, 0);
@@ -222,7 +154,7 @@ export function lossAndGrad<D>(spec: ObjectiveSpec<D>, params: PyTree, data: D, 
     // 2. the surrogate whose gradient is the estimator
     let weights: Tensor; // pathwise: J masked [N, ...event]; score: (ℓ_i − b_i) masked [N]
     if (pathwise) {
-      const J = stack(jacs, 0);
+      const J = jac!;
       const okB = reshape(ok, [N, ...new Array(J.ndim - 1).fill(1)]);
       weights = stopGradient(where(okB, J, 0));
     } else {

@@ -8,12 +8,16 @@ import { currentBackend } from '../../backends/backend.js';
 /** What the element-wise ops accept: a Tensor, or a number (a constant of the other operand's dtype). */
 export type TensorLike = Tensor | number;
 
-/** A JS number becomes a scalar of the partner operand's dtype (numbers are weakly typed, as in JAX). */
+/**
+ * A JS number becomes a scalar of the partner operand's dtype (numbers are weakly typed, as in
+ * JAX); with no tensor partner it takes the backend's default float (float32 on WebGPU, which has
+ * no float64), so `mul(-1, 2)` works on every backend.
+ */
 export function toTensor(op: string, x: TensorLike, like?: Aval): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x === 'number') {
-    const dtype: DType = like?.dtype ?? 'float64';
     const backend = like instanceof Tensor ? backendOfLike(like) : currentBackend();
+    const dtype: DType = like?.dtype ?? backend.defaultFloat ?? 'float64';
     const data = allocArray(dtype, 1);
     data[0] = x;
     return fromHost(data, [], backend);

@@ -9,14 +9,21 @@ import { tensor } from '../../autodiff/ops/creation.js';
 import { matmul } from '../../autodiff/ops/matmul.js';
 import { cholesky } from '../../autodiff/ops/linalg.js';
 import { normal } from '../../random.js';
-import { add, reshape } from '../ops.js';
+import { withBackend } from '../../backends/backend.js';
+import { tidy } from '../../memory.js';
+import { add, perBackend, reshape } from '../ops.js';
 
 /** The multivariate-normal toy simulator: (θ, key) → n draws [n, d] of N(θ, covariance). */
 export function mvnToy(covariance: number[][], n: number): (theta: Tensor, key: Tensor) => Tensor {
   const d = covariance.length;
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`simulators.mvnToy: n must be a positive integer, got ${n}.`);
-  const L = cholesky(tensor(covariance));
-  return (theta, key) => add(matmul(normal(key, [n, d], { dtype: theta.dtype === 'float32' ? 'float32' : 'float64' }), L.mT), reshape(theta, [d]));
+  // Lᵀ, factored once in float64 on the CPU, then held in θ's dtype on whichever backend θ lives
+  const factorT = withBackend('cpu', () => tidy(() => Array.from(cholesky(tensor(covariance)).mT.dataSync())));
+  const Lt = perBackend((dtype) => tensor(factorT, { shape: [d, d], dtype }));
+  return (theta, key) => {
+    const dtype = theta.dtype === 'float32' ? 'float32' : 'float64';
+    return add(matmul(normal(key, [n, d], { dtype }), Lt(dtype)), reshape(theta, [d]));
+  };
 }
 
 /**

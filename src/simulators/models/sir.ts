@@ -10,7 +10,7 @@
 import type { Tensor } from '../../tensor.js';
 import { tensor, ones, zeros } from '../../autodiff/ops/creation.js';
 import { foldIn } from '../../random.js';
-import { add, clip, mul, pow, reshape, scatterAdd, slice, stack, sub, sum, take } from '../ops.js';
+import { add, clip, mul, perBackend, pow, reshape, scatterAdd, slice, stack, sub, sum, take } from '../ops.js';
 import { bernoulliStraightThrough, softMinimum } from '../helpers.js';
 import type { Model } from '../simulate.js';
 import type { Graph } from './graph.js';
@@ -19,8 +19,8 @@ import type { Graph } from './graph.js';
 export function sir(graph: Graph, nTimesteps: number, opts: { tau?: number } = {}): Model<Tensor> {
   const tau = opts.tau ?? 0.1;
   const n = graph.nNodes;
-  const src = tensor(graph.src, { dtype: 'int32' });
-  const dst = tensor(graph.dst, { dtype: 'int32' });
+  const src = perBackend(() => tensor(graph.src, { dtype: 'int32' }));
+  const dst = perBackend(() => tensor(graph.dst, { dtype: 'int32' }));
   return {
     nTimesteps,
     memory: 1,
@@ -37,8 +37,8 @@ export function sir(graph: Graph, nTimesteps: number, opts: { tau?: number } = {
       const infected = reshape(slice(last, [0], [1]), [n]);
       const susceptible = reshape(slice(last, [1], [1]), [n]);
       const recovered = reshape(slice(last, [2], [1]), [n]);
-      const msgs = mul(take(infected, src), take(susceptible, dst));
-      const nInf = clip(scatterAdd(zeros([n], r.dtype), dst, msgs), 0, 5);
+      const msgs = mul(take(infected, src('int32')), take(susceptible, dst('int32')));
+      const nInf = clip(scatterAdd(zeros([n], r.dtype), dst('int32'), msgs), 0, 5);
       const pInf = clip(sub(1, pow(sub(1, beta), nInf)), 1e-10, 1);
       const newInf = bernoulliStraightThrough(foldIn(key, 0), pInf, tau);
       const pRec = clip(mul(gamma, infected), 1e-10, 1);
