@@ -10,6 +10,7 @@ import { add, cast, erfinv, less, log, maximum, mul, neg } from './autodiff/ops/
 import { argmax } from './autodiff/ops/reduce.js';
 import { argsort } from './autodiff/ops/indexing.js';
 import { broadcastTo } from './autodiff/ops/shape.js';
+import { checkPositiveInt } from './validate.js';
 
 /**
  * bt.random: JAX-style keys. A key is an int32 tensor [2]; split/foldIn derive new keys and
@@ -25,7 +26,7 @@ export function key(seed: number | bigint): Tensor {
 
 /** split(key, num = 2) -> keys [num, 2] (with leading key dims kept). */
 export function split(k: Tensor, num = 2): Tensor {
-  if (!Number.isInteger(num) || num < 1) throw new ConfigError(`random.split: num must be a positive integer, got ${num}.`);
+  checkPositiveInt('random.split', 'num', num);
   return bind1(randomSplitPrim, [k], { num });
 }
 

@@ -8,6 +8,7 @@ import { vmap } from './batching.js';
 import { concat, expandDims, reshape, transpose } from './ops/shape.js';
 import { tidy } from '../memory.js';
 import { describe } from './ops/util.js';
+import { checkKnown } from '../validate.js';
 
 export interface JacobianOptions {
   /** Basis vectors per batched pass; undefined = all in one pass. Bounds memory. */
@@ -17,9 +18,7 @@ export interface JacobianOptions {
 }
 
 function checkOptions(op: string, opts: JacobianOptions | undefined): void {
-  for (const k of Object.keys(opts ?? {})) {
-    if (k !== 'chunkSize' && k !== 'argnums') throw new ConfigError(`${op}: unknown option '${k}' (known: chunkSize, argnums).`);
-  }
+  checkKnown(op, opts, ['chunkSize', 'argnums']);
   const c = opts?.chunkSize;
   if (c !== undefined && (!Number.isInteger(c) || c < 1)) throw new ConfigError(`${op}: chunkSize must be a positive integer or undefined, got ${c}.`);
 }

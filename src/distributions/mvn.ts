@@ -10,7 +10,7 @@ import { eye } from '../autodiff/ops/creation.js';
 import { cholesky, triangularSolve } from '../autodiff/ops/linalg.js';
 import { normal as randomNormal } from '../random.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
-import { checkKeys } from '../optim/validate.js';
+import { checkKeys } from '../validate.js';
 import { DistributionBase } from './base.js';
 import { registerKl, type Distribution } from './types.js';
 import { DiagonalNormal } from './diagonal.js';

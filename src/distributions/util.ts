@@ -7,7 +7,7 @@ import { split } from '../random.js';
 import { checkKey } from '../nn/initializers.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
-import { describeValue } from '../optim/validate.js';
+import { describeValue } from '../validate.js';
 import type { FloatDType } from '../dtype.js';
 
 export { checkKey, describeValue, fmtShape, broadcastShapes };

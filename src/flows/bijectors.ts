@@ -21,6 +21,7 @@ import type { MlpParams } from '../nn/types.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { keep, tidy } from '../memory.js';
 import { checkKey, describeValue, fmtShape, splitKeys } from '../distributions/util.js';
+import { checkKnown } from '../validate.js';
 
 export interface Bijector {
   readonly kind: string;
@@ -86,7 +87,7 @@ export interface MaskedAffineAutoregressiveOptions {
 export function maskedAffineAutoregressive(opts: MaskedAffineAutoregressiveOptions): Bijector {
   const op = 'flows.maskedAffineAutoregressive';
   const known = ['dim', 'hiddenSizes', 'activation', 'dtype'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const d = checkDim(op, opts.dim);
   const hidden = checkHidden(op, opts.hiddenSizes);
   const act = resolveActivation(op, 'activation', opts.activation ?? 'tanh');
@@ -170,7 +171,7 @@ export interface AffineCouplingOptions {
 export function affineCoupling(opts: AffineCouplingOptions): Bijector {
   const op = 'flows.affineCoupling';
   const known = ['dim', 'mask', 'hiddenSizes', 'activation', 'dtype'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const d = checkDim(op, opts.dim);
   const hidden = checkHidden(op, opts.hiddenSizes);
   const mask = opts.mask;
@@ -229,7 +230,7 @@ export interface PermutationOptions {
 export function permutation(opts: PermutationOptions): Bijector {
   const op = 'flows.permutation';
   const known = ['dim', 'order', 'key'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const d = checkDim(op, opts.dim);
   const order = opts.order ?? 'reverse';
   // the permutation and its inverse as index tensors, cached across calls (kept out of any

@@ -11,6 +11,7 @@ import { DiagonalNormal } from '../distributions/diagonal.js';
 import { checkKey, checkSampleShape, describeValue, fmtShape, splitKeys } from '../distributions/util.js';
 import { affineCoupling, maskedAffineAutoregressive, permutation, type Bijector } from './bijectors.js';
 import type { Activation } from '../nn/activations.js';
+import { checkKnown } from '../validate.js';
 
 export interface FlowParams {
   /** the diagonal-Gaussian base: { loc [d], logScale [d] } */
@@ -140,7 +141,7 @@ export class Flow implements Distribution {
 export function flow(opts: { bijectors: Bijector[]; key: Tensor; dtype?: FloatDType }): Flow {
   const op = 'flows.flow';
   const known = ['bijectors', 'key', 'dtype'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   checkKey(op, opts.key);
   const bs = opts.bijectors;
   if (!Array.isArray(bs) || bs.length === 0) throw new ConfigError(`${op}: bijectors must be a non-empty array.`);
@@ -168,7 +169,7 @@ export interface FlowOptions {
 function checkFlowOptions(op: string, opts: unknown, extra: string[]): FlowOptions {
   const known = ['dim', 'hiddenSizes', 'numLayers', 'key', 'dtype', 'activation', ...extra];
   if (opts === null || typeof opts !== 'object') throw new ConfigError(`${op}: options must be an object { dim, hiddenSizes, numLayers, key }.`);
-  for (const k of Object.keys(opts)) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const o = opts as FlowOptions;
   if (!Number.isInteger(o.numLayers) || o.numLayers < 1) throw new ConfigError(`${op}: numLayers must be a positive integer, got ${describeValue(o.numLayers)}.`);
   if (o.dtype !== undefined && o.dtype !== 'float64' && o.dtype !== 'float32') throw new DTypeError(`${op}: dtype must be 'float64' or 'float32', got ${describeValue(o.dtype)}.`);

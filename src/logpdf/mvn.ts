@@ -5,7 +5,7 @@ import { broadcastTo, expandDims, reshape, transpose } from '../autodiff/ops/sha
 import { logdetCholesky, triangularSolve } from '../autodiff/ops/linalg.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
-import { describeValue } from '../optim/validate.js';
+import { describeValue } from '../validate.js';
 
 /**
  * log N(x | mean, L Lᵀ) for x [..., d], with the lower Cholesky factor L [d, d] (or a batch

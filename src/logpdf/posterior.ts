@@ -5,7 +5,7 @@ import { full } from '../autodiff/ops/creation.js';
 import type { PyTree } from '../autodiff/tree.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { fmtShape } from '../shape.js';
-import { checkNumber, describeValue, requireOptions } from '../optim/validate.js';
+import { checkNumber, describeValue, requireOptions } from '../validate.js';
 
 export interface BatchLogPosteriorOptions<P, B> {
   /** per-example log-likelihoods log p(yᵢ | θ) of the batch: a Tensor [n] */

@@ -4,7 +4,7 @@ import { mul } from '../autodiff/ops/elementwise.js';
 import { normal, uniform } from '../random.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { Tensor as TensorClass } from '../tensor.js';
-import { describeValue } from '../optim/validate.js';
+import { describeValue } from '../validate.js';
 
 /** A weight initialiser: (key, [fanIn, fanOut], dtype) → Tensor of that shape. */
 export type Initializer = (key: Tensor, shape: readonly [number, number], dtype: FloatDType) => Tensor;

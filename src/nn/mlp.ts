@@ -3,7 +3,7 @@ import { reshape, slice } from '../autodiff/ops/shape.js';
 import { split } from '../random.js';
 import { ConfigError } from '../errors.js';
 import type { FloatDType } from '../dtype.js';
-import { requireOptions } from '../optim/validate.js';
+import { requireOptions } from '../validate.js';
 import { checkDType, dense } from './dense.js';
 import { checkKey, type InitName, type Initializer } from './initializers.js';
 import { resolveActivation, type Activation } from './activations.js';

@@ -3,7 +3,7 @@ import { zerosLike } from '../autodiff/ops/creation.js';
 import { unflatten, type PyTree } from '../autodiff/tree.js';
 import type { GradientTransformation } from './types.js';
 import { stateField, stepCount, tensorTree, zipMap } from './treeutil.js';
-import { checkKeys, checkNumber } from './validate.js';
+import { checkKeys, checkNumber } from '../validate.js';
 
 export interface ScaleByAdamOptions {
   b1?: number;

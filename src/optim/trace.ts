@@ -4,7 +4,7 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { GradientTransformation } from './types.js';
 import { stateField, tensorTree, zipMap } from './treeutil.js';
 import { unflatten } from '../autodiff/tree.js';
-import { checkBoolean, checkNumber, requireOptions } from './validate.js';
+import { checkBoolean, checkNumber, requireOptions } from '../validate.js';
 
 export interface TraceOptions {
   /** the momentum μ */

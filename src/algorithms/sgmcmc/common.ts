@@ -91,11 +91,8 @@ export interface KernelSpec {
 
 // ---------------------------------------------------------------- options
 
-export function checkKnown(op: string, opts: object, known: readonly string[]): void {
-  for (const k of Object.keys(opts)) {
-    if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
-  }
-}
+// checkKnown moved to src/validate.ts; re-exported for the files that still import it from here.
+export { checkKnown } from '../../validate.js';
 
 export function isSchedule(x: unknown): x is Schedule {
   return typeof x === 'number' || typeof x === 'function';

@@ -10,6 +10,7 @@
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, NumericalError } from '../../errors.js';
+import { checkPositiveInt, oneOf as checkOneOf } from '../../validate.js';
 import { dispose, keep, tidy } from '../../memory.js';
 import { flatten, type PyTree } from '../../autodiff/tree.js';
 import { valueAndGrad as valueAndGradOf } from '../../autodiff/reverse.js';
@@ -103,15 +104,8 @@ const KNOWN = [
   'jacobianChunkSize', 'stickingTheLanding', 'progress', 'onEpoch', 'key',
 ] as const;
 
-function posInt(name: string, v: unknown, allowUndefined = false): void {
-  if (allowUndefined && v === undefined) return;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`vi.VI: ${name} must be a positive integer, got ${String(v)}.`);
-}
-
-function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(v as T)) throw new ConfigError(`vi.VI: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}.`);
-  return v as T;
-}
+const posInt = (name: string, v: unknown, allowUndefined = false) => checkPositiveInt('vi.VI', name, v, allowUndefined);
+const oneOf = <T extends string>(name: string, v: unknown, allowed: readonly T[]): T => checkOneOf('vi.VI', name, v, allowed);
 
 function isDistribution(d: unknown, needsTraining: boolean): boolean {
   if (!d || typeof d !== 'object') return false;

@@ -4,13 +4,14 @@ import { ConfigError, DTypeError, ShapeError } from '../../errors.js';
 import { assertShape, fmtShape, sizeOf } from '../../shape.js';
 import { fromHost } from '../core.js';
 import { currentBackend } from '../../backends/backend.js';
+import { checkKnown } from '../../validate.js';
 
 export interface TensorOptions {
   dtype?: DType;
   shape?: readonly number[];
 }
 
-const OPTION_KEYS = new Set(['dtype', 'shape']);
+const OPTION_KEYS = ['dtype', 'shape'];
 
 /** The current backend's float dtype for tensors created without one (float64 on CPU, float32 on WebGPU). */
 export function defaultFloat(): DType {
@@ -19,9 +20,7 @@ export function defaultFloat(): DType {
 
 function checkOptions(op: string, opts: object | undefined): void {
   if (!opts) return;
-  for (const k of Object.keys(opts)) {
-    if (!OPTION_KEYS.has(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: dtype, shape).`);
-  }
+  checkKnown(op, opts, OPTION_KEYS);
   const d = (opts as TensorOptions).dtype;
   if (d !== undefined && !isDType(d)) throw new DTypeError(`${op}: unknown dtype '${String(d)}' (use 'float64', 'float32' or 'int32').`);
 }

@@ -4,16 +4,16 @@
  * Gaussian log-likelihood loss the posterior is Gaussian in closed form (see conjugatePosterior).
  */
 import type { Tensor } from '../../tensor.js';
-import { ConfigError } from '../../errors.js';
 import { tensor } from '../../autodiff/ops/creation.js';
 import { matmul } from '../../autodiff/ops/matmul.js';
 import { cholesky } from '../../autodiff/ops/linalg.js';
 import { normal } from '../../random.js';
 import { add, reshape } from '../ops.js';
+import { checkPositiveInt } from '../../validate.js';
 
 export function mvnToy(covariance: number[][], n: number): (theta: Tensor, key: Tensor) => Tensor {
   const d = covariance.length;
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`simulators.mvnToy: n must be a positive integer, got ${n}.`);
+  checkPositiveInt('simulators.mvnToy', 'n', n);
   const L = cholesky(tensor(covariance));
   return (theta, key) => add(matmul(normal(key, [n, d], { dtype: theta.dtype === 'float32' ? 'float32' : 'float64' }), L.mT), reshape(theta, [d]));
 }
