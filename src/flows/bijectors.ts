@@ -20,7 +20,8 @@ import { resolveActivation, type Activation } from '../nn/activations.js';
 import type { MlpParams } from '../nn/types.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { keep, tidy } from '../memory.js';
-import { checkKey, describeValue, fmtShape, splitKeys } from '../distributions/util.js';
+import { describeValue, fmtShape } from '../distributions/util.js';
+import { checkKey, splitKeys } from '../random.js';
 import { checkKnown } from '../validate.js';
 
 export interface Bijector {

@@ -7,7 +7,8 @@ import { defaultFloat } from '../autodiff/ops/creation.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { fmtShape } from '../shape.js';
 import { checkBoolean, checkNumber, describeValue, requireOptions } from '../validate.js';
-import { checkKey, resolveInit, type InitName, type Initializer } from './initializers.js';
+import { checkKey } from '../random.js';
+import { resolveInit, type InitName, type Initializer } from './initializers.js';
 import type { DenseParams, Module } from './types.js';
 
 export interface DenseOptions {

@@ -18,7 +18,7 @@ import { full } from '../../autodiff/ops/creation.js';
 import { add, mul } from '../../autodiff/ops/elementwise.js';
 import { sum } from '../../autodiff/ops/reduce.js';
 import { reshape, slice } from '../../autodiff/ops/shape.js';
-import { normal, split } from '../../random.js';
+import { normal, split, splitKeys } from '../../random.js';
 import { fmtShape } from '../../shape.js';
 
 /** A constant or a function of the step count (posteriors' `Schedule`). */
@@ -194,13 +194,9 @@ export function mapLeaves(tree: PyTree, fn: (t: Tensor, i: number) => unknown): 
  */
 export function leafKeys(key: Tensor, n: number, chains = 0): Tensor[] {
   if (n === 1) return [key];
-  const ks = split(key, n); // [n, 2] or [C, n, 2]
-  const out: Tensor[] = [];
-  for (let i = 0; i < n; i++) {
-    if (chains) out.push(reshape(slice(ks, [0, i], [chains, 1]), [chains, ...ks.shape.slice(2)]));
-    else out.push(reshape(slice(ks, [i], [1]), ks.shape.slice(1)));
-  }
-  return out;
+  if (!chains) return splitKeys(key, n);
+  const ks = split(key, n); // [C, n, 2]
+  return Array.from({ length: n }, (_, i) => reshape(slice(ks, [0, i], [chains, 1]), [chains, ...ks.shape.slice(2)]));
 }
 
 /** ξ ~ N(0, I) shaped like params, one key per leaf (per chain). */

@@ -33,7 +33,7 @@ import { add, cast, div, isFinite, maximum, mul, sub, where } from '../../autodi
 import { min, sum } from '../../autodiff/ops/reduce.js';
 import { concat, reshape, slice, stack } from '../../autodiff/ops/shape.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
-import { foldIn, split } from '../../random.js';
+import { foldIn, splitKeys } from '../../random.js';
 import { fmtShape, shapesEqual } from '../../shape.js';
 import type { Distribution } from '../../distributions/types.js';
 
@@ -80,12 +80,6 @@ export interface LossAndGrad {
 }
 
 const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-/** Row i of split(key, n). */
-export function splitKeys(key: Tensor, n: number): Tensor[] {
-  const ks = split(key, n);
-  return Array.from({ length: n }, (_, i) => reshape(slice(ks, [i], [1]), [2]));
-}
 
 /** The loss at one θ, checked to be a 0-D tensor. */
 export function callLoss<D>(loss: LossFn<D>, theta: Tensor, data: D, key: Tensor): Tensor {

@@ -7,7 +7,7 @@ import { broadcastTo, concat, pad, slice, transpose } from './shape-kernels.js';
 import { argsort, scatterAdd, take } from './index-kernels.js';
 import { matmul } from './matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
-import { foldInKeys, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
+import { foldInKeys, randomBits32, randomUniform32, randomUniform64, splitKeys } from '../../prng/threefry.js';
 import { stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
 
