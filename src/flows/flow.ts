@@ -3,6 +3,7 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
 import { add, sub } from '../autodiff/ops/elementwise.js';
 import { reshape } from '../autodiff/ops/shape.js';
+import { sizeOf } from '../shape.js';
 import { defaultFloat, zeros } from '../autodiff/ops/creation.js';
 import { stopGradient } from '../autodiff/ops/special.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
@@ -21,7 +22,6 @@ export interface FlowParams {
   layers: PyTree[];
 }
 
-const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /**
  * A normalising flow x = f_L ∘ … ∘ f_1(z), z ~ DiagonalNormal(base.loc, exp(base.logScale)), as a
@@ -100,7 +100,7 @@ export class Flow implements Distribution {
     if (x.dtype !== this.dtype) throw new DTypeError(`${op}: x is ${x.dtype} but the flow is ${this.dtype}.`);
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.dim) throw new ShapeError(`${op}: x must be [..., ${this.dim}], got ${fmtShape(x.shape)}.`);
     const lead = x.shape.slice(0, -1);
-    const [z, ld] = this.inverse(reshape(x, [prod(lead), this.dim]));
+    const [z, ld] = this.inverse(reshape(x, [sizeOf(lead), this.dim]));
     return reshape(add(this.base.logProb(z), ld), lead);
   }
 
@@ -108,7 +108,7 @@ export class Flow implements Distribution {
     const op = 'flows.Flow.rsampleAndLogProb';
     checkKey(op, key);
     const s = checkSampleShape(op, sampleShape);
-    const [z, lp] = this.base.rsampleAndLogProb(key, [prod(s)]);
+    const [z, lp] = this.base.rsampleAndLogProb(key, [sizeOf(s)]);
     const [x, ld] = this.forward(z);
     return [reshape(x, [...s, this.dim]), reshape(sub(lp, ld), s)];
   }

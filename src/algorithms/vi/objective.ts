@@ -34,7 +34,7 @@ import { min, sum } from '../../autodiff/ops/reduce.js';
 import { concat, reshape, slice, stack } from '../../autodiff/ops/shape.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
 import { foldIn, splitKeys } from '../../random.js';
-import { fmtShape, shapesEqual } from '../../shape.js';
+import { fmtShape, shapesEqual, sizeOf } from '../../shape.js';
 import type { Distribution } from '../../distributions/types.js';
 
 /** `loss(θ, data, key) -> 0-D tensor`: a simulator plus a distance; the key drives the simulator. */
@@ -78,8 +78,6 @@ export interface LossAndGrad {
   /** number of samples dropped for a non-finite loss or gradient (0-D, float). */
   nDropped: Tensor;
 }
-
-const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** The loss at one θ, checked to be a 0-D tensor. */
 export function callLoss<D>(loss: LossFn<D>, theta: Tensor, data: D, key: Tensor): Tensor {

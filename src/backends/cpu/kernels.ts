@@ -8,18 +8,13 @@ import { argsort, scatterAdd, take } from './index-kernels.js';
 import { matmul } from './matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
 import { foldInKeys, randomBits32, randomUniform32, randomUniform64, splitKeys } from '../../prng/threefry.js';
-import { stridesOf } from '../../shape.js';
+import { sizeOf as sizeOfShape, stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
 
 /** The CPU kernel table: one entry per primitive name. */
 export const cpuKernels = new Map<string, CpuKernel>();
 
 const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocPooled(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
-function sizeOfShape(s: readonly number[]): number {
-  let n = 1;
-  for (const d of s) n *= d;
-  return n;
-}
 
 for (const op of ELEMENTWISE_OPS) {
   cpuKernels.set(op, (inputs, _p, outs) => {

@@ -2,6 +2,7 @@
 import { bytesPerElement, type DType, type TypedArray } from '../../dtype.js';
 import { BackendError, ConfigError, DTypeError, NumericalError, ShapeError } from '../../errors.js';
 import type { Backend, OutSpec, TensorInfo } from '../backend.js';
+import { sizeOf as sizeOfShape } from '../../shape.js';
 import { adapterLabel, releaseDevice, type AcquiredDevice, type AdapterDescription } from './device.js';
 import { BufferPool, type PooledBuffer } from './pool.js';
 import { threadGrid, type BindKind, type GpuHandle, type GpuInput, type GpuKernel, type KernelContext } from './kernels/common.js';
@@ -940,12 +941,6 @@ function sameUpToLeadingOnes(a: readonly number[], b: readonly number[]): boolea
   if (a.length - i !== b.length - j) return false;
   for (let k = 0; k < a.length - i; k++) if (a[i + k] !== b[j + k]) return false;
   return true;
-}
-
-function sizeOfShape(s: readonly number[]): number {
-  let n = 1;
-  for (const d of s) n *= d;
-  return n;
 }
 
 function alignUp4(n: number): number {

@@ -1,12 +1,11 @@
+import { broadcastStrides, sizeOf } from '../../../shape.js';
 import type { DType } from '../../../dtype.js';
 import { DTypeError } from '../../../errors.js';
 import type { OutSpec } from '../../backend.js';
 import {
   bindings,
-  broadcastStrides,
   LINEAR_INDEX,
   MAIN_SIG,
-  sizeOf,
   stridedOffsets,
   threadGrid,
   memoCode,
