@@ -84,7 +84,7 @@ export function parallel<S extends BaseState, A>(sampler: Sampler<S, A>, options
       if (needKey && !(key instanceof TensorClass)) throw new ConfigError(`${op}.update: this step draws noise, so update needs a key.`);
       const [next, aux] = tidy(() => {
         const [nts, a, probe] = spec.kernel(ts, batch, needKey ? split(key!, C) : null, h, step, ctx);
-        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step);
+        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step, batch);
         return [nts, a as A] as const;
       });
       return [{ ...next, step: step + 1 } as unknown as S, aux];

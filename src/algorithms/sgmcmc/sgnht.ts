@@ -14,7 +14,7 @@ import { full } from '../../autodiff/ops/creation.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { flatten, map as treeMap } from '../../autodiff/tree.js';
 import {
-  checkKnown, checkNoiseVariance, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, initMomenta, makeSampler,
+  buildPreamble, checkNumberOption, gradLogPosterior, initMomenta, langevinHyper, makeSampler, MOMENTUM_NUMBERS,
   normalLike, paramLeaves, chainSum, perChain, type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
 } from './common.js';
 
@@ -41,28 +41,13 @@ export interface SGNHTState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'xi', 'checkFinite'] as const;
 
-export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGNHTOptions): Sampler<SGNHTState<P>, A> {
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGNHTOptions = {} as SGNHTOptions): Sampler<SGNHTState<P>, A> {
   const op = 'sgnht';
-  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
-  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
-  checkKnown(`${op}.build`, options, KNOWN);
-  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
-  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
-  const alpha = checkNumberOption(`${op}.build`, 'alpha', options.alpha ?? 0.01);
-  const beta = checkNumberOption(`${op}.build`, 'beta', options.beta ?? 0);
-  const sigma = checkNumberOption(`${op}.build`, 'sigma', options.sigma ?? 1, { strict: true });
+  const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, MOMENTUM_NUMBERS);
+  const { alpha, beta, sigma } = numbers;
   const xi0 = checkNumberOption(`${op}.build`, 'xi', options.xi ?? alpha, { min: -Infinity });
-  const lr = options.lr;
-  const temperature = options.temperature ?? 1;
   const prec = sigma ** -2;
-  const hyper = (step: number) => {
-    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
-    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
-    const v = T * e * (2 * alpha - T * e * beta);
-    checkNoiseVariance(`${op}.update`, v, { T, lr: e, beta, c: 2 * alpha, cName: '2·alpha' }, step);
-    return { lr: e, temperature: T, noise: Math.sqrt(Math.max(0, v)) };
-  };
-  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
+  const hyper = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
   const spec: KernelSpec = {
     name: op,
     initNeedsKey: options.momenta === undefined,
