@@ -15,7 +15,7 @@ import { add, mul } from '../../autodiff/ops/elementwise.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { map as treeMap } from '../../autodiff/tree.js';
 import {
-  buildPreamble, evalSchedule, gradLogPosterior, initMomenta, makeSampler, MOMENTUM_NUMBERS, normalLike,
+  buildPreamble, evalSchedule, gradLogPosterior, momentumSpec, makeSampler, MOMENTUM_NUMBERS, normalLike,
   type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
 } from './common.js';
 
@@ -50,13 +50,8 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
     return { lr: e, temperature: T, decay: Math.exp(-gamma * e), noise: zeta * sigma };
   };
   const spec: KernelSpec = {
-    name: op,
-    initNeedsKey: options.momenta === undefined,
-    mirrors: ['momenta'],
-    checkFinite: options.checkFinite ?? true,
-    initTensors: (params, key, ctx) => ({ momenta: initMomenta(op, params, options.momenta, key, ctx.chains) }),
+    ...momentumSpec(op, options),
     hyper,
-    needsNoise: (h) => h.noise! > 0,
     kernel(ts, batch, key, h, step, ctx) {
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;

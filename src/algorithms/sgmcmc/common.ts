@@ -297,6 +297,18 @@ export function nonFiniteEntry(x: unknown, path: string): string | null {
   return null;
 }
 
+/** The spec fields every momentum sampler shares: momenta mirror params and are drawn from the key unless given. */
+export function momentumSpec(op: string, options: { momenta?: PyTree | number; checkFinite?: boolean }): Omit<KernelSpec, 'hyper' | 'kernel'> {
+  return {
+    name: op,
+    initNeedsKey: options.momenta === undefined,
+    mirrors: ['momenta'],
+    checkFinite: options.checkFinite ?? true,
+    initTensors: (params, key, ctx) => ({ momenta: initMomenta(op, params, options.momenta, key, ctx.chains) }),
+    needsNoise: (h) => h.noise! > 0,
+  };
+}
+
 /** Builds init/update from a kernel spec. */
 export function makeSampler<S extends BaseState>(spec: KernelSpec, options: Record<string, unknown>, logPosteriorFn: LogPosterior): Sampler<S> {
   void logPosteriorFn;

@@ -15,7 +15,7 @@ import { add, mul, sub } from '../../autodiff/ops/elementwise.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { map as treeMap } from '../../autodiff/tree.js';
 import {
-  buildPreamble, gradLogPosterior, initMomenta, langevinHyper, makeSampler, MOMENTUM_NUMBERS, normalLike, type BaseState, type LogPosterior, type Sampler, type Schedule, type KernelSpec,
+  buildPreamble, gradLogPosterior, momentumSpec, langevinHyper, makeSampler, MOMENTUM_NUMBERS, normalLike, type BaseState, type LogPosterior, type Sampler, type Schedule, type KernelSpec,
 } from './common.js';
 
 export interface SGHMCOptions {
@@ -51,13 +51,8 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
   const prec = sigma ** -2;
   const hyper = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
   const spec: KernelSpec = {
-    name: op,
-    initNeedsKey: options.momenta === undefined,
-    mirrors: ['momenta'],
-    checkFinite: options.checkFinite ?? true,
-    initTensors: (params, key, ctx) => ({ momenta: initMomenta(op, params, options.momenta, key, ctx.chains) }),
+    ...momentumSpec(op, options),
     hyper,
-    needsNoise: (h) => h.noise! > 0,
     kernel(ts, batch, key, h, step, ctx) {
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;

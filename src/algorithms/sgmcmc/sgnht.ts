@@ -9,25 +9,20 @@
  * targeting ∝ exp((log p(θ) − mᵀm/(2σ²) − d(ξ − α)²/2) / T). State: { params, momenta, xi, logPosterior, step }.
  */
 import type { Tensor } from '../../tensor.js';
+import type { SGHMCOptions } from './sghmc.js';
 import { add, mul, square, sub } from '../../autodiff/ops/elementwise.js';
 import { full } from '../../autodiff/ops/creation.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { flatten, map as treeMap } from '../../autodiff/tree.js';
 import {
-  buildPreamble, checkNumberOption, gradLogPosterior, initMomenta, langevinHyper, makeSampler, MOMENTUM_NUMBERS,
-  normalLike, paramLeaves, chainSum, perChain, type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
+  buildPreamble, checkNumberOption, gradLogPosterior, initMomenta, langevinHyper, makeSampler, momentumSpec, MOMENTUM_NUMBERS,
+  normalLike, paramLeaves, chainSum, perChain, type BaseState, type KernelSpec, type LogPosterior, type Sampler,
 } from './common.js';
 
-export interface SGNHTOptions {
-  lr: Schedule;
-  alpha?: number;
-  beta?: number;
-  sigma?: number;
-  temperature?: Schedule;
-  momenta?: PyTree | number;
+/** SGHMC's options (α is the thermostat's target friction) plus the initial thermostat. */
+export interface SGNHTOptions extends SGHMCOptions {
   /** Initial thermostat ξ (default alpha; unlike posteriors' `xi or alpha`, an explicit 0 is kept). */
   xi?: number;
-  checkFinite?: boolean;
 }
 
 export interface SGNHTState<P = PyTree> extends BaseState<P> {
@@ -49,16 +44,12 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
   const prec = sigma ** -2;
   const hyper = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
   const spec: KernelSpec = {
-    name: op,
-    initNeedsKey: options.momenta === undefined,
-    mirrors: ['momenta'],
-    checkFinite: options.checkFinite ?? true,
+    ...momentumSpec(op, options),
     initTensors: (params, key, ctx) => ({
       momenta: initMomenta(op, params, options.momenta, key, ctx.chains),
       xi: full(ctx.chains ? [ctx.chains] : [], xi0, paramLeaves(op, params)[0]!.dtype),
     }),
     hyper,
-    needsNoise: (h) => h.noise! > 0,
     kernel(ts, batch, key, h, step, ctx) {
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;
