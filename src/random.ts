@@ -1,16 +1,17 @@
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
 import { bind1, fromHost } from './autodiff/core.js';
-import { ConfigError, DTypeError } from './errors.js';
+import { ConfigError, DTypeError, ShapeError } from './errors.js';
 import { assertShape } from './shape.js';
 import type { DType, FloatDType } from './dtype.js';
 import { defaultFloat } from './autodiff/ops/creation.js';
-import { keyFromSeed } from './backends/cpu/threefry.js';
+import { keyFromSeed } from './prng/threefry.js';
 import { randomRandintPrim, randomBitsPrim, randomFoldInPrim, randomGammaPrim, randomSplitPrim, randomUniformPrim } from './autodiff/ops/random.js';
 import { add, erfinv, less, log, mul, neg } from './autodiff/ops/elementwise.js';
 import { argmax } from './autodiff/ops/reduce.js';
 import { argsort } from './autodiff/ops/indexing.js';
 import { broadcastTo, reshape, slice } from './autodiff/ops/shape.js';
 import { currentBackend } from './backends/backend.js';
+import { checkPositiveInt, describeValue } from './validate.js';
 
 /**
  * bt.random: JAX-style keys. A key is an int32 tensor [2]; split/foldIn derive new keys and
@@ -26,10 +27,25 @@ export function key(seed: number | bigint): Tensor {
 
 /** split(key, num = 2) -> keys [num, 2] (with leading key dims kept). */
 export function split(k: Tensor, num = 2): Tensor {
-  if (!Number.isInteger(num) || num < 1) throw new ConfigError(`random.split: num must be a positive integer, got ${num}.`);
+  checkPositiveInt('random.split', 'num', num);
   return bind1(randomSplitPrim, [k], { num });
 }
 
+/** The n rows of split(key, n), each a key [2]. */
+export function splitKeys(k: Tensor, n: number): Tensor[] {
+  const ks = split(k, n);
+  return Array.from({ length: n }, (_, i) => reshape(slice(ks, [i, 0], [1, 2]), [2]));
+}
+
+/** The key itself if it is a PRNG key (an int32 Tensor [2] from key / split); else a typed error naming `op`. */
+export function checkKey(op: string, k: unknown): Tensor {
+  if (!(k instanceof Tensor)) throw new ConfigError(`${op}: expected a PRNG key (bt.random.key(seed)), got ${describeValue(k)}.`);
+  if (k.dtype !== 'int32') throw new DTypeError(`${op}: a PRNG key is int32, got ${k.dtype}; make one with bt.random.key(seed).`);
+  if (k.ndim !== 1 || k.shape[0] !== 2) throw new ShapeError(`${op}: a PRNG key has shape [2], got [${k.shape.join(', ')}]; split keys with bt.random.split and pass one row.`);
+  return k;
+}
+
+/** foldIn(key, data): a new key from a key and an integer (as jax.random.fold_in). */
 export function foldIn(k: Tensor, data: number): Tensor {
   if (!Number.isInteger(data)) throw new ConfigError(`random.foldIn: data must be an integer, got ${data}.`);
   return bind1(randomFoldInPrim, [k], { data: data >>> 0 });

@@ -279,3 +279,24 @@ export async function adClose(B: BackendCase, got: bt.Tensor | number, want: bt.
   const w = typeof want === 'number' ? [want] : Array.isArray(want) ? want : await read(want);
   assertCloseArr(g, w, B.adRtol, B.adRtol * maxAbs(w), what);
 }
+
+/** [rtol, atol] */
+export type Tol = [number, number];
+/** Bit for bit. */
+export const EXACT: Tol = [0, 0];
+/** float32 AD vs AD / closed forms: the WebGPU case's adRtol, relative and absolute. */
+export const AD32: Tol = [WEBGPU.adRtol, WEBGPU.adRtol];
+
+/**
+ * got vs want: on CPU helpers.assertClose with the CPU tolerance (unchanged); on WebGPU the
+ * float32 tolerance (identical entries pass on both), plus adRtol × `mag` per entry where given (the size of the terms summed).
+ */
+export async function close(B: BackendCase, got: bt.Tensor | number[] | number, want: bt.Tensor | number[] | number, what: string, cpu: Tol, gpu: Tol, mag?: number[]): Promise<void> {
+  const flat = async (x: bt.Tensor | number[] | number) => (typeof x === 'number' ? [x] : Array.isArray(x) ? x : await read(x));
+  if (got instanceof bt.Tensor && want instanceof bt.Tensor) assert.equal([...got.shape], [...want.shape], `${what}: shape`);
+  const g = await flat(got);
+  const w = await flat(want);
+  if (B.name === 'cpu') return assertCloseF64(g, w, cpu[0], cpu[1], what);
+  const same = g.map((v, i) => v === w[i] || (Number.isNaN(v) && Number.isNaN(w[i]!)));
+  assertCloseArr(g.map((v, i) => (same[i] ? 0 : v)), w.map((v, i) => (same[i] ? 0 : v)), gpu[0], gpu[1], what, mag?.map((m) => WEBGPU.adRtol * m));
+}

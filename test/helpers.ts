@@ -1,18 +1,9 @@
 /** Shared test utilities: closeness, central finite differences, deterministic random inputs. */
 import * as assert from 'uvu/assert';
 import * as bt from '../src/index.js';
+import { rng } from './seeded.js';
 
-/** A small deterministic generator (mulberry32) for test inputs; independent of bt.random. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function randn(shape: number[], seed = 0, dtype: bt.DType = 'float64'): bt.Tensor {
   const r = rng(seed);

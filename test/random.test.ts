@@ -99,7 +99,7 @@ registerAll(backends, 'randint: JAX\'s modular combination, checked against exac
   }
   if (B.name !== 'cpu') return;
   // 64-bit words (CPU reads them through the host Threefry): nothing wraps for spans <= 2^32
-  const { randomBits64 } = await import('../src/backends/cpu/threefry.js');
+  const { randomBits64 } = await import('../src/prng/threefry.js');
   const ks = r.split(k).dataSync() as Int32Array;
   const w64 = (kk: Int32Array) => {
     const w = randomBits64(kk, 1, 40);

@@ -52,6 +52,8 @@ function runFile(file: string): Promise<Result> {
 }
 
 const started = Date.now();
+/** Adapter labels already printed: every WebGPU file names its adapter, the run shows it once. */
+const adapters = new Set<string>();
 const results: Result[] = [];
 const queue = [...files];
 const workers = Array.from({ length: Math.max(1, Math.min(2, availableParallelism())) }, async () => {
@@ -62,8 +64,15 @@ const workers = Array.from({ length: Math.max(1, Math.min(2, availableParallelis
     console.log(`${tag} ${relative(root, f)}  (${r.passed} passed${r.skipped ? `, ${r.skipped} skipped` : ''}${r.failed ? `, ${r.failed} failed` : ''})`);
     if (r.failed) console.log(r.output.replace(/^/gm, '    '));
     else {
-      // surface lines a test prints on purpose (adapter names, loud skips)
-      for (const line of r.output.split('\n')) if (line.startsWith('[note]')) console.log(`    ${line}`);
+      // surface lines a test prints on purpose (loud skips, CPU-only bodies); the adapter once per run
+      for (const line of r.output.split('\n')) {
+        if (!line.startsWith('[note]')) continue;
+        const adapter = /^\[note\] webgpu adapter \([^)]*\): (.*)$/.exec(line);
+        if (adapter) {
+          if (!adapters.has(adapter[1]!)) console.log(`    [note] webgpu adapter: ${adapter[1]}`);
+          adapters.add(adapter[1]!);
+        } else if (!/^\[note\] [^ ]+: backends /.test(line)) console.log(`    ${line}`);
+      }
     }
   }
 });

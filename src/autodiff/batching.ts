@@ -5,6 +5,7 @@ import type { Aval, Primitive } from './primitive.js';
 import { tensorLeaves, unflatten, type PyTree } from './tree.js';
 import { broadcastTo, concat, expandDims, moveAxis, reshape, slice } from './ops/shape.js';
 import { fmtShape } from '../shape.js';
+import { checkKnown } from '../validate.js';
 
 /**
  * vmap: a BatchTracer holds a value with an extra leading batch axis; each primitive's batch rule
@@ -62,9 +63,7 @@ export interface VmapOptions {
  * @typeParam F - the type of f; the mapped function keeps its parameter and return types.
  */
 export function vmap<F extends (...args: any[]) => any>(f: F, opts?: VmapOptions): (...args: Parameters<F>) => ReturnType<F> {
-  for (const k of Object.keys(opts ?? {})) {
-    if (k !== 'inAxes' && k !== 'outAxes') throw new ConfigError(`vmap: unknown option '${k}' (known: inAxes, outAxes).`);
-  }
+  checkKnown('vmap', opts, ['inAxes', 'outAxes']);
   return ((...args: any[]) => {
     const inAxes = opts?.inAxes === undefined ? 0 : opts.inAxes;
     const axesPerArg = Array.isArray(inAxes) ? inAxes : args.map(() => inAxes);

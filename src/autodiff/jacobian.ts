@@ -10,6 +10,7 @@ import { vmap } from './batching.js';
 import { concat, expandDims, reshape, transpose } from './ops/shape.js';
 import { tidy } from '../memory.js';
 import { describe } from './ops/util.js';
+import { checkKnown } from '../validate.js';
 
 /** Options of `jacrev`, `jacfwd` and `hessian`. */
 export interface JacobianOptions {
@@ -20,9 +21,7 @@ export interface JacobianOptions {
 }
 
 function checkOptions(op: string, opts: JacobianOptions | undefined): void {
-  for (const k of Object.keys(opts ?? {})) {
-    if (k !== 'chunkSize' && k !== 'argnums') throw new ConfigError(`${op}: unknown option '${k}' (known: chunkSize, argnums).`);
-  }
+  checkKnown(op, opts, ['chunkSize', 'argnums']);
   const c = opts?.chunkSize;
   if (c !== undefined && (!Number.isInteger(c) || c < 1)) throw new ConfigError(`${op}: chunkSize must be a positive integer or undefined, got ${c}.`);
 }

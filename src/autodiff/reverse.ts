@@ -7,6 +7,7 @@ import { add } from './ops/elementwise.js';
 import { full, zeros } from './ops/creation.js';
 import { fmtShape, shapesEqual } from '../shape.js';
 import { tidy } from '../memory.js';
+import { checkKnown } from '../validate.js';
 
 /**
  * Reverse mode: a tape (Wengert list). While f runs, each op on a taped value appends a node;
@@ -160,9 +161,7 @@ export interface GradOptions {
 }
 
 function checkGradOptions(op: string, opts: GradOptions | undefined): void {
-  for (const k of Object.keys(opts ?? {})) {
-    if (k !== 'argnums' && k !== 'hasAux') throw new ConfigError(`${op}: unknown option '${k}' (known: argnums, hasAux).`);
-  }
+  checkKnown(op, opts, ['argnums', 'hasAux']);
 }
 
 /**

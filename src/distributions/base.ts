@@ -4,7 +4,8 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
 import { stopGradient } from '../autodiff/ops/special.js';
 import type { Distribution } from './types.js';
-import { checkKey, checkSampleShape } from './util.js';
+import { checkSampleShape } from './util.js';
+import { checkKey } from '../random.js';
 
 export abstract class DistributionBase implements Distribution {
   abstract readonly eventShape: readonly number[];

@@ -3,14 +3,15 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
 import { add, exp, greater, log, mul, square, sub, where } from '../autodiff/ops/elementwise.js';
 import { sum } from '../autodiff/ops/reduce.js';
-import { expandDims, moveAxis, reshape, squeeze, transpose, mT } from '../autodiff/ops/shape.js';
-import { diag, diagonal, tril } from '../autodiff/ops/indexing.js';
+import { expandDims, squeeze, mT } from '../autodiff/ops/shape.js';
+import { halfLogDet, mahalanobis } from '../gaussian.js';
+import { diag, tril } from '../autodiff/ops/indexing.js';
 import { matmul } from '../autodiff/ops/matmul.js';
 import { eye } from '../autodiff/ops/creation.js';
 import { cholesky, triangularSolve } from '../autodiff/ops/linalg.js';
 import { normal as randomNormal } from '../random.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
-import { checkKeys } from '../optim/validate.js';
+import { checkKeys } from '../validate.js';
 import { DistributionBase } from './base.js';
 import { registerKl, type Distribution } from './types.js';
 import { DiagonalNormal } from './diagonal.js';
@@ -27,7 +28,6 @@ export interface MultivariateNormalOptions {
   scaleTril?: Tensor;
 }
 
-const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** raw (unconstrained) → L: strictly-lower part as is, diagonal exp(raw_ii); the upper part is ignored. */
 function rawToTril(raw: Tensor): Tensor {
@@ -42,29 +42,6 @@ function trilToRaw(L: Tensor): Tensor {
   const I = eye(d, d, L.dtype);
   const isDiag = greater(I, 0);
   return add(tril(L, -1), mul(log(where(isDiag, L, 1)), I));
-}
-
-/** Σᵢ log Lᵢᵢ over the last axis: ½ log det Σ, shape [...batch]. */
-function halfLogDet(L: Tensor): Tensor {
-  return sum(log(diagonal(L)), { axis: -1 });
-}
-
-/** ‖L⁻¹ diff‖² over the last axis, for diff [...S, ...B, d] and L [d, d] or [...B, d, d]. */
-function mahalanobis(L: Tensor, diff: Tensor, batch: readonly number[]): Tensor {
-  const d = L.shape[L.ndim - 1]!;
-  const F = diff.shape;
-  if (L.ndim === 2) {
-    const m = prod(F.slice(0, -1));
-    const z = triangularSolve(L, transpose(reshape(diff, [m, d])), { lower: true });
-    return reshape(sum(square(z), { axis: 0 }), F.slice(0, -1));
-  }
-  const Lb = bcast(L, [...batch, d, d]);
-  const S = F.slice(0, F.length - 1 - batch.length);
-  const m = prod(S);
-  const cols = moveAxis(reshape(diff, [m, ...batch, d]), 0, -1); // [...B, d, m]
-  const z = triangularSolve(Lb, cols, { lower: true });
-  const q = moveAxis(sum(square(z), { axis: -2 }), -1, 0); // [m, ...B]
-  return reshape(q, [...S, ...batch]);
 }
 
 /**
@@ -199,8 +176,7 @@ export function klGaussian(p: Distribution, q: Distribution): Tensor {
   const M = triangularSolve(Lq, Lp, { lower: true });
   const tr = sum(square(M), { axis: [-2, -1] });
   const diff = bcast(sub(gq.loc, gp.loc), [...B, d]);
-  const y = triangularSolve(Lq, expandDims(diff, -1), { lower: true });
-  const quad = sum(square(y), { axis: [-2, -1] });
+  const quad = mahalanobis(Lq, diff, B);
   return add(sub(halfLogDet(Lq), halfLogDet(Lp)), mul(sub(add(tr, quad), d), 0.5));
 }
 

@@ -2,15 +2,13 @@
 import { Tensor } from '../tensor.js';
 import { full } from '../autodiff/ops/creation.js';
 import { defaultFloat } from '../autodiff/ops/creation.js';
-import { reshape, slice, broadcastTo } from '../autodiff/ops/shape.js';
-import { split } from '../random.js';
-import { checkKey } from '../nn/initializers.js';
+import { broadcastTo } from '../autodiff/ops/shape.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
-import { describeValue } from '../optim/validate.js';
+import { describeValue } from '../validate.js';
 import type { FloatDType } from '../dtype.js';
 
-export { checkKey, describeValue, fmtShape, broadcastShapes };
+export { describeValue, fmtShape, broadcastShapes };
 
 /** A parameter given as a Tensor or a number, as a float Tensor (numbers take `dtype`). */
 export function asParam(op: string, name: string, v: unknown, dtype?: FloatDType): Tensor {
@@ -43,12 +41,6 @@ export function checkSampleShape(op: string, s: unknown): number[] {
     throw new ConfigError(`${op}: sampleShape must be an array of non-negative integers, got ${describeValue(s)}.`);
   }
   return [...(s as number[])];
-}
-
-/** Row i of split(key, n), as a key [2]. */
-export function splitKeys(key: Tensor, n: number): Tensor[] {
-  const ks = split(key, n);
-  return Array.from({ length: n }, (_, i) => reshape(slice(ks, [i, 0], [1, 2]), [2]));
 }
 
 /** Checks x's trailing dims equal the event shape (batch dims broadcast); returns x. */

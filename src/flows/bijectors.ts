@@ -20,7 +20,9 @@ import { resolveActivation, type Activation } from '../nn/activations.js';
 import type { MlpParams } from '../nn/types.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { keep, tidy } from '../memory.js';
-import { checkKey, describeValue, fmtShape, splitKeys } from '../distributions/util.js';
+import { describeValue, fmtShape } from '../distributions/util.js';
+import { checkKey, splitKeys } from '../random.js';
+import { checkKnown } from '../validate.js';
 
 /** An invertible layer of a flow: parameters from a key, and forward/inverse maps with their log-determinants. */
 export interface Bijector {
@@ -92,7 +94,7 @@ export interface MaskedAffineAutoregressiveOptions {
 export function maskedAffineAutoregressive(opts: MaskedAffineAutoregressiveOptions): Bijector {
   const op = 'flows.maskedAffineAutoregressive';
   const known = ['dim', 'hiddenSizes', 'activation', 'dtype'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const d = checkDim(op, opts.dim);
   const hidden = checkHidden(op, opts.hiddenSizes);
   const act = resolveActivation(op, 'activation', opts.activation ?? 'tanh');
@@ -177,7 +179,7 @@ export interface AffineCouplingOptions {
 export function affineCoupling(opts: AffineCouplingOptions): Bijector {
   const op = 'flows.affineCoupling';
   const known = ['dim', 'mask', 'hiddenSizes', 'activation', 'dtype'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const d = checkDim(op, opts.dim);
   const hidden = checkHidden(op, opts.hiddenSizes);
   const mask = opts.mask;
@@ -237,7 +239,7 @@ export interface PermutationOptions {
 export function permutation(opts: PermutationOptions): Bijector {
   const op = 'flows.permutation';
   const known = ['dim', 'order', 'key'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const d = checkDim(op, opts.dim);
   const order = opts.order ?? 'reverse';
   // the permutation and its inverse as index tensors, cached across calls (kept out of any

@@ -3,14 +3,17 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
 import { add, sub } from '../autodiff/ops/elementwise.js';
 import { reshape } from '../autodiff/ops/shape.js';
+import { sizeOf } from '../shape.js';
 import { defaultFloat, zeros } from '../autodiff/ops/creation.js';
 import { stopGradient } from '../autodiff/ops/special.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import type { Distribution } from '../distributions/types.js';
 import { DiagonalNormal } from '../distributions/diagonal.js';
-import { checkKey, checkSampleShape, describeValue, fmtShape, splitKeys } from '../distributions/util.js';
+import { checkSampleShape, describeValue, fmtShape } from '../distributions/util.js';
+import { checkKey, splitKeys } from '../random.js';
 import { affineCoupling, maskedAffineAutoregressive, permutation, type Bijector } from './bijectors.js';
 import type { Activation } from '../nn/activations.js';
+import { checkKnown } from '../validate.js';
 
 /** A flow's trainable parameters: the Gaussian base and one pytree per layer. */
 export interface FlowParams {
@@ -20,7 +23,6 @@ export interface FlowParams {
   layers: PyTree[];
 }
 
-const prod = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /**
  * A normalising flow x = f_L ∘ … ∘ f_1(z), z ~ DiagonalNormal(base.loc, exp(base.logScale)), as a
@@ -99,7 +101,7 @@ export class Flow implements Distribution {
     if (x.dtype !== this.dtype) throw new DTypeError(`${op}: x is ${x.dtype} but the flow is ${this.dtype}.`);
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.dim) throw new ShapeError(`${op}: x must be [..., ${this.dim}], got ${fmtShape(x.shape)}.`);
     const lead = x.shape.slice(0, -1);
-    const [z, ld] = this.inverse(reshape(x, [prod(lead), this.dim]));
+    const [z, ld] = this.inverse(reshape(x, [sizeOf(lead), this.dim]));
     return reshape(add(this.base.logProb(z), ld), lead);
   }
 
@@ -107,7 +109,7 @@ export class Flow implements Distribution {
     const op = 'flows.Flow.rsampleAndLogProb';
     checkKey(op, key);
     const s = checkSampleShape(op, sampleShape);
-    const [z, lp] = this.base.rsampleAndLogProb(key, [prod(s)]);
+    const [z, lp] = this.base.rsampleAndLogProb(key, [sizeOf(s)]);
     const [x, ld] = this.forward(z);
     return [reshape(x, [...s, this.dim]), reshape(sub(lp, ld), s)];
   }
@@ -144,7 +146,7 @@ export class Flow implements Distribution {
 export function flow(opts: { bijectors: Bijector[]; key: Tensor; dtype?: FloatDType }): Flow {
   const op = 'flows.flow';
   const known = ['bijectors', 'key', 'dtype'];
-  for (const k of Object.keys(opts ?? {})) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   checkKey(op, opts.key);
   const bs = opts.bijectors;
   if (!Array.isArray(bs) || bs.length === 0) throw new ConfigError(`${op}: bijectors must be a non-empty array.`);
@@ -173,7 +175,7 @@ export interface FlowOptions {
 function checkFlowOptions(op: string, opts: unknown, extra: string[]): FlowOptions {
   const known = ['dim', 'hiddenSizes', 'numLayers', 'key', 'dtype', 'activation', ...extra];
   if (opts === null || typeof opts !== 'object') throw new ConfigError(`${op}: options must be an object { dim, hiddenSizes, numLayers, key }.`);
-  for (const k of Object.keys(opts)) if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  checkKnown(op, opts, known);
   const o = opts as FlowOptions;
   if (!Number.isInteger(o.numLayers) || o.numLayers < 1) throw new ConfigError(`${op}: numLayers must be a positive integer, got ${describeValue(o.numLayers)}.`);
   if (o.dtype !== undefined && o.dtype !== 'float64' && o.dtype !== 'float32') throw new DTypeError(`${op}: dtype must be 'float64' or 'float32', got ${describeValue(o.dtype)}.`);

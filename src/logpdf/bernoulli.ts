@@ -2,7 +2,7 @@ import { Tensor } from '../tensor.js';
 import { add, cast, logSigmoid, mul, neg } from '../autodiff/ops/elementwise.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { fmtShape, shapesEqual } from '../shape.js';
-import { describeValue } from '../optim/validate.js';
+import { describeValue } from '../validate.js';
 
 /**
  * Elementwise log Bernoulli(y | σ(logits)) = y·ℓ + log σ(−ℓ), which equals y log σ(ℓ) +

@@ -4,7 +4,7 @@ import { expandDims, squeeze } from '../autodiff/ops/shape.js';
 import { takeAlongAxis } from '../autodiff/ops/indexing.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { fmtShape, shapesEqual } from '../shape.js';
-import { describeValue } from '../optim/validate.js';
+import { describeValue } from '../validate.js';
 
 /**
  * log Categorical(y | softmax(logits)) = logits[y] − logsumexp(logits), for int32 class labels

@@ -1,11 +1,10 @@
 import { Tensor } from '../tensor.js';
-import { mul, square, sub } from '../autodiff/ops/elementwise.js';
-import { sum } from '../autodiff/ops/reduce.js';
-import { broadcastTo, expandDims, reshape, transpose } from '../autodiff/ops/shape.js';
-import { logdetCholesky, triangularSolve } from '../autodiff/ops/linalg.js';
+import { mul, sub } from '../autodiff/ops/elementwise.js';
+import { broadcastTo } from '../autodiff/ops/shape.js';
 import { ConfigError, ShapeError } from '../errors.js';
-import { broadcastShapes, fmtShape } from '../shape.js';
-import { describeValue } from '../optim/validate.js';
+import { broadcastShapes, fmtShape, shapesEqual } from '../shape.js';
+import { halfLogDet, mahalanobis } from '../gaussian.js';
+import { describeValue } from '../validate.js';
 
 /**
  * log N(x | mean, L Lᵀ) for x [..., d], with the lower Cholesky factor L [d, d] (or a batch
@@ -33,15 +32,10 @@ export function multivariateNormal(x: Tensor, mean: Tensor | number, cholFactor:
   const batch = diff.shape.slice(0, -1);
   let quad: Tensor;
   if (L.ndim === 2) {
-    // one factor for every point: a single solve with the points as the columns of the RHS
-    const m = batch.reduce((p, q) => p * q, 1);
-    const z = triangularSolve(L, transpose(reshape(diff, [m, d])), { lower: true });
-    quad = reshape(sum(square(z), { axis: 0 }), batch);
+    quad = mahalanobis(L, diff, batch);
   } else {
-    broadcastShapes(op, batch, L.shape.slice(0, -2));
-    const z = triangularSolve(L, expandDims(diff, -1), { lower: true });
-    quad = sum(square(z), { axis: [-2, -1] });
+    const B = broadcastShapes(op, batch, L.shape.slice(0, -2));
+    quad = mahalanobis(L, shapesEqual(B, batch) ? diff : broadcastTo(diff, [...B, d]), B);
   }
-  // logdetCholesky = 2 Σ log Lᵢᵢ = log det Σ
-  return sub(sub(mul(quad, -0.5), mul(logdetCholesky(L), 0.5)), 0.5 * d * Math.log(2 * Math.PI));
+  return sub(sub(mul(quad, -0.5), halfLogDet(L)), 0.5 * d * Math.log(2 * Math.PI));
 }

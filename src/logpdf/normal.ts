@@ -5,7 +5,7 @@ import { full } from '../autodiff/ops/creation.js';
 import { assertSameStructure, flatten, type PyTree } from '../autodiff/tree.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { broadcastShapes, fmtShape, shapesEqual } from '../shape.js';
-import { checkBoolean, checkKeys, describeValue } from '../optim/validate.js';
+import { checkBoolean, checkKeys, describeValue } from '../validate.js';
 import { leafPaths } from '../optim/treeutil.js';
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);

@@ -5,7 +5,7 @@ import { full } from '../autodiff/ops/creation.js';
 import type { PyTree } from '../autodiff/tree.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { fmtShape } from '../shape.js';
-import { checkNumber, describeValue, requireOptions } from '../optim/validate.js';
+import { checkNumber, describeValue, requireOptions } from '../validate.js';
 
 /** Options of `batchLogPosterior`: per-example log-likelihood, log prior and the dataset size N. */
 export interface BatchLogPosteriorOptions<P, B> {

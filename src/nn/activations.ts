@@ -1,7 +1,7 @@
 import type { Tensor } from '../tensor.js';
 import { add, erf, mul, relu, sigmoid, softplus, tanh } from '../autodiff/ops/elementwise.js';
 import { ConfigError } from '../errors.js';
-import { describeValue } from '../optim/validate.js';
+import { describeValue } from '../validate.js';
 
 /** The named activations of `activations`. */
 export type ActivationName = 'tanh' | 'relu' | 'sigmoid' | 'softplus' | 'gelu' | 'identity';

@@ -6,8 +6,9 @@ import { zeros } from '../autodiff/ops/creation.js';
 import { defaultFloat } from '../autodiff/ops/creation.js';
 import { ConfigError, DTypeError, ShapeError } from '../errors.js';
 import { fmtShape } from '../shape.js';
-import { checkBoolean, checkNumber, describeValue, requireOptions } from '../optim/validate.js';
-import { checkKey, resolveInit, type InitName, type Initializer } from './initializers.js';
+import { checkBoolean, checkNumber, describeValue, requireOptions } from '../validate.js';
+import { checkKey } from '../random.js';
+import { resolveInit, type InitName, type Initializer } from './initializers.js';
 import type { DenseParams, Module } from './types.js';
 
 /** Options of `dense`: sizes, initialiser, bias and dtype. */

@@ -2,9 +2,8 @@ import type { Tensor } from '../tensor.js';
 import type { FloatDType } from '../dtype.js';
 import { mul } from '../autodiff/ops/elementwise.js';
 import { normal, uniform } from '../random.js';
-import { ConfigError, DTypeError, ShapeError } from '../errors.js';
-import { Tensor as TensorClass } from '../tensor.js';
-import { describeValue } from '../optim/validate.js';
+import { ConfigError } from '../errors.js';
+import { describeValue } from '../validate.js';
 
 /** A weight initialiser: (key, [fanIn, fanOut], dtype) → Tensor of that shape. */
 export type Initializer = (key: Tensor, shape: readonly [number, number], dtype: FloatDType) => Tensor;
@@ -31,12 +30,4 @@ export function resolveInit(op: string, init: unknown): Initializer {
   if (typeof init === 'function') return init as Initializer;
   if (typeof init === 'string' && init in initializers) return initializers[init as InitName];
   throw new ConfigError(`${op}: unknown init ${describeValue(init)} (use ${Object.keys(initializers).map((k) => `'${k}'`).join(', ')} or a function (key, shape, dtype) => Tensor).`);
-}
-
-/** A PRNG key is an int32 Tensor [2] from bt.random.key / split. */
-export function checkKey(op: string, key: unknown): Tensor {
-  if (!(key instanceof TensorClass)) throw new ConfigError(`${op}: expected a PRNG key (bt.random.key(seed)), got ${describeValue(key)}.`);
-  if (key.dtype !== 'int32') throw new DTypeError(`${op}: a PRNG key is int32, got ${key.dtype}; make one with bt.random.key(seed).`);
-  if (key.ndim !== 1 || key.shape[0] !== 2) throw new ShapeError(`${op}: a PRNG key has shape [2], got [${key.shape.join(', ')}]; split keys with bt.random.split and pass one row.`);
-  return key;
 }

@@ -1,11 +1,10 @@
 import type { Tensor } from '../tensor.js';
-import { reshape, slice } from '../autodiff/ops/shape.js';
-import { split } from '../random.js';
 import { ConfigError } from '../errors.js';
 import type { FloatDType } from '../dtype.js';
-import { requireOptions } from '../optim/validate.js';
+import { requireOptions } from '../validate.js';
 import { checkDType, dense } from './dense.js';
-import { checkKey, type InitName, type Initializer } from './initializers.js';
+import { checkKey, splitKeys } from '../random.js';
+import { type InitName, type Initializer } from './initializers.js';
 import { resolveActivation, type Activation } from './activations.js';
 import type { MlpParams, Module } from './types.js';
 
@@ -43,8 +42,8 @@ export function mlp(opts: MlpOptions): Module<MlpParams> {
   return {
     init: (key) => {
       checkKey(`${op} init`, key);
-      const keys = split(key, layers.length);
-      return { layers: layers.map((l, i) => l.init(reshape(slice(keys, [i, 0], [1, 2]), [2]))) };
+      const keys = splitKeys(key, layers.length);
+      return { layers: layers.map((l, i) => l.init(keys[i]!)) };
     },
     apply: (params, x) => {
       const ps = (params as MlpParams | null)?.layers;

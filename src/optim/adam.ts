@@ -3,7 +3,7 @@ import { zerosLike } from '../autodiff/ops/creation.js';
 import { unflatten, type PyTree } from '../autodiff/tree.js';
 import type { GradientTransformation } from './types.js';
 import { stateField, stepCount, tensorTree, zipMap } from './treeutil.js';
-import { checkKeys, checkNumber } from './validate.js';
+import { checkKeys, checkNumber } from '../validate.js';
 
 /** Adam's moment options (optax names and defaults): b1 = 0.9, b2 = 0.999, eps = 1e-8, epsRoot = 0. */
 export interface ScaleByAdamOptions {

@@ -5,7 +5,7 @@ import { checkLearningRate, identity, scaleByLearningRate } from './scale.js';
 import { trace } from './trace.js';
 import { scaleByAdam, type ScaleByAdamOptions } from './adam.js';
 import { addDecayedWeights, type Mask } from './decay.js';
-import { checkBoolean, checkNumber, requireOptions } from './validate.js';
+import { checkBoolean, checkNumber, requireOptions } from '../validate.js';
 
 /** The optimisers users reach for, each a chain of the transformations above (as optax's aliases). */
 

@@ -5,7 +5,7 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { Tensor } from '../tensor.js';
 import type { GradientTransformation } from './types.js';
 import { tensorTree, zipMap } from './treeutil.js';
-import { checkNumber } from './validate.js';
+import { checkNumber } from '../validate.js';
 
 /** ‖tree‖₂ over all leaves together, as a scalar Tensor (stays on the device: no host read). */
 export function globalNorm(tree: PyTree): Tensor {

@@ -3,7 +3,7 @@ import { flatten, assertSameStructure, type PyTree } from '../autodiff/tree.js';
 import { ConfigError } from '../errors.js';
 import type { GradientTransformation } from './types.js';
 import { leafPaths, zipMap } from './treeutil.js';
-import { checkKeys, checkNumber } from './validate.js';
+import { checkKeys, checkNumber } from '../validate.js';
 
 /** A tree of booleans shaped like params, or a function params → such a tree. */
 export type Mask = PyTree | ((params: PyTree) => PyTree);

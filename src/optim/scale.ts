@@ -3,7 +3,7 @@ import { mul } from '../autodiff/ops/elementwise.js';
 import { ConfigError } from '../errors.js';
 import type { GradientTransformation, ScalarOrSchedule, Schedule } from './types.js';
 import { stepCount, zipMap } from './treeutil.js';
-import { checkBoolean, checkKeys, checkNumber, describeValue } from './validate.js';
+import { checkBoolean, checkKeys, checkNumber, describeValue } from '../validate.js';
 
 /** Passes updates through unchanged; state {}. (optax.identity) */
 export function identity(): GradientTransformation<Record<string, never>> {

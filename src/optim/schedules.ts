@@ -1,5 +1,5 @@
 import type { Schedule } from './types.js';
-import { checkBoolean, checkNumber, requireOptions } from './validate.js';
+import { checkBoolean, checkNumber, requireOptions } from '../validate.js';
 import { ConfigError } from '../errors.js';
 
 /**

@@ -4,7 +4,7 @@ import type { PyTree } from '../autodiff/tree.js';
 import type { GradientTransformation } from './types.js';
 import { stateField, tensorTree, zipMap } from './treeutil.js';
 import { unflatten } from '../autodiff/tree.js';
-import { checkBoolean, checkNumber, requireOptions } from './validate.js';
+import { checkBoolean, checkNumber, requireOptions } from '../validate.js';
 
 /** Options of `trace`: the momentum and whether to use Nesterov's form. */
 export interface TraceOptions {

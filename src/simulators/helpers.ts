@@ -6,6 +6,7 @@ import type { Tensor } from '../tensor.js';
 import { ConfigError } from '../errors.js';
 import { add, cast, div, equal, log, logsumexpPair, max, neg, softmax, stack, stopGradient, sub } from './ops.js';
 import { gumbel } from '../random.js';
+import { checkKnown } from '../validate.js';
 
 /** Options of `gumbelSoftmax`: temperature, straight-through and the category axis. */
 export interface GumbelSoftmaxOptions {
@@ -22,7 +23,7 @@ export interface GumbelSoftmaxOptions {
  * from key; with hard = true, y_hard − stopGradient(y) + y (one-hot value, soft gradient).
  */
 export function gumbelSoftmax(key: Tensor, logits: Tensor, opts: GumbelSoftmaxOptions = {}): Tensor {
-  for (const k of Object.keys(opts)) if (!['tau', 'hard', 'axis'].includes(k)) throw new ConfigError(`simulators.gumbelSoftmax: unknown option '${k}' (known: tau, hard, axis).`);
+  checkKnown('simulators.gumbelSoftmax', opts, ['tau', 'hard', 'axis']);
   const tau = opts.tau ?? 0.1;
   if (!(tau > 0)) throw new ConfigError(`simulators.gumbelSoftmax: tau must be > 0, got ${tau}.`);
   const axis = opts.axis ?? -1;

@@ -14,6 +14,7 @@ import type { Tensor } from '../tensor.js';
 import { ConfigError, ShapeError } from '../errors.js';
 import { foldIn } from '../random.js';
 import { concat, slice, stopGradient } from './ops.js';
+import { checkKnown } from '../validate.js';
 
 /** A simulator that `simulate` runs: initial states, a step from the recent history, and what is observed. */
 export interface Model<P = any> {
@@ -39,7 +40,7 @@ export interface SimulateOptions {
 
 /** Runs the model and returns its observed outputs, each concatenated over time ([h + T, ...]). */
 export function simulate(model: Model, theta: Tensor, key: Tensor, opts: SimulateOptions = {}): Tensor[] {
-  for (const k of Object.keys(opts)) if (k !== 'gradientHorizon') throw new ConfigError(`simulators.simulate: unknown option '${k}' (known: gradientHorizon).`);
+  checkKnown('simulators.simulate', opts, ['gradientHorizon']);
   const H = opts.gradientHorizon ?? Infinity;
   if (!(H >= 0) || (Number.isFinite(H) && !Number.isInteger(H))) throw new ConfigError(`simulators.simulate: gradientHorizon must be a non-negative integer or undefined, got ${H}.`);
   const p = model.prepare ? model.prepare(theta, foldIn(key, 0x7fffffff)) : theta;

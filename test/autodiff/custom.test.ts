@@ -11,33 +11,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
 import {
-  assertCloseArr, assertJacobianVsFD, backendsUnderTest, checkDirectional, numericJacobian as numericJacobianB, randnB, read, registerAll, scalar, T,
-  toDtype, WEBGPU, type BackendCase,
+  assertJacobianVsFD, backendsUnderTest, checkDirectional, numericJacobian as numericJacobianB, randnB, registerAll, scalar, T,
+  toDtype, WEBGPU, type BackendCase, AD32, close, EXACT, type Tol,
 } from '../backend-harness.js';
 import { assertClose as assertClose64, checkDirectional as checkDirectional64, numericGrad, numericJacobian } from '../helpers.js';
 
 const backends = await backendsUnderTest('custom');
 
-/** [rtol, atol] */
-type Tol = [number, number];
-const EXACT: Tol = [0, 0];
-/** float32 AD vs AD / closed forms: the harness's adRtol, relative and absolute */
 const ADR = WEBGPU.adRtol;
-const AD32: Tol = [ADR, ADR];
-
-/**
- * got vs want: on CPU helpers.assertClose with the CPU tolerance (unchanged); on WebGPU the
- * float32 tolerance. Identical entries pass on both, as helpers.assertClose does.
- */
-async function close(B: BackendCase, got: bt.Tensor | number[] | number, want: bt.Tensor | number[] | number, what: string, cpu: Tol, gpu: Tol): Promise<void> {
-  const flat = async (x: bt.Tensor | number[] | number) => (typeof x === 'number' ? [x] : Array.isArray(x) ? x : await read(x));
-  if (got instanceof bt.Tensor && want instanceof bt.Tensor) assert.equal([...got.shape], [...want.shape], `${what}: shape`);
-  const g = await flat(got);
-  const w = await flat(want);
-  if (B.name === 'cpu') return assertClose64(g, w, cpu[0], cpu[1], what);
-  const same = g.map((v, i) => v === w[i] || (Number.isNaN(v) && Number.isNaN(w[i]!)));
-  assertCloseArr(g.map((v, i) => (same[i] ? 0 : v)), w.map((v, i) => (same[i] ? 0 : v)), gpu[0], gpu[1], what);
-}
 
 /**
  * Reverse + forward mode vs central differences: float64 (helpers.ts, unchanged) on CPU, the

@@ -25,6 +25,7 @@ import {
 import {
   assertClose as assertCloseF64, checkDirectional as checkDirectionalF64, numericJacobian as numericJacobianF64,
 } from '../helpers.js';
+import { hostLu } from '../host-lu.js';
 
 const backends = await backendsUnderTest('linalg');
 
@@ -130,46 +131,6 @@ function htr(a: number[], r: number, c: number): number[] {
 const heye = (n: number) => Array.from({ length: n * n }, (_, e) => (Math.floor(e / n) === e % n ? 1 : 0));
 
 /**
- * LU with partial pivoting of a host matrix in float64: Pᵀ|L||U| (the backward-error bound's
- * matrix, in A's row order), A⁻¹, and log|u_ii|. Used only to size the float32 bounds: the
- * float64 factors equal the GPU's to O(eps·cond), far below the factor of 2 in `gam`.
- */
-function hlu(a: number[], n: number): { absLU: number[]; inv: number[]; logU: number[] } {
-  const lu = a.slice();
-  const perm = Array.from({ length: n }, (_, i) => i);
-  for (let k = 0; k < n; k++) {
-    let p = k;
-    for (let i = k + 1; i < n; i++) if (Math.abs(lu[i * n + k]!) > Math.abs(lu[p * n + k]!)) p = i;
-    if (p !== k) {
-      for (let c = 0; c < n; c++) [lu[k * n + c], lu[p * n + c]] = [lu[p * n + c]!, lu[k * n + c]!];
-      [perm[k], perm[p]] = [perm[p]!, perm[k]!];
-    }
-    const piv = lu[k * n + k]!;
-    for (let i = k + 1; i < n; i++) {
-      const l = (lu[i * n + k] = lu[i * n + k]! / piv);
-      for (let c = k + 1; c < n; c++) lu[i * n + c] -= l * lu[k * n + c]!;
-    }
-  }
-  const L = lu.map((v, e) => (Math.floor(e / n) > e % n ? v : Math.floor(e / n) === e % n ? 1 : 0));
-  const U = lu.map((v, e) => (Math.floor(e / n) <= e % n ? v : 0));
-  const plu = hmm(habs(L), habs(U), n, n, n);
-  const absLU = new Array<number>(n * n);
-  for (let i = 0; i < n; i++) for (let c = 0; c < n; c++) absLU[perm[i]! * n + c] = plu[i * n + c]!;
-  // A⁻¹ = U⁻¹ L⁻¹ P, column by column
-  const inv = new Array<number>(n * n).fill(0);
-  for (let j = 0; j < n; j++) {
-    const x = perm.map((pi) => (pi === j ? 1 : 0));
-    for (let i = 0; i < n; i++) for (let k = 0; k < i; k++) x[i] -= L[i * n + k]! * x[k]!;
-    for (let i = n - 1; i >= 0; i--) {
-      for (let k = i + 1; k < n; k++) x[i] -= U[i * n + k]! * x[k]!;
-      x[i] /= U[i * n + i]!;
-    }
-    for (let i = 0; i < n; i++) inv[i * n + j] = x[i]!;
-  }
-  return { absLU, inv, logU: Array.from({ length: n }, (_, i) => Math.log(Math.abs(U[i * n + i]!))) };
-}
-
-/**
  * γ_k of the standard model, for the float32 kernels: γ_k = k·u/(1 − k·u) with u = eps/2; we take
  * (k + 4)·eps, twice the standard bound plus 4 eps because WGSL's division (2.5 ulp) and
  * sqrt / inverseSqrt are not correctly rounded (each of those a few u instead of one).
@@ -192,7 +153,7 @@ function assertResidual(M: number[], X: number[], rhs: number[], W: number[], n:
  * 3 ulp, or 2⁻²¹ = 4 eps absolute in [0.5, 2]) and their float32 sum (γ_n·Σ|log|u_ii||).
  */
 function slogdetTol(B: BackendCase, M: number[], n: number): number {
-  const { absLU, inv, logU } = hlu(M, n);
+  const { absLU, inv, logU } = hostLu(M, n);
   let tr = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) tr += Math.abs(inv[j * n + i]!) * absLU[i * n + j]!;
   const sumLog = logU.reduce((s, v) => s + Math.abs(v), 0);
@@ -205,7 +166,7 @@ function slogdetTol(B: BackendCase, M: number[], n: number): number {
  * the float32 sum, doubled.
  */
 function logdetCholTol(B: BackendCase, A: number[], L: number[], n: number): number {
-  const { inv } = hlu(A, n);
+  const { inv } = hostLu(A, n);
   const W = hmm(habs(L), habs(htr(L, n, n)), n, n, n);
   let tr = 0;
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) tr += Math.abs(inv[j * n + i]!) * (gam(B, n + 1) * W[i * n + j]! + B.eps * Math.abs(A[i * n + j]!));
@@ -237,7 +198,7 @@ async function checkSolve(B: BackendCase, a: bt.Tensor, x: bt.Tensor, rhs: bt.Te
   const n = a.shape[0]!;
   const m = x.ndim === 1 ? 1 : x.shape[1]!;
   const A = await read(a);
-  assertResidual(A, await read(x), await read(rhs), hlu(A, n).absLU, n, m, gam(B, 3 * n), what);
+  assertResidual(A, await read(x), await read(rhs), hostLu(A, n).absLU, n, m, gam(B, 3 * n), what);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -346,7 +307,7 @@ registerAll(backends, 'solve and inv: values by reconstruction and gradients, n 
       const A = await read(a);
       const X = await read(ai);
       const I = heye(n);
-      const { absLU } = hlu(A, n);
+      const { absLU } = hostLu(A, n);
       assertResidual(A, X, I, absLU, n, n, gam(B, 3 * n), `A A⁻¹ n=${n}`);
       const G = hmm(absLU, habs(X), n, n, n).map((v) => gam(B, 3 * n) * v);
       assertCloseArr(hmm(X, A, n, n, n), I, 0, 0, `A⁻¹ A n=${n} (first-order float32 bound)`, hmm(hmm(habs(X), G, n, n, n), habs(A), n, n, n));
@@ -381,7 +342,7 @@ registerAll(backends, 'slogdet and det: values and gradients (general and SPD ma
     await logClose(lab, la_.add(lb), async () => {
       // each slogdet's own error, plus the float32 matmul A·B (|ΔC| ≤ γ_n|A||B|) carried through log|det C|
       const [A, Bm, C] = [await read(a), await read(b), await read(ab)];
-      const Ci = hlu(C, n).inv;
+      const Ci = hostLu(C, n).inv;
       const W = hmm(habs(A), habs(Bm), n, n, n);
       let mm = 0;
       for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) mm += Math.abs(Ci[j * n + i]!) * W[i * n + j]!;

@@ -12,33 +12,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
 import {
-  assertCloseArr, assertJacobianVsFD, backendsUnderTest, numericJacobian as numericJacobianB, randnB, read, registerAll, scalar, T, toDtype, WEBGPU,
-  type BackendCase,
+  assertJacobianVsFD, backendsUnderTest, numericJacobian as numericJacobianB, randnB, read, registerAll, scalar, T, toDtype, WEBGPU,
+  type BackendCase, AD32, close, EXACT, type Tol,
 } from '../backend-harness.js';
 import { assertClose as assertClose64, numericGrad } from '../helpers.js';
 
 const backends = await backendsUnderTest('transforms');
 
-/** [rtol, atol] */
-type Tol = [number, number];
-const EXACT: Tol = [0, 0];
-/** float32 AD vs AD / closed forms: the harness's adRtol, relative and absolute */
 const ADR = WEBGPU.adRtol;
-const AD32: Tol = [ADR, ADR];
-
-/**
- * got vs want: on CPU helpers.assertClose with the CPU tolerance (unchanged); on WebGPU the
- * float32 tolerance, plus ADR × `mag` per entry where given (the size of the terms summed).
- */
-async function close(B: BackendCase, got: bt.Tensor | number[] | number, want: bt.Tensor | number[] | number, what: string, cpu: Tol, gpu: Tol, mag?: number[]): Promise<void> {
-  const flat = async (x: bt.Tensor | number[] | number) => (typeof x === 'number' ? [x] : Array.isArray(x) ? x : await read(x));
-  if (got instanceof bt.Tensor && want instanceof bt.Tensor) assert.equal([...got.shape], [...want.shape], `${what}: shape`);
-  const g = await flat(got);
-  const w = await flat(want);
-  if (B.name === 'cpu') return assertClose64(g, w, cpu[0], cpu[1], what);
-  const same = g.map((v, i) => v === w[i] || (Number.isNaN(v) && Number.isNaN(w[i]!)));
-  assertCloseArr(g.map((v, i) => (same[i] ? 0 : v)), w.map((v, i) => (same[i] ? 0 : v)), gpu[0], gpu[1], what, mag?.map((m) => ADR * m));
-}
 
 /** An AD gradient of f at x vs central differences: helpers.ts (1e-6, 1e-9) on CPU, the harness's float32 FD on WebGPU. */
 async function vsFD(B: BackendCase, got: bt.Tensor, f: (x: bt.Tensor) => bt.Tensor, x: bt.Tensor, what: string): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import * as bt from '../../src/index.js';
 import type { WebGPUBackend } from '../../src/backends/webgpu/index.js';
+import { rng } from '../seeded.js';
 
 export interface CheckResult {
   group: 'cpu' | 'webgpu';
@@ -31,18 +32,6 @@ export interface PageResult {
 }
 
 class CheckFailed extends Error {}
-
-/** mulberry32, as test/helpers.ts's rng: deterministic inputs independent of bt.random. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randArray(n: number, seed: number, lo = -2, hi = 2): Float32Array {
   const r = rng(seed);

@@ -15,7 +15,7 @@ import { add, mul } from '../../autodiff/ops/elementwise.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { map as treeMap } from '../../autodiff/tree.js';
 import {
-  checkKnown, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, initMomenta, makeSampler, normalLike,
+  buildPreamble, evalSchedule, gradLogPosterior, momentumSpec, makeSampler, MOMENTUM_NUMBERS, normalLike,
   type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
 } from './common.js';
 
@@ -37,34 +37,21 @@ export interface BAOAState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'alpha', 'sigma', 'temperature', 'momenta', 'checkFinite'] as const;
 
-export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: BAOAOptions): Sampler<BAOAState<P>, A> {
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: BAOAOptions = {} as BAOAOptions): Sampler<BAOAState<P>, A> {
   const op = 'baoa';
-  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
-  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
-  checkKnown(`${op}.build`, options, KNOWN);
-  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
-  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
-  const alpha = checkNumberOption(`${op}.build`, 'alpha', options.alpha ?? 0.01);
-  const sigma = checkNumberOption(`${op}.build`, 'sigma', options.sigma ?? 1, { strict: true });
-  const lr = options.lr;
-  const temperature = options.temperature ?? 1;
+  const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, { alpha: MOMENTUM_NUMBERS.alpha, sigma: MOMENTUM_NUMBERS.sigma });
+  const { alpha, sigma } = numbers;
   const prec = sigma ** -2;
   const gamma = alpha * prec;
-  const hyper = (step: number) => {
-    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
-    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
+  const hyper = (step: number, where = `${op}.update`) => {
+    const e = evalSchedule(where, 'lr', lr, step);
+    const T = evalSchedule(where, 'temperature', temperature, step);
     const zeta = Math.sqrt(T * (1 - Math.exp(-2 * gamma * e)));
     return { lr: e, temperature: T, decay: Math.exp(-gamma * e), noise: zeta * sigma };
   };
-  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
   const spec: KernelSpec = {
-    name: op,
-    initNeedsKey: options.momenta === undefined,
-    mirrors: ['momenta'],
-    checkFinite: options.checkFinite ?? true,
-    initTensors: (params, key, ctx) => ({ momenta: initMomenta(op, params, options.momenta, key, ctx.chains) }),
+    ...momentumSpec(op, options),
     hyper,
-    needsNoise: (h) => h.noise! > 0,
     kernel(ts, batch, key, h, step, ctx) {
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;

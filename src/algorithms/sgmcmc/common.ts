@@ -18,8 +18,9 @@ import { full } from '../../autodiff/ops/creation.js';
 import { add, mul } from '../../autodiff/ops/elementwise.js';
 import { sum } from '../../autodiff/ops/reduce.js';
 import { reshape, slice } from '../../autodiff/ops/shape.js';
-import { normal, split } from '../../random.js';
+import { normal, split, splitKeys } from '../../random.js';
 import { fmtShape } from '../../shape.js';
+import { checkKnown } from '../../validate.js';
 
 /** A constant or a function of the step count (posteriors' `Schedule`). */
 export type Schedule = number | ((step: number) => number);
@@ -74,8 +75,8 @@ export interface KernelSpec {
   initTensors(params: PyTree, key: Tensor | null, ctx: ChainContext): Record<string, unknown>;
   /** Whether init needs a key (momenta drawn at random). */
   initNeedsKey: boolean;
-  /** Host values of the hyperparameters at `step`, validated (throws ConfigError). */
-  hyper(step: number): Hyper;
+  /** Host values of the hyperparameters at `step`, validated (ConfigErrors name `where`, default `<name>.update`). */
+  hyper(step: number, where?: string): Hyper;
   /** Whether this step draws noise (so needs a key). */
   needsNoise(h: Hyper): boolean;
   /**
@@ -91,55 +92,10 @@ export interface KernelSpec {
 
 // ---------------------------------------------------------------- options
 
-export function checkKnown(op: string, opts: object, known: readonly string[]): void {
-  for (const k of Object.keys(opts)) {
-    if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
-  }
-}
-
-export function isSchedule(x: unknown): x is Schedule {
-  return typeof x === 'number' || typeof x === 'function';
-}
-
-/** The value of a schedule at `step`, checked to be a finite number ≥ lower (or > lower). */
-export function evalSchedule(op: string, name: string, s: Schedule, step: number, opts: { min?: number; strict?: boolean } = {}): number {
-  const v = typeof s === 'function' ? s(step) : s;
-  const at = typeof s === 'function' ? ` (schedule value at step ${step})` : '';
-  if (typeof v !== 'number' || !Number.isFinite(v)) {
-    throw new ConfigError(`${op}: ${name} must be a finite number, got ${String(v)}${at}.`);
-  }
-  const min = opts.min ?? 0;
-  if (opts.strict ? !(v > min) : !(v >= min)) {
-    throw new ConfigError(`${op}: ${name} must be ${opts.strict ? '>' : '≥'} ${min}, got ${v}${at}.`);
-  }
-  return v;
-}
-
-export function checkScheduleOption(op: string, name: string, s: unknown, required = false): void {
-  if (s === undefined) {
-    if (required) throw new ConfigError(`${op}: option '${name}' is required (a number or a function of the step).`);
-    return;
-  }
-  if (!isSchedule(s)) throw new ConfigError(`${op}: ${name} must be a number or a function of the step, got ${typeof s}.`);
-}
-
-export function checkNumberOption(op: string, name: string, v: unknown, opts: { min?: number; strict?: boolean } = {}): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(`${op}: ${name} must be a finite number, got ${String(v)}.`);
-  return evalSchedule(op, name, v, 0, opts);
-}
-
-/**
- * The injected noise variance must be ≥ 0: with variance T·ε·(c − T·ε·β) that is β ≤ c/(T·ε)
- * (c = 2α for SGHMC/SGNHT, 2 for SGLD). Otherwise the noise term would be imaginary.
- */
-export function checkNoiseVariance(op: string, v: number, vals: { T: number; lr: number; beta: number; c: number; cName: string }, step: number): void {
-  if (v >= -1e-12 * Math.abs(vals.T * vals.lr * vals.c)) return; // β at the bound, up to rounding: zero noise
-  const bound = Number((vals.c / (vals.T * vals.lr)).toPrecision(12));
-  throw new ConfigError(
-    `${op}: beta = ${vals.beta} > ${vals.cName}/(T·lr) = ${bound} (T = ${vals.T}, lr = ${vals.lr}${vals.cName === '2' ? '' : `, ${vals.cName.replace('2·', '')} = ${vals.c / 2}`}, at step ${step}): ` +
-      `the noise variance T·lr·(${vals.cName} − T·lr·beta) = ${v} would be negative, so the noise term would be imaginary. Lower beta, lr or the temperature.`,
-  );
-}
+// The option checkers live in options.ts (checkKnown in src/validate.ts); re-exported for the
+// files that import them from here.
+export { checkKnown };
+export * from './options.js';
 
 // ---------------------------------------------------------------- pytrees
 
@@ -197,13 +153,9 @@ export function mapLeaves(tree: PyTree, fn: (t: Tensor, i: number) => unknown): 
  */
 export function leafKeys(key: Tensor, n: number, chains = 0): Tensor[] {
   if (n === 1) return [key];
-  const ks = split(key, n); // [n, 2] or [C, n, 2]
-  const out: Tensor[] = [];
-  for (let i = 0; i < n; i++) {
-    if (chains) out.push(reshape(slice(ks, [0, i], [chains, 1]), [chains, ...ks.shape.slice(2)]));
-    else out.push(reshape(slice(ks, [i], [1]), ks.shape.slice(1)));
-  }
-  return out;
+  if (!chains) return splitKeys(key, n);
+  const ks = split(key, n); // [C, n, 2]
+  return Array.from({ length: n }, (_, i) => reshape(slice(ks, [0, i], [chains, 1]), [chains, ...ks.shape.slice(2)]));
 }
 
 /** ξ ~ N(0, I) shaped like params, one key per leaf (per chain). */
@@ -289,8 +241,12 @@ export function finiteProbe(value: Tensor, grads: PyTree, chains = 0): Tensor {
   return s ? add(value, mul(s, 0)) : value;
 }
 
-/** Reads the probe(s) on backends that can block; throws NumericalError naming the step (and chain). */
-export function checkProbe(op: string, probe: Tensor, value: Tensor, step: number): void {
+/**
+ * Reads the probe(s) on backends that can block; throws NumericalError naming the step (and
+ * chain). When the batch itself holds a NaN or ±Infinity, the error names that entry: the data,
+ * not the learning rate, is then the cause.
+ */
+export function checkProbe(op: string, probe: Tensor, value: Tensor, step: number, batch?: unknown): void {
   const b = probe.concrete()._backend!;
   if (!b.readSync) return;
   const pv = probe.dataSync();
@@ -298,6 +254,13 @@ export function checkProbe(op: string, probe: Tensor, value: Tensor, step: numbe
     if (Number.isFinite(pv[c]!)) continue;
     const lp = value.dataSync()[c]!;
     const chain = probe.shape.length > 0 ? ` in chain ${c}` : '';
+    const bad = nonFiniteEntry(batch, 'batch');
+    if (bad) {
+      throw new NumericalError(
+        `${op}: logPosterior returned ${lp} at step ${step}${chain} and the batch holds a non-finite value (${bad}): the data, not the step size, is the cause. ` +
+          'The state was not updated; remove or impute non-finite entries (bt.isFinite finds them) before sampling.',
+      );
+    }
     if (!Number.isFinite(lp)) {
       throw new NumericalError(`${op}: logPosterior returned ${lp} at step ${step}${chain}. The state was not updated; check the model and the parameters (a smaller learning rate may help).`);
     }
@@ -305,10 +268,53 @@ export function checkProbe(op: string, probe: Tensor, value: Tensor, step: numbe
   }
 }
 
+/** The first NaN or ±Infinity in a batch (Tensors the backend can read at once, numbers, arrays, objects) as `path = value`, or null. */
+export function nonFiniteEntry(x: unknown, path: string): string | null {
+  if (typeof x === 'number') return Number.isFinite(x) ? null : `${path} = ${x}`;
+  if (x instanceof TensorClass) {
+    if (x.dtype === 'int32' || !x.concrete()._backend!.readSync) return null;
+    const v = x.dataSync();
+    for (let i = 0; i < v.length; i++) {
+      if (Number.isFinite(v[i]!)) continue;
+      const idx = x.shape.map((_, a) => Math.floor(i / x.shape.slice(a + 1).reduce((p, d) => p * d, 1)) % x.shape[a]!);
+      return `${path}${idx.length ? `[${idx.join(', ')}]` : ''} = ${v[i]}`;
+    }
+    return null;
+  }
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const r = nonFiniteEntry(x[i], `${path}[${i}]`);
+      if (r) return r;
+    }
+    return null;
+  }
+  if (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+    for (const [k, v] of Object.entries(x)) {
+      const r = nonFiniteEntry(v, `${path}.${k}`);
+      if (r) return r;
+    }
+  }
+  return null;
+}
+
+/** The spec fields every momentum sampler shares: momenta mirror params and are drawn from the key unless given. */
+export function momentumSpec(op: string, options: { momenta?: PyTree | number; checkFinite?: boolean }): Omit<KernelSpec, 'hyper' | 'kernel'> {
+  return {
+    name: op,
+    initNeedsKey: options.momenta === undefined,
+    mirrors: ['momenta'],
+    checkFinite: options.checkFinite ?? true,
+    initTensors: (params, key, ctx) => ({ momenta: initMomenta(op, params, options.momenta, key, ctx.chains) }),
+    needsNoise: (h) => h.noise! > 0,
+  };
+}
+
 /** Builds init/update from a kernel spec. */
 export function makeSampler<S extends BaseState>(spec: KernelSpec, options: Record<string, unknown>, logPosteriorFn: LogPosterior): Sampler<S> {
   void logPosteriorFn;
   const op = spec.name;
+  // Constant options can be checked now, so a bad β fails at build time rather than at step 0.
+  if (typeof options.lr === 'number' && typeof options.temperature === 'number') spec.hyper(0, `${op}.build`);
   return {
     name: spec.name,
     options: Object.freeze({ ...options }),
@@ -328,7 +334,7 @@ export function makeSampler<S extends BaseState>(spec: KernelSpec, options: Reco
       }
       const [next, aux] = tidy(() => {
         const [nts, a, probe] = spec.kernel(ts, batch, needKey ? key! : null, h, step, SINGLE);
-        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step);
+        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step, batch);
         return [nts, a] as const;
       });
       return [{ ...next, step: step + 1 } as unknown as S, aux];

@@ -16,7 +16,8 @@ import { full } from '../../autodiff/ops/creation.js';
 import { broadcastTo, expandDims } from '../../autodiff/ops/shape.js';
 import { split } from '../../random.js';
 import { fmtShape } from '../../shape.js';
-import { checkKnown, checkProbe, checkState, paramLeaves, type BaseState, type ChainContext, type Sampler } from './common.js';
+import { checkKnown, checkPositiveInt } from '../../validate.js';
+import { checkProbe, checkState, paramLeaves, type BaseState, type ChainContext, type Sampler } from './common.js';
 
 export interface ParallelOptions {
   /** The number of chains C. */
@@ -41,7 +42,7 @@ export interface ParallelSampler<S extends BaseState = BaseState, A = any> {
 
 /** Stacks C copies of params along a new leading axis (every chain starts at the same point). */
 export function replicate(params: PyTree, chains: number): PyTree {
-  if (!Number.isInteger(chains) || chains < 1) throw new ConfigError(`sgmcmc.replicate: chains must be a positive integer, got ${chains}.`);
+  checkPositiveInt('sgmcmc.replicate', 'chains', chains);
   const [ls, def] = flatten(params);
   return unflatten(def, ls.map((l) => broadcastTo(expandDims(l as Tensor, 0), [chains, ...(l as Tensor).shape])));
 }
@@ -50,7 +51,7 @@ export function parallel<S extends BaseState, A>(sampler: Sampler<S, A>, options
   if (!sampler || typeof sampler !== 'object' || !('_spec' in sampler)) throw new ConfigError('sgmcmc.parallel: the first argument must be a sampler from sgmcmc.<name>.build().');
   checkKnown('sgmcmc.parallel', options ?? {}, ['chains', 'batchPerChain', 'batchedLogPosterior']);
   const C = options?.chains;
-  if (typeof C !== 'number' || !Number.isInteger(C) || C < 1) throw new ConfigError(`sgmcmc.parallel: chains must be a positive integer, got ${String(C)}.`);
+  checkPositiveInt('sgmcmc.parallel', 'chains', C);
   const spec = sampler._spec;
   const ctx: ChainContext = { chains: C, lp: options.batchedLogPosterior ? 'batched' : 'vmap', batchPerChain: options.batchPerChain ?? false };
   const op = `${spec.name} (parallel, ${C} chains)`;
@@ -83,7 +84,7 @@ export function parallel<S extends BaseState, A>(sampler: Sampler<S, A>, options
       if (needKey && !(key instanceof TensorClass)) throw new ConfigError(`${op}.update: this step draws noise, so update needs a key.`);
       const [next, aux] = tidy(() => {
         const [nts, a, probe] = spec.kernel(ts, batch, needKey ? split(key!, C) : null, h, step, ctx);
-        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step);
+        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step, batch);
         return [nts, a as A] as const;
       });
       return [{ ...next, step: step + 1 } as unknown as S, aux];

@@ -15,8 +15,7 @@ import { add, mul, sub } from '../../autodiff/ops/elementwise.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { map as treeMap } from '../../autodiff/tree.js';
 import {
-  checkKnown, checkNoiseVariance, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, initMomenta,
-  makeSampler, normalLike, type BaseState, type LogPosterior, type Sampler, type Schedule, type KernelSpec,
+  buildPreamble, gradLogPosterior, momentumSpec, langevinHyper, makeSampler, MOMENTUM_NUMBERS, normalLike, type BaseState, type LogPosterior, type Sampler, type Schedule, type KernelSpec,
 } from './common.js';
 
 export interface SGHMCOptions {
@@ -45,36 +44,15 @@ export interface SGHMCState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'checkFinite'] as const;
 
-export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGHMCOptions): Sampler<SGHMCState<P>, A> {
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGHMCOptions = {} as SGHMCOptions): Sampler<SGHMCState<P>, A> {
   const op = 'sghmc';
-  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
-  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
-  checkKnown(`${op}.build`, options, KNOWN);
-  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
-  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
-  const alpha = checkNumberOption(`${op}.build`, 'alpha', options.alpha ?? 0.01);
-  const beta = checkNumberOption(`${op}.build`, 'beta', options.beta ?? 0);
-  const sigma = checkNumberOption(`${op}.build`, 'sigma', options.sigma ?? 1, { strict: true });
-  const lr = options.lr;
-  const temperature = options.temperature ?? 1;
+  const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, MOMENTUM_NUMBERS);
+  const { alpha, beta, sigma } = numbers;
   const prec = sigma ** -2;
-  const hyper = (step: number) => {
-    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
-    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
-    const v = T * e * (2 * alpha - T * e * beta);
-    checkNoiseVariance(`${op}.update`, v, { T, lr: e, beta, c: 2 * alpha, cName: '2·alpha' }, step);
-    return { lr: e, temperature: T, noise: Math.sqrt(Math.max(0, v)) };
-  };
-  // Constant options can be checked now, so a bad β fails at build time rather than at step 0.
-  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
+  const hyper = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
   const spec: KernelSpec = {
-    name: op,
-    initNeedsKey: options.momenta === undefined,
-    mirrors: ['momenta'],
-    checkFinite: options.checkFinite ?? true,
-    initTensors: (params, key, ctx) => ({ momenta: initMomenta(op, params, options.momenta, key, ctx.chains) }),
+    ...momentumSpec(op, options),
     hyper,
-    needsNoise: (h) => h.noise! > 0,
     kernel(ts, batch, key, h, step, ctx) {
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;

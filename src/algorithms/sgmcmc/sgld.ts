@@ -10,7 +10,7 @@ import { add, mul } from '../../autodiff/ops/elementwise.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { map as treeMap } from '../../autodiff/tree.js';
 import {
-  checkKnown, checkNoiseVariance, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, makeSampler, normalLike,
+  buildPreamble, gradLogPosterior, langevinHyper, makeSampler, normalLike,
   type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
 } from './common.js';
 
@@ -30,24 +30,11 @@ export interface SGLDState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'beta', 'temperature', 'checkFinite'] as const;
 
-export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGLDOptions): Sampler<SGLDState<P>, A> {
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGLDOptions = {} as SGLDOptions): Sampler<SGLDState<P>, A> {
   const op = 'sgld';
-  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
-  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
-  checkKnown(`${op}.build`, options, KNOWN);
-  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
-  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
-  const beta = checkNumberOption(`${op}.build`, 'beta', options.beta ?? 0);
-  const lr = options.lr;
-  const temperature = options.temperature ?? 1;
-  const hyper = (step: number) => {
-    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
-    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
-    const v = T * e * (2 - T * e * beta);
-    checkNoiseVariance(`${op}.update`, v, { T, lr: e, beta, c: 2, cName: '2' }, step);
-    return { lr: e, temperature: T, noise: Math.sqrt(Math.max(0, v)) };
-  };
-  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
+  const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, { beta: { default: 0 } });
+  const { beta } = numbers;
+  const hyper = langevinHyper(op, lr, temperature, beta, 2, '2');
   const spec: KernelSpec = {
     name: op,
     initNeedsKey: false,

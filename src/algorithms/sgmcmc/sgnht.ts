@@ -9,25 +9,20 @@
  * targeting ∝ exp((log p(θ) − mᵀm/(2σ²) − d(ξ − α)²/2) / T). State: { params, momenta, xi, logPosterior, step }.
  */
 import type { Tensor } from '../../tensor.js';
+import type { SGHMCOptions } from './sghmc.js';
 import { add, mul, square, sub } from '../../autodiff/ops/elementwise.js';
 import { full } from '../../autodiff/ops/creation.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { flatten, map as treeMap } from '../../autodiff/tree.js';
 import {
-  checkKnown, checkNoiseVariance, checkNumberOption, checkScheduleOption, evalSchedule, gradLogPosterior, initMomenta, makeSampler,
-  normalLike, paramLeaves, chainSum, perChain, type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
+  buildPreamble, checkNumberOption, gradLogPosterior, initMomenta, langevinHyper, makeSampler, momentumSpec, MOMENTUM_NUMBERS,
+  normalLike, paramLeaves, chainSum, perChain, type BaseState, type KernelSpec, type LogPosterior, type Sampler,
 } from './common.js';
 
-export interface SGNHTOptions {
-  lr: Schedule;
-  alpha?: number;
-  beta?: number;
-  sigma?: number;
-  temperature?: Schedule;
-  momenta?: PyTree | number;
+/** SGHMC's options (α is the thermostat's target friction) plus the initial thermostat. */
+export interface SGNHTOptions extends SGHMCOptions {
   /** Initial thermostat ξ (default alpha; unlike posteriors' `xi or alpha`, an explicit 0 is kept). */
   xi?: number;
-  checkFinite?: boolean;
 }
 
 export interface SGNHTState<P = PyTree> extends BaseState<P> {
@@ -41,39 +36,20 @@ export interface SGNHTState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'xi', 'checkFinite'] as const;
 
-export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGNHTOptions): Sampler<SGNHTState<P>, A> {
+export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGNHTOptions = {} as SGNHTOptions): Sampler<SGNHTState<P>, A> {
   const op = 'sgnht';
-  if (typeof logPosterior !== 'function') throw new TypeError(`${op}.build: logPosterior must be a function (params, batch) => [value, aux].`);
-  if (options === null || typeof options !== 'object') throw new TypeError(`${op}.build: options must be an object with at least lr.`);
-  checkKnown(`${op}.build`, options, KNOWN);
-  checkScheduleOption(`${op}.build`, 'lr', options.lr, true);
-  checkScheduleOption(`${op}.build`, 'temperature', options.temperature);
-  const alpha = checkNumberOption(`${op}.build`, 'alpha', options.alpha ?? 0.01);
-  const beta = checkNumberOption(`${op}.build`, 'beta', options.beta ?? 0);
-  const sigma = checkNumberOption(`${op}.build`, 'sigma', options.sigma ?? 1, { strict: true });
+  const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, MOMENTUM_NUMBERS);
+  const { alpha, beta, sigma } = numbers;
   const xi0 = checkNumberOption(`${op}.build`, 'xi', options.xi ?? alpha, { min: -Infinity });
-  const lr = options.lr;
-  const temperature = options.temperature ?? 1;
   const prec = sigma ** -2;
-  const hyper = (step: number) => {
-    const e = evalSchedule(`${op}.update`, 'lr', lr, step);
-    const T = evalSchedule(`${op}.update`, 'temperature', temperature, step);
-    const v = T * e * (2 * alpha - T * e * beta);
-    checkNoiseVariance(`${op}.update`, v, { T, lr: e, beta, c: 2 * alpha, cName: '2·alpha' }, step);
-    return { lr: e, temperature: T, noise: Math.sqrt(Math.max(0, v)) };
-  };
-  if (typeof lr === 'number' && typeof temperature === 'number') hyper(0);
+  const hyper = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
   const spec: KernelSpec = {
-    name: op,
-    initNeedsKey: options.momenta === undefined,
-    mirrors: ['momenta'],
-    checkFinite: options.checkFinite ?? true,
+    ...momentumSpec(op, options),
     initTensors: (params, key, ctx) => ({
       momenta: initMomenta(op, params, options.momenta, key, ctx.chains),
       xi: full(ctx.chains ? [ctx.chains] : [], xi0, paramLeaves(op, params)[0]!.dtype),
     }),
     hyper,
-    needsNoise: (h) => h.noise! > 0,
     kernel(ts, batch, key, h, step, ctx) {
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;

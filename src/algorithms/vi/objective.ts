@@ -31,8 +31,8 @@ import { add, cast, div, isFinite, maximum, mul, sub, where } from '../../autodi
 import { sum } from '../../autodiff/ops/reduce.js';
 import { reshape, slice } from '../../autodiff/ops/shape.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
-import { split } from '../../random.js';
-import { fmtShape, shapesEqual } from '../../shape.js';
+import { splitKeys } from '../../random.js';
+import { fmtShape, shapesEqual, sizeOf } from '../../shape.js';
 import type { Distribution } from '../../distributions/types.js';
 import { sampleLosses, type SampleEvaluation } from './samples.js';
 
@@ -82,13 +82,6 @@ export interface LossAndGrad {
   nDropped: Tensor;
 }
 
-const sizeOf = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-/** Row i of split(key, n). */
-export function splitKeys(key: Tensor, n: number): Tensor[] {
-  const ks = split(key, n);
-  return Array.from({ length: n }, (_, i) => reshape(slice(ks, [i], [1]), [2]));
-}
 
 /**
  * The regularisation estimate w·KL(q_ψ ‖ π) by Monte Carlo, as a function of ψ for differentiation.

@@ -4,6 +4,7 @@ import { ConfigError, DTypeError, ShapeError } from '../../errors.js';
 import { assertShape, fmtShape, sizeOf } from '../../shape.js';
 import { backendOfTensor, fromHost } from '../core.js';
 import { currentBackend } from '../../backends/backend.js';
+import { checkKnown } from '../../validate.js';
 
 /** Options of `tensor`: the dtype (default: the backend's float, or int32 for an Int32Array) and a shape for flat data. */
 export interface TensorOptions {
@@ -11,7 +12,7 @@ export interface TensorOptions {
   shape?: readonly number[];
 }
 
-const OPTION_KEYS = new Set(['dtype', 'shape']);
+const OPTION_KEYS = ['dtype', 'shape'];
 
 /** The current backend's float dtype for tensors created without one (float64 on CPU, float32 on WebGPU). */
 export function defaultFloat(): DType {
@@ -20,9 +21,7 @@ export function defaultFloat(): DType {
 
 function checkOptions(op: string, opts: object | undefined): void {
   if (!opts) return;
-  for (const k of Object.keys(opts)) {
-    if (!OPTION_KEYS.has(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: dtype, shape).`);
-  }
+  checkKnown(op, opts, OPTION_KEYS);
   const d = (opts as TensorOptions).dtype;
   if (d !== undefined && !isDType(d)) throw new DTypeError(`${op}: unknown dtype '${String(d)}' (use 'float64', 'float32' or 'int32').`);
 }

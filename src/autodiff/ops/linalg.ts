@@ -1,7 +1,7 @@
 import type { Tensor } from '../../tensor.js';
 import { bind, bind1 } from '../core.js';
 import type { Aval, Primitive } from '../primitive.js';
-import { ConfigError, ShapeError } from '../../errors.js';
+import { ShapeError } from '../../errors.js';
 import { assertFloat, assertSameDType } from '../../dtype.js';
 import { broadcastShapes, fmtShape } from '../../shape.js';
 import { add, alignBatched, exp, log, mul, neg, sub } from './elementwise.js';
@@ -10,6 +10,7 @@ import { broadcastTo, expandDims, mT, squeeze, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { diagonal, tril, triu } from './indexing.js';
 import { eye } from './creation.js';
+import { checkKnown } from '../../validate.js';
 
 /**
  * Dense linear algebra over a leading batch of matrices. Derivative rules follow Murray (2016,
@@ -142,12 +143,6 @@ const slogdetPrim: Primitive = {
 
 export const linalgPrims = { cholesky: choleskyPrim, triangularSolve: triangularSolvePrim, solve: solvePrim, slogdet: slogdetPrim };
 
-function checkOptions(op: string, opts: object | undefined, known: string[]): void {
-  for (const k of Object.keys(opts ?? {})) {
-    if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
-  }
-}
-
 /**
  * Lower Cholesky factor L (A = L Lᵀ) of each matrix in a batch. The input is symmetrised first
  * ((A + Aᵀ)/2, as jax.numpy does), which is also what the derivative assumes.
@@ -155,7 +150,7 @@ function checkOptions(op: string, opts: object | undefined, known: string[]): vo
  * GPU kernels cannot throw).
  */
 export function cholesky(a: Tensor, opts?: { symmetrizeInput?: boolean }): Tensor {
-  checkOptions('cholesky', opts, ['symmetrizeInput']);
+  checkKnown('cholesky', opts, ['symmetrizeInput']);
   square('cholesky', a);
   const s = opts?.symmetrizeInput === false ? a : mul(add(a, mT(a)), 0.5);
   return bind1(choleskyPrim, [s], {});
@@ -163,7 +158,7 @@ export function cholesky(a: Tensor, opts?: { symmetrizeInput?: boolean }): Tenso
 
 /** Solves op(A) X = B for triangular A (lower by default); b may be a vector [n]. */
 export function triangularSolve(a: Tensor, b: Tensor, opts?: { lower?: boolean; transposeA?: boolean; unitDiagonal?: boolean }): Tensor {
-  checkOptions('triangularSolve', opts, ['lower', 'transposeA', 'unitDiagonal']);
+  checkKnown('triangularSolve', opts, ['lower', 'transposeA', 'unitDiagonal']);
   const vec = b.ndim === 1;
   const x = trsm(a, vec ? expandDims(b, -1) : b, opts?.lower ?? true, opts?.transposeA ?? false, opts?.unitDiagonal ?? false);
   return vec ? squeeze(x, -1) : x;

@@ -6,6 +6,7 @@ import { normalizeAxes, normalizeAxis } from '../../shape.js';
 import { add, cast, div, equal, exp, greater, isFinite, log, mul, sub, where } from './elementwise.js';
 import { broadcastTo, reshape } from './shape.js';
 import { stopGradient } from './special.js';
+import { checkKnown } from '../../validate.js';
 
 /** Options of the reductions: the axis or axes to reduce (default: all) and whether to keep them as size 1. */
 export interface AxisOptions {
@@ -89,12 +90,12 @@ const cumsumPrim: Primitive<{ axis: number; reverse: boolean }> = {
 
 export const reducePrims = { reduceSum: reduceSumPrim, reduceMax: reduceMaxPrim, reduceMin: reduceMinPrim, argmax: argmaxPrim, argmin: argminPrim, cumsum: cumsumPrim };
 
-const AXIS_KEYS = new Set(['axis', 'keepdims']);
+const AXIS_KEYS = ['axis', 'keepdims'];
 function params(op: string, x: Tensor, opts: AxisOptions | undefined): ReduceParams {
   if (opts !== undefined && (typeof opts !== 'object' || opts === null)) {
     throw new ConfigError(`${op}: options must be an object like { axis: 0, keepdims: true }, got ${String(opts)}.`);
   }
-  for (const k of Object.keys(opts ?? {})) if (!AXIS_KEYS.has(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: axis, keepdims).`);
+  checkKnown(op, opts, AXIS_KEYS);
   return { axes: normalizeAxes(op, opts?.axis, x.ndim), keepdims: opts?.keepdims ?? false };
 }
 

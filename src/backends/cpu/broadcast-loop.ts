@@ -1,4 +1,5 @@
 import type { TypedArray } from '../../dtype.js';
+import { broadcastStrides } from '../../shape.js';
 
 /**
  * Elementwise kernels generated from an expression in the operands a0..a(n-1), one function per
@@ -6,19 +7,6 @@ import type { TypedArray } from '../../dtype.js';
  * op closure would be megamorphic and several times slower).
  */
 export type NaryKernel = (inputs: TypedArray[], shapes: (readonly number[])[], out: TypedArray, outShape: readonly number[]) => void;
-
-/** Strides of `shape` (right-aligned to `outShape`), with 0 where it broadcasts. */
-export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const rank = outShape.length;
-  const strides = new Array<number>(rank).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const j = rank - shape.length + i;
-    strides[j] = shape[i] === 1 ? 0 : s;
-    s *= shape[i]!;
-  }
-  return strides;
-}
 
 const cache = new Map<string, NaryKernel>();
 

@@ -1,6 +1,6 @@
+import { splitAt } from '../../shape.js';
 import { ShapeError } from '../../errors.js';
 import type { TypedArray } from '../../dtype.js';
-import { splitAt } from './reduce.js';
 
 function checkIndex(op: string, j: number, k: number): number {
   const r = j < 0 ? j + k : j;

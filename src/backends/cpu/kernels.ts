@@ -10,17 +10,12 @@ import { matmul } from './matmul/matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
 import { randintOffset } from './randint.js';
 import { fma } from './special.js';
-import { foldInKeys, randomBits64, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
-import { stridesOf } from '../../shape.js';
+import { foldInKeys, randomBits64, randomBits32, randomUniform32, randomUniform64, splitKeys } from '../../prng/threefry.js';
+import { sizeOf as sizeOfShape, stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
 
 
 const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocPooled(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
-function sizeOfShape(s: readonly number[]): number {
-  let n = 1;
-  for (const d of s) n *= d;
-  return n;
-}
 
 const elementwise = (op: ElementwiseOp): CpuKernel => (inputs, _p, outs) => {
   const out = out1(outs);

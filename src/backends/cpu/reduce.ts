@@ -1,4 +1,5 @@
 import type { TypedArray } from '../../dtype.js';
+import { splitAt } from '../../shape.js';
 
 /**
  * Reductions walk the input once in memory order and accumulate into the output through an
@@ -63,15 +64,6 @@ export function reduce(kind: ReduceKind, x: TypedArray, shape: readonly number[]
     }
   }
   out.set(acc);
-}
-
-/** Views x as [outer, k, inner] around `axis`. */
-export function splitAt(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1;
-  let inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i]!;
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
-  return [outer, shape[axis]!, inner];
 }
 
 /** Index of the first max (or min) along axis; NaN counts as the extreme, as in NumPy. */

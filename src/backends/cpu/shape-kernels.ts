@@ -1,8 +1,7 @@
 import ndarray from 'ndarray';
 import ops from 'ndarray-ops';
 import type { TypedArray } from '../../dtype.js';
-import { broadcastStrides } from './broadcast-loop.js';
-import { splitAt } from './reduce.js';
+import { broadcastStrides, splitAt } from '../../shape.js';
 
 /**
  * Data movement through ndarray strided views: a transpose, broadcast or slice is a view on the

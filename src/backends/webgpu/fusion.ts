@@ -7,8 +7,9 @@
  * (backend.ts) decides when an expression is computed; this file only turns one into WGSL, a
  * cache key, its buffers and its metadata.
  */
+import { broadcastStrides, sizeOf } from '../../shape.js';
 import type { DType } from '../../dtype.js';
-import { bindings, broadcastStrides, LINEAR_INDEX, MAIN_SIG, memoCode, sizeOf, stridedOffsets, withHelpers, wgslType } from './kernels/common.js';
+import { bindings, LINEAR_INDEX, MAIN_SIG, memoCode, stridedOffsets, withHelpers, wgslType } from './kernels/common.js';
 import { expressionFor, F32_MATH } from './kernels/elementwise.js';
 
 /** A computed buffer read by a fused kernel, with the shape it is read as (it broadcasts to the output). */

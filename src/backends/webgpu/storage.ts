@@ -44,12 +44,7 @@ export interface Handle extends GpuHandle {
 /** Usage flags of every tensor buffer (bound as storage, copied in and out). */
 export const STORAGE_USAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
-/** Elements of a shape. */
-export function sizeOfShape(s: readonly number[]): number {
-  let n = 1;
-  for (const d of s) n *= d;
-  return n;
-}
+export { sizeOf as sizeOfShape } from '../../shape.js';
 
 /** n rounded up to a multiple of 4 (copy and clear sizes). */
 export function alignUp4(n: number): number {

@@ -4,7 +4,6 @@
  * Gaussian log-likelihood loss the posterior is Gaussian in closed form (see conjugatePosterior).
  */
 import type { Tensor } from '../../tensor.js';
-import { ConfigError } from '../../errors.js';
 import { tensor } from '../../autodiff/ops/creation.js';
 import { matmul } from '../../autodiff/ops/matmul.js';
 import { cholesky } from '../../autodiff/ops/linalg.js';
@@ -12,11 +11,12 @@ import { normal } from '../../random.js';
 import { withBackend } from '../../backends/backend.js';
 import { tidy } from '../../memory.js';
 import { add, perBackend, reshape } from '../ops.js';
+import { checkPositiveInt } from '../../validate.js';
 
 /** The multivariate-normal toy simulator: (θ, key) → n draws [n, d] of N(θ, covariance). */
 export function mvnToy(covariance: number[][], n: number): (theta: Tensor, key: Tensor) => Tensor {
   const d = covariance.length;
-  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`simulators.mvnToy: n must be a positive integer, got ${n}.`);
+  checkPositiveInt('simulators.mvnToy', 'n', n);
   // Lᵀ, factored once in float64 on the CPU, then held in θ's dtype on whichever backend θ lives
   const factorT = withBackend('cpu', () => tidy(() => Array.from(cholesky(tensor(covariance)).mT.dataSync())));
   const Lt = perBackend((dtype) => tensor(factorT, { shape: [d, d], dtype }));

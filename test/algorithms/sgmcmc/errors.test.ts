@@ -123,4 +123,37 @@ test('run: an async loop rejects bad options and stops at a NaN with the step', 
   }
 });
 
+test('NaN in the data → NumericalError naming the batch entry, not the learning rate', () => {
+  const lpData = (p: bt.Tensor, b: { x: bt.Tensor }): [bt.Tensor, never[]] => [p.mul(b.x).sum().sub(p.square().sum().mul(0.5)), []];
+  const batch = { x: bt.tensor([[1, 2], [3, NaN]]) };
+  for (const name of NAMES) {
+    const s = buildAny(name, lpData as never);
+    const st = s.init(bt.tensor([1, 2]), key);
+    throwsType(() => s.update(st as never, batch, key), bt.NumericalError, /NaN at step 0.*batch\.x\[1, 1\] = NaN.*the data, not the step size/, name);
+  }
+  const sp = bt.sgmcmc.parallel(bt.sgmcmc.sgld.build(lpData, { lr: 0.01 }), { chains: 2 });
+  throwsType(() => sp.update(sp.init(bt.zeros([2, 2])), batch, key), bt.NumericalError, /in chain 0.*batch\.x\[1, 1\] = NaN/, 'parallel');
+  // finite data: the message stays about the model and the step size
+  const s = bt.sgmcmc.sgld.build((p: bt.Tensor) => [p.sum().mul(NaN), []], { lr: 0.01 });
+  throwsType(() => s.update(s.init(bt.tensor([1])), { x: bt.tensor([1]) }, key), bt.NumericalError, /NaN at step 0.*smaller learning rate/, 'finite data');
+});
+
+test('build(lp) without options → ConfigError naming the required lr; other bad arguments are ConfigErrors too', () => {
+  for (const name of NAMES) {
+    const b = (bt.sgmcmc[name] as typeof bt.sgmcmc.sghmc).build;
+    throwsType(() => (b as (lp: unknown) => unknown)(lp), bt.ConfigError, new RegExp(`^${name}\\.build: option 'lr' is required`), name);
+    throwsType(() => b(lp, 5 as never), bt.ConfigError, /options must be an object with at least lr/, `${name} options 5`);
+    throwsType(() => b(5 as never, { lr: 0.1 }), bt.ConfigError, /logPosterior must be a function/, `${name} lp 5`);
+  }
+});
+
+test('checks of constant options at build time are named build, not update', () => {
+  throwsType(() => bt.sgmcmc.sghmc.build(lp, { lr: 0.1, alpha: 0.01, beta: 1 }), bt.ConfigError, /^sghmc\.build: beta = 1/, 'sghmc');
+  throwsType(() => bt.sgmcmc.sgld.build(lp, { lr: 0.5, beta: 5 }), bt.ConfigError, /^sgld\.build: beta = 5/, 'sgld');
+  // a schedule is checked when it is evaluated, at update
+  const s = bt.sgmcmc.sghmc.build(lp, { lr: (t) => 0.05 * (t + 1), alpha: 0.01, beta: 0.3, momenta: 0 });
+  const st = s.update(s.init(bt.tensor([1])), null, key)[0];
+  throwsType(() => s.update(st, null, key), bt.ConfigError, /^sghmc\.update: beta = 0.3/, 'schedule');
+});
+
 test.run();

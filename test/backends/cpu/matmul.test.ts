@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { rng } from '../../seeded.js';
 import { matmul, type FloatArray } from '../../../src/backends/cpu/matmul/matmul.js';
 import { matmulJS } from '../../../src/backends/cpu/matmul/matmul-js.js';
 import { matmulWasm, setMatmulThreads } from '../../../src/backends/cpu/matmul/matmul-wasm.js';
@@ -12,15 +13,6 @@ const IMPLS: [string, Impl][] = [
   ['wasm', (...args: Parameters<Impl>) => { if (!matmulWasm(...args)) throw new Error('wasm declined'); }],
 ];
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Naive triple loop in float64, reading storage according to the transposes. */
 function naive(a: FloatArray, ao: ArrayLike<number>, b: FloatArray, bo: ArrayLike<number>, batch: number,

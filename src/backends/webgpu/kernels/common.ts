@@ -129,44 +129,6 @@ export function memoCode(key: string, make: () => string): string {
   return c;
 }
 
-export function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-/** Strides of `shape` right-aligned to `outShape`, 0 where it broadcasts. */
-export function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const rank = outShape.length;
-  const st = new Array<number>(rank).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const j = rank - shape.length + i;
-    st[j] = shape[i] === 1 ? 0 : s;
-    s *= shape[i]!;
-  }
-  return st;
-}
-
-/** [outer, k, inner] around `axis`. */
-export function splitAt(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1;
-  let inner = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i]!;
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i]!;
-  return [outer, shape[axis]!, inner];
-}
-
 /** WGSL that turns linear index `idx` over `rank` dims (shape at mt[shapeAt]) into offsets. */
 export function stridedOffsets(rank: number, idx: string, shapeAt: string, strideAts: { name: string; at: string }[]): string {
   const lines = [`var rem_ = ${idx};`, ...strideAts.map((s) => `var ${s.name} = 0u;`)];

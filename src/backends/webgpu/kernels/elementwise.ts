@@ -1,13 +1,12 @@
+import { broadcastStrides, sizeOf } from '../../../shape.js';
 import type { DType } from '../../../dtype.js';
 import { DTypeError } from '../../../errors.js';
 import type { OutSpec } from '../../backend.js';
 import { ELEMENTWISE_OPS, type BinaryOp, type ElementwiseOp, type UnaryOp } from '../../../autodiff/builtins.js';
 import {
   bindings,
-  broadcastStrides,
   LINEAR_INDEX,
   MAIN_SIG,
-  sizeOf,
   stridedOffsets,
   threadGrid,
   memoCode,

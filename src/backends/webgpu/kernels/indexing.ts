@@ -1,11 +1,10 @@
+import { sizeOf, splitAt } from '../../../shape.js';
 import {
   bindings,
   grid,
   LINEAR_INDEX,
   MAIN_SIG,
   memoCode,
-  sizeOf,
-  splitAt,
   threadGrid,
   withHelpers,
   wgslType,

@@ -1,4 +1,5 @@
-import { bindings, grid, sizeOf, stridesOf, withHelpers, type GpuKernel } from './common.js';
+import { sizeOf, stridesOf } from '../../../shape.js';
+import { bindings, grid, withHelpers, type GpuKernel } from './common.js';
 
 /**
  * Small batched dense linear algebra: one workgroup (64 threads) per matrix, working in global

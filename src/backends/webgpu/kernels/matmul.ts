@@ -1,4 +1,5 @@
-import { LINEAR_INDEX, MAIN_SIG, memoCode, sizeOf, stridesOf, threadGrid, type GpuKernel } from './common.js';
+import { sizeOf, stridesOf } from '../../../shape.js';
+import { LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuKernel } from './common.js';
 
 /**
  * Batched matmul C = op(A) op(B) with NumPy-broadcast batch dims and transA / transB.

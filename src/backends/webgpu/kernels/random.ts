@@ -1,10 +1,11 @@
+import { sizeOf } from '../../../shape.js';
 import { DTypeError } from '../../../errors.js';
-import { bindings, LINEAR_INDEX, MAIN_SIG, sizeOf, threadGrid, type GpuKernel } from './common.js';
+import { bindings, LINEAR_INDEX, MAIN_SIG, threadGrid, type GpuKernel } from './common.js';
 import { F32_MATH } from './elementwise.js';
 import { memoCode, withHelpers } from './common.js';
 
 /**
- * Threefry-2x32 (20 rounds) in WGSL: a transliteration of src/backends/cpu/threefry.ts (u32
+ * Threefry-2x32 (20 rounds) in WGSL: a transliteration of src/prng/threefry.ts (u32
  * add / rotate / xor wrap the same way), so every stream is bit-identical to the CPU's (and to
  * jax.random with jax_threefry_partitionable = True). Keys are int32 [..., 2] bit patterns.
  * Counters are (hi, lo) = (0, i): exact up to 2^32 draws per key and call.

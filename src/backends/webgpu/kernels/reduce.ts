@@ -1,3 +1,4 @@
+import { sizeOf, splitAt, stridesOf } from '../../../shape.js';
 import type { DType } from '../../../dtype.js';
 import type { OutSpec } from '../../backend.js';
 import {
@@ -6,10 +7,7 @@ import {
   LINEAR_INDEX,
   MAIN_SIG,
   memoCode,
-  sizeOf,
-  splitAt,
   stridedOffsets,
-  stridesOf,
   threadGrid,
   withHelpers,
   wgslType,

@@ -1,13 +1,10 @@
+import { broadcastStrides, sizeOf, splitAt, stridesOf } from '../../../shape.js';
 import type { OutSpec } from '../../backend.js';
 import {
   bindings,
-  broadcastStrides,
   LINEAR_INDEX,
   MAIN_SIG,
-  sizeOf,
-  splitAt,
   stridedOffsets,
-  stridesOf,
   threadGrid,
   type GpuInput,
   type GpuKernel,

@@ -1,6 +1,7 @@
+import { sizeOf } from '../../../shape.js';
 import { BackendError } from '../../../errors.js';
 import type { OutSpec } from '../../backend.js';
-import { bindings, grid, memoCode, sizeOf, wgslType, type GpuInput, type GpuKernel } from './common.js';
+import { bindings, grid, memoCode, wgslType, type GpuInput, type GpuKernel } from './common.js';
 
 /**
  * Kernels for user primitives (definePrimitive({ impl: { webgpu } })). Two forms:

@@ -1,19 +1,28 @@
-import { ConfigError } from '../errors.js';
-
 /**
- * Option checking shared by bt.optim, bt.nn and bt.logpdf. Misspelt options are the commonest
- * silent bug in optimiser code (`learning_rate` ignored, default used), so unknown keys throw.
+ * Option and argument checking for the whole library (optim, nn, logpdf, distributions, the
+ * engine's option bags, the algorithms). Misspelt options are the commonest silent bug in
+ * optimiser code (`learning_rate` ignored, default used), so unknown keys throw; every checker
+ * throws a ConfigError naming the operation, the option and the value it got.
  */
+import { ConfigError } from './errors.js';
+
+/** Throws a ConfigError for any key of `opts` not in `known` (undefined/null opts have none). */
+export function checkKnown(op: string, opts: object | null | undefined, known: readonly string[]): void {
+  for (const k of Object.keys(opts ?? {})) {
+    if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
+  }
+}
+
+/** Options that may be omitted but, when given, are a plain object with only `known` keys. */
 export function checkKeys(op: string, opts: unknown, known: readonly string[]): void {
   if (opts === undefined) return;
   if (opts === null || typeof opts !== 'object' || Array.isArray(opts)) {
     throw new ConfigError(`${op}: options must be a plain object, got ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}.`);
   }
-  for (const k of Object.keys(opts)) {
-    if (!known.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${known.join(', ')}).`);
-  }
+  checkKnown(op, opts, known);
 }
 
+/** Bounds for checkNumber; every field is optional. */
 export interface RangeSpec {
   /** inclusive lower bound */
   min?: number;
@@ -23,6 +32,7 @@ export interface RangeSpec {
   max?: number;
   /** exclusive upper bound */
   below?: number;
+  /** must be a whole number */
   integer?: boolean;
 }
 
@@ -40,11 +50,13 @@ export function checkNumber(op: string, name: string, v: unknown, spec: RangeSpe
   return v;
 }
 
+/** true or false, or a ConfigError naming the option and its value. */
 export function checkBoolean(op: string, name: string, v: unknown): boolean {
   if (typeof v !== 'boolean') throw new ConfigError(`${op}: ${name} must be true or false, got ${describeValue(v)}.`);
   return v;
 }
 
+/** A short description of any value for error messages ('a function', 'null', `'text'`, ...). */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
@@ -59,4 +71,16 @@ export function describeValue(v: unknown): string {
 export function requireOptions(op: string, opts: unknown, known: readonly string[]): void {
   if (opts === undefined || opts === null) throw new ConfigError(`${op}: options are required (known: ${known.join(', ')}).`);
   checkKeys(op, opts, known);
+}
+
+/** A whole number ≥ 1 (or undefined when allowed), else a ConfigError naming the option. */
+export function checkPositiveInt(op: string, name: string, v: unknown, allowUndefined = false): void {
+  if (allowUndefined && v === undefined) return;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ConfigError(`${op}: ${name} must be a positive integer, got ${String(v)}.`);
+}
+
+/** One of the allowed strings, else a ConfigError listing them. */
+export function oneOf<T extends string>(op: string, name: string, v: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(v as T)) throw new ConfigError(`${op}: ${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${JSON.stringify(v)}.`);
+  return v as T;
 }

@@ -1,5 +1,7 @@
 /**
  * Threefry-2x32 counter-based PRNG kernels, reproducing JAX's default `jax.random` streams.
+ * Host code over plain typed arrays: the CPU backend's random kernels run it and bt.random.key
+ * seeds with it, so it sits outside backends/ (random.ts must not reach into a backend).
  *
  * What is matched (bit for bit)
  * -----------------------------

@@ -13,7 +13,7 @@ import {
   splitKeysOriginal,
   randomBits32Original,
   randomBits64Original,
-} from '../../../src/backends/cpu/threefry.js';
+} from '../../src/prng/threefry.js';
 
 // Vectors below come from:
 //  [R123]  Random123 reference KAT, DEShawResearch/Random123-Boost libs/random/test/test_threefry.cpp

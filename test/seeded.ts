@@ -1,0 +1,16 @@
+/**
+ * The one seeded generator for test inputs (mulberry32): deterministic, independent of
+ * bt.random, and free of imports so the browser page can bundle it too.
+ */
+
+/** rng(seed)(): uniform numbers in [0, 1), the same sequence for the same seed. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
