@@ -1,4 +1,5 @@
 import { Tensor } from '../tensor.js';
+import { tidy } from '../memory.js';
 import type { PyTree } from '../autodiff/tree.js';
 import type { FloatDType } from '../dtype.js';
 import { add, exp, greater, log, mul, square, sub, where } from '../autodiff/ops/elementwise.js';
@@ -32,16 +33,21 @@ export interface MultivariateNormalOptions {
 /** raw (unconstrained) → L: strictly-lower part as is, diagonal exp(raw_ii); the upper part is ignored. */
 function rawToTril(raw: Tensor): Tensor {
   const d = raw.shape[raw.ndim - 1]!;
-  const I = eye(d, d, raw.dtype);
-  return add(tril(raw, -1), mul(exp(mul(raw, I)), I));
+  // tidy: the intermediates are freed (a tape that needs them keeps them), only L stays
+  return tidy(() => {
+    const I = eye(d, d, raw.dtype);
+    return add(tril(raw, -1), mul(exp(mul(raw, I)), I));
+  });
 }
 
 /** L → raw: strictly-lower part as is, log of the diagonal, zeros above. */
 function trilToRaw(L: Tensor): Tensor {
   const d = L.shape[L.ndim - 1]!;
-  const I = eye(d, d, L.dtype);
-  const isDiag = greater(I, 0);
-  return add(tril(L, -1), mul(log(where(isDiag, L, 1)), I));
+  return tidy(() => {
+    const I = eye(d, d, L.dtype);
+    const isDiag = greater(I, 0);
+    return add(tril(L, -1), mul(log(where(isDiag, L, 1)), I));
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { tidy } from '../../memory.js';
 import type { Tensor } from '../../tensor.js';
 import { bind, bind1 } from '../core.js';
 import type { Aval, Primitive } from '../primitive.js';
@@ -152,8 +153,9 @@ export const linalgPrims = { cholesky: choleskyPrim, triangularSolve: triangular
 export function cholesky(a: Tensor, opts?: { symmetrizeInput?: boolean }): Tensor {
   checkKnown('cholesky', opts, ['symmetrizeInput']);
   square('cholesky', a);
-  const s = opts?.symmetrizeInput === false ? a : mul(add(a, mT(a)), 0.5);
-  return bind1(choleskyPrim, [s], {});
+  if (opts?.symmetrizeInput === false) return bind1(choleskyPrim, [a], {});
+  // tidy frees the symmetrised copy once factored (an active tape keeps what it recorded)
+  return tidy(() => bind1(choleskyPrim, [mul(add(a, mT(a)), 0.5)], {}));
 }
 
 /** Solves op(A) X = B for triangular A (lower by default); b may be a vector [n]. */
