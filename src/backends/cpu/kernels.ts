@@ -12,6 +12,7 @@ import { fma } from './special.js';
 import { foldInKeys, randomBits64, randomBits32, randomUniform32, randomUniform64, splitKeys } from './threefry.js';
 import { stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
+import { specialCpuKernels } from './special-kernels.js';
 
 /** The CPU kernel table: one entry per primitive name. */
 export const cpuKernels = new Map<string, CpuKernel>();
@@ -22,6 +23,9 @@ function sizeOfShape(s: readonly number[]): number {
   for (const d of s) n *= d;
   return n;
 }
+
+// special functions (lgamma, digamma, incomplete gamma/beta and inverses): their own file
+for (const [op, k] of specialCpuKernels) cpuKernels.set(op, k);
 
 for (const op of ELEMENTWISE_OPS) {
   cpuKernels.set(op, (inputs, _p, outs) => {
