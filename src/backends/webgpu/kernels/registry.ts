@@ -5,6 +5,7 @@ import { argsortKernel, scatterAddKernel, takeKernel } from './indexing.js';
 import { matmulKernel } from './matmul.js';
 import { choleskyKernel, slogdetKernel, solveKernel, triangularSolveKernel } from './linalg.js';
 import { randomRandintKernel, randomBitsKernel, randomFoldInKernel, randomGammaKernel, randomSplitKernel, randomUniformKernel } from './random.js';
+import { specialGpuKernels } from './special-functions.js';
 import { broadcastToKernel, concatKernel, padKernel, sliceKernel, transposeKernel } from './shape.js';
 
 /** The WebGPU kernel table: one entry per primitive name (the same names and params as the CPU). */
@@ -36,3 +37,6 @@ builtinKernels.set('randomSplit', randomSplitKernel);
 builtinKernels.set('randomFoldIn', randomFoldInKernel);
 builtinKernels.set('randomGamma', randomGammaKernel);
 builtinKernels.set('randomRandint', randomRandintKernel);
+
+// special functions (lgamma, digamma, incomplete gamma/beta and inverses): their own file
+for (const [op, k] of specialGpuKernels) builtinKernels.set(op, k);
