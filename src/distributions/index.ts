@@ -9,3 +9,6 @@ export { Uniform } from './uniform.js';
 export { DiagonalNormal } from './diagonal.js';
 export { MultivariateNormal, type MultivariateNormalOptions } from './mvn.js';
 export { Independent } from './independent.js';
+export {
+  uniformQuantile, normalQuantile, logNormalQuantile, exponentialQuantile, laplaceQuantile, cauchyQuantile, gammaQuantile, betaQuantile, studentTQuantile,
+} from './quantiles.js';
