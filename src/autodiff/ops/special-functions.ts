@@ -61,6 +61,7 @@ const gammaPdf = (a: Tensor, x: Tensor) => exp(sub(sub(mul(sub(a, 1), log(x)), x
 const betaPdf = (a: Tensor, b: Tensor, x: Tensor) =>
   exp(add(add(mul(sub(a, 1), log(x)), mul(sub(b, 1), log1p(neg(x)))), sub(lgamma(add(a, b)), add(lgamma(a), lgamma(b)))));
 
+/** The special-function primitives by name (for the kernel tables and the op registry). */
 export const specialFunctionPrims = {
   lgamma: specialPrim('lgamma', [([x]) => digamma(x!)]),
   digamma: specialPrim('digamma', [([x]) => polygamma(1, x!)]),

@@ -149,6 +149,9 @@ export function digamma(x: number): number {
     // π cot(πx) = π cos(πx)/sin(πx), with cos(πx) = sin(π(x + 1/2))
     return digamma(1 - x) - (Math.PI * sinpi(x + 0.5)) / sinpi(x);
   }
+  // one step of the recurrence into [1, 2] keeps full relative accuracy on [0.5, 3] (no cancellation)
+  if (x >= 0.5 && x < 1) return digamma(x + 1) - 1 / x;
+  if (x > 2 && x <= 3) return digamma(x - 1) + 1 / (x - 1);
   if (x >= 1 && x <= 2) {
     PSI_TAYLOR ??= Array.from({ length: 48 }, (_, i) => (i % 2 === 0 ? 1 : -1) * hurwitzZeta(i + 2, PSI_ROOT_HI));
     const h = x - PSI_ROOT_HI - PSI_ROOT_LO;
