@@ -15,6 +15,14 @@ import { add, alignBatched, div, exp, log, log1p, mul, neg, sub } from './elemen
  * a/b-derivatives (second order in a shape parameter) are not provided: they raise ConfigError.
  * Kernels: src/backends/cpu/special-functions.ts (float64) and the WGSL in
  * src/backends/webgpu/kernels/special-functions.ts (float32).
+ *
+ * Accuracy measured against mpmath (40 digits): float64 — lgamma, digamma, trigamma, polygamma
+ * ≤ 4e-16 relative to max(1, |y|) (digamma ≤ 8e-16 next to its root); gammainc/gammaincc and
+ * ∂P/∂a ≤ 1e-15 for a ≤ 10, ≤ 5e-14 at a = 100 (the prefactor's lgamma differences lose
+ * ~a·eps); betainc and ∂I/∂a, ∂I/∂b likewise (≤ 5e-14 at a + b = 110); inverses to 1e-13
+ * relative (their conditioning). float32 (WebGPU): lgamma/trigamma ≤ 2 ulp, digamma ≤ 5 ulp,
+ * gammainc ≤ 3 ulp and betainc ≤ 7 ulp for a ≤ 10 / a + b < 40, growing as a·2⁻²⁴ beyond
+ * (≈ 80 ulp at a = 100); inverses ≤ 4e-6 relative.
  */
 
 /** ∂y/∂(input i), built only when that input carries a tangent or needs a cotangent. */
