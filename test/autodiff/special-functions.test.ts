@@ -122,20 +122,23 @@ registerAll(backends, 'every argument: vjp and jvp against finite differences', 
   for (const [name, f, at] of cases) await checkDirectional(B, f, at, seed++, name);
 });
 
-registerAll(backends, 'second order in x (and mixed a–x) against finite differences of the first', async (B) => {
+registerAll(backends, 'second order in x, in a (incomplete gamma) and mixed a–x, against finite differences of the first', async (B) => {
   const a = T(B, [0.7, 2.5], [2]);
   const u = T(B, [0.3, 0.8], [2]);
   const bb = T(B, [1.5, 3.0], [2]);
   await checkDirectional(B, (z) => bt.grad((w: bt.Tensor) => bt.sum(bt.gammainc(a, w)))(z), T(B, [1.2, 3.0], [2]), 31, 'd2P/dx2');
-  // d/da of dP/da is not provided: a ConfigError naming the op
+  // second order in a (∂²P/∂a², and the Gamma quantile's through the implicit function theorem)
+  await checkDirectional(B, (z) => bt.grad((w: bt.Tensor) => bt.sum(bt.gammainc(w, T(B, [0.4, 3.0], [2]))))(z), a, 32, 'd2P/da2');
+  await checkDirectional(B, (z) => bt.grad((w: bt.Tensor) => bt.sum(bt.gammaincinv(w, T(B, [0.3, 0.8], [2]))))(z), T(B, [1.5, 2.5], [2]), 36, 'd2 gammaincinv/da2');
+  // d/da of dI/da is not provided: a ConfigError naming the op
   let raised: unknown;
   try {
-    bt.grad((w: bt.Tensor) => bt.sum(bt.grad((v: bt.Tensor) => bt.sum(bt.gammainc(v, T(B, [0.4, 3.0], [2]))))(w)))(a);
+    bt.grad((w: bt.Tensor) => bt.sum(bt.grad((v: bt.Tensor) => bt.sum(bt.betainc(v, bb, u)))(w)))(a);
   } catch (e) {
     raised = e;
   }
-  assert.instance(raised, bt.ConfigError, 'second derivative in a: ConfigError');
-  assert.match((raised as Error).message, /gammaincDa/);
+  assert.instance(raised, bt.ConfigError, 'second derivative of betainc in a: ConfigError');
+  assert.match((raised as Error).message, /betaincDa/);
   // mixed: d/dx of dP/da is closed form
   await checkDirectional(B, (z) => bt.grad((w: bt.Tensor) => bt.sum(bt.gammainc(w, z)))(a), T(B, [0.4, 3.0], [2]), 33, 'd2P/dadx');
   await checkDirectional(B, (z) => bt.grad((w: bt.Tensor) => bt.sum(bt.betainc(w, bb, z)))(a), u, 34, 'd2I/dadx');

@@ -11,8 +11,10 @@ import { add, alignBatched, div, exp, log, log1p, mul, neg, sub } from './elemen
 /**
  * Gamma-family special functions as elementwise primitives (broadcasting, float only). Their
  * derivatives are other primitives of this file, so grad of grad works in x; the derivatives of
- * the incomplete functions in their shape parameters (a, b) are primitives of their own whose
- * a/b-derivatives (second order in a shape parameter) are not provided: they raise ConfigError.
+ * the incomplete functions in their shape parameters (a, b) are primitives of their own: the
+ * incomplete gamma has ∂P/∂a and ∂²P/∂a² (so Hessians of Gamma quantiles in a work); third order
+ * in a, and second order of the incomplete beta in a or b, are not provided: they raise
+ * ConfigError naming the op.
  * Kernels: src/backends/cpu/special-functions.ts (float64) and the WGSL in
  * src/backends/webgpu/kernels/special-functions.ts (float32).
  *
@@ -77,8 +79,16 @@ export const specialFunctionPrims = {
   gammainc: specialPrim('gammainc', [([a, x]) => gammaincDa(a!, x!), ([a, x]) => gammaPdf(a!, x!)]),
   gammaincc: specialPrim('gammaincc', [([a, x]) => neg(gammaincDa(a!, x!)), ([a, x]) => neg(gammaPdf(a!, x!))]),
   gammaincDa: specialPrim('gammaincDa', [
-    noSecondOrder('gammaincDa', 'a'),
+    ([a, x]) => gammaincDaa(a!, x!),
     ([a, x]) => mul(gammaPdf(a!, x!), sub(log(x!), digamma(a!))),
+  ]),
+  // ∂/∂x ∂²P/∂a² = ∂²pdf/∂a² = pdf·((log x − ψ(a))² − ψ′(a)); third order in a is not provided
+  gammaincDaa: specialPrim('gammaincDaa', [
+    noSecondOrder('gammaincDaa', 'a'),
+    ([a, x]) => {
+      const L = sub(log(x!), digamma(a!));
+      return mul(gammaPdf(a!, x!), sub(mul(L, L), polygamma(1, a!)));
+    },
   ]),
   // implicit function theorem on P(a, x(a, p)) = p
   gammaincinv: specialPrim('gammaincinv', [
@@ -126,8 +136,10 @@ export const trigamma = (x: TensorLike): Tensor => polygamma(1, x);
 export const gammainc = (a: TensorLike, x: TensorLike): Tensor => bind1(P.gammainc, operands('gammainc', [a, x]), {});
 /** Regularised upper incomplete gamma Q(a, x) = 1 − P(a, x) (gammaincc), differentiable in a and x. */
 export const gammaincc = (a: TensorLike, x: TensorLike): Tensor => bind1(P.gammaincc, operands('gammaincc', [a, x]), {});
-/** ∂P(a, x)/∂a (differentiable in x only). */
+/** ∂P(a, x)/∂a (differentiable in a and x). */
 export const gammaincDa = (a: TensorLike, x: TensorLike): Tensor => bind1(P.gammaincDa, operands('gammaincDa', [a, x]), {});
+/** ∂²P(a, x)/∂a² (differentiable in x only). */
+export const gammaincDaa = (a: TensorLike, x: TensorLike): Tensor => bind1(P.gammaincDaa, operands('gammaincDaa', [a, x]), {});
 /** x with P(a, x) = p (scipy.special.gammaincinv), differentiable in a and p (implicit function theorem). */
 export const gammaincinv = (a: TensorLike, p: TensorLike): Tensor => bind1(P.gammaincinv, operands('gammaincinv', [a, p]), {});
 /** Regularised incomplete beta I_x(a, b) (scipy/JAX betainc(a, b, x)), differentiable in a, b and x. */

@@ -189,6 +189,7 @@ export function trigamma(x: number): number {
 let gP = 0;
 let gQ = 0;
 let gDa = 0; // ∂P/∂a
+let gDaa = 0; // ∂²P/∂a²
 
 /**
  * P, Q and ∂P/∂a together. x < a + 1: the series P = Σ tₙ, tₙ = x^{a+n} e^{-x}/Γ(a+n+1), with
@@ -196,7 +197,7 @@ let gDa = 0; // ∂P/∂a
  * fraction (DLMF 8.9.2) evaluated by Lentz's method, with its a-derivative carried alongside.
  */
 function gammaincParts(a: number, x: number, wantDa: boolean): void {
-  gDa = NaN;
+  gDa = gDaa = NaN;
   if (Number.isNaN(a) || Number.isNaN(x) || !(a > 0) || x < 0) {
     gP = gQ = NaN;
     return;
@@ -204,68 +205,88 @@ function gammaincParts(a: number, x: number, wantDa: boolean): void {
   if (x === 0) {
     gP = 0;
     gQ = 1;
-    gDa = 0;
+    gDa = gDaa = 0;
     return;
   }
   if (x === Infinity) {
     gP = 1;
     gQ = 0;
-    gDa = 0;
+    gDa = gDaa = 0;
     return;
   }
   const lx = Math.log(x);
   if (x < a + 1) {
     let t = Math.exp(a * lx - x - lgamma(a + 1));
     let psi = wantDa ? digamma(a + 1) : 0;
+    let psi1 = wantDa ? trigamma(a + 1) : 0;
     let sum = t;
     let dsum = t * (lx - psi);
+    let d2sum = t * ((lx - psi) ** 2 - psi1); // ∂²tₙ/∂a² = tₙ((log x − ψ)² − ψ′)
     for (let n = 1; n < MAX_ITER; n++) {
       t *= x / (a + n);
       sum += t;
       if (wantDa) {
         psi += 1 / (a + n);
+        psi1 -= 1 / ((a + n) * (a + n));
         dsum += t * (lx - psi);
+        d2sum += t * ((lx - psi) ** 2 - psi1);
       }
       if (t < sum * 1e-17) break;
     }
     gP = sum;
     gQ = 1 - sum;
     gDa = dsum;
+    gDaa = d2sum;
     return;
   }
   // Lentz on Q's continued fraction 1/(x+1−a− 1(1−a)/(x+3−a− 2(2−a)/(x+5−a− …))), with ∂/∂a
+  // and ∂²/∂a² carried through each step (b, aₙ are linear in a: their second derivatives vanish)
   let b = x + 1 - a;
   let c = 1 / TINY;
   let cA = 0;
+  let cAA = 0;
   let d = 1 / b;
   let dA = d * d; // ∂(1/b)/∂a with ∂b/∂a = −1
+  let dAA = 2 * d * d * d;
   let h = d;
   let hA = dA;
+  let hAA = dAA;
   for (let i = 1; i < MAX_ITER; i++) {
     const an = -i * (i - a);
     const anA = i;
     b += 2;
     let D = an * d + b;
     const DA = anA * d + an * dA - 1;
+    const DAA = 2 * anA * dA + an * dAA;
     if (Math.abs(D) < TINY) D = TINY;
-    let C = b + an / c;
-    const CA = -1 + anA / c - (an * cA) / (c * c);
+    const ic = 1 / c;
+    let C = b + an * ic;
+    const CA = -1 + anA * ic - an * cA * ic * ic;
+    const CAA = -2 * anA * cA * ic * ic - an * cAA * ic * ic + 2 * an * cA * cA * ic * ic * ic;
     if (Math.abs(C) < TINY) C = TINY;
     d = 1 / D;
     dA = -DA * d * d;
+    dAA = -DAA * d * d + 2 * DA * DA * d * d * d;
     c = C;
     cA = CA;
+    cAA = CAA;
     const del = d * c;
     const delA = dA * c + d * cA;
+    const delAA = dAA * c + 2 * dA * cA + d * cAA;
+    hAA = hAA * del + 2 * hA * delA + h * delAA;
     hA = hA * del + h * delA;
     h *= del;
-    if (Math.abs(del - 1) < EPS && (!wantDa || Math.abs(h * delA) <= EPS * Math.abs(hA) + TINY)) break;
+    if (Math.abs(del - 1) < EPS && (!wantDa || (Math.abs(h * delA) <= EPS * Math.abs(hA) + TINY && Math.abs(h * delAA) <= EPS * Math.abs(hAA) + TINY))) break;
   }
   const front = Math.exp(a * lx - x - lgamma(a));
   gQ = front * h;
   gP = 1 - gQ;
-  // ∂Q/∂a = Q (log x − ψ(a)) + front ∂K/∂a
-  gDa = wantDa ? -(gQ * (lx - digamma(a)) + front * hA) : NaN;
+  if (wantDa) {
+    // Q = front·K with ∂front/∂a = front·L, L = log x − ψ(a), ∂²front/∂a² = front(L² − ψ′(a))
+    const L = lx - digamma(a);
+    gDa = -(gQ * L + front * hA);
+    gDaa = -(gQ * (L * L - trigamma(a)) + 2 * front * L * hA + front * hAA);
+  }
 }
 
 /** Regularised lower incomplete gamma P(a, x) (scipy.special.gammainc). */
@@ -284,6 +305,12 @@ export function gammaincc(a: number, x: number): number {
 export function gammaincDa(a: number, x: number): number {
   gammaincParts(a, x, true);
   return gDa;
+}
+
+/** ∂²P(a, x)/∂a². */
+export function gammaincDaa(a: number, x: number): number {
+  gammaincParts(a, x, true);
+  return gDaa;
 }
 
 /** The density ∂P/∂x = x^{a−1} e^{−x}/Γ(a). */

@@ -25,6 +25,7 @@ export const specialCpuKernels = new Map<string, CpuKernel>([
   ['gammainc', ew(2, () => 'gammainc(a0, a1)')],
   ['gammaincc', ew(2, () => 'gammaincc(a0, a1)')],
   ['gammaincDa', ew(2, () => 'gammaincDa(a0, a1)')],
+  ['gammaincDaa', ew(2, () => 'gammaincDaa(a0, a1)')],
   ['gammaincinv', ew(2, () => 'gammaincinv(a0, a1)')],
   ['betainc', ew(3, () => 'betainc(a0, a1, a2)')],
   ['betaincDa', ew(3, () => 'betaincDa(a0, a1, a2)')],

@@ -109,42 +109,51 @@ const SF: Record<string, string> = {
   if (!isfinite_f(x)) { return x; }
   return digpos_f(x);
 }`,
-  // (P, Q, ∂P/∂a)
-  ginc_f: `fn ginc_f(a: f32, x: f32) -> vec3<f32> {
-  if (isnan_f(a) || isnan_f(x) || !(a > 0.0) || x < 0.0) { return vec3<f32>(nan_f(), nan_f(), nan_f()); }
-  if (x == 0.0) { return vec3<f32>(0.0, 1.0, 0.0); }
-  if (!isfinite_f(x)) { return vec3<f32>(1.0, 0.0, 0.0); }
+  // (P, Q, ∂P/∂a, ∂²P/∂a²)
+  ginc_f: `fn ginc_f(a: f32, x: f32) -> vec4<f32> {
+  if (isnan_f(a) || isnan_f(x) || !(a > 0.0) || x < 0.0) { return vec4<f32>(nan_f(), nan_f(), nan_f(), nan_f()); }
+  if (x == 0.0) { return vec4<f32>(0.0, 1.0, 0.0, 0.0); }
+  if (!isfinite_f(x)) { return vec4<f32>(1.0, 0.0, 0.0, 0.0); }
   let lx = log_f(x);
   if (x < a + 1.0) {
     var t = exp_f(a * lx - x - lgamma_f(a + 1.0));
     var psi = digamma_f(a + 1.0);
-    var sum = t; var dsum = t * (lx - psi);
+    var psi1 = polygamma_f(1u, a + 1.0);
+    var sum = t; var dsum = t * (lx - psi); var d2sum = t * ((lx - psi) * (lx - psi) - psi1);
     for (var n = 1; n < 100000; n++) {
-      t *= x / (a + f32(n)); sum += t;
-      psi += 1.0 / (a + f32(n)); dsum += t * (lx - psi);
+      let an = a + f32(n);
+      t *= x / an; sum += t;
+      psi += 1.0 / an; psi1 -= 1.0 / (an * an);
+      dsum += t * (lx - psi); d2sum += t * ((lx - psi) * (lx - psi) - psi1);
       if (t < sum * 3e-8) { break; }
     }
-    return vec3<f32>(sum, 1.0 - sum, dsum);
+    return vec4<f32>(sum, 1.0 - sum, dsum, d2sum);
   }
   let TINY = 1e-30;
-  var b = x + 1.0 - a; var c = 1.0 / TINY; var cA = 0.0; var d = 1.0 / b; var dA = d * d;
-  var h = d; var hA = dA;
+  var b = x + 1.0 - a; var c = 1.0 / TINY; var cA = 0.0; var cAA = 0.0;
+  var d = 1.0 / b; var dA = d * d; var dAA = 2.0 * d * d * d;
+  var h = d; var hA = dA; var hAA = dAA;
   for (var i = 1; i < 100000; i++) {
     let fi = f32(i);
     let an = -fi * (fi - a);
     b += 2.0;
-    var D = an * d + b; let DA = fi * d + an * dA - 1.0;
+    var D = an * d + b; let DA = fi * d + an * dA - 1.0; let DAA = 2.0 * fi * dA + an * dAA;
     if (abs(D) < TINY) { D = TINY; }
-    var C = b + an / c; let CA = -1.0 + fi / c - an * cA / (c * c);
+    let ic = 1.0 / c;
+    var C = b + an * ic; let CA = -1.0 + fi * ic - an * cA * ic * ic;
+    let CAA = -2.0 * fi * cA * ic * ic - an * cAA * ic * ic + 2.0 * an * cA * cA * ic * ic * ic;
     if (abs(C) < TINY) { C = TINY; }
-    d = 1.0 / D; dA = -DA * d * d; c = C; cA = CA;
-    let del = d * c; let delA = dA * c + d * cA;
+    d = 1.0 / D; dA = -DA * d * d; dAA = -DAA * d * d + 2.0 * DA * DA * d * d * d;
+    c = C; cA = CA; cAA = CAA;
+    let del = d * c; let delA = dA * c + d * cA; let delAA = dAA * c + 2.0 * dA * cA + d * cAA;
+    hAA = hAA * del + 2.0 * hA * delA + h * delAA;
     hA = hA * del + h * delA; h *= del;
-    if (abs(del - 1.0) < 6e-8 && abs(h * delA) <= 6e-8 * abs(hA) + 1e-30) { break; }
+    if (abs(del - 1.0) < 6e-8 && abs(h * delA) <= 6e-8 * abs(hA) + 1e-30 && abs(h * delAA) <= 6e-8 * abs(hAA) + 1e-30) { break; }
   }
   let front = exp_f(a * lx - x - lgamma_f(a));
   let q = front * h;
-  return vec3<f32>(1.0 - q, q, -(q * (lx - digamma_f(a)) + front * hA));
+  let L = lx - digamma_f(a);
+  return vec4<f32>(1.0 - q, q, -(q * L + front * hA), -(q * (L * L - polygamma_f(1u, a)) + 2.0 * front * L * hA + front * hAA));
 }`,
   gincinv_f: `fn gincinv_f(a: f32, p: f32) -> f32 {
   if (isnan_f(a) || isnan_f(p) || !(a > 0.0) || p < 0.0 || p > 1.0) { return nan_f(); }
@@ -283,6 +292,7 @@ const EXPR: Record<string, (p: any) => string> = {
   gammainc: () => 'ginc_f(a0, a1).x',
   gammaincc: () => 'ginc_f(a0, a1).y',
   gammaincDa: () => 'ginc_f(a0, a1).z',
+  gammaincDaa: () => 'ginc_f(a0, a1).w',
   gammaincinv: () => 'gincinv_f(a0, a1)',
   betainc: () => 'binc_f(a0, a1, a2).x',
   betaincDa: () => 'binc_f(a0, a1, a2).y',
