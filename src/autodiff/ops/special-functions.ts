@@ -12,9 +12,10 @@ import { add, alignBatched, div, exp, log, log1p, mul, neg, sub } from './elemen
  * Gamma-family special functions as elementwise primitives (broadcasting, float only). Their
  * derivatives are other primitives of this file, so grad of grad works in x; the derivatives of
  * the incomplete functions in their shape parameters (a, b) are primitives of their own: the
- * incomplete gamma has ∂P/∂a and ∂²P/∂a² (so Hessians of Gamma quantiles in a work); third order
- * in a, and second order of the incomplete beta in a or b, are not provided: they raise
- * ConfigError naming the op.
+ * incomplete gamma has ∂P/∂a and ∂²P/∂a², the incomplete beta its first and second derivatives
+ * in (a, b) (so Hessians of Gamma/Beta/Student-t quantiles in their parameters work); third
+ * order in a shape parameter is not provided: it raises ConfigError naming the op. The second
+ * derivatives of the incomplete beta (betaincD2) have a CPU kernel only (WebGPU: BackendError).
  * Kernels: src/backends/cpu/special-functions.ts (float64) and the WGSL in
  * src/backends/webgpu/kernels/special-functions.ts (float32).
  *
@@ -101,14 +102,28 @@ export const specialFunctionPrims = {
     ([a, b, x]) => betaPdf(a!, b!, x!),
   ]),
   betaincDa: specialPrim('betaincDa', [
-    noSecondOrder('betaincDa', 'a'),
-    noSecondOrder('betaincDa', 'b'),
+    ([a, b, x]) => betaincD2(a!, b!, x!, 'aa'),
+    ([a, b, x]) => betaincD2(a!, b!, x!, 'ab'),
     ([a, b, x]) => mul(betaPdf(a!, b!, x!), add(sub(log(x!), digamma(a!)), digamma(add(a!, b!)))),
   ]),
   betaincDb: specialPrim('betaincDb', [
-    noSecondOrder('betaincDb', 'a'),
-    noSecondOrder('betaincDb', 'b'),
+    ([a, b, x]) => betaincD2(a!, b!, x!, 'ab'),
+    ([a, b, x]) => betaincD2(a!, b!, x!, 'bb'),
     ([a, b, x]) => mul(betaPdf(a!, b!, x!), add(sub(log1p(neg(x!)), digamma(b!)), digamma(add(a!, b!)))),
+  ]),
+  // ∂²I/∂a², ∂²I/∂a∂b, ∂²I/∂b² (params.which); in x: the same derivatives of the Beta density,
+  // pdf·(LₐLᵦ-type products + trigamma terms), L_a = log x − ψ(a) + ψ(a+b), L_b = log(1−x) − ψ(b) + ψ(a+b)
+  betaincD2: specialPrim('betaincD2', [
+    noSecondOrder('betaincD2', 'a'),
+    noSecondOrder('betaincD2', 'b'),
+    ([a, b, x], _y, p: { which: 'aa' | 'ab' | 'bb' }) => {
+      const pab = polygamma(1, add(a!, b!));
+      const La = add(sub(log(x!), digamma(a!)), digamma(add(a!, b!)));
+      const Lb = add(sub(log1p(neg(x!)), digamma(b!)), digamma(add(a!, b!)));
+      const k =
+        p.which === 'aa' ? add(sub(mul(La, La), polygamma(1, a!)), pab) : p.which === 'ab' ? add(mul(La, Lb), pab) : add(sub(mul(Lb, Lb), polygamma(1, b!)), pab);
+      return mul(betaPdf(a!, b!, x!), k);
+    },
   ]),
   betaincinv: specialPrim('betaincinv', [
     ([a, b], x) => neg(div(betaincDa(a!, b!, x), betaPdf(a!, b!, x))),
@@ -148,6 +163,9 @@ export const betainc = (a: TensorLike, b: TensorLike, x: TensorLike): Tensor => 
 export const betaincDa = (a: TensorLike, b: TensorLike, x: TensorLike): Tensor => bind1(P.betaincDa, operands('betaincDa', [a, b, x]), {});
 /** ∂I_x(a, b)/∂b (differentiable in x only). */
 export const betaincDb = (a: TensorLike, b: TensorLike, x: TensorLike): Tensor => bind1(P.betaincDb, operands('betaincDb', [a, b, x]), {});
+/** ∂²I_x(a, b)/∂a², ∂a∂b or ∂b² (`which`; differentiable in x only). */
+export const betaincD2 = (a: TensorLike, b: TensorLike, x: TensorLike, which: 'aa' | 'ab' | 'bb'): Tensor =>
+  bind1(P.betaincD2, operands('betaincD2', [a, b, x]), { which });
 /** x with I_x(a, b) = p (scipy.special.betaincinv), differentiable in a, b and p. */
 export const betaincinv = (a: TensorLike, b: TensorLike, p: TensorLike): Tensor => bind1(P.betaincinv, operands('betaincinv', [a, b, p]), {});
 

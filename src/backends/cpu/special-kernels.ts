@@ -30,5 +30,6 @@ export const specialCpuKernels = new Map<string, CpuKernel>([
   ['betainc', ew(3, () => 'betainc(a0, a1, a2)')],
   ['betaincDa', ew(3, () => 'betaincDa(a0, a1, a2)')],
   ['betaincDb', ew(3, () => 'betaincDb(a0, a1, a2)')],
+  ['betaincD2', ew(3, (p: { which: 'aa' | 'ab' | 'bb' }) => `betaincD2(a0, a1, a2, '${p.which}')`)],
   ['betaincinv', ew(3, () => 'betaincinv(a0, a1, a2)')],
 ]);
