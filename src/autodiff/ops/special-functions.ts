@@ -14,8 +14,7 @@ import { add, alignBatched, div, exp, log, log1p, mul, neg, sub } from './elemen
  * the incomplete functions in their shape parameters (a, b) are primitives of their own: the
  * incomplete gamma has ∂P/∂a and ∂²P/∂a², the incomplete beta its first and second derivatives
  * in (a, b) (so Hessians of Gamma/Beta/Student-t quantiles in their parameters work); third
- * order in a shape parameter is not provided: it raises ConfigError naming the op. The second
- * derivatives of the incomplete beta (betaincD2) have a CPU kernel only (WebGPU: BackendError).
+ * order in a shape parameter is not provided: it raises ConfigError naming the op.
  * Kernels: src/backends/cpu/special-functions.ts (float64) and the WGSL in
  * src/backends/webgpu/kernels/special-functions.ts (float32).
  *

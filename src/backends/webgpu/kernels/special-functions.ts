@@ -246,6 +246,66 @@ const SF: Record<string, string> = {
   let J = front * f.x / b;
   return vec3<f32>(1.0 - J, -(J * dA + front * f.z / b), -(J * (dB - 1.0 / b) + front * f.y / b));
 }`,
+  // second-order jets in (A, B) for the incomplete beta's second derivatives (as the CPU's betaincD2)
+  Jet: `struct Jet { v: f32, a: f32, b: f32, aa: f32, ab: f32, bb: f32 }`,
+  jc: `fn jc(v: f32) -> Jet { return Jet(v, 0.0, 0.0, 0.0, 0.0, 0.0); }`,
+  jadd: `fn jadd(x: Jet, y: Jet) -> Jet { return Jet(x.v + y.v, x.a + y.a, x.b + y.b, x.aa + y.aa, x.ab + y.ab, x.bb + y.bb); }`,
+  jmul: `fn jmul(x: Jet, y: Jet) -> Jet {
+  return Jet(x.v * y.v, x.a * y.v + x.v * y.a, x.b * y.v + x.v * y.b, x.aa * y.v + 2.0 * x.a * y.a + x.v * y.aa,
+    x.ab * y.v + x.a * y.b + x.b * y.a + x.v * y.ab, x.bb * y.v + 2.0 * x.b * y.b + x.v * y.bb);
+}`,
+  jfn: `fn jfn(x: Jet, f0: f32, f1: f32, f2: f32) -> Jet {
+  return Jet(f0, f1 * x.a, f1 * x.b, f2 * x.a * x.a + f1 * x.aa, f2 * x.a * x.b + f1 * x.ab, f2 * x.b * x.b + f1 * x.bb);
+}`,
+  jrecip: `fn jrecip(x: Jet) -> Jet { let r = 1.0 / x.v; return jfn(x, r, -r * r, 2.0 * r * r * r); }`,
+  betacfj_f: `fn betacfj_f(A: Jet, B: Jet, x: f32) -> Jet {
+  let one = jc(1.0);
+  let qab = jadd(A, B);
+  var D = jadd(one, jmul(jmul(qab, jrecip(jadd(A, one))), jc(-x)));
+  if (abs(D.v) < 1e-30) { D = jc(1e-30); }
+  var d = jrecip(D); var c = one; var h = d;
+  for (var m = 1; m < 100000; m++) {
+    let fm = f32(m);
+    let before = h;
+    for (var half = 0; half < 2; half++) {
+      var aa: Jet;
+      if (half == 0) {
+        aa = jmul(jmul(jadd(B, jc(-fm)), jc(fm * x)), jrecip(jmul(jadd(A, jc(2.0 * fm - 1.0)), jadd(A, jc(2.0 * fm)))));
+      } else {
+        aa = jmul(jmul(jmul(jadd(A, jc(fm)), jadd(qab, jc(fm))), jc(-x)), jrecip(jmul(jadd(A, jc(2.0 * fm)), jadd(A, jc(2.0 * fm + 1.0)))));
+      }
+      var Dn = jadd(one, jmul(aa, d));
+      if (abs(Dn.v) < 1e-30) { Dn = jc(1e-30); }
+      var Cn = jadd(one, jmul(aa, jrecip(c)));
+      if (abs(Cn.v) < 1e-30) { Cn = jc(1e-30); }
+      d = jrecip(Dn); c = Cn;
+      h = jmul(h, jmul(d, c));
+    }
+    let e = 6e-8;
+    if (abs(h.v - before.v) <= e * abs(h.v) + 1e-30 && abs(h.a - before.a) <= e * abs(h.a) + 1e-30 && abs(h.b - before.b) <= e * abs(h.b) + 1e-30
+      && abs(h.aa - before.aa) <= e * abs(h.aa) + 1e-30 && abs(h.ab - before.ab) <= e * abs(h.ab) + 1e-30 && abs(h.bb - before.bb) <= e * abs(h.bb) + 1e-30) { break; }
+  }
+  return h;
+}`,
+  // (∂²I/∂a², ∂²I/∂a∂b, ∂²I/∂b²)
+  bincd2_f: `fn bincd2_f(a: f32, b: f32, x: f32) -> vec3<f32> {
+  if (isnan_f(a) || isnan_f(b) || isnan_f(x) || !(a > 0.0) || !(b > 0.0) || x < 0.0 || x > 1.0) { return vec3<f32>(nan_f(), nan_f(), nan_f()); }
+  if (x == 0.0 || x == 1.0) { return vec3<f32>(0.0, 0.0, 0.0); }
+  let lx = log_f(x); let l1x = log1p_f(-x);
+  let p1ab = polygamma_f(1u, a + b); let dab = digamma_f(a + b);
+  let lf = Jet(lgamma_f(a + b) - lgamma_f(a) - lgamma_f(b) + a * lx + b * l1x, dab - digamma_f(a) + lx, dab - digamma_f(b) + l1x,
+    p1ab - polygamma_f(1u, a), p1ab, p1ab - polygamma_f(1u, b));
+  let e = exp_f(lf.v);
+  let front = jfn(lf, e, e, e);
+  let aJ = Jet(a, 1.0, 0.0, 0.0, 0.0, 0.0);
+  let bJ = Jet(b, 0.0, 1.0, 0.0, 0.0, 0.0);
+  if (x < (a + 1.0) / (a + b + 2.0)) {
+    let I = jmul(jmul(front, betacfj_f(aJ, bJ, x)), jrecip(aJ));
+    return vec3<f32>(I.aa, I.ab, I.bb);
+  }
+  let J = jmul(jmul(front, betacfj_f(bJ, aJ, 1.0 - x)), jrecip(bJ));
+  return vec3<f32>(-J.aa, -J.ab, -J.bb);
+}`,
   bincinv_f: `fn bincinv_f(a: f32, b: f32, p: f32) -> f32 {
   if (isnan_f(a) || isnan_f(b) || isnan_f(p) || !(a > 0.0) || !(b > 0.0) || p < 0.0 || p > 1.0) { return nan_f(); }
   if (p == 0.0) { return 0.0; }
@@ -297,6 +357,7 @@ const EXPR: Record<string, (p: any) => string> = {
   betainc: () => 'binc_f(a0, a1, a2).x',
   betaincDa: () => 'binc_f(a0, a1, a2).y',
   betaincDb: () => 'binc_f(a0, a1, a2).z',
+  betaincD2: (p: { which: 'aa' | 'ab' | 'bb' }) => `bincd2_f(a0, a1, a2).${p.which === 'aa' ? 'x' : p.which === 'ab' ? 'y' : 'z'}`,
   betaincinv: () => 'bincinv_f(a0, a1, a2)',
 };
 
