@@ -25,6 +25,7 @@ export { reshape, transpose, mT, broadcastTo, expandDims, squeeze, flatten, slic
 export { take, scatterAdd, takeAlongAxis, argsort, sort, diagonal, diag, triu, tril } from './autodiff/ops/indexing.js';
 export { matmul, outer } from './autodiff/ops/matmul.js';
 export { stopGradient } from './autodiff/ops/special.js';
+export { lgamma, digamma, polygamma, trigamma, gammainc, gammaincc, gammaincinv, betainc, betaincinv } from './autodiff/ops/special-functions.js';
 
 export { grad, valueAndGrad, vjp, type GradOptions, type Pullback } from './autodiff/reverse.js';
 export { jvp } from './autodiff/forward.js';

@@ -112,7 +112,11 @@ export function categorical(k: Tensor, logits: Tensor, opts?: { axis?: number; s
   return argmax(add(g, logits), { axis });
 }
 
-/** Gamma(alpha, 1) draws; alpha broadcasts to `shape` (default alpha's shape). */
+/**
+ * Gamma(alpha, 1) draws as jax.random.gamma (one split key per element, Marsaglia–Tsang with erf⁻¹
+ * normals, (1 − u)^{1/α} boost for α < 1; seed 0 gives JAX's numbers in float64); alpha broadcasts
+ * to `shape` (default alpha's shape). Differentiable in alpha by implicit reparameterisation.
+ */
 export function gamma(k: Tensor, alpha: Tensor | number, shape?: readonly number[], opts?: SampleOptions): Tensor {
   const a1 = typeof alpha === 'number' ? fromHost(floatDType('random.gamma', opts?.dtype) === 'float32' ? Float32Array.of(alpha) : Float64Array.of(alpha), []) : alpha;
   const target = shape ?? a1.shape;

@@ -10,8 +10,9 @@
  *    ones exactly; normal draws go through erf⁻¹, so they agree with the CPU's float32 draws
  *    within B.adRtol (64 ulps) relative; categorical draws are an argmax of logits + Gumbel noise
  *    (−log(−log u), a few ulps apart across backends), equal unless two perturbed logits of a row
- *    lie within those ulps (none do for this seed). gamma is not compared across backends: the
- *    CPU forms its Marsaglia–Tsang uniforms in float64 (52 bits), WebGPU in float32 (24 bits);
+ *    lie within those ulps (none do for this seed). gamma follows jax.random.gamma (split keys,
+ *    Marsaglia–Tsang): the same random words on both backends, values within a few float32 ulps
+ *    (WGSL's log, pow and erf⁻¹ are f32 approximations);
  *  - moments and frequencies are checked against the Monte Carlo error (5 standard errors, a
  *    χ² tail bound), the same bounds on both backends; float32 rounding is far below them.
  */
@@ -30,6 +31,7 @@ const arr = (t: bt.Tensor) => Array.from(t.dataSync());
 const get = async (B: BackendCase, t: bt.Tensor): Promise<number[]> => (B.name === 'cpu' ? arr(t) : read(t));
 /** The float dtypes each backend draws: both on CPU, float32 on WebGPU. */
 const dtypesOf = (B: BackendCase) => (B.name === 'cpu' ? (['float32', 'float64'] as const) : (['float32'] as const));
+const dtypeOf = (B: BackendCase) => B.dtype;
 
 function moments(xs: ArrayLike<number>): { mean: number; variance: number } {
   let s = 0;
@@ -358,6 +360,75 @@ registerAll(backends, 'bad keys and options are typed errors', (B) => {
     assert.throws(() => r.uniform(r.key(0), [2], { dtype: 'float64' }), (e: unknown) => e instanceof bt.DTypeError && /float64/.test((e as Error).message));
     assert.throws(() => r.normal(r.key(0), [2], { dtype: 'float64' }), (e: unknown) => e instanceof bt.DTypeError);
     assert.throws(() => r.gamma(r.key(0), 2, [2], { dtype: 'float64' }), (e: unknown) => e instanceof bt.DTypeError);
+  }
+});
+
+registerAll(backends, 'gamma as jax.random.gamma: seed 0, a = 0.5, float64 (JAX 0.4+ values) and the float32 stream across backends', async (B) => {
+  if (B.name === 'cpu') {
+    // jax.random.gamma(PRNGKey(0), 0.5, (5,), float64) under jax_enable_x64, as quoted to 3 figures
+    const jax = [0.0981, 0.00758, 0.542, 0.000299, 0.339];
+    const got = arr(r.gamma(r.key(0), 0.5, [5], { dtype: 'float64' }));
+    got.forEach((v, i) => assert.ok(Math.abs(v - jax[i]!) <= 0.5 * 10 ** (Math.floor(Math.log10(jax[i]!)) - 2), `gamma[${i}] ${v} vs JAX ${jax[i]}`));
+  }
+  // the float32 stream: WebGPU against the CPU's float32 kernel (the same words; f32 maths a few ulps apart)
+  const alphas = Float32Array.from({ length: 64 }, (_, i) => 0.05 + i * 0.37);
+  const cpu = await bt.withBackend('cpu', () => arr(r.gamma(r.key(3), bt.tensor(alphas, { dtype: 'float32' }))));
+  const here = await get(B, r.gamma(r.key(3), bt.tensor(alphas, { dtype: 'float32' })));
+  assertCloseArr(here, cpu, B.name === 'cpu' ? 0 : B.adRtol, 0, 'gamma float32 stream vs CPU');
+});
+
+registerAll(backends, 'gamma: vmap over alpha (and over keys with alpha) equals the unbatched draws', async (B) => {
+  const k = r.key(8);
+  const alphas = bt.tensor([0.4, 1.7, 6.0], { dtype: dtypeOf(B) });
+  const v = await get(B, bt.vmap((a: bt.Tensor) => r.gamma(k, a, [4]))(alphas));
+  const each: number[] = [];
+  for (const a of [0.4, 1.7, 6.0]) each.push(...(await get(B, r.gamma(k, bt.tensor([a], { dtype: dtypeOf(B) }).reshape([]), [4]))));
+  assertCloseArr(v, each, 0, 0, 'vmap over alpha');
+  const ks = r.split(r.key(9), 3);
+  const both = await get(B, bt.vmap((kk: bt.Tensor, a: bt.Tensor) => r.gamma(kk, a, [2]))(ks, alphas));
+  const each2: number[] = [];
+  for (let i = 0; i < 3; i++) each2.push(...(await get(B, r.gamma(ks.slice([i], [1]).reshape([2]), alphas.slice([i], [1]).reshape([]), [2]))));
+  assertCloseArr(both, each2, 0, 0, 'vmap over keys and alpha');
+});
+
+registerAll(backends, 'gamma: implicit reparameterisation gradient in alpha = d/da of the quantile at the fixed CDF level', async (B) => {
+  const k = r.key(11);
+  const a = bt.tensor([0.3, 1.0, 2.5, 9.0], { dtype: dtypeOf(B) });
+  const x = r.gamma(k, a);
+  const [, tan] = bt.jvp((aa: bt.Tensor) => r.gamma(k, aa), [a], [bt.onesLike(a)]);
+  // host reference: u = P(a, x) fixed, dx/da = −(∂P/∂a)/(∂P/∂x), each side by central differences in float64
+  const { gammainc, lgamma } = await import('../src/backends/cpu/special-functions.js');
+  const av = await get(B, a);
+  const xv = await get(B, x);
+  const want = av.map((ai, i) => {
+    const h = 1e-6 * ai;
+    const dPda = (gammainc(ai + h, xv[i]!) - gammainc(ai - h, xv[i]!)) / (2 * h);
+    const pdf = Math.exp((ai - 1) * Math.log(xv[i]!) - xv[i]! - lgamma(ai));
+    return -dPda / pdf;
+  });
+  assertCloseArr(await get(B, tan as bt.Tensor), want, B.name === 'cpu' ? 1e-7 : 2e-3, 0, 'd gamma sample / d alpha (jvp)');
+  const g = bt.grad((aa: bt.Tensor) => bt.sum(r.gamma(k, aa)))(a);
+  assertCloseArr(await get(B, g), want, B.name === 'cpu' ? 1e-7 : 2e-3, 0, 'd gamma sample / d alpha (grad)');
+});
+
+registerAll(backends, 'Beta(a, b) = G1/(G1+G2): reparameterised d E[X]/da matches b/(a+b)² within Monte Carlo error', async (B) => {
+  const n = 20000;
+  const [k1, k2] = [r.key(21), r.key(22)];
+  const beta = (a: bt.Tensor, b: bt.Tensor) => {
+    const g1 = r.gamma(k1, bt.broadcastTo(a, [n]));
+    const g2 = r.gamma(k2, bt.broadcastTo(b, [n]));
+    return bt.div(g1, bt.add(g1, g2));
+  };
+  for (const [av, bv] of [[0.7, 2.0], [3.0, 1.5]] as const) {
+    const a = bt.tensor([av], { dtype: dtypeOf(B) }).reshape([]);
+    const b = bt.tensor([bv], { dtype: dtypeOf(B) }).reshape([]);
+    // per-sample pathwise derivatives in one forward pass, their mean and standard error
+    const [, t] = bt.jvp((aa: bt.Tensor) => beta(aa, b), [a], [bt.onesLike(a)]);
+    const d = await get(B, t as bt.Tensor);
+    const mean = d.reduce((s, v) => s + v, 0) / n;
+    const sd = Math.sqrt(d.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1));
+    const want = bv / (av + bv) ** 2;
+    assert.ok(Math.abs(mean - want) < 5 * (sd / Math.sqrt(n)), `Beta(${av}, ${bv}) dE/da: ${mean} vs ${want} (±${(5 * sd) / Math.sqrt(n)})`);
   }
 });
 

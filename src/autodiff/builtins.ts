@@ -15,6 +15,11 @@ export const BINARY_OPS = [
 ] as const;
 /** Every elementwise op: the ones a WebGPU fused kernel can inline. */
 export const ELEMENTWISE_OPS = [...UNARY_OPS, ...BINARY_OPS, 'where', 'cast'] as const;
+/** Special functions (lgamma, digamma, incomplete gamma/beta, their inverses and shape derivatives). */
+export const SPECIAL_OPS = [
+  'lgamma', 'digamma', 'polygamma', 'gammainc', 'gammaincc', 'gammaincDa', 'gammaincDaa', 'gammaincinv',
+  'betainc', 'betaincDa', 'betaincDb', 'betaincD2', 'betaincinv',
+] as const;
 /** Built-in ops that run a kernel on every backend. */
 export const KERNEL_OPS = [
   ...ELEMENTWISE_OPS,
@@ -23,6 +28,7 @@ export const KERNEL_OPS = [
   'take', 'scatterAdd', 'argsort',
   'matmul', 'cholesky', 'triangularSolve', 'solve', 'slogdet',
   'randomBits', 'randomUniform', 'randomSplit', 'randomFoldIn', 'randomGamma', 'randomRandint',
+  ...SPECIAL_OPS,
 ] as const;
 /** Built-in ops whose output shares its input's storage (no kernel runs anywhere). */
 export const VIEW_OPS = ['reshape', 'stopGradient'] as const;
@@ -33,6 +39,8 @@ export const BUILTIN_OPS = [...KERNEL_OPS, ...VIEW_OPS] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 /** A binary elementwise op name. */
 export type BinaryOp = (typeof BINARY_OPS)[number];
+/** A special-function op name. */
+export type SpecialOp = (typeof SPECIAL_OPS)[number];
 /** An elementwise op name. */
 export type ElementwiseOp = (typeof ELEMENTWISE_OPS)[number];
 /** A built-in op that runs a kernel: every backend's kernel table is total over these. */

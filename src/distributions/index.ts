@@ -12,3 +12,6 @@ export { DiagonalNormal } from './diagonal.js';
 export { MultivariateNormal, type MultivariateNormalOptions } from './mvn.js';
 export { Independent } from './independent.js';
 export type { LocScaleDistribution } from './loc-scale.js';
+export {
+  uniformQuantile, normalQuantile, logNormalQuantile, exponentialQuantile, laplaceQuantile, cauchyQuantile, gammaQuantile, betaQuantile, studentTQuantile,
+} from './quantiles.js';

@@ -4,6 +4,9 @@ import type { Aval, Primitive } from '../primitive.js';
 import { DTypeError, ShapeError } from '../../errors.js';
 import { type DType } from '../../dtype.js';
 import { fmtShape } from '../../shape.js';
+import { mul } from './elementwise.js';
+import { broadcastTo, reshape, sumTo } from './shape.js';
+import { gammaSampleGrad } from './special-functions.js';
 
 /**
  * Counter-based random primitives. Keys are int32 tensors [..., 2] (two uint32 words); every
@@ -52,21 +55,39 @@ export const randomFoldInPrim: Primitive<{ data: number }> = {
   batch: batchKeys(() => randomFoldInPrim),
 };
 
-/** Gamma(α, 1) draws, one per α entry, for each key (Marsaglia–Tsang; α < 1 boosted). */
-export const randomGammaPrim: Primitive = {
+/**
+ * Gamma(α, 1) draws as jax.random.gamma: keys [...kb, 2], α of shape s (shared by every key) or,
+ * with `perKey`, [...kb, ...s] (a row per key, what vmap over α makes); output [...kb, ...s].
+ * Differentiable in α by implicit reparameterisation: d sample/dα = −(∂P/∂α)/(∂P/∂x) at the
+ * sample (P the regularised incomplete gamma), as JAX's random_gamma_grad.
+ */
+export const randomGammaPrim: Primitive<{ perKey?: boolean }> = {
   name: 'randomGamma',
-  nondiff: true,
-  shape: ([k, a]) => {
+  shape: ([k, a], p) => {
     const kb = keyBatch('random.gamma', k!);
     if (a!.dtype === 'int32') throw new DTypeError('random.gamma: alpha must be a float tensor.');
-    return [{ shape: [...kb, ...a!.shape], dtype: a!.dtype }];
-  },
-  batch: ([k, a], dims, _p, size) => {
-    if (dims[1] !== null) {
-      throw new ShapeError('random.gamma under vmap: batching over alpha is not supported yet; pass alpha of the full shape instead.');
+    if (p.perKey && (a!.shape.length < kb.length || kb.some((d, i) => a!.shape[i] !== d))) {
+      throw new ShapeError(`random.gamma: internal error, per-key alpha ${fmtShape(a!.shape)} does not start with the key batch ${fmtShape(kb)}.`);
     }
-    void size;
-    return [bind1(randomGammaPrim, [k!, a!], {})];
+    return [{ shape: p.perKey ? [...a!.shape] : [...kb, ...a!.shape], dtype: a!.dtype }];
+  },
+  jvp: ([, a], [, ta], _p, [y]) => [ta ? mul(ta, gammaSampleGrad(a!, y!)) : null],
+  vjp: ([ct], [, a], [y], _p, needs) => [null, ct && needs[1] ? sumTo(mul(ct, gammaSampleGrad(a!, y!)), a!.shape) : null],
+  batch: ([k, a], dims, p, size) => {
+    if (dims[1] === null) {
+      // keys batched, α not: a per-key α must gain the batch axis too
+      if (!p.perKey) return [bind1(randomGammaPrim, [k!, a!], p)];
+      return [bind1(randomGammaPrim, [k!, broadcastTo(a!, [size, ...a!.shape])], p)];
+    }
+    const kb = dims[0] === null ? broadcastTo(k!, [size, ...k!.shape]) : k!;
+    const lead = kb.shape.slice(1, -1); // the key dims inside the batch
+    let aa = a!;
+    if (!p.perKey) {
+      // α [B, ...s] → [B, ...lead, ...s]
+      const s = aa.shape.slice(1);
+      aa = broadcastTo(reshape(aa, [size, ...lead.map(() => 1), ...s]), [size, ...lead, ...s]);
+    }
+    return [bind1(randomGammaPrim, [kb, aa], { perKey: true })];
   },
 };
 

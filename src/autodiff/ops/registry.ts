@@ -8,6 +8,7 @@ import { matmulPrim } from './matmul.js';
 import { linalgPrims } from './linalg.js';
 import { randomPrims } from './random.js';
 import { specialPrims } from './special.js';
+import { specialFunctionPrims } from './special-functions.js';
 
 /**
  * Every built-in primitive by name: total over BuiltinOp, so an op named in the list without a
@@ -24,4 +25,5 @@ export const builtinPrimitives: Record<BuiltinOp, Primitive> = {
   ...linalgPrims,
   ...randomPrims,
   ...specialPrims,
+  ...specialFunctionPrims,
 };

@@ -10,9 +10,11 @@ import { matmul } from './matmul/matmul.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
 import { randintOffset } from './randint.js';
 import { fma } from './special.js';
+import { gammaOneJax } from './gamma.js';
 import { foldInKeys, randomBits64, randomBits32, randomUniform32, randomUniform64, splitKeys } from '../../prng/threefry.js';
 import { sizeOf as sizeOfShape, stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
+import { specialCpuKernels } from './special-kernels.js';
 
 
 const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocPooled(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
@@ -261,50 +263,29 @@ const randomFoldInKernel: CpuKernel = ([keys], p: { data: number }) => {
 };
 
 /**
- * Gamma(α, 1) by Marsaglia & Tsang (2000). Element i of key j draws from its own stream
- * foldIn(key_j, i); attempt t uses foldIn(that, t) for (u1, u2, u3): a Box–Muller normal and an
- * acceptance uniform. α < 1 uses Gamma(α + 1) · U^{1/α}.
+ * Gamma(α, 1) as jax.random.gamma: key j splits into one key per element of α (its own α row
+ * when `perKey`, else α shared by every key), each drawn by gammaOneJax (./gamma.ts).
  */
-const randomGammaKernel: CpuKernel = ([keys, alpha], _p, outs) => {
+const randomGammaKernel: CpuKernel = ([keys, alpha], p: { perKey?: boolean }, outs) => {
   const out = out1(outs);
   const nKeys = keys!.data.length / 2;
+  const n = sizeOfShape(outs[0]!.shape);
+  const m = nKeys === 0 ? 0 : n / nKeys;
   const a = alpha!.data;
-  const m = a.length;
+  const f32 = outs[0]!.dtype === 'float32';
   for (let j = 0; j < nKeys; j++) {
-    const key = (keys!.data as Int32Array).subarray(2 * j, 2 * j + 2);
-    for (let i = 0; i < m; i++) {
-      const ki = foldInKeys(key, 1, i);
-      out[j * m + i] = gammaOne(ki, a[i]!);
-    }
+    const ks = splitKeys((keys!.data as Int32Array).subarray(2 * j, 2 * j + 2), 1, m);
+    for (let i = 0; i < m; i++) out[j * m + i] = gammaOneJax(ks.subarray(2 * i, 2 * i + 2), a[p.perKey ? j * m + i : i]!, f32);
   }
   return out;
 };
 
-function gammaOne(key: Int32Array, alpha: number): number {
-  if (!(alpha > 0)) return NaN;
-  const boost = alpha < 1;
-  const a = boost ? alpha + 1 : alpha;
-  const d = a - 1 / 3;
-  const c = 1 / Math.sqrt(9 * d);
-  for (let t = 0; t < 1000; t++) {
-    const u = randomUniform64(foldInKeys(key, 1, t), 1, 4);
-    const z = Math.sqrt(-2 * Math.log1p(-u[0]!)) * Math.cos(2 * Math.PI * u[1]!);
-    const v0 = 1 + c * z;
-    if (v0 <= 0) continue;
-    const v = v0 * v0 * v0;
-    const u3 = 1 - u[2]!; // (0, 1]
-    if (Math.log(u3) < 0.5 * z * z + d - d * v + d * Math.log(v)) {
-      let g = d * v;
-      if (boost) g *= Math.pow(1 - u[3]!, 1 / alpha);
-      return g;
-    }
-  }
-  return NaN;
-}
 
 /** The CPU kernel table: total over the built-in ops (a missing kernel is a compile error). */
 export const cpuKernels: Record<KernelOp, CpuKernel> = {
   ...(Object.fromEntries(ELEMENTWISE_OPS.map((op) => [op, elementwise(op)])) as Record<ElementwiseOp, CpuKernel>),
+  // special functions (lgamma, digamma, incomplete gamma/beta and inverses): their own file
+  ...specialCpuKernels,
   reduceSum: reduceKernel('sum'),
   reduceMax: reduceKernel('max'),
   reduceMin: reduceKernel('min'),

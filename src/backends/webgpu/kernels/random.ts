@@ -128,32 +128,36 @@ export const randomFoldInKernel: GpuKernel<{ data: number }> = (ctx, [keys], p, 
 };
 
 /**
- * Gamma(α, 1) by Marsaglia & Tsang, the same draws as the CPU kernel: element i of key j uses the
- * stream foldIn(key_j, i); attempt t uses foldIn(that, t) for four uniforms (Box–Muller normal,
- * acceptance, boost for α < 1). The CPU forms the uniforms from 52 random bits in float64; here
- * they have 24 bits, so draws agree only to about the uniforms' resolution (measured: up to
- * 1.2e-2 relative at α = 0.3, 2.6e-3 at α = 10, mostly from the α < 1 boost u^(1/α)), and an
- * element whose acceptance test sits near its threshold may take a different attempt. The
- * distribution is the same (tested by moments); the individual draws are not bit-compatible.
+ * Gamma(α, 1) as jax.random.gamma in float32, the algorithm of the CPU's gammaOneJax
+ * (src/backends/cpu/gamma.ts): one split key per element, Marsaglia–Tsang rounds each splitting
+ * the key in three, erf⁻¹ normals from a bounded uniform, the boost (1 − u)^{1/α} for α < 1. The
+ * random words are bit-identical to the CPU's float32 stream; log, pow and erf⁻¹ are the f32
+ * approximations of F32_MATH, so values agree with the CPU float32 stream to a few ulps (an
+ * acceptance test sitting within those ulps of its threshold could decide differently).
  */
-export const randomGammaKernel: GpuKernel = (ctx, [keys, alpha], _p, outs) => {
+export const randomGammaKernel: GpuKernel = (ctx, [keys, alpha], p, outs) => {
   if (outs[0]!.dtype !== 'float32') throw new DTypeError('random.gamma: webgpu draws float32 only.');
   const out = ctx.output(outs[0]!);
   const nKeys = keys!.size / 2;
-  const m = alpha!.size;
-  const n = nKeys * m;
+  const n = sizeOf(outs[0]!.shape);
+  const m = nKeys === 0 ? 0 : n / nKeys;
   if (n === 0) return [out];
-  const code = memoCode('rgamma', () => withHelpers(
+  const code = memoCode('rgammajax', () => withHelpers(
     `${bindings([
       { name: 'keys', type: 'u32' },
       { name: 'alpha', type: 'f32' },
       { name: 'y', type: 'f32', write: true },
     ])}
 ${THREEFRY_WGSL}
-fn unif(k: vec2<u32>, c: u32) -> f32 {
-  let r = threefry(k.x, k.y, 0u, c);
-  // u = y0 2^-32 + (y1 >> 12) 2^-52 in float64 on the CPU; float32 keeps the top 24 bits, < 1
-  return f32(r.x >> 8u) * 5.9604644775390625e-8;
+fn sk(k: vec2<u32>, i: u32) -> vec2<u32> { return threefry(k.x, k.y, 0u, i); }
+fn unif(k: vec2<u32>) -> f32 {
+  let r = threefry(k.x, k.y, 0u, 0u);
+  return f32((r.x ^ r.y) >> 9u) * 1.1920928955078125e-7;
+}
+fn normal1(k: vec2<u32>) -> f32 {
+  let lo = -0.99999994039535522;
+  let w = max(lo, fma(unif(k), 2.0, lo));
+  return erfinv_f(w) * 1.4142135623730951;
 }
 ${MAIN_SIG()} {
   ${LINEAR_INDEX()}
@@ -161,37 +165,45 @@ ${MAIN_SIG()} {
   let m = mt[1];
   let j = gi / m;
   let i = gi % m;
-  let al = alpha[i];
+  let al = alpha[select(i, gi, mt[2] != 0u)];
   if (!(al > 0.0)) { y[gi] = nan_f(); return; }
-  let ki = threefry(keys[2u * j], keys[2u * j + 1u], 0u, i);
-  let boost = al < 1.0;
-  let a = select(al, al + 1.0, boost);
-  let d = a - 1.0 / 3.0;
-  let c = 1.0 / sqrt(9.0 * d);
-  var result = nan_f();
-  for (var t = 0u; t < 1000u; t = t + 1u) {
-    let kt = threefry(ki.x, ki.y, 0u, t);
-    let u0 = unif(kt, 0u);
-    let u1 = unif(kt, 1u);
-    let u2 = unif(kt, 2u);
-    let u3 = unif(kt, 3u);
-    let z = sqrt(-2.0 * log1p_f(-u0)) * cos(6.283185307179586 * u1);
-    let v0 = 1.0 + c * z;
-    if (v0 <= 0.0) { continue; }
-    let v = v0 * v0 * v0;
-    let uu = 1.0 - u2;
-    if (log(uu) < 0.5 * z * z + d - d * v + d * log(v)) {
-      var g = d * v;
-      if (boost) { g = g * pow(1.0 - u3, 1.0 / al); }
-      result = g;
-      break;
+  let kel = sk(vec2<u32>(keys[2u * j], keys[2u * j + 1u]), i);
+  let boosted = !(al >= 1.0);
+  let a = select(al, al + 1.0, boosted);
+  let d = a - 0.33333334;
+  let c = 0.33333334 / sqrt(d);
+  var k = sk(kel, 0u);
+  let subkey = sk(kel, 1u);
+  var X = 0.0;
+  var V = 1.0;
+  var U = 2.0;
+  for (var round = 0u; round < 100000u; round = round + 1u) {
+    let squeeze = U >= 1.0 - 0.0331 * (X * X);
+    if (!(squeeze && log_f(U) >= X * 0.5 + d * ((1.0 - V) + log_f(V)))) { break; }
+    let k0 = sk(k, 0u);
+    var xk = sk(k, 1u);
+    let uKey = sk(k, 2u);
+    k = k0;
+    var x = 0.0;
+    var v = -1.0;
+    for (var t = 0u; t < 10000u && v <= 0.0; t = t + 1u) {
+      let sub = sk(xk, 1u);
+      xk = sk(xk, 0u);
+      x = normal1(sub);
+      v = 1.0 + x * c;
     }
+    X = x * x;
+    V = (v * v) * v;
+    U = unif(uKey);
   }
-  y[gi] = result;
+  var z = d * V;
+  if (boosted) { z = z * pow_f(1.0 - unif(subkey), 1.0 / al); }
+  if (z == 0.0) { z = 1.1754943508222875e-38; }
+  y[gi] = z;
 }`,
     F32_MATH,
   ));
-  ctx.dispatch(code, [keys!.buffer, alpha!.buffer, out.buffer], ['r', 'r', 'w'], [n, m], threadGrid(n));
+  ctx.dispatch(code, [keys!.buffer, alpha!.buffer, out.buffer], ['r', 'r', 'w'], [n, m, (p as { perKey?: boolean }).perKey ? 1 : 0], threadGrid(n));
   return [out];
 };
 
