@@ -9,8 +9,9 @@ registerBackend('webgpu', () => createWebGPUBackend());
 
 export { Tensor, type NestedArray } from './tensor.js';
 export type { DType, FloatDType, TypedArray } from './dtype.js';
+export type { Shape } from './shape.js';
 export { ShapeError, DTypeError, BackendError, ConfigError, NumericalError, BayestapeError } from './errors.js';
-export { setBackend, getBackend, withBackend, registerBackend, ready, type Backend } from './backends/backend.js';
+export { setBackend, getBackend, withBackend, registerBackend, ready, type Backend, type BackendFactory, type TensorInfo, type OutSpec } from './backends/backend.js';
 export { tidy, keep, dispose, memory } from './memory.js';
 export { toBackend, type ToBackendOptions } from './transfer.js';
 

@@ -1,3 +1,10 @@
+/**
+ * bt.random: JAX-style keys. A key is an int32 tensor [2]; split/foldIn derive new keys and
+ * every sampler is a pure function of its key (Threefry-2x32, the streams of jax.random with
+ * jax_threefry_partitionable = True: the same seed gives JAX's numbers).
+ *
+ * @module
+ */
 import { Tensor } from './tensor.js';
 import { bind1, fromHost } from './autodiff/core.js';
 import { ConfigError, DTypeError, ShapeError } from './errors.js';
@@ -12,12 +19,6 @@ import { argsort } from './autodiff/ops/indexing.js';
 import { broadcastTo, reshape, slice } from './autodiff/ops/shape.js';
 import { currentBackend } from './backends/backend.js';
 import { checkPositiveInt, describeValue } from './validate.js';
-
-/**
- * bt.random: JAX-style keys. A key is an int32 tensor [2]; split/foldIn derive new keys and
- * every sampler is a pure function of its key (Threefry-2x32, the streams of jax.random with
- * jax_threefry_partitionable = True: the same seed gives JAX's numbers).
- */
 
 /** key(seed): a PRNG key from an integer seed (as jax.random.key / PRNGKey). */
 export function key(seed: number | bigint): Tensor {
@@ -56,7 +57,8 @@ export function bits(k: Tensor, shape: readonly number[] = []): Tensor {
   return bind1(randomBitsPrim, [k], { shape: assertShape('random.bits', [...shape]) });
 }
 
-interface SampleOptions {
+/** Options of the float samplers: `dtype` is float64 or float32 (default: the backend's default float). */
+export interface SampleOptions {
   dtype?: FloatDType;
 }
 

@@ -2,22 +2,24 @@ import type { DType, TypedArray } from '../dtype.js';
 import { BackendError } from '../errors.js';
 import type { Shape } from '../shape.js';
 
-/**
- * A backend owns buffers and runs kernels. The interface is shaped for an asynchronous device:
- * `run` only *enqueues* work and returns handles at once; values reach the host through `read`
- * (a Promise). The CPU backend happens to finish synchronously and also offers `readSync`.
- */
+/** A kernel's view of one input tensor: its shape, dtype and the backend's buffer handle. */
 export interface TensorInfo {
   readonly shape: Shape;
   readonly dtype: DType;
   readonly handle: unknown;
 }
 
+/** The shape and dtype of one output a kernel must produce (the backend allocates it). */
 export interface OutSpec {
   readonly shape: readonly number[];
   readonly dtype: DType;
 }
 
+/**
+ * A backend owns buffers and runs kernels. The interface is shaped for an asynchronous device:
+ * `run` only *enqueues* work and returns handles at once; values reach the host through `read`
+ * (a Promise). The CPU backend happens to finish synchronously and also offers `readSync`.
+ */
 export interface Backend {
   readonly name: string;
   /** The float dtype of tensors created without one (bt.tensor, zeros, random.normal...); 'float64' when absent. */
@@ -28,9 +30,11 @@ export interface Backend {
   share(handle: unknown): unknown;
   /** Drops one reference; the buffer is freed (or pooled) when none are left. */
   release(handle: unknown): void;
+  /** Copies `size` elements of the buffer to the host as a typed array of `dtype`, once enqueued work has finished. */
   read(handle: unknown, dtype: DType, size: number): Promise<TypedArray>;
   /** Synchronous read; absent on backends that cannot block (WebGPU). */
   readSync?(handle: unknown, dtype: DType, size: number): TypedArray;
+  /** Whether primitive `op` has a kernel here (built in, or added by registerKernel). */
   hasKernel(op: string): boolean;
   /** Enqueue the kernel of primitive `op`; returns one handle per output. */
   run(op: string, inputs: readonly TensorInfo[], params: unknown, outs: readonly OutSpec[]): unknown[];
@@ -46,15 +50,18 @@ export interface Backend {
    * letting the next step's expressions grow on top of it.
    */
   scopeEnded?(): void;
+  /** Frees every buffer and the device; the backend is unusable afterwards. */
   dispose?(): void;
 }
 
-type BackendFactory = () => Backend | Promise<Backend>;
+/** Makes a backend the first time it is needed; an async one (a GPU device is requested asynchronously) needs `await ready(name)` before use. */
+export type BackendFactory = () => Backend | Promise<Backend>;
 
 const factories = new Map<string, BackendFactory>();
 const instances = new Map<string, Backend>();
 let current = 'cpu';
 
+/** Registers a backend (or a factory making it on first use) under `name`, replacing any of that name. */
 export function registerBackend(name: string, backend: Backend | BackendFactory): void {
   if (typeof name !== 'string' || name.length === 0) throw new BackendError('registerBackend: the name must be a non-empty string.');
   instances.delete(name);
@@ -111,11 +118,13 @@ export function backendByName(name: string): Backend {
   return made;
 }
 
+/** Makes `name` the current backend (where new tensors are created); an async backend needs `await ready(name)` first. */
 export function setBackend(name: string): void {
   backendByName(name);
   current = name;
 }
 
+/** The name of the current backend ('cpu' until setBackend, or withBackend inside its callback, changes it). */
 export function getBackend(): string {
   return current;
 }

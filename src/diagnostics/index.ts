@@ -3,6 +3,8 @@
  * Stan and ArviZ compute them: rank-normalised split-R̂, bulk and tail ESS, MCSE, autocorrelation
  * and a per-parameter summary. Draws are laid out [chains, draws] (one scalar) or
  * [chains, draws, ...params] (summary).
+ *
+ * @module
  */
 export { rhat, splitRhat } from './rhat.js';
 export { essBulk, essTail, essMean, mcseMean } from './ess.js';

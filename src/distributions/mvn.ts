@@ -20,6 +20,7 @@ import { Independent, klIndependent } from './independent.js';
 import { Normal } from './normal.js';
 import { bcast, broadcastShapes, checkParams, checkValue, describeValue, fmtShape, LOG_2PI } from './util.js';
 
+/** Constructor options of MultivariateNormal: `loc` and exactly one of `covariance` or `scaleTril`. */
 export interface MultivariateNormalOptions {
   /** mean [..., d] */
   loc: Tensor;
@@ -109,10 +110,12 @@ export class MultivariateNormal extends DistributionBase {
     return this.eventShape[0]!;
   }
 
+  /** Σ = L Lᵀ [..., d, d]. */
   covariance(): Tensor {
     return matmul(this.scaleTril, mT(this.scaleTril));
   }
 
+  /** log N(x; loc, Σ) for x [..., d] -> [...] (sample and batch dims). */
   logProb(x: Tensor): Tensor {
     const op = 'distributions.MultivariateNormal.logProb';
     checkValue(op, x, this.eventShape, this.batchShape, this.dtype);
@@ -134,14 +137,17 @@ export class MultivariateNormal extends DistributionBase {
     return bcast(add(halfLogDet(this.scaleTril), 0.5 * this.dim * (1 + LOG_2PI)), this.batchShape);
   }
 
+  /** loc broadcast to [...batchShape, d]. */
   mean(): Tensor {
     return bcast(this.loc, [...this.batchShape, this.dim]);
   }
 
+  /** { loc, scaleTril: raw } with raw the unconstrained factor (see the class doc). */
   params(): PyTree {
     return { loc: this.loc, scaleTril: this.raw ?? trilToRaw(this.scaleTril) };
   }
 
+  /** The same family from new { loc, scaleTril: raw } leaves (as fromParams). */
   withParams(p: PyTree): MultivariateNormal {
     return MultivariateNormal.fromParams(p);
   }

@@ -39,7 +39,9 @@ export interface Checkpoint {
 
 /** How often to save and where: `save` gets a JSON-able Checkpoint every `every` steps (awaited). */
 export interface CheckpointOptions {
+  /** Save every this many steps (a positive integer). */
   every: number;
+  /** Receives each checkpoint; the run awaits it before the next step. */
   save: (checkpoint: Checkpoint) => void | Promise<void>;
 }
 

@@ -9,6 +9,8 @@
  *   A: θ ← θ + (ε/2) σ⁻² m
  *
  * No β (BAOA has no gradient-noise correction). State: { params, momenta, logPosterior, step }.
+ *
+ * @module
  */
 import type { Tensor } from '../../tensor.js';
 import { add, mul } from '../../autodiff/ops/elementwise.js';
@@ -19,12 +21,19 @@ import {
   type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
 } from './common.js';
 
+/** Options of `baoa.build`: only `lr` is required. */
 export interface BAOAOptions {
+  /** Learning rate ε (required): a number or a function of the step. */
   lr: Schedule;
+  /** Friction α (default 0.01): γ = α σ⁻² sets the O step's damping e^{−γε}. */
   alpha?: number;
+  /** Standard deviation σ of the momenta's target (default 1). */
   sigma?: number;
+  /** Temperature T (default 1): a number or a function of the step. */
   temperature?: Schedule;
+  /** Initial momenta: a tree like params, or a number filling every leaf; default N(0, 1) draws. */
   momenta?: PyTree | number;
+  /** Read the log posterior each step and stop with a NumericalError if it or a gradient is not finite (default true; CPU only). */
   checkFinite?: boolean;
 }
 
@@ -37,6 +46,7 @@ export interface BAOAState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'alpha', 'sigma', 'temperature', 'momenta', 'checkFinite'] as const;
 
+/** A BAOA sampler `{ init, update }` for `logPosterior`; init needs a key unless `momenta` is given (the default momenta are N(0, 1) draws). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: BAOAOptions = {} as BAOAOptions): Sampler<BAOAState<P>, A> {
   const op = 'baoa';
   const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, { alpha: MOMENTUM_NUMBERS.alpha, sigma: MOMENTUM_NUMBERS.sigma });

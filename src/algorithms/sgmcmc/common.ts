@@ -35,6 +35,7 @@ export interface BaseState<P = PyTree> {
   step: number;
 }
 
+/** What every `<name>.build()` returns: pure `init` / `update` functions over plain pytree states. */
 export interface Sampler<S extends BaseState = BaseState, A = any> {
   /** `sghmc`, `sgld`, ... */
   readonly name: string;

@@ -2,6 +2,8 @@
  * bt.sgmcmc: stochastic-gradient MCMC with posteriors' semantics (`sghmc`, `sgld`, `sgnht`,
  * `baoa`: `build(logPosterior, options) -> { init, update }` over plain pytree states), plus what
  * users build around them: parallel chains, a sample collector, a run loop and minibatches.
+ *
+ * @module
  */
 export * as sghmc from './sghmc.js';
 export * as sgld from './sgld.js';

@@ -19,6 +19,7 @@ import { fmtShape } from '../../shape.js';
 import { checkKnown, checkPositiveInt } from '../../validate.js';
 import { checkProbe, checkState, paramLeaves, type BaseState, type ChainContext, type Sampler } from './common.js';
 
+/** Options of `parallel`: the number of chains and how batch and logPosterior treat the chain axis. */
 export interface ParallelOptions {
   /** The number of chains C. */
   chains: number;
@@ -31,12 +32,14 @@ export interface ParallelOptions {
   batchedLogPosterior?: boolean;
 }
 
+/** A sampler over C chains: `init` / `update` as the single-chain sampler's, every state tensor with a leading chain axis. */
 export interface ParallelSampler<S extends BaseState = BaseState, A = any> {
   readonly name: string;
   readonly chains: number;
   readonly sampler: Sampler<S, A>;
   /** params: every leaf stacked with a leading chain axis of size C (see replicate()). */
   init(params: PyTree, key?: Tensor): S;
+  /** One step of every chain; the key is split into one per chain (chain c gets split(key, C)[c]), needed unless the noise is zero. */
   update(state: S, batch: unknown, key?: Tensor): [S, A];
 }
 
@@ -47,6 +50,7 @@ export function replicate(params: PyTree, chains: number): PyTree {
   return unflatten(def, ls.map((l) => broadcastTo(expandDims(l as Tensor, 0), [chains, ...(l as Tensor).shape])));
 }
 
+/** C chains of `sampler` stepped together as one batched kernel (chain c from key k draws what the single sampler draws with split(k, C)[c]). */
 export function parallel<S extends BaseState, A>(sampler: Sampler<S, A>, options: ParallelOptions): ParallelSampler<S, A> {
   if (!sampler || typeof sampler !== 'object' || !('_spec' in sampler)) throw new ConfigError('sgmcmc.parallel: the first argument must be a sampler from sgmcmc.<name>.build().');
   checkKnown('sgmcmc.parallel', options ?? {}, ['chains', 'batchPerChain', 'batchedLogPosterior']);

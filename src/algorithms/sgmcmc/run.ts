@@ -25,6 +25,7 @@ import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
 /** Anything with update(state, batch, key): a sampler or a parallel sampler. */
 export interface Steppable<S extends BaseState> {
   readonly name: string;
+  /** One step from `state` to a fresh state, with the step's aux. */
   update(state: S, batch: unknown, key?: Tensor): [S, any];
 }
 

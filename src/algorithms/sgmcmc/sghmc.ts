@@ -9,6 +9,8 @@
  * σ = (η/(1−τ))^{-1/2}, α = (1−μ)/η, ε = 1−τ, the recursion is heavy-ball SGD with momentum μ,
  * dampening τ and learning rate η, in explicit-Euler order (the parameter step uses the momentum
  * from before this step's gradient).
+ *
+ * @module
  */
 import type { Tensor } from '../../tensor.js';
 import { add, mul, sub } from '../../autodiff/ops/elementwise.js';
@@ -18,6 +20,7 @@ import {
   buildPreamble, gradLogPosterior, momentumSpec, langevinHyper, makeSampler, MOMENTUM_NUMBERS, normalLike, type BaseState, type LogPosterior, type Sampler, type Schedule, type KernelSpec,
 } from './common.js';
 
+/** Options of `sghmc.build`: only `lr` is required. */
 export interface SGHMCOptions {
   /** Learning rate ε (required): a number or a function of the step. */
   lr: Schedule;
@@ -44,6 +47,7 @@ export interface SGHMCState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'checkFinite'] as const;
 
+/** An SGHMC sampler `{ init, update }` for `logPosterior`; init needs a key unless `momenta` is given (the default momenta are N(0, 1) draws). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGHMCOptions = {} as SGHMCOptions): Sampler<SGHMCState<P>, A> {
   const op = 'sghmc';
   const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, MOMENTUM_NUMBERS);

@@ -4,6 +4,8 @@
  *   θ_{t+1} = θ_t + ε ∇θ log p(θ_t, batch) + √(T ε (2 − T ε β)) ξ,   ξ ~ N(0, I)
  *
  * targeting p(θ)^{1/T}. State: { params, logPosterior, step }.
+ *
+ * @module
  */
 import type { Tensor } from '../../tensor.js';
 import { add, mul } from '../../autodiff/ops/elementwise.js';
@@ -14,11 +16,15 @@ import {
   type BaseState, type KernelSpec, type LogPosterior, type Sampler, type Schedule,
 } from './common.js';
 
+/** Options of `sgld.build`: only `lr` is required. */
 export interface SGLDOptions {
+  /** Learning rate ε (required): a number or a function of the step. */
   lr: Schedule;
   /** Gradient-noise estimate β (default 0). */
   beta?: number;
+  /** Temperature T (default 1): a number or a function of the step. */
   temperature?: Schedule;
+  /** Read the log posterior each step and stop with a NumericalError if it or a gradient is not finite (default true; CPU only). */
   checkFinite?: boolean;
 }
 
@@ -30,6 +36,7 @@ export interface SGLDState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'beta', 'temperature', 'checkFinite'] as const;
 
+/** An SGLD sampler `{ init, update }` for `logPosterior` (init needs no key). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGLDOptions = {} as SGLDOptions): Sampler<SGLDState<P>, A> {
   const op = 'sgld';
   const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, { beta: { default: 0 } });

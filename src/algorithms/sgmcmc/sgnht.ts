@@ -7,6 +7,8 @@
  *   ξ_{t+1} = ξ_t + ε (σ⁻² mean(m_t²) − T)          (mean over all d entries, the old momenta)
  *
  * targeting ∝ exp((log p(θ) − mᵀm/(2σ²) − d(ξ − α)²/2) / T). State: { params, momenta, xi, logPosterior, step }.
+ *
+ * @module
  */
 import type { Tensor } from '../../tensor.js';
 import type { SGHMCOptions } from './sghmc.js';
@@ -36,6 +38,7 @@ export interface SGNHTState<P = PyTree> extends BaseState<P> {
 
 const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'xi', 'checkFinite'] as const;
 
+/** An SGNHT sampler `{ init, update }` for `logPosterior`; init needs a key unless `momenta` is given (the default momenta are N(0, 1) draws). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGNHTOptions = {} as SGNHTOptions): Sampler<SGNHTState<P>, A> {
   const op = 'sgnht';
   const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, MOMENTUM_NUMBERS);

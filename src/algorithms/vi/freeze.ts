@@ -1,12 +1,12 @@
+import { ConfigError } from '../../errors.js';
+import type { PyTree } from '../../autodiff/tree.js';
+import type { Distribution } from '../../distributions/types.js';
+
 /**
  * `freeze(dist, names)`: the same distribution with some parameters held fixed (blackbirds' tests
  * set `sigma.requires_grad = False`). Its `params()` leaves the named entries out, and
  * `withParams(p)` rebuilds the family from p plus the frozen values, so VI trains only the rest.
  */
-import { ConfigError } from '../../errors.js';
-import type { PyTree } from '../../autodiff/tree.js';
-import type { Distribution } from '../../distributions/types.js';
-
 export function freeze(dist: Distribution, names: readonly string[]): Distribution {
   const all = dist.params();
   if (all === null || typeof all !== 'object' || Array.isArray(all)) {

@@ -1,4 +1,8 @@
-/** bt.vi: generalised variational inference for simulators (blackbirds' VI), as pure init/update functions and the VI class over them. */
+/**
+ * bt.vi: generalised variational inference for simulators (blackbirds' VI), as pure init/update functions and the VI class over them.
+ *
+ * @module
+ */
 export { VI, type VIOptions, type EpochRecord, type LossHistory, type RunResult } from './vi.js';
 export {
   build, init, update, fit, fitToPrior, readEpoch, checkEpoch,

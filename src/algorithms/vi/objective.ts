@@ -45,13 +45,18 @@ export type LossFn<D = unknown> = (theta: Tensor, data: D, key: Tensor) => Tenso
 export interface Prior {
   readonly eventShape: readonly number[];
   readonly batchShape?: readonly number[];
+  /** log π(x) per sample: x [M, ...eventShape] -> [M]. */
   logProb(x: Tensor): Tensor;
 }
 
+/** How ∇θ ℓ is taken for the pathwise estimator: one VJP ('reverse') or JVPs with basis tangents ('forward'). */
 export type DiffMode = 'reverse' | 'forward';
+/** The gradient estimator of E_q[ℓ]: reparameterised samples ('pathwise') or the score function ('score', for non-differentiable simulators). */
 export type GradientEstimationMethod = 'pathwise' | 'score';
+/** The score estimator's baseline: none (blackbirds) or the leave-one-out mean of the other samples' losses (lower variance, still unbiased). */
 export type Baseline = 'none' | 'mean';
 
+/** Everything lossAndGrad needs, options resolved (makeConfig builds it from BuildOptions, defaults filled in). */
 export interface ObjectiveSpec<D = unknown> {
   loss: LossFn<D>;
   prior: Prior;
@@ -69,6 +74,7 @@ export interface ObjectiveSpec<D = unknown> {
   sampleEvaluation?: SampleEvaluation;
 }
 
+/** One estimate of the objective and its gradient, all as tensors (nothing read to the host). */
 export interface LossAndGrad {
   /** ∇ψ of the estimated objective, with the structure of params. */
   grads: PyTree;
