@@ -8,11 +8,13 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 test('every public export is documented (typedoc --treatValidationWarningsAsErrors)', () => {
-  const typedoc = createRequire(import.meta.url).resolve('typedoc/bin/typedoc');
+  // typedoc's package exports hide bin/; resolve its package.json and go from there
+  const typedoc = join(dirname(createRequire(import.meta.url).resolve('typedoc/package.json')), 'bin', 'typedoc');
   const r = spawnSync(process.execPath, [typedoc, '--emit', 'none', '--treatValidationWarningsAsErrors'], { cwd: root, encoding: 'utf8' });
   const out = `${r.stdout}${r.stderr}`.replace(/\x1b\[[0-9;]*m/g, '');
   const warnings = out.split('\n').filter((l) => /\[(warning|error)\]/.test(l));
