@@ -72,7 +72,7 @@ export class Model {
     this.uNdims = d;
   }
 
-  /** Runs the generator, asking `valueOf` for each prior's value; returns the outputs and the named values. */
+  /** Runs the generator, asking `valueOf` for each prior's unit-cube coordinates; returns the outputs and the named values X. */
   private walk(valueOf: (p: Prior) => Tensor): { outputs: unknown; named: Record<string, Tensor> } {
     const gen = this.priorModel();
     if (!gen || typeof (gen as Generator).next !== 'function') throw new ConfigError('ns.Model: priorModel must be a generator function (function* () { const x = yield new ns.Prior(...); return x; }).');
@@ -81,7 +81,7 @@ export class Model {
     while (!r.done) {
       const p = r.value;
       if (!(p instanceof Prior)) throw new ConfigError(`ns.Model: priorModel yielded ${String(p)}; yield ns.Prior objects only.`);
-      const x = valueOf(p);
+      const x = p.forward(valueOf(p));
       named[p.name] = x;
       r = gen.next(x);
     }
