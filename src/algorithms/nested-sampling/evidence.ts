@@ -56,10 +56,13 @@ export function summary(m: Moments): { logZMean: number; logZUncert: number; ESS
   return { logZMean: 2 * m.logZ - 0.5 * m.logZ2, logZUncert: Math.sqrt(Math.max(0, v)), ESS: Math.exp(2 * m.logZ - m.logSumDZ2) };
 }
 
-/** log E[Z] if the live points (ascending log L) were all killed now with n = N…1 (for dlogZ). */
-export function logZWithLive(m: Moments, liveLogLSorted: ArrayLike<number>): number {
+/** The moments if the live points (ascending log L) were all killed now with n = N…1 (as the results will be). */
+export function withLive(m: Moments, liveLogLSorted: ArrayLike<number>): Moments {
   const c = { ...m };
   const n = liveLogLSorted.length;
   for (let i = 0; i < n; i++) step(c, liveLogLSorted[i]!, n - i);
-  return c.logZ;
+  return c;
 }
+
+/** log E[Z] over dead and live points (for dlogZ). */
+export const logZWithLive = (m: Moments, liveLogLSorted: ArrayLike<number>): number => withLive(m, liveLogLSorted).logZ;

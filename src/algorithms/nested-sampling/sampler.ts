@@ -14,7 +14,7 @@ import type { Progress, ProgressOptions } from '../loop/progress.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
 import { Model } from './model.js';
 import { HostRng } from './rng.js';
-import { freshMoments, logZWithLive, step as momentStep, summary, type Moments } from './evidence.js';
+import { freshMoments, logZWithLive, withLive, step as momentStep, summary, type Moments } from './evidence.js';
 import { sliceReplace, uniformReplace } from './slice.js';
 import { evaluateRows } from './evaluate.js';
 import { checkTermination, TERMINATION_BITS, terminationNames, type TerminationCond } from './termination.js';
@@ -244,7 +244,8 @@ export class NestedSampler {
       const d = logZWithLive(state.moments, state.liveL) - state.moments.logZ;
       if (d < cond.dlogZ) mask |= B.dlogZ;
     }
-    if (cond.ess !== undefined && summary(state.moments).ESS >= cond.ess) mask |= B.ess;
+    // the ESS the results would report (dead and live): the dead points alone reach a target long before the bulk
+    if (cond.ess !== undefined && summary(withLive(state.moments, state.liveL)).ESS >= cond.ess) mask |= B.ess;
     if (cond.maxNumLikelihoodEvaluations !== undefined && state.numEval >= cond.maxNumLikelihoodEvaluations) mask |= B.maxNumLikelihoodEvaluations;
     if (cond.logLContour !== undefined && state.logLStar >= cond.logLContour) mask |= B.logLContour;
     if (hi === -Infinity) mask |= B.noSeedPoints;

@@ -10,7 +10,7 @@ export interface TerminationCond {
   maxSamples?: number;
   /** Stop when the live points would add less than this to log Z: log Z(dead + live) − log Z(dead) < dlogZ. */
   dlogZ?: number;
-  /** Stop when the Kish ESS of the dead points reaches this. */
+  /** Stop when the Kish ESS of the results (dead and live points) reaches this. */
   ess?: number;
   /** Stop after this many likelihood evaluations. */
   maxNumLikelihoodEvaluations?: number;
