@@ -2,9 +2,9 @@
  * New points above a contour L*: uniform rejection from the prior (the start, while it is
  * efficient) and jaxns' UniDimSliceSampler ("perfect" hit-and-run in the cube): a random
  * direction, the bracket where the line leaves [0,1]^D (no stepping out), a uniform proposal in
- * the bracket, accepted if L > L*; a rejection shrinks that side to the proposal, and with
- * midpoint shrink also scales the bracket by α_j = 0.5…1 when the proposal is worse than the
- * current point. All chains advance together so each round is one batched likelihood call.
+ * the bracket, accepted if L > L*; a rejection shrinks that side to the proposal t, and with
+ * midpoint shrink (jaxns ≥ 2.5.1) to α_j·t, α_j = linspace(0.5, 1, numSlices)[j] for slice step j.
+ * All chains advance together so each round is one batched likelihood call.
  */
 import type { Model } from './model.js';
 import type { HostRng } from './rng.js';
@@ -123,13 +123,11 @@ export function sliceReplace(
           lx[i] = l[k]!;
           return;
         }
+        // shrink the rejected side to t (exact), or with midpoint shrink further to α·t (jaxns ≥ 2.5.1)
         const t = ts[k]!;
-        if (t < 0) tL[i] = t;
-        else tR[i] = t;
-        if (opts.midpointShrink && l[k]! < lx[i]!) {
-          tL[i] = alpha * tL[i]!;
-          tR[i] = alpha * tR[i]!;
-        }
+        const a = opts.midpointShrink ? alpha : 1;
+        if (t < 0) tL[i] = a * t;
+        else tR[i] = a * t;
         // a chain whose bracket collapsed stays where it is (the current point satisfies the contour)
         if (rejections < maxRej && tR[i]! - tL[i]! > 1e-15) still.push(i);
       });
