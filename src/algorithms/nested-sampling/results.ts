@@ -130,3 +130,32 @@ export function resample(key: Tensor, results: NestedSamplerResults, n: number):
     return out;
   });
 }
+
+/**
+ * n draws of log Z from the shrinkage distribution (jaxns' sample_evidence): T_i = u^{1/n_i} ~
+ * Beta(n_i, 1), X_i = Π T, dZ_i = (X_{i−1} − X_i)·L_i; returned as a float64 tensor [n].
+ */
+export function sampleEvidence(key: Tensor, results: NestedSamplerResults, n: number): Tensor {
+  checkKey('ns.sampleEvidence', key);
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`ns.sampleEvidence: n must be a positive integer, got ${String(n)}.`);
+  const rng = new HostRng(Int32Array.from(key.dataSync()));
+  const logL = results.logLSamples.dataSync();
+  const nLive = results.numLivePointsPerSample.dataSync();
+  const N = logL.length;
+  const out = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const u = rng.open(N);
+    let logX = 0;
+    let logZ = -Infinity;
+    for (let i = 0; i < N; i++) {
+      const logT = Math.log(u[i]!) / nLive[i]!;
+      // log(X_{i−1} − X_i) = log X_{i−1} + log(1 − T_i)
+      const logDX = logX + Math.log(-Math.expm1(logT));
+      const a = logDX + logL[i]!;
+      if (a > -Infinity) logZ = logZ === -Infinity ? a : Math.max(logZ, a) + Math.log1p(Math.exp(-Math.abs(logZ - a)));
+      logX += logT;
+    }
+    out[j] = logZ;
+  }
+  return tensor(out, { shape: [n], dtype: 'float64' });
+}

@@ -29,9 +29,25 @@ test('basic (x ~ U(0,1), log L = −x²): log Z = −0.29193 within 3σ over 3 s
   }
 });
 
-test('basic2 (L = 1 − x²): log Z = log(2/3) within 3σ over 3 seeds', async () => {
+/** jaxns' criterion: 1000 sampleEvidence draws, 5–95 % kept; mean near truth and log Z mean, std near the uncertainty. */
+function jaxnsCriterion(r: bt.ns.NestedSamplerResults, exact: number, what: string, key: bt.Tensor) {
+  const z = Array.from(bt.ns.sampleEvidence(key, r, 1000).dataSync()).sort((a, b) => a - b);
+  const kept = z.slice(50, 950);
+  const mean = kept.reduce((a, b) => a + b) / kept.length;
+  const std = Math.sqrt(kept.reduce((a, b) => a + (b - mean) ** 2, 0) / kept.length);
+  const u = r.logZUncert;
+  assert.ok(Math.abs(mean - exact) <= 3 * u, `${what}: sampled mean ${mean} vs exact ${exact} (uncert ${u})`);
+  assert.ok(Math.abs(r.logZMean - mean) <= 3 * u, `${what}: log Z mean ${r.logZMean} vs sampled ${mean}`);
+  assert.ok(Math.abs(u - std) <= Math.sqrt(u * u + std * std), `${what}: uncert ${u} vs sampled std ${std}`);
+}
+
+test('basic2 (L = 1 − x²): log Z = log(2/3) within 3σ over 3 seeds, and jaxns\' sampleEvidence criterion', async () => {
   const ns = new bt.ns.NestedSampler(basic2());
-  for (const seed of [0, 1, 2]) within(await ns.run(bt.random.key(seed)), Math.log(2 / 3), `basic2 seed ${seed}`);
+  for (const seed of [0, 1, 2]) {
+    const r = await ns.run(bt.random.key(seed));
+    within(r, Math.log(2 / 3), `basic2 seed ${seed}`);
+    jaxnsCriterion(r, Math.log(2 / 3), `basic2 seed ${seed}`, bt.random.key(50 + seed));
+  }
 });
 
 test('plateau (L = 1): stops on the plateau after the first c points, log Z = 0 within 3σ', async () => {
@@ -65,6 +81,7 @@ test('8-D correlated Gaussian (prior N(15, I), Σ_ij = 0.99): log Z = −109.264
   assert.is(ns.numSlices, 40);
   const r = await ns.run(bt.random.key(0));
   within(r, exact, '8-D Gaussian');
+  jaxnsCriterion(r, exact, '8-D Gaussian', bt.random.key(7));
   // posterior draws: along 1, Σ has eigenvalue λ = 0.01 + 8·0.99, so the posterior mean is 15·λ/(1 + λ) per coordinate
   const x = bt.ns.resample(bt.random.key(1), r, 2000).x!;
   const m = bt.mean(x).item() as number;
