@@ -21,6 +21,8 @@ export interface ModelOptions {
   priorModel: PriorModel;
   /** log L of one point: the priorModel's return value (spread when an array) → a scalar tensor. */
   logLikelihood: (...args: any[]) => Tensor | number;
+  /** The likelihood takes a batch (each argument with a leading point axis) and returns [N]; else it is vmapped over points. */
+  vectorized?: boolean;
 }
 
 /** One prior as discovered: its name, base shape and offset into U. */
@@ -31,16 +33,18 @@ export interface PriorSlot {
   size: number;
 }
 
-const KNOWN = ['priorModel', 'logLikelihood'];
+const KNOWN = ['priorModel', 'logLikelihood', 'vectorized'];
 
 /** A prior model and its likelihood over the unit cube. */
 export class Model {
   readonly priorModel: PriorModel;
   readonly logLikelihood: (...args: any[]) => Tensor | number;
+  /** Whether logLikelihood takes a batch of points. */
+  readonly vectorized: boolean;
   /** The priors in order, with their place in U. */
-  readonly slots: PriorSlot[];
+  readonly slots: PriorSlot[] = [];
   /** D: the number of unit-cube coordinates. */
-  readonly uNdims: number;
+  readonly uNdims: number = 0;
   /** Model parameters (a pytree); empty until parametrised priors arrive (evidence maximisation). */
   readonly params: Record<string, Tensor> = {};
 
@@ -51,6 +55,8 @@ export class Model {
     if (typeof options.logLikelihood !== 'function') throw new ConfigError('ns.Model: logLikelihood must be a function of the prior model’s outputs returning a scalar.');
     this.priorModel = options.priorModel;
     this.logLikelihood = options.logLikelihood;
+    if (options.vectorized !== undefined && typeof options.vectorized !== 'boolean') throw new ConfigError(`ns.Model: vectorized must be a boolean, got ${String(options.vectorized)}.`);
+    this.vectorized = options.vectorized ?? false;
     // discovery at the cube's centre: names, shapes and D, parameter checks, the likelihood's shape
     const slots: PriorSlot[] = [];
     let d = 0;
@@ -62,14 +68,22 @@ export class Model {
         d += p.uNdims;
         return full(p.shape, 0.5, 'float64');
       });
-      const l = this.callLikelihood(outputs);
-      if (l.size !== 1 || l.ndim > 1) {
-        throw new ShapeError(`ns.Model: logLikelihood must return a scalar for one point, got shape [${l.shape.join(', ')}]; reduce it (e.g. bt.sum) to one number.`);
+      if (!this.vectorized) {
+        const l = this.callLikelihood(outputs);
+        if (l.size !== 1 || l.ndim > 1) {
+          throw new ShapeError(`ns.Model: logLikelihood must return a scalar for one point, got shape [${l.shape.join(', ')}]; reduce it (e.g. bt.sum) to one number.`);
+        }
       }
     });
-    if (d === 0) throw new ConfigError('ns.Model: the prior model has no free dimensions (uNdims = 0); add at least one Prior.');
     this.slots = slots;
     this.uNdims = d;
+    if (this.vectorized && d > 0) {
+      tidy(() => {
+        const l = this.logLikelihoodBatch(full([2, d], 0.5, 'float64'));
+        if (l.ndim !== 1 || l.shape[0] !== 2) throw new ShapeError(`ns.Model: a vectorized logLikelihood must return one value per point, [N]; over 2 points it gave shape [${l.shape.join(', ')}].`);
+      });
+    }
+    if (d === 0) throw new ConfigError('ns.Model: the prior model has no free dimensions (uNdims = 0); add at least one Prior.');
   }
 
   /** Runs the generator, asking `valueOf` for each prior's unit-cube coordinates; returns the outputs and the named values X. */
@@ -107,7 +121,9 @@ export class Model {
 
   /** log L(T(U)) over a batch U [N, D] in one vmapped pass → [N]. */
   logLikelihoodBatch(u: Tensor): Tensor {
-    return vmap((x: Tensor) => this.logLikelihoodOne(x))(u);
+    if (!this.vectorized) return vmap((x: Tensor) => this.logLikelihoodOne(x))(u);
+    const outputs = vmap((x: Tensor) => this.walk((p) => this.uOf(x, p)).outputs)(u);
+    return cast(this.callLikelihood(outputs), 'float64');
   }
 
   /** X = T(U) over a batch U [N, D] → each prior's values [N, ...shape]. */

@@ -92,4 +92,26 @@ test('evidence through a Normal prior: x ~ N(0, 1), L = N(0 | x, 1) gives log Z 
   }
 });
 
+test('vectorized: the likelihood sees the whole batch and the run matches the vmapped one; a batch-reducing likelihood is a ShapeError', async () => {
+  const make = (vectorized: boolean, ll: (x: bt.Tensor) => bt.Tensor) =>
+    new Model({
+      priorModel: function* () {
+        return yield new Prior({ dist: 'Exponential', rate: 2 }, 'x');
+      },
+      logLikelihood: ll,
+      vectorized,
+    });
+  const shapes: number[][] = [];
+  const vec = make(true, (x) => {
+    shapes.push([...x.shape]);
+    return bt.neg(bt.square(bt.sub(x, 0.3)));
+  });
+  const plain = make(false, (x) => bt.neg(bt.square(bt.sub(x, 0.3))));
+  const [a, b] = [await new NestedSampler(vec).run(bt.random.key(5)), await new NestedSampler(plain).run(bt.random.key(5))];
+  assert.is(a.logZMean, b.logZMean);
+  assert.is(a.totalNumLikelihoodEvaluations, b.totalNumLikelihoodEvaluations);
+  assert.ok(shapes.some((s) => s.length === 1 && s[0]! > 1), 'called on batches');
+  assert.throws(() => make(true, (x) => bt.sum(x)), (e: unknown) => e instanceof bt.ShapeError && /one value per point/.test((e as Error).message));
+});
+
 test.run();
