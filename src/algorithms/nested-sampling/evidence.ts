@@ -16,6 +16,7 @@ export interface Moments {
   logLPrev: number;
 }
 
+/** The moments before any dead point: X = X² = 1, Z = Z² = ZX = 0. */
 export const freshMoments = (): Moments => ({ logX: 0, logX2: 0, logZ: -Infinity, logZ2: -Infinity, logZX: -Infinity, logSumDZ2: -Infinity, logLPrev: -Infinity });
 
 /** log(e^a + e^b), exact at ±∞. */

@@ -86,7 +86,11 @@ export class Model {
     if (d === 0) throw new ConfigError('ns.Model: the prior model has no free dimensions (uNdims = 0); add at least one Prior.');
   }
 
-  /** Runs the generator, asking `valueOf` for each prior's unit-cube coordinates; returns the outputs and the named values X. */
+  /**
+   * Runs the generator, asking `valueOf` for each prior's unit-cube coordinates; returns the
+   * outputs and the named values X. Parametrised priors (evidence maximisation) will hook in here:
+   * their value comes from `params` (quantile(½(θ/(1+|θ|)+1))) and takes no U coordinates.
+   */
   private walk(valueOf: (p: Prior) => Tensor): { outputs: unknown; named: Record<string, Tensor> } {
     const gen = this.priorModel();
     if (!gen || typeof (gen as Generator).next !== 'function') throw new ConfigError('ns.Model: priorModel must be a generator function (function* () { const x = yield new ns.Prior(...); return x; }).');

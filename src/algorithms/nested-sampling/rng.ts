@@ -5,6 +5,7 @@
  */
 import { foldInKeys, randomUniform64 } from '../../prng/threefry.js';
 
+/** A block-wise Threefry stream on the host, a pure function of its key. */
 export class HostRng {
   private block = 0;
   constructor(private readonly key: Int32Array) {}
