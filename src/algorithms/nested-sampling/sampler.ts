@@ -7,7 +7,7 @@
  * replacement it is c, c − 1, …, c − m + 1 inside each shell, and N…1 for the final live points.
  */
 import { Tensor } from '../../tensor.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, NumericalError } from '../../errors.js';
 import { checkKey, foldIn } from '../../random.js';
 import { run as loopRun, type LoopResult } from '../loop/loop.js';
 import type { Progress, ProgressOptions } from '../loop/progress.js';
@@ -252,7 +252,7 @@ export class NestedSampler {
     return mask;
   }
 
-  /** Runs shells until a termination condition holds; returns the results (live points added as dead). */
+  /** Runs shells until a termination condition holds; returns the results (live points added as dead). A NumericalError carries `.results`: those of the last finished shell. */
   async run(key: Tensor, options: NestedSamplerRunOptions = {}): Promise<NestedSamplerResults> {
     const op = 'ns.NestedSampler.run';
     checkKey(op, key);
@@ -263,24 +263,32 @@ export class NestedSampler {
     let mask = init ? this.terminationMask(init, cond) : 0;
     const maxShells = Math.ceil(this.maxSamples / this.shellSize) + 1;
     let result: LoopResult<NestedSamplerState> | null = null;
+    // the last finished shell: a NumericalError (NaN or +∞ likelihood) carries the results so far
+    let last: NestedSamplerState | null = init;
     if (mask === 0) {
-      result = await loopRun<NestedSamplerState, ShellAux>(init, {
-        name: op,
-        step: (s, k) => this.update(s, k!),
-        steps: maxShells,
-        key,
-        unit: 'shell',
-        signal: options.signal,
-        onProgress: options.onProgress,
-        progress: options.progress ?? false,
-        checkpoint: options.checkpoint,
-        resume: options.resume,
-        values: (s, a) => ({ logZ: a.logZ, dlogZ: a.dlogZ, evals: s.numEval }),
-        onStep: (s) => {
-          mask = this.terminationMask(s, cond);
-          return mask === 0 ? undefined : `terminated: ${terminationNames(mask).join(', ')}`;
-        },
-      });
+      try {
+        result = await loopRun<NestedSamplerState, ShellAux>(init, {
+          name: op,
+          step: (s, k) => this.update(s, k!),
+          steps: maxShells,
+          key,
+          unit: 'shell',
+          signal: options.signal,
+          onProgress: options.onProgress,
+          progress: options.progress ?? false,
+          checkpoint: options.checkpoint,
+          resume: options.resume,
+          values: (s, a) => ({ logZ: a.logZ, dlogZ: a.dlogZ, evals: s.numEval }),
+          onStep: (s) => {
+            last = s;
+            mask = this.terminationMask(s, cond);
+            return mask === 0 ? undefined : `terminated: ${terminationNames(mask).join(', ')}`;
+          },
+        });
+      } catch (e) {
+        if (e instanceof NumericalError && last) (e as NumericalError & { results?: NestedSamplerResults }).results = buildResults(this.model, last, 0, this.numLivePoints);
+        throw e;
+      }
     }
     const state = result ? result.state : init!;
     if (result && result.reason === 'aborted') mask = 0;

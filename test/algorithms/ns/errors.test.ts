@@ -51,6 +51,16 @@ test('NaN or +∞ likelihood: NumericalError naming the point; −∞ is a zero 
   // L = NaN for x > 0.9
   const nanModel = oneLike(new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x'), (x) => bt.where(bt.greater(x, 0.9), NaN, bt.neg(bt.square(x))));
   await rejectsType(() => new NestedSampler(nanModel).run(bt.random.key(0)), bt.NumericalError, /NaN at U = \[0\.9.*x = \[/);
+  // a NaN that appears only above a contour reached after some shells: the error carries the results so far
+  const late = oneLike(new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x'), (x) => bt.where(bt.less(x, 0.01), NaN, bt.neg(bt.square(x))));
+  try {
+    await new NestedSampler(late).run(bt.random.key(0));
+    assert.unreachable('expected a NumericalError');
+  } catch (e) {
+    assert.instance(e, bt.NumericalError);
+    const r = (e as { results?: bt.ns.NestedSamplerResults }).results;
+    assert.ok(r && r.totalNumSamples >= 30 && Number.isFinite(r.logZMean), 'results so far kept');
+  }
   const infModel = oneLike(new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x'), (x) => bt.where(bt.greater(x, 0.9), Infinity, bt.neg(bt.square(x))));
   await rejectsType(() => new NestedSampler(infModel).run(bt.random.key(0)), bt.NumericalError, /Infinity at U/);
   // log L = −∞ on half the cube: Z = ½, log Z = −log 2
