@@ -7,4 +7,5 @@ export { Prior, PRIOR_FAMILIES, type PriorDistribution } from './prior.js';
 export { Model, type ModelOptions, type PriorModel, type PriorSlot } from './model.js';
 export { NestedSampler, type NestedSamplerOptions, type NestedSamplerState, type NestedSamplerRunOptions, type ShellAux } from './sampler.js';
 export { resample, sampleEvidence, type NestedSamplerResults } from './results.js';
+export type { Moments } from './evidence.js';
 export { TERMINATION_BITS, terminationNames, type TerminationCond } from './termination.js';

@@ -38,6 +38,7 @@ const KNOWN = ['priorModel', 'logLikelihood', 'vectorized'];
 /** A prior model and its likelihood over the unit cube. */
 export class Model {
   readonly priorModel: PriorModel;
+  /** The log-likelihood of the prior values (one per Prior, in order), as given. */
   readonly logLikelihood: (...args: any[]) => Tensor | number;
   /** Whether logLikelihood takes a batch of points. */
   readonly vectorized: boolean;

@@ -67,6 +67,7 @@ export interface ShellAux {
 export interface NestedSamplerRunOptions {
   /** When to stop (ORed; default { dlogZ: log(1 + 1e-3) }, always capped by maxSamples). */
   terminationCond?: TerminationCond;
+  /** Called with the loop's progress (steps are shells). */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
   progress?: boolean | ProgressOptions;
