@@ -14,6 +14,11 @@ import { allocArray, isDType, type DType, type TypedArray } from './dtype.js';
 import { BackendError, ConfigError } from './errors.js';
 import { fmtShape } from './shape.js';
 
+/** An own, enumerable property even for a key like `__proto__` (plain assignment would set the prototype). */
+function setOwn(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 /** The `format` field of every saved tree. */
 export const TREE_JSON_FORMAT = 'bayestape.tree';
 /** The version this code writes; fromJSON reads this one only. */
@@ -149,7 +154,7 @@ function encode(tree: unknown, tensors: Tensor[]): unknown {
     if (Array.isArray(x)) out = x.map((v, i) => walk(v, `${path}[${i}]`));
     else if (isPlainObject(x)) {
       const o: Record<string, unknown> = {};
-      for (const k of Object.keys(x)) o[k.startsWith('$') ? `$${k}` : k] = walk((x as Record<string, unknown>)[k], `${path}.${k}`);
+      for (const k of Object.keys(x)) setOwn(o, k.startsWith('$') ? `$${k}` : k, walk((x as Record<string, unknown>)[k], `${path}.${k}`));
       out = o;
     } else {
       throw new ConfigError(`tree.toJSON: ${path} is a ${(x as object).constructor?.name ?? 'class instance'}; a saved tree holds only plain objects, arrays and Tensors.`);
@@ -169,7 +174,7 @@ function fill(node: unknown, tensors: Tensor[], datas: TypedArray[]): unknown {
     return { $tensor: { dtype: t.dtype, shape: [...t.shape], data: toBase64(bytesOf(datas[o.$tensor]!)) } };
   }
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) out[k] = fill(o[k], tensors, datas);
+  for (const k of Object.keys(o)) setOwn(out, k, fill(o[k], tensors, datas));
   return out;
 }
 
@@ -229,7 +234,7 @@ function decode(node: unknown, path: string, opts: FromJSONOptions, made: Tensor
   const out: Record<string, unknown> = {};
   for (const k of keys) {
     if (k.startsWith('$') && !k.startsWith('$$')) throw new ConfigError(`tree.fromJSON: ${path}: key '${k}' is neither a tag nor an escaped key ('$$...').`);
-    out[k.startsWith('$') ? k.slice(1) : k] = decode(o[k], `${path}.${k.startsWith('$') ? k.slice(1) : k}`, opts, made);
+    setOwn(out, k.startsWith('$') ? k.slice(1) : k, decode(o[k], `${path}.${k.startsWith('$') ? k.slice(1) : k}`, opts, made));
   }
   return out;
 }

@@ -229,6 +229,7 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
   };
 
   let lastAux: A | undefined;
+  let lastReported = -1;
   try {
     while (done < o.steps) {
       if (o.signal?.aborted) {
@@ -243,14 +244,20 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
       done++;
       let stop: StopReason | null = null;
       try {
-        // the non-finite probe: every step where reads are cheap, a device-side tracker otherwise
-        if (o.check && checkEvery) {
-          if (sync && done % checkEvery === 0) {
-            const v = o.check.value(next, aux);
-            const arr = v.dataSync();
-            const bad = Array.from(arr).find((x) => !Number.isFinite(x));
+        // the non-finite probe: every step where reads are cheap, a device-side tracker otherwise;
+        // always on the last step and before any early exit below (a diverged run must not end
+        // as 'completed' or 'earlyStopped')
+        const probe = async (force: boolean): Promise<void> => {
+          if (!o.check || !checkEvery) return;
+          if (sync) {
+            if (!force && done % checkEvery !== 0) return;
+            // tidy: a value the probe creates is freed (state and aux are not created here)
+            const arr = tidy(() => Array.from(o.check!.value(next, aux).dataSync()));
+            const bad = arr.find((x) => !Number.isFinite(x));
             if (bad !== undefined) throw nonFinite(tt, bad);
-          } else if (!sync) {
+            return;
+          }
+          if (!force) {
             const prevBad: Tensor | null = firstBad;
             const tracked: Tensor = keep(tidy((): Tensor => {
               const v = o.check!.value(next, aux);
@@ -261,14 +268,18 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
             }));
             firstBad = tracked;
             prevBad?.dispose();
-            if (done % checkEvery === 0 || done === o.steps) {
-              const s = (await tracked.data())[0]!;
-              if (s >= 0) throw nonFinite(s);
-            }
           }
-        }
+          if (firstBad && (force || done % checkEvery === 0)) {
+            const s = (await firstBad.data())[0]!;
+            if (s >= 0) throw nonFinite(s);
+          }
+        };
+        await probe(done === o.steps);
         if (es && counters) {
-          const v = await readNumber(es.monitor(aux, next), 'earlyStopping.monitor', op);
+          const mv = es.monitor(aux, next);
+          const v = await readNumber(mv, 'earlyStopping.monitor', op);
+          // a tensor the monitor made is freed (one that is part of state or aux stays)
+          if (mv instanceof Tensor) release(mv, [next, aux, prev, init, best]);
           const improved = observe(counters, v, tt, es.minDelta, es.mode);
           if (improved && es.keepBest) {
             const old = best;
@@ -286,10 +297,15 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
         const forCallback = o.onProgress && done % progressEvery === 0;
         if (forCallback || display.wants(now)) {
           const p = await progressOf(next, aux);
-          if (forCallback) o.onProgress!(p);
+          if (forCallback) {
+            o.onProgress!(p);
+            lastReported = done;
+          }
           display.update(p, now);
         }
+        if (stop || o.signal?.aborted) await probe(true);
         if (o.checkpoint && done % o.checkpoint.every === 0) {
+          await probe(true); // a checkpoint never saves a state the tracker already knows is bad
           const cp = await makeCheckpoint(op, t, done, o.steps, next, key, counters, best, priorSeconds + (performance.now() - t0) / 1000);
           await o.checkpoint.save(cp);
         }
@@ -314,17 +330,22 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
         lastYield = performance.now();
       }
     }
-    if (o.onProgress && (done - startDone) % progressEvery !== 0) o.onProgress(await progressOf(cur, lastAux));
+    if (o.onProgress && lastReported !== done) o.onProgress(await progressOf(cur, lastAux));
     display.end(lastAux !== undefined || done > 0 ? await progressOf(cur, lastAux) : null);
   } catch (e) {
     display.end(null);
-    // the last good state is the caller's now: it rides on the error as `state` (the best one too)
-    if (best !== undefined && owned(best) && best !== cur) release(best, [cur, init]);
-    if (e !== null && typeof e === 'object' && !('state' in e)) Object.defineProperty(e, 'state', { value: cur, enumerable: false, configurable: true });
+    // the last good state is the caller's now: it rides on the error as `state`, and the kept
+    // best state (when early stopping keeps one) as `best` — the one most wanted after a divergence
+    if (e !== null && typeof e === 'object') {
+      if (!('state' in e)) Object.defineProperty(e, 'state', { value: cur, enumerable: false, configurable: true });
+      if (best !== undefined && best !== cur && !('best' in e)) {
+        Object.defineProperty(e, 'best', { value: { state: best, value: counters?.best, step: counters?.bestStep }, enumerable: false, configurable: true });
+      }
+    } else if (best !== undefined && owned(best) && best !== cur) release(best, [cur, init]);
     throw e;
   } finally {
     if (lastAux !== undefined) release(lastAux, [cur, init, best]);
-    firstBad?.dispose();
+    (firstBad as Tensor | null)?.dispose(); // assigned inside probe(), which TS does not follow
     if (ownKey) key!.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
