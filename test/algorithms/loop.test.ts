@@ -214,4 +214,59 @@ test('bad options → ConfigError', async () => {
   }
 });
 
+// Regressions found by a second reader: values the probe and the monitor make are freed; a NaN
+// between sparse checks is still caught on the last step and before an early stop.
+const noisyWalk = (s: { x: bt.Tensor }, k: bt.Tensor | undefined): [{ x: bt.Tensor }, { loss: bt.Tensor }] => {
+  const x = bt.add(s.x, bt.random.normal(k!, [3]));
+  return [{ x }, { loss: bt.sum(bt.mul(x, x)) }];
+};
+
+test('check.value and earlyStopping.monitor results are freed every step', async () => {
+  const init = { x: bt.zeros([3]) };
+  const key = bt.random.key(0);
+  for (const extra of [
+    { check: { value: (_s: unknown, a: { loss: bt.Tensor }) => bt.add(a.loss, 0) } },
+    { earlyStopping: { monitor: (a: { loss: bt.Tensor }) => bt.neg(a.loss), patience: 1000, mode: 'max' as const } },
+  ]) {
+    const m0 = bt.memory().numTensors;
+    const r = await bt.loop.run(init, { name: 'leak', steps: 100, key, step: noisyWalk, progress: false, ...extra } as never);
+    bt.dispose((r as { state: unknown }).state as never);
+    assert.is(bt.memory().numTensors - m0, 0, `tensors left after 100 steps with ${Object.keys(extra)[0]}`);
+  }
+  bt.dispose([init.x, key]);
+});
+
+/** Resolves with the error a promise rejects with (fails the test if it resolves). */
+async function rejection(p: Promise<unknown>, what: string): Promise<unknown> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  assert.unreachable(`${what}: expected a rejection`);
+}
+
+test('a NaN between sparse checks ends in a NumericalError, not completed or earlyStopped', async () => {
+  const init = { x: bt.zeros([3]) };
+  const nanFrom = (t0: number) => (s: { x: bt.Tensor }, _k: unknown, t: number): [{ x: bt.Tensor }, { l: bt.Tensor }] => {
+    const x = t >= t0 ? bt.mul(s.x, NaN) : bt.add(s.x, 1);
+    return [{ x }, { l: bt.sum(x) }];
+  };
+  const e1 = await rejection(
+    bt.loop.run(init, { name: 'last', steps: 15, step: nanFrom(12), progress: false, check: { value: (s: { x: bt.Tensor }) => s.x, every: 10 } } as never),
+    'NaN from step 12, checks every 10, 15 steps',
+  );
+  assert.ok(e1 instanceof bt.NumericalError, `NaN from step 12: ${String(e1)}`);
+  const e2 = await rejection(
+    bt.loop.run(init, {
+      name: 'early', steps: 40, step: nanFrom(3), progress: false,
+      check: { value: (s: { x: bt.Tensor }) => s.x, every: 10 },
+      earlyStopping: { monitor: (a: { l: bt.Tensor }) => a.l, patience: 2, mode: 'max' }, // improving until the NaN
+    } as never),
+    'NaN from step 3 with patience 2 and checks every 10',
+  );
+  assert.ok(e2 instanceof bt.NumericalError, `NaN from step 3 before an early stop: ${String(e2)}`);
+  init.x.dispose();
+});
+
 test.run();
