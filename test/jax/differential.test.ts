@@ -172,7 +172,7 @@ for (const [i, cs] of fixture.cases.entries()) {
       if (cs.cat === 'random' ? cs.dtype === 'float64' : !argsFit(cs)) continue;
     }
     if (cs.cat === 'op') {
-      const note = cs.scipy ? " (against scipy's correctly rounded value: JAX's erfinv is ~2000 ulps off near ±1)" : '';
+      const note = cs.scipy ? " (against scipy's correctly rounded value: JAX's erfinv is ~3500 ulps off near ±1)" : '';
       registerAll([B], label + note, async () => {
         const out = OPS[cs.fn]!(...cs.args!.map((a) => t(B, a)));
         compare(B, await read(out), cs.scipy ? vals(cs.scipy) : want, cs.out.shape, label, { exact: cs.int, ulps: ULP[cs.fn] });
