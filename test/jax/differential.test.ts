@@ -6,12 +6,13 @@
  * Tolerances come from float rounding, not tuning:
  *  - integer and bit outputs (keys, bits, randint, permutation, bernoulli, categorical, argsort): exact;
  *  - CPU float64: |ours − JAX| ≤ K·eps·|JAX| (+ K·eps·max|out| for derivatives and vmap outputs, which
- *    are sums whose terms can cancel), K = ULP[fn] ulps (default 8; the per-op budgets below are the
- *    documented accuracy of our special-function series and of the linalg factorizations);
+ *    are sums whose terms can cancel), K = ULP[fn] ulps (default 8; the per-op budgets below cover the
+ *    special functions, whose series neither side rounds correctly);
  *  - CPU float32 draws: JAX's float32 bit stream, so uniform is checked to K float32 ulps the same way;
  *  - WebGPU (float32): the harness's relative tolerance B.rtol with floor B.atol·max(1, max|out|), on
- *    cases whose inputs and JAX outputs are representable in float32 (no float64-only case: gamma
- *    draws, float64 streams, inputs like 1e300 or 1e-300 that overflow or flush in float32).
+ *    what float32 can hold: op cases compare only the entries whose inputs and JAX output are float32
+ *    numbers (1e±300 overflow or flush there), other cases run when all their numbers are; float64
+ *    streams and the gamma draws are float64-only.
  * NaN must match NaN and ±∞ the same ±∞. Deliberate differences (README "Same numbers as JAX, and
  * where we differ on purpose") are asserted as our documented value and say so in the test name.
  */
@@ -43,11 +44,16 @@ const vals = (a: Arr): number[] => a.data.map(num);
 
 const backends = await backendsUnderTest('jax-differential');
 
-/** Per-function accuracy budgets in ulps on CPU float64 (default 8). */
+/**
+ * Per-function budgets in ulps on CPU float64 (default 8): about twice the largest difference seen
+ * against this fixture. Neither side is correctly rounded for the series / continued-fraction special
+ * functions (JAX's betainc is itself ~1e-13 off in places), nor for the gamma sampler, whose
+ * rejection loop goes through log, pow and erf⁻¹.
+ */
 const ULP: Record<string, number> = {
-  lgamma: 64, digamma: 64, gammainc: 2048, gammaincc: 2048, betainc: 4096, gammaincinv: 4096, betaincinv: 4096,
-  erfinv: 16, pow: 16, cholesky: 64, triangularSolveLower: 64, triangularSolveUpperT: 64, solve: 64, inv: 64, slogdet: 64,
-  gamma: 64, gammaGradA: 4096,
+  lgamma: 16, digamma: 16, gammainc: 256, gammaincc: 32, betainc: 512, gammaincinv: 128, betaincinv: 64,
+  cholesky: 16, triangularSolveLower: 16, triangularSolveUpperT: 16, solve: 16, inv: 16, slogdet: 16,
+  gamma: 64, gammaGradA: 32,
 };
 
 const F32_MAX = 3.4028234663852886e38;
@@ -138,12 +144,13 @@ function vmapFns(B: BackendCase): Record<string, (xb: bt.Tensor) => bt.Tensor> {
 }
 
 // ------------------------------------------------------------------------------------- comparison
-function compare(B: BackendCase, got: number[], want: number[], shape: number[], what: string, opts: { exact?: boolean; ulps?: number; scaled?: boolean; eps?: number }): void {
+function compare(B: BackendCase, got: number[], want: number[], shape: number[], what: string, opts: { exact?: boolean; ulps?: number; scaled?: boolean; eps?: number; mask?: boolean[] }): void {
   assert.is(got.length, want.length, `${what}: ${got.length} values, JAX has ${want.length} (shape [${shape.join(', ')}])`);
   let scale = 0;
   for (const w of want) if (Number.isFinite(w)) scale = Math.max(scale, Math.abs(w));
   const bad: string[] = [];
   for (let i = 0; i < want.length; i++) {
+    if (opts.mask && !opts.mask[i]) continue;
     const g = got[i]!;
     const w = want[i]!;
     let ok: boolean;
@@ -158,10 +165,46 @@ function compare(B: BackendCase, got: number[], want: number[], shape: number[],
   if (bad.length) assert.unreachable(`${what}: ${bad.length}/${want.length} differ: ${bad.slice(0, 6).join('; ')}`);
 }
 
+/** Ops over the last axis: an output row depends on the whole input row. */
+const ROW_OPS = new Set(['logsumexp', 'softmax', 'logSoftmax', 'cumsum', 'logcumsumexp', 'sort', 'argsort', 'sortDescending', 'argsortDescending']);
+
+/**
+ * For an op case on float32: which outputs depend only on inputs float32 holds (no 1e±300) and are
+ * themselves float32 numbers; elementwise ops broadcast their arguments, row ops read whole rows.
+ */
+function f32Mask(cs: Case): boolean[] {
+  const outShape = cs.out.shape;
+  const outFits = vals(cs.out).map(fitsF32);
+  if (ROW_OPS.has(cs.fn)) {
+    const a = cs.args![0]!;
+    const n = a.shape[a.shape.length - 1]!;
+    const v = vals(a);
+    const rowFits = (r: number) => v.slice(r * n, (r + 1) * n).every(fitsF32);
+    const per = outShape.length === a.shape.length ? n : 1; // logsumexp drops the axis
+    return outFits.map((ok, i) => ok && rowFits(Math.floor(i / per)));
+  }
+  return outFits.map((ok, i) => {
+    if (!ok) return false;
+    const idx: number[] = [];
+    let rest = i;
+    for (let d = outShape.length - 1; d >= 0; d--) {
+      idx[d] = rest % outShape[d]!;
+      rest = Math.floor(rest / outShape[d]!);
+    }
+    return cs.args!.every((a) => {
+      const off = outShape.length - a.shape.length;
+      let flat = 0;
+      for (let d = 0; d < a.shape.length; d++) flat = flat * a.shape[d]! + (a.shape[d] === 1 ? 0 : idx[d + off]!);
+      return fitsF32(vals(a)[flat]!);
+    });
+  });
+}
+
 const argsFit = (cs: Case) => (cs.args ?? []).every((a) => vals(a).every(fitsF32)) && vals(cs.out).every(fitsF32);
 
 // --------------------------------------------------------------------------------- the cases
 const counts: Record<string, number> = {};
+const skippedOnGpu: Record<string, number> = {};
 for (const [i, cs] of fixture.cases.entries()) {
   counts[cs.cat] = (counts[cs.cat] ?? 0) + 1;
   const label = `${cs.cat} ${cs.fn}${cs.kind ? ` ${cs.kind}` : ''}${cs.seed !== undefined ? ` seed ${cs.seed}` : ''}${cs.dtype && cs.cat === 'random' ? ` ${cs.dtype}` : ''}${cs.params ? ` ${JSON.stringify(cs.params).slice(0, 60)}` : ''} #${i}`;
@@ -169,13 +212,16 @@ for (const [i, cs] of fixture.cases.entries()) {
   for (const B of backends) {
     // float64-only: on WebGPU skip what float32 cannot hold, float64 streams, and scipy-only inverses
     if (B.name === 'webgpu') {
-      if (cs.cat === 'random' ? cs.dtype === 'float64' : !argsFit(cs)) continue;
+      if (cs.cat === 'random' ? cs.dtype === 'float64' : cs.cat === 'op' ? !f32Mask(cs).some(Boolean) : !argsFit(cs)) {
+        skippedOnGpu[cs.cat] = (skippedOnGpu[cs.cat] ?? 0) + 1;
+        continue;
+      }
     }
     if (cs.cat === 'op') {
       const note = cs.scipy ? " (against scipy's correctly rounded value: JAX's erfinv is ~3500 ulps off near ±1)" : '';
       registerAll([B], label + note, async () => {
         const out = OPS[cs.fn]!(...cs.args!.map((a) => t(B, a)));
-        compare(B, await read(out), cs.scipy ? vals(cs.scipy) : want, cs.out.shape, label, { exact: cs.int, ulps: ULP[cs.fn] });
+        compare(B, await read(out), cs.scipy ? vals(cs.scipy) : want, cs.out.shape, label, { exact: cs.int, ulps: ULP[cs.fn], mask: B.name === 'webgpu' ? f32Mask(cs) : undefined });
       });
     } else if (cs.cat === 'deriv') {
       const absAtZero = cs.fn === 'abs' && cs.kind !== 'hessian' && vals(cs.args![0]!).some((v) => v === 0);
@@ -233,6 +279,8 @@ for (const [i, cs] of fixture.cases.entries()) {
     }
   }
 }
+
+console.log(`[note] jax-differential: ${fixture.cases.length} JAX cases ${JSON.stringify(counts)}; on webgpu op cases compare only the entries float32 holds (no 1e±300 in or out), and float64-only cases are not run: ${JSON.stringify(skippedOnGpu)}`);
 
 function sample(B: BackendCase, cs: Case): bt.Tensor {
   const r = bt.random;
