@@ -306,7 +306,7 @@ export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
   // so finite ties keep their derivatives through a − b
   const diff = (p: Tensor, q: Tensor) => {
     const d = sub(p, q);
-    return where(isNan(d), where(equal(p, q), 0, NaN), d); // NaN inputs stay NaN (WGSL's max may drop them)
+    return where(isNan(d), where(equal(p, q), 0, d), d); // NaN inputs stay NaN (WGSL's max may drop them)
   };
   const value = (p: Tensor, q: Tensor) => add(maximum(p, q), log1p(exp(neg(abs(diff(p, q))))));
   smoothLogaddexp ??= customJvp(
