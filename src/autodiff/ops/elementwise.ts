@@ -302,11 +302,18 @@ export function logSigmoid(x: TensorLike): Tensor {
 /** logaddexp(a, b) = log(eᵃ + eᵇ), stable, broadcasting; ∂/∂a = σ(a − b) (smooth where a = b). */
 export function logaddexp(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = operands('logaddexp', [a, b]);
+  // a − b is NaN at equal infinities (logaddexp(∞, ∞) = ∞, as in JAX): read it as 0 there only,
+  // so finite ties keep their derivatives through a − b
+  const diff = (p: Tensor, q: Tensor) => {
+    const d = sub(p, q);
+    return where(isNan(d), where(equal(p, q), 0, d), d); // NaN inputs stay NaN (WGSL's max may drop them)
+  };
+  const value = (p: Tensor, q: Tensor) => add(maximum(p, q), log1p(exp(neg(abs(diff(p, q))))));
   smoothLogaddexp ??= customJvp(
-    (p: Tensor, q: Tensor) => add(maximum(p, q), log1p(exp(neg(abs(sub(p, q)))))),
+    value,
     ([p, q], [dp, dq]) => {
-      const out = add(maximum(p, q), log1p(exp(neg(abs(sub(p, q))))));
-      const w = sigmoid(sub(p, q)); // weight of a; b gets 1 − w
+      const out = value(p, q);
+      const w = sigmoid(diff(p, q)); // weight of a; b gets 1 − w
       return [out, add(mul(dp, w), mul(dq, sub(1, w)))];
     },
   );

@@ -3,8 +3,9 @@ import { bind1 } from '../core.js';
 import type { Aval, Primitive } from '../primitive.js';
 import { ConfigError } from '../../errors.js';
 import { normalizeAxes, normalizeAxis } from '../../shape.js';
-import { add, cast, div, equal, exp, greater, isFinite, log, mul, sub, where } from './elementwise.js';
-import { broadcastTo, reshape } from './shape.js';
+import { add, cast, div, equal, exp, greater, isFinite, log, logaddexp, mul, sub, where } from './elementwise.js';
+import { broadcastTo, concat, reshape, slice } from './shape.js';
+import { full } from './creation.js';
 import { stopGradient } from './special.js';
 import { checkKnown } from '../../validate.js';
 
@@ -147,15 +148,22 @@ export function logsumexp(x: Tensor, opts?: AxisOptions): Tensor {
   return p.keepdims ? out : reshape(out, reducedShape(x.shape, p.axes, false));
 }
 
-/** log softmax along an axis (default the last): x − logsumexp(x). */
+/**
+ * log softmax along an axis (default the last), as jax.nn.log_softmax: (x − m) − log Σ exp(x − m)
+ * with m the stop-gradient max. Not x − logsumexp(x): that subtracts two rounded numbers near m and
+ * loses digits (up to |m|·eps). A row that is all −∞, holds +∞ or NaN is NaN, as in JAX.
+ */
 export function logSoftmax(x: Tensor, opts?: { axis?: number }): Tensor {
-  const axis = opts?.axis ?? -1;
-  return sub(x, logsumexp(x, { axis, keepdims: true }));
+  const axis = normalizeAxis('logSoftmax', opts?.axis ?? -1, x.ndim);
+  const shifted = sub(x, stopGradient(bind1(reduceMaxPrim, [x], { axes: [axis], keepdims: true })));
+  return sub(shifted, log(bind1(reduceSumPrim, [exp(shifted)], { axes: [axis], keepdims: true })));
 }
 
-/** Softmax along an axis (default the last). */
+/** Softmax along an axis (default the last), as jax.nn.softmax: exp(x − m) / Σ exp(x − m). */
 export function softmax(x: Tensor, opts?: { axis?: number }): Tensor {
-  return exp(logSoftmax(x, opts));
+  const axis = normalizeAxis('softmax', opts?.axis ?? -1, x.ndim);
+  const e = exp(sub(x, stopGradient(bind1(reduceMaxPrim, [x], { axes: [axis], keepdims: true }))));
+  return div(e, bind1(reduceSumPrim, [e], { axes: [axis], keepdims: true }));
 }
 
 /** Index of the maximum (int32), along an axis or over the flattened tensor. */
@@ -176,12 +184,24 @@ export function cumsum(x: Tensor, opts?: { axis?: number; reverse?: boolean }): 
   return bind1(cumsumPrim, [x], { axis, reverse: opts?.reverse ?? false });
 }
 
-/** log Σ_{j≤i} exp(x_j) along an axis, shifted by the stop-gradient max of the axis. */
+/**
+ * log Σ_{j≤i} exp(x_j) along an axis (default the last), optionally from the end, as JAX's
+ * cumlogsumexp: an associative scan of logaddexp (Hillis–Steele, ⌈log₂ n⌉ rounds of
+ * y_i ← logaddexp(y_i, y_{i−d}), −∞ past the edge). Not cumsum(exp(x − max)) + max: a term more
+ * than ~745 below the row's max underflows there (logcumsumexp([−1000, 0])[0] would be −∞).
+ */
 export function logcumsumexp(x: Tensor, opts?: { axis?: number; reverse?: boolean }): Tensor {
   const axis = normalizeAxis('logcumsumexp', opts?.axis ?? -1, x.ndim);
-  const m0 = stopGradient(bind1(reduceMaxPrim, [x], { axes: [axis], keepdims: true }));
-  const m = where(isFinite(m0), m0, 0);
-  return add(safeLog(cumsum(exp(sub(x, m)), { axis, reverse: opts?.reverse })), m);
+  const reverse = opts?.reverse ?? false;
+  const n = x.shape[axis]!;
+  let y = x;
+  for (let d = 1; d < n; d *= 2) {
+    const starts = x.shape.map((_, i) => (i === axis && reverse ? d : 0));
+    const kept = slice(y, starts, x.shape.map((s, i) => (i === axis ? n - d : s)));
+    const edge = full(x.shape.map((s, i) => (i === axis ? d : s)), -Infinity, x.dtype);
+    y = logaddexp(y, concat(reverse ? [kept, edge] : [edge, kept], axis));
+  }
+  return y;
 }
 
 /**
@@ -190,5 +210,6 @@ export function logcumsumexp(x: Tensor, opts?: { axis?: number; reverse?: boolea
  */
 function safeLog(s: Tensor): Tensor {
   const pos = greater(s, 0);
-  return where(pos, log(where(pos, s, 1)), -Infinity);
+  // s = 0 gives −∞ and NaN stays NaN (−∞ + NaN), neither with a derivative through s
+  return where(pos, log(where(pos, s, 1)), add(stopGradient(s), -Infinity));
 }

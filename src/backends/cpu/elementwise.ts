@@ -33,7 +33,8 @@ const BINARY: Record<BinaryOp, string> = {
   sub: 'a0 - a1',
   mul: 'a0 * a1',
   div: 'a0 / a1',
-  pow: 'Math.pow(a0, a1)',
+  // C/IEEE pow (as XLA): 1^y = 1 and (−1)^±∞ = 1, where JavaScript's Math.pow gives NaN
+  pow: '(a0 === 1 || (a0 === -1 && (a1 === Infinity || a1 === -Infinity)) ? 1 : Math.pow(a0, a1))',
   maximum: '(a0 > a1 || a0 !== a0 ? a0 : a1)',
   minimum: '(a0 < a1 || a0 !== a0 ? a0 : a1)',
   atan2: 'Math.atan2(a0, a1)',

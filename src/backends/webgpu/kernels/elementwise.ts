@@ -143,15 +143,16 @@ export const F32_MATH: Record<string, string> = {
   }
   return p * y;
 }`,
-  // JS Math.pow semantics (NaN for a finite negative base with a non-integer exponent, 1 for b = 0, NaN for 1^±inf)
+  // C/IEEE pow semantics, as XLA (NaN for a finite negative base with a non-integer exponent, 1 for
+  // b = 0, 1 for 1^y and (−1)^±inf, where JS Math.pow gives NaN)
   pow_f: `fn pow_f(a: f32, b: f32) -> f32 {
-  if (b == 0.0) { return 1.0; }
+  if (b == 0.0 || a == 1.0) { return 1.0; }
   if (isnan_f(a) || isnan_f(b)) { return nan_f(); }
   if (b == 1.0) { return a; }
   if (b == 2.0) { return a * a; }
   let ab = abs(a);
   if (!isfinite_f(b)) {
-    if (ab == 1.0) { return nan_f(); }
+    if (ab == 1.0) { return 1.0; }
     return select(0.0, inf_f(), (ab > 1.0) == (b > 0.0));
   }
   if (b == 0.5 && a >= 0.0 && isfinite_f(a)) { return sqrt(a); }
