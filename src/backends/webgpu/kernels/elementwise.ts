@@ -13,6 +13,7 @@ import {
   withHelpers,
   wgslType,
   type GpuInput,
+  type GpuHandle,
   type GpuKernel,
   type KernelContext,
 } from './common.js';
@@ -311,7 +312,8 @@ export function expressionFor(op: string, inDtypes: DType[], outDtype: DType): s
 }
 
 /** Per-input access pattern: contiguous like the output, a single value, or strided (broadcast). */
-type Mode = 'c' | 's' | 'b';
+/** How a kernel reads an input: contiguous, scalar, or through broadcast strides. */
+export type Mode = 'c' | 's' | 'b';
 
 function shaderFor(op: string, inDtypes: DType[], outDtype: DType, modes: Mode[], rank: number): string {
   const expr = expressionFor(op, inDtypes, outDtype);
@@ -343,21 +345,41 @@ ${MAIN_SIG()} {
   return withHelpers(body, F32_MATH);
 }
 
+/**
+ * Runs an n-ary broadcasting kernel: each input is read contiguously ('c'), as a scalar ('s') or
+ * through broadcast strides passed in the metadata ('b'); `shader(modes, rank)` writes the WGSL,
+ * memoised under `key(modes, rank)`. Shared by the elementwise ops and the special functions.
+ */
+export function runBroadcast(
+  ctx: KernelContext,
+  inputs: GpuInput[],
+  outs: readonly OutSpec[],
+  key: (modes: string, rank: number) => string,
+  shader: (modes: Mode[], rank: number) => string,
+): GpuHandle[] {
+  const spec = outs[0]!;
+  const out = ctx.output(spec);
+  const n = sizeOf(spec.shape);
+  if (n === 0) return [out];
+  const rank = spec.shape.length;
+  const modes: Mode[] = inputs.map((x) => (x.size === n ? 'c' : x.size === 1 ? 's' : 'b'));
+  const meta: number[] = [n, ...spec.shape];
+  inputs.forEach((x, i) => {
+    if (modes[i] === 'b') meta.push(...broadcastStrides(x.shape, spec.shape));
+  });
+  const code = memoCode(key(modes.join(''), rank), () => shader(modes, rank));
+  ctx.dispatch(code, [...inputs.map((i) => i.buffer), out.buffer], [...inputs.map(() => 'r' as const), 'w'], meta, threadGrid(n));
+  return [out];
+}
+
 export const elementwiseKernel =
   (op: ElementwiseOp): GpuKernel =>
   (ctx: KernelContext, inputs: GpuInput[], _p: unknown, outs: readonly OutSpec[]) => {
-    const spec = outs[0]!;
-    const out = ctx.output(spec);
-    const n = sizeOf(spec.shape);
-    if (n === 0) return [out];
-    const rank = spec.shape.length;
-    const modes: Mode[] = inputs.map((x) => (x.size === n ? 'c' : x.size === 1 ? 's' : 'b'));
-    const meta: number[] = [n, ...spec.shape];
-    inputs.forEach((x, i) => {
-      if (modes[i] === 'b') meta.push(...broadcastStrides(x.shape, spec.shape));
-    });
     const dts = inputs.map((i) => i.dtype);
-    const code = memoCode(`ew|${op}|${dts.join(',')}|${spec.dtype}|${modes.join('')}|${rank}`, () => shaderFor(op, dts, spec.dtype, modes, rank));
-    ctx.dispatch(code, [...inputs.map((i) => i.buffer), out.buffer], [...inputs.map(() => 'r' as const), 'w'], meta, threadGrid(n));
-    return [out];
+    const outDtype = outs[0]!.dtype;
+    return runBroadcast(
+      ctx, inputs, outs,
+      (modes, rank) => `ew|${op}|${dts.join(',')}|${outDtype}|${modes}|${rank}`,
+      (modes, rank) => shaderFor(op, dts, outDtype, modes, rank),
+    );
   };

@@ -1,11 +1,10 @@
 import type { SpecialOp } from '../../../autodiff/builtins.js';
 import type { OutSpec } from '../../backend.js';
 import {
-  bindings, LINEAR_INDEX, MAIN_SIG, memoCode, stridedOffsets, threadGrid, withHelpers,
+  bindings, LINEAR_INDEX, MAIN_SIG, stridedOffsets, withHelpers,
   type GpuInput, type GpuKernel, type KernelContext,
 } from './common.js';
-import { broadcastStrides, sizeOf } from '../../../shape.js';
-import { F32_MATH } from './elementwise.js';
+import { F32_MATH, runBroadcast, type Mode } from './elementwise.js';
 import { hurwitzZeta } from '../../cpu/special-functions.js';
 
 /**
@@ -363,7 +362,6 @@ const EXPR: Record<SpecialOp, (p: any) => string> = {
   betaincinv: () => 'bincinv_f(a0, a1, a2)',
 };
 
-type Mode = 'c' | 's' | 'b';
 
 function shader(expr: string, arity: number, modes: Mode[], rank: number): string {
   const decls = [...Array.from({ length: arity }, (_, i) => ({ name: `x${i}`, type: 'f32' })), { name: 'y', type: 'f32', write: true }];
@@ -383,20 +381,8 @@ ${MAIN_SIG()} {
 }
 
 const kernel = (op: string): GpuKernel => (ctx: KernelContext, inputs: GpuInput[], params: unknown, outs: readonly OutSpec[]) => {
-  const spec = outs[0]!;
-  const out = ctx.output(spec);
-  const n = sizeOf(spec.shape);
-  if (n === 0) return [out];
-  const rank = spec.shape.length;
-  const modes: Mode[] = inputs.map((x) => (x.size === n ? 'c' : x.size === 1 ? 's' : 'b'));
-  const meta: number[] = [n, ...spec.shape];
-  inputs.forEach((x, i) => {
-    if (modes[i] === 'b') meta.push(...broadcastStrides(x.shape, spec.shape));
-  });
   const expr = EXPR[op as SpecialOp](params);
-  const code = memoCode(`sf|${expr}|${modes.join('')}|${rank}`, () => shader(expr, inputs.length, modes, rank));
-  ctx.dispatch(code, [...inputs.map((i) => i.buffer), out.buffer], [...inputs.map(() => 'r' as const), 'w'], meta, threadGrid(n));
-  return [out];
+  return runBroadcast(ctx, inputs, outs, (modes, rank) => `sf|${expr}|${modes}|${rank}`, (modes, rank) => shader(expr, inputs.length, modes, rank));
 };
 
 /** name → WGSL kernel for every special-function primitive. */
