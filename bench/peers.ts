@@ -14,6 +14,7 @@
  * and gradient 2-norm; Jacobian: sum of J), to be compared with the float64
  * plain-JS references `matmulReference`, `mlpReference`, `jacobianReference`.
  */
+import { rng } from '../test/seeded.js';
 import os from 'node:os';
 
 // ---------------------------------------------------------------------------
@@ -96,17 +97,8 @@ export async function measure(
 // Deterministic problems (shared with our engine) and float64 references
 // ---------------------------------------------------------------------------
 
-/** mulberry32: small deterministic PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32, uniform in [0, 1): the tests' one seeded generator (the same sequences). */
+export { rng };
 
 function uniform(r: () => number, size: number, lo: number, hi: number): Float64Array {
   const out = new Float64Array(size);
