@@ -3,4 +3,4 @@
  *
  * @module
  */
-export { cholesky, triangularSolve, solve, inv, slogdet, det, choleskySolve, logdetCholesky } from './autodiff/ops/linalg.js';
+export { cholesky, triangularSolve, solve, inv, slogdet, det, choleskySolve, logdetCholesky, type OnFailure } from './autodiff/ops/linalg.js';

@@ -2,7 +2,7 @@ import { tidy } from '../../memory.js';
 import type { Tensor } from '../../tensor.js';
 import { bind, bind1 } from '../core.js';
 import type { Aval, Primitive } from '../primitive.js';
-import { ShapeError } from '../../errors.js';
+import { ConfigError, ShapeError } from '../../errors.js';
 import { assertFloat, assertSameDType } from '../../dtype.js';
 import { broadcastShapes, fmtShape } from '../../shape.js';
 import { add, alignBatched, exp, log, mul, neg, sub } from './elementwise.js';
@@ -11,7 +11,7 @@ import { broadcastTo, expandDims, mT, squeeze, sumTo } from './shape.js';
 import { sum } from './reduce.js';
 import { diagonal, tril, triu } from './indexing.js';
 import { eye } from './creation.js';
-import { checkKnown } from '../../validate.js';
+import { checkKnown, describeValue } from '../../validate.js';
 
 /**
  * Dense linear algebra over a leading batch of matrices. Derivative rules follow Murray (2016,
@@ -47,7 +47,25 @@ function phi(x: Tensor): Tensor {
   return sub(tril(x), mul(x, mul(eye(n, n, x.dtype), 0.5)));
 }
 
-const choleskyPrim: Primitive = {
+/**
+ * Params of cholesky and solve: `onFailure: 'nan'` makes a failing matrix (not positive definite,
+ * singular) come out all NaN instead of raising a NumericalError for the whole batch; the other
+ * matrices of the batch are unaffected. Absent (the default) means throw.
+ */
+interface FailParams {
+  onFailure?: 'nan';
+}
+
+/** What a caller may ask for when one matrix of a batch fails. */
+export type OnFailure = 'throw' | 'nan';
+
+function failParams(op: string, onFailure: unknown): FailParams {
+  if (onFailure === undefined || onFailure === 'throw') return {};
+  if (onFailure === 'nan') return { onFailure: 'nan' };
+  throw new ConfigError(`${op}: onFailure must be 'throw' or 'nan', got ${describeValue(onFailure)}.`);
+}
+
+const choleskyPrim: Primitive<FailParams> = {
   name: 'cholesky',
   shape: ([a]) => {
     square('cholesky', a!);
@@ -66,7 +84,7 @@ const choleskyPrim: Primitive = {
     const g = mT(trsm(l!, mT(z), true, true)); // L⁻ᵀ P L⁻¹
     return [mul(add(g, mT(g)), 0.5)];
   },
-  batch: ([a]) => [bind1(choleskyPrim, [a!], {})],
+  batch: ([a], _dims, p) => [bind1(choleskyPrim, [a!], p)],
 };
 
 interface TriParams {
@@ -106,23 +124,25 @@ const triangularSolvePrim: Primitive<TriParams> = {
   batch: (args, dims, p) => [bind1(triangularSolvePrim, alignBatched(args, dims), p)],
 };
 
-const solvePrim: Primitive = {
+// The derivative rules solve with A (or Aᵀ) again under the same params, so a failed matrix gives
+// NaN derivatives in 'nan' mode instead of a throw in the backward pass.
+const solvePrim: Primitive<FailParams> = {
   name: 'solve',
   shape: ([a, b]) => solveShape('solve', a!, b!),
-  jvp: ([a, b], [ta, tb], _p, [x]) => {
+  jvp: ([a, b], [ta, tb], p, [x]) => {
     let rhs: Tensor | null = tb;
     if (ta) {
       const dax = mm(ta, x!);
       rhs = rhs ? sub(rhs, dax) : neg(dax);
     }
-    return [rhs && bind1(solvePrim, [a!, broadcastTo(rhs, x!.shape)], {})];
+    return [rhs && bind1(solvePrim, [a!, broadcastTo(rhs, x!.shape)], p)];
   },
-  vjp: ([ct], [a, b], [x], _p, needs) => {
+  vjp: ([ct], [a, b], [x], p, needs) => {
     if (!ct) return [null, null];
-    const bbar = bind1(solvePrim, [mT(a!), ct], {});
+    const bbar = bind1(solvePrim, [mT(a!), ct], p);
     return [needs[0] ? sumTo(neg(mm(bbar, x!, false, true)), a!.shape) : null, needs[1] ? sumTo(bbar, b!.shape) : null];
   },
-  batch: (args, dims) => [bind1(solvePrim, alignBatched(args, dims), {})],
+  batch: (args, dims, p) => [bind1(solvePrim, alignBatched(args, dims), p)],
 };
 
 const slogdetPrim: Primitive = {
@@ -148,14 +168,18 @@ export const linalgPrims = { cholesky: choleskyPrim, triangularSolve: triangular
  * Lower Cholesky factor L (A = L Lᵀ) of each matrix in a batch. The input is symmetrised first
  * ((A + Aᵀ)/2, as jax.numpy does), which is also what the derivative assumes.
  * Throws NumericalError if a matrix is not positive definite (on WebGPU at the next read, since
- * GPU kernels cannot throw).
+ * GPU kernels cannot throw). With `onFailure: 'nan'` nothing is thrown: each matrix that is not
+ * positive definite (or holds a NaN) comes out as an all-NaN matrix, the others exactly as
+ * without the option, so `isNan` of a diagonal entry is a per-matrix failure mask. Derivatives
+ * of the failed matrices are NaN; the others' are unchanged.
  */
-export function cholesky(a: Tensor, opts?: { symmetrizeInput?: boolean }): Tensor {
-  checkKnown('cholesky', opts, ['symmetrizeInput']);
+export function cholesky(a: Tensor, opts?: { symmetrizeInput?: boolean; onFailure?: OnFailure }): Tensor {
+  checkKnown('cholesky', opts, ['symmetrizeInput', 'onFailure']);
   square('cholesky', a);
-  if (opts?.symmetrizeInput === false) return bind1(choleskyPrim, [a], {});
+  const p = failParams('cholesky', opts?.onFailure);
+  if (opts?.symmetrizeInput === false) return bind1(choleskyPrim, [a], p);
   // tidy frees the symmetrised copy once factored (an active tape keeps what it recorded)
-  return tidy(() => bind1(choleskyPrim, [mul(add(a, mT(a)), 0.5)], {}));
+  return tidy(() => bind1(choleskyPrim, [mul(add(a, mT(a)), 0.5)], p));
 }
 
 /** Solves op(A) X = B for triangular A (lower by default); b may be a vector [n]. */
@@ -166,17 +190,28 @@ export function triangularSolve(a: Tensor, b: Tensor, opts?: { lower?: boolean; 
   return vec ? squeeze(x, -1) : x;
 }
 
-/** Solves A X = B by LU with partial pivoting; b may be a vector [n]. */
-export function solve(a: Tensor, b: Tensor): Tensor {
+/**
+ * Solves A X = B by LU with partial pivoting; b may be a vector [n]. A singular matrix (a zero
+ * pivot) throws a NumericalError, or with `onFailure: 'nan'` gives an all-NaN solution for that
+ * matrix only (the rest of the batch as without the option).
+ */
+export function solve(a: Tensor, b: Tensor, opts?: { onFailure?: OnFailure }): Tensor {
+  checkKnown('solve', opts, ['onFailure']);
+  const p = failParams('solve', opts?.onFailure);
   const vec = b.ndim === 1;
-  const x = bind1(solvePrim, [a, vec ? expandDims(b, -1) : b], {});
+  const x = bind1(solvePrim, [a, vec ? expandDims(b, -1) : b], p);
   return vec ? squeeze(x, -1) : x;
 }
 
-/** The inverse of a (batch of) square matrices, by LU with partial pivoting. */
-export function inv(a: Tensor): Tensor {
+/**
+ * The inverse of a (batch of) square matrices, by LU with partial pivoting. A singular matrix
+ * throws a NumericalError, or with `onFailure: 'nan'` comes out all NaN (the others unaffected).
+ */
+export function inv(a: Tensor, opts?: { onFailure?: OnFailure }): Tensor {
+  checkKnown('inv', opts, ['onFailure']);
+  const p = failParams('inv', opts?.onFailure);
   const n = square('inv', a);
-  return bind1(solvePrim, [a, eye(n, n, a.dtype)], {});
+  return bind1(solvePrim, [a, eye(n, n, a.dtype)], p);
 }
 
 /** [sign, log|det A|] for each matrix in a batch. */

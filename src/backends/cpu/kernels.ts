@@ -136,20 +136,28 @@ const matmulKernel: CpuKernel = ([a, b], p: { transA?: boolean; transB?: boolean
   return out;
 };
 
-const choleskyKernel: CpuKernel = ([a], _p, outs) => {
+const choleskyKernel: CpuKernel = ([a], p: { onFailure?: 'nan' }, outs) => {
   const out = out1(outs) as FloatArray;
   const sh = a!.shape;
   const n = sh[sh.length - 1]!;
   const batch = n === 0 ? 0 : a!.data.length / (n * n);
   const info = { pivot: -1, value: 0 };
   const bad = cholesky(a!.data as FloatArray, out, batch, n, info);
-  if (bad >= 0) {
-    throw new NumericalError(
-      `cholesky: matrix ${batch > 1 ? `#${bad} of the batch ` : ''}(${n}×${n}) is not positive definite: ` +
-        `pivot ${info.pivot} is ${info.value}. Symmetrise it and add jitter to the diagonal (A + εI), or check for NaNs.`,
-    );
+  if (bad < 0) return out;
+  if (p.onFailure === 'nan') {
+    // a failed factorisation has NaN rows from its failing pivot on, so a NaN diagonal marks it
+    const nn = n * n;
+    for (let t = bad; t < batch; t++) {
+      let failed = false;
+      for (let i = 0; i < n && !failed; i++) failed = Number.isNaN(out[t * nn + i * (n + 1)]!);
+      if (failed) out.fill(NaN, t * nn, (t + 1) * nn);
+    }
+    return out;
   }
-  return out;
+  throw new NumericalError(
+    `cholesky: matrix ${batch > 1 ? `#${bad} of the batch ` : ''}(${n}×${n}) is not positive definite: ` +
+      `pivot ${info.pivot} is ${info.value}. Symmetrise it and add jitter to the diagonal (A + εI), or check for NaNs.`,
+  );
 };
 
 function broadcastBatch(x: CpuInput, batchShape: readonly number[], matSize: number): { data: TypedArray; stride: number } {
@@ -176,7 +184,7 @@ const triangularSolveKernel: CpuKernel = ([a, b], p: { lower: boolean; transpose
   return out;
 };
 
-function luOf(a: CpuInput, batchShape: readonly number[], n: number, op: string) {
+function luOf(a: CpuInput, batchShape: readonly number[], n: number, op: string, singular?: Uint8Array) {
   const A = broadcastBatch(a, batchShape, n * n);
   const batch = sizeOfShape(batchShape);
   const full = A.stride === 0 && batch > 1 ? (() => {
@@ -187,22 +195,28 @@ function luOf(a: CpuInput, batchShape: readonly number[], n: number, op: string)
   const lu = allocArray(a.dtype, batch * n * n) as FloatArray;
   const perm = new Int32Array(batch * n);
   const sign = allocArray(a.dtype, batch) as FloatArray;
-  const bad = luFactor(full as FloatArray, lu, perm, sign, batch, n);
+  const bad = luFactor(full as FloatArray, lu, perm, sign, batch, n, singular);
   return { lu, perm, sign, bad, batch, op };
 }
 
-const solveKernel: CpuKernel = ([a, b], _p, outs) => {
+const solveKernel: CpuKernel = ([a, b], p: { onFailure?: 'nan' }, outs) => {
   const out = out1(outs) as FloatArray;
   const os = outs[0]!.shape;
   const n = os[os.length - 2]!;
   const m = os[os.length - 1]!;
   const batchShape = os.slice(0, -2);
-  const f = luOf(a!, batchShape, n, 'solve');
-  if (f.bad >= 0) {
+  const nanMode = p.onFailure === 'nan';
+  const singular = nanMode ? new Uint8Array(sizeOfShape(batchShape)) : undefined;
+  const f = luOf(a!, batchShape, n, 'solve', singular);
+  if (f.bad >= 0 && !nanMode) {
     throw new NumericalError(`solve: matrix ${f.batch > 1 ? `#${f.bad} of the batch ` : ''}(${n}×${n}) is singular. Check the system, or regularise it (A + εI).`);
   }
   const B = broadcastBatch(b!, batchShape, n * m);
   luSolve(f.lu, f.perm, B.data as FloatArray, out, f.batch, n, m, B.stride);
+  if (f.bad >= 0) {
+    // 'nan' mode: a singular matrix's solution is all NaN (not the inf/NaN mix substitution leaves)
+    for (let t = f.bad; t < f.batch; t++) if (singular![t]) out.fill(NaN, t * n * m, (t + 1) * n * m);
+  }
   return out;
 };
 

@@ -10,7 +10,8 @@ import { trsmInPlace } from './triangular.js';
  * Returns -1, or the index of the first exactly singular batch element (a zero pivot).
  *
  * Like LAPACK getrf, a zero pivot does not stop the factorization: that column is left unscaled and elimination
- * continues, so lu, perm and sign are fully defined for every batch element. `lu` may be the same array as `a`. */
+ * continues, so lu, perm and sign are fully defined for every batch element. `lu` may be the same array as `a`.
+ * `singular`, if given (length batch), receives 1 for every exactly singular element and 0 for the others. */
 export function luFactor(
   a: FloatArray,
   lu: FloatArray,
@@ -18,6 +19,7 @@ export function luFactor(
   sign: FloatArray,
   batch: number,
   n: number,
+  singular?: Uint8Array,
 ): number {
   const nn = n * n;
   const size = batch * nn;
@@ -27,6 +29,7 @@ export function luFactor(
   let firstSingular = -1;
   for (let t = 0; t < batch; t++) {
     sign[t] = luOne(w, t * nn, perm, t * n, n);
+    if (singular !== undefined) singular[t] = luSingular ? 1 : 0;
     if (luSingular && firstSingular < 0) firstSingular = t;
   }
   copyOut(w, lu, size);

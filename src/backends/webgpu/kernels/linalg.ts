@@ -1,5 +1,5 @@
 import { sizeOf, stridesOf } from '../../../shape.js';
-import { bindings, grid, withHelpers, type GpuKernel } from './common.js';
+import { bindings, grid, withHelpers, type GpuKernel, type KernelContext } from './common.js';
 
 /**
  * Small batched dense linear algebra: one workgroup (64 threads) per matrix, working in global
@@ -73,11 +73,14 @@ ${SIG} {
     if (lid.x == 0u) { piv = l[off + j * n + j]; }
     let d = workgroupUniformLoad(&piv);
     if (!(d > 0.0)) {
-      // not positive definite: NaN from row j on (lower triangle), as the CPU before it throws
+      // not positive definite: NaN from row j on (lower triangle), as the CPU before it throws;
+      // in 'nan' mode (mt[2]) the whole matrix is NaN, as the CPU gives it
       if (lid.x == 0u) { ${FAIL('status')} }
-      for (var e = lid.x; e < (n - j) * n; e += ${LWG}u) {
-        let r = j + e / n; let c = e % n;
-        l[off + r * n + c] = select(0.0, nan_f(), c <= r);
+      let all = mt[2] != 0u;
+      let r0 = select(j, 0u, all);
+      for (var e = lid.x; e < (n - r0) * n; e += ${LWG}u) {
+        let r = r0 + e / n; let c = e % n;
+        l[off + r * n + c] = select(0.0, nan_f(), c <= r || all);
       }
       break;
     }
@@ -94,15 +97,27 @@ ${SIG} {
   }
 }`);
 
-export const choleskyKernel: GpuKernel = (ctx, [a], _p, outs) => {
+/**
+ * The status word of a kernel that can fail: a checked one (the backend throws at the next read),
+ * or in 'nan' mode a scratch word nobody reads (the failed matrices are NaN in the output).
+ */
+function statusWord(ctx: KernelContext, nanMode: boolean, error: (code: number) => string): { buffer: GPUBuffer; done: () => void } {
+  if (!nanMode) return { buffer: ctx.status(error), done: () => {} };
+  const h = ctx.scratch(4);
+  return { buffer: h.buffer, done: () => ctx.free(h) };
+}
+
+export const choleskyKernel: GpuKernel<{ onFailure?: 'nan' }> = (ctx, [a], p, outs) => {
   const out = ctx.output(outs[0]!);
   const sh = a!.shape;
   const n = sh[sh.length - 1]!;
   const batch = n === 0 ? 0 : a!.size / (n * n);
   if (batch === 0) return [out];
-  const status = ctx.status((code) =>
+  const nanMode = p.onFailure === 'nan';
+  const status = statusWord(ctx, nanMode, (code) =>
     `cholesky: matrix ${failedMatrix(batch, code)}(${n}×${n}) is not positive definite (a pivot is ≤ 0 or NaN). Symmetrise it and add jitter to the diagonal (A + εI), or check for NaNs.`);
-  ctx.dispatch(CHOLESKY, [a!.buffer, out.buffer, status], ['r', 'w', 'w'], [batch, n], grid(batch));
+  ctx.dispatch(CHOLESKY, [a!.buffer, out.buffer, status.buffer], ['r', 'w', 'w'], [batch, n, nanMode ? 1 : 0], grid(batch));
+  status.done();
   return [out];
 };
 
@@ -244,7 +259,7 @@ ${SIG} {
   let batch = mt[0];
   if (t >= batch) { return; }
   let n = mt[1]; let m = mt[2];
-  ${batchOffsets(3, ['aOff', 'bOff'])}
+  ${batchOffsets(4, ['aOff', 'bOff'])}
   let luOff = t * n * n;
   let pOff = t * n;
   let xOff = t * n * m;
@@ -263,9 +278,17 @@ ${SIG} {
   ${BARRIER}
   ${trsmCode('true', 'true', 'lu', 'false', 'luOff', 'xOff')}
   ${trsmCode('false', 'false', 'lu', 'false', 'luOff', 'xOff')}
+  if (mt[3] != 0u) {
+    // 'nan' mode: a singular matrix's solution is all NaN (every thread reads the same pivots)
+    var singular = false;
+    for (var k = 0u; k < n; k++) { if (lu[luOff + k * n + k] == 0.0) { singular = true; } }
+    if (singular) {
+      for (var e = lid.x; e < n * m; e += ${LWG}u) { x[xOff + e] = nan_f(); }
+    }
+  }
 }`);
 
-export const solveKernel: GpuKernel = (ctx, [a, b], _p, outs) => {
+export const solveKernel: GpuKernel<{ onFailure?: 'nan' }> = (ctx, [a, b], p, outs) => {
   const spec = outs[0]!;
   const out = ctx.output(spec);
   const os = spec.shape;
@@ -276,13 +299,15 @@ export const solveKernel: GpuKernel = (ctx, [a, b], _p, outs) => {
   if (batch * n * m === 0) return [out];
   const lu = ctx.scratch(batch * n * n * 4);
   const perm = ctx.scratch(batch * n * 4);
-  const meta = [batch, n, m, ...batchMeta(batchShape, [
+  const nanMode = p.onFailure === 'nan';
+  const meta = [batch, n, m, nanMode ? 1 : 0, ...batchMeta(batchShape, [
     { shape: a!.shape, mat: n * n },
     { shape: b!.shape, mat: n * m },
   ])];
-  const status = ctx.status((code) =>
+  const status = statusWord(ctx, nanMode, (code) =>
     `solve: matrix ${failedMatrix(batch, code)}(${n}×${n}) is singular. Check the system, or regularise it (A + εI).`);
-  ctx.dispatch(SOLVE, [a!.buffer, b!.buffer, lu.buffer, perm.buffer, out.buffer, status], ['r', 'r', 'w', 'w', 'w', 'w'], meta, grid(batch));
+  ctx.dispatch(SOLVE, [a!.buffer, b!.buffer, lu.buffer, perm.buffer, out.buffer, status.buffer], ['r', 'r', 'w', 'w', 'w', 'w'], meta, grid(batch));
+  status.done();
   ctx.free(lu);
   ctx.free(perm);
   return [out];
