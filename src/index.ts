@@ -45,6 +45,7 @@ export * as nn from './nn/index.js';
 export * as logpdf from './logpdf/index.js';
 export * as sgmcmc from './algorithms/sgmcmc/index.js';
 export * as vi from './algorithms/vi/index.js';
+export * as gmmvi from './algorithms/gmmvi/index.js';
 export * as loop from './algorithms/loop/index.js';
 export * as ns from './algorithms/nested-sampling/index.js';
 export * as simulators from './simulators/index.js';

@@ -1,0 +1,24 @@
+/**
+ * bt.gmmvi: Gaussian-mixture variational inference after gmmvi (Arenz et al., TMLR 2023). This
+ * first increment holds the model (`GMM`, full and diagonal covariances), the learner's
+ * per-component meta state (`GmmWrapper`) and the sample database (`SampleDB`), each a functional
+ * core over plain pytree states with a thin class of gmmvi's names on top.
+ *
+ * @module
+ */
+export {
+  createGmm, numComponents, numDimensions, weights, invertChols, componentLogDensities, logDensitiesAlsoIndividual, logDensity,
+  logDensityAndGrad, gaussianEntropy, componentEntropies, getAverageEntropy, covs, sampleCategorical, sampleWithMapping, sample,
+  sampleFromComponentsNoShuffle, replaceWeights, replaceComponents, addComponent, removeComponent, dropRow,
+  componentMarginalLogDensities, marginalLogDensity,
+  type GmmState, type CreateGmmOptions, type LogDensityAndGrad, type GmmSamples,
+} from './gmm.js';
+export { GMM, disposeReplaced } from './gmm-class.js';
+export {
+  FLOAT32_MIN, createGmmWrapper, historyLengthFromConfig, gmmWrapperFromConfig, wrapperAddComponent, wrapperRemoveComponent,
+  storeRewards, updateStepsizes, wrapperReplaceWeights, GmmWrapper, type GmmWrapperState, type GmmWrapperOptions,
+} from './wrapper.js';
+export {
+  createSampleDb, sampleDbFromConfig, removeEveryNthSample, addSamples, evaluateBackground, getNewestSamples, getRandomSample,
+  SampleDB, type SampleDbState, type NewestSamples,
+} from './sample-db.js';
