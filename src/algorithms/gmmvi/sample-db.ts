@@ -219,8 +219,9 @@ const BLOCK_BUDGET = 1 << 21;
  * log Σ_j w_j N(x; μ_j, L_j L_jᵀ) [N] for weights [J] (need not sum to 1; zero weights drop out),
  * evaluated a block of components at a time and combined by logaddexp, so memory stays
  * O(block · N · d) whatever J is (gmmvi's `evaluate_background`, which goes one at a time).
+ * `opts.blockSize` sets the components per block (default: as many as keep a block near 2M numbers).
  */
-export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor): Tensor {
+export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor, opts?: { blockSize?: number }): Tensor {
   const op = `${OP}.evaluateBackground`;
   if (means.ndim !== 2) throw new ShapeError(`${op}: means must be [J, d], got ${fmtShape(means.shape)}.`);
   const [j, d] = means.shape as [number, number];
@@ -229,7 +230,8 @@ export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor
   if (samples.ndim !== 2 || samples.shape[1] !== d) throw new ShapeError(`${op}: samples must be [N, ${d}], got ${fmtShape(samples.shape)}.`);
   const n = samples.shape[0]!;
   if (j === 0) throw new ShapeError(`${op}: need at least one component.`);
-  const block = Math.max(1, Math.floor(BLOCK_BUDGET / Math.max(1, n * d)));
+  if (opts?.blockSize !== undefined && (!Number.isInteger(opts.blockSize) || opts.blockSize < 1)) throw new ConfigError(`${op}: blockSize must be a positive integer, got ${String(opts.blockSize)}.`);
+  const block = opts?.blockSize ?? Math.max(1, Math.floor(BLOCK_BUDGET / Math.max(1, n * d)));
   return tidy(() => {
     const logW = log(weights);
     let acc: Tensor | null = null;
@@ -337,7 +339,7 @@ export class SampleDB {
     return getRandomSample(this.state, n, key);
   }
   /** log Σ_j w_j N(x; μ_j, Σ_j), memory-light (see the function `evaluateBackground`). */
-  evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor): Tensor {
-    return evaluateBackground(weights, means, chols, invChols, samples);
+  evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor, opts?: { blockSize?: number }): Tensor {
+    return evaluateBackground(weights, means, chols, invChols, samples, opts);
   }
 }
