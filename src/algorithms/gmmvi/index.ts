@@ -22,3 +22,8 @@ export {
   createSampleDb, sampleDbFromConfig, removeEveryNthSample, addSamples, evaluateBackground, getNewestSamples, getRandomSample,
   SampleDB, type SampleDbState, type NewestSamples,
 } from './sample-db.js';
+export { evaluateTarget, checkTarget, type LNPDF, type TargetEvaluation } from './target.js';
+export {
+  selectSamples, effectiveSampleSizes, numSamplesToReuse, checkSelectorOptions, SampleSelector, VipsSampleSelector, LinSampleSelector,
+  FixedSampleSelector, type SampleSelectorType, type SampleSelectorOptions, type SampleSelection, type SelectResult,
+} from './sample-selector.js';

@@ -49,7 +49,11 @@ export interface SampleDbState {
   numSamplesWritten: number;
 }
 
-/** The newest window of the database and its background log density. */
+/**
+ * The newest window of the database and its background log density. A window over the whole
+ * database shares the database's tensors (a full slice is the tensor itself): free a window with
+ * `disposeReplaced(window, db.state)`, not `dispose`.
+ */
 export interface NewestSamples {
   /** log q_bg(x) [n]: the count-weighted mixture of the Gaussians that drew the window */
   logPdfs: Tensor;
@@ -194,7 +198,10 @@ export async function addSamples(s: SampleDbState, samples: Tensor, means: Tenso
   const invChols = invertChols(chols, s.diagonalCovariances);
   const written = s.numSamplesWritten + n;
   if (!s.keepSamples) {
-    return { ...cur, samples, targetLnpdfs, targetGrads, mapping, means, chols, invChols, numSamplesWritten: written };
+    // own copies: the caller's tensors (the model's means and chols, say) may be freed by their owner
+    const own = tidy(() => ({ samples: add(samples, 0), targetLnpdfs: add(targetLnpdfs, 0), targetGrads: add(targetGrads, 0), mapping: add(mapping, 0), means: add(means, 0), chols: add(chols, 0) }));
+    if (cur !== s) disposeReplaced(cur, s);
+    return { ...cur, ...own, invChols, numSamplesWritten: written };
   }
   const next = tidy(() => ({
     ...cur,
