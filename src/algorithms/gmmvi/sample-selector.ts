@@ -63,7 +63,7 @@ export function numSamplesToReuse(o: SampleSelectorOptions, k: number): number {
   return Math.floor(o.ratioReusedSamplesToDesired * o.desiredSamplesPerComponent) * k;
 }
 
-/** 1 / Σ_i ŵ_i² with ŵ = softmax_i(log q(x_i) − log q_bg(x_i)), per row of `logQ` [R, N]: [R]. */
+/** 1 / Σ_i ŵ_i² with ŵ = softmax_i(log q(x_i) − log q_bg(x_i)), one per row of `logQ` (rows × N), as a vector of length rows. */
 export function effectiveSampleSizes(logQ: Tensor, bgLogPdfs: Tensor): Tensor {
   return tidy(() => {
     const w = exp(logSoftmax(sub(logQ, expandDims(bgLogPdfs, 0)), { axis: -1 }));
