@@ -90,6 +90,18 @@ for (const diagonal of [false, true]) {
   });
 }
 
+registerAll(backends, 'logDensityAndGrad on every backend = the float64 CPU result (float32: 64 ulps of the largest gradient entry)', async (B) => {
+  for (const diagonal of [false, true]) {
+    const h = randomHostGmm(3, 3, diagonal ? 33 : 34, { diagonal, spread: 1.5 });
+    const pts = hostPoints(h, 16, 7);
+    const ref = bt.withBackend('cpu', () => Array.from(g.logDensityAndGrad(gmmState(h), bt.tensor(pts)).grads.dataSync(), Number));
+    const got = await read(g.logDensityAndGrad(gmmState(h, B.dtype), X(B, pts)).grads);
+    const scale = Math.max(...ref.map(Math.abs));
+    const tol = ref.map(() => (B.name === 'cpu' ? 0 : ULPS * B.eps * scale));
+    assertWithin(got, ref, tol, `${diagonal ? 'diagonal' : 'full'} gradients`);
+  }
+});
+
 registerAll(backends, 'GMM.sample: row i comes from mapping[i]; component frequencies within binomial error', async (B) => {
   // far-apart, tight components: the nearest mean identifies the component that drew a sample
   const h = randomHostGmm(4, 2, 41, { spread: 40, scale: 0.2 });
