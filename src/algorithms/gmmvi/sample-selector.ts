@@ -111,6 +111,8 @@ export async function selectSamples(type: SampleSelectorType, model: GmmState, s
   const { targetLnpdfs, targetGrads } = await evaluateTarget(target, fresh.samples);
   const nNew = fresh.samples.shape[0]!;
   const next = await addSamples(sampleDb, fresh.samples, model.means, model.chols, targetLnpdfs, targetGrads, fresh.mapping);
+  // the database stored copies (concatenated, or copied when it does not keep samples)
+  disposeReplaced([fresh, targetLnpdfs, targetGrads], next);
   const total = type === 'fixed' ? numSamplesToReuse(options, k) + nNew : numReused + nNew;
   const selection = await getNewestSamples(next, total);
   return { sampleDb: next, selection, numNewSamples: nNew };

@@ -131,6 +131,29 @@ test('the database owns what it stores: the model replacing (and freeing) its co
   }
 });
 
+registerAll(backends, 'no leaks: selecting, storing, halving and replacing the model keep the live tensor count flat', async (B) => {
+  const model = new g.GmmWrapper(gmmState(randomHostGmm(3, 2, 9), B.dtype), { initialStepsize: 1, maxRewardHistoryLength: 4 });
+  const db = new g.SampleDB(2, false, true, 100, B.dtype);
+  // ρ = 0: 30 fresh samples per iteration, so the 100-sample database halves repeatedly
+  const sel = new g.VipsSampleSelector(gaussTarget([0, 0]), model, db, 10, 0);
+  const step = async (t: number) => {
+    const key = bt.random.key(t);
+    const w = await sel.selectSamples(key);
+    g.disposeReplaced(w, db.state);
+    key.dispose();
+    const r = bt.tensor([t, t + 1, t + 2], { dtype: B.dtype });
+    model.storeRewards(r);
+    const lw = bt.zeros([3], B.dtype);
+    model.replaceWeights(lw);
+    bt.dispose([r, lw]); // the wrapper keeps what it derived from them, not them
+  };
+  for (let t = 0; t < 3; t++) await step(t);
+  const before = bt.memory().numTensors;
+  for (let t = 3; t < 10; t++) await step(t); // halves at least once (100 samples max)
+  assert.ok(db.numSamplesWritten > 100 && db.numSamples <= 100, `halving happened: ${db.numSamples} stored of ${db.numSamplesWritten}`);
+  assert.is(bt.memory().numTensors, before, 'live tensors after 7 more iterations');
+});
+
 test('buildFromConfig: type strings, strict keys, ConfigErrors naming the problem', () => {
   const model = new g.GMM(gmmState(randomHostGmm(1, 2, 6)));
   const db = new g.SampleDB(2, false, true);
