@@ -27,3 +27,4 @@ export {
   selectSamples, effectiveSampleSizes, numSamplesToReuse, checkSelectorOptions, SampleSelector, VipsSampleSelector, LinSampleSelector,
   FixedSampleSelector, type SampleSelectorType, type SampleSelectorOptions, type SampleSelection, type SelectResult,
 } from './sample-selector.js';
+export { steinEstimate, type SteinOptions, type NgEstimate } from './stein.js';
