@@ -28,3 +28,4 @@ export {
   FixedSampleSelector, type SampleSelectorType, type SampleSelectorOptions, type SampleSelection, type SelectResult,
 } from './sample-selector.js';
 export { steinEstimate, type SteinOptions, type NgEstimate } from './stein.js';
+export { directUpdate, iblrUpdate, trustRegionUpdate, ngBasedUpdate, type NgBasedUpdaterType, type NgUpdateInfo } from './ng-updater.js';
