@@ -29,3 +29,4 @@ export {
 } from './sample-selector.js';
 export { steinEstimate, type SteinOptions, type NgEstimate } from './stein.js';
 export { directUpdate, iblrUpdate, trustRegionUpdate, ngBasedUpdate, type NgBasedUpdaterType, type NgUpdateInfo } from './ng-updater.js';
+export { updateWeights, expectedComponentRewards, type WeightUpdaterType, type WeightUpdateOptions, type WeightUpdateInfo } from './weight-updater.js';
