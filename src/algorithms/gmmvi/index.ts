@@ -30,3 +30,7 @@ export {
 export { steinEstimate, type SteinOptions, type NgEstimate } from './stein.js';
 export { directUpdate, iblrUpdate, trustRegionUpdate, ngBasedUpdate, type NgBasedUpdaterType, type NgUpdateInfo } from './ng-updater.js';
 export { updateWeights, expectedComponentRewards, type WeightUpdaterType, type WeightUpdateOptions, type WeightUpdateInfo } from './weight-updater.js';
+export {
+  parseStepsizeConfig, adaptComponentStepsizes, initWeightStepsize, adaptWeightStepsize,
+  type ComponentStepsizeType, type WeightStepsizeType, type StepsizeConfig, type WeightStepsizeState,
+} from './stepsize.js';
