@@ -34,3 +34,7 @@ export {
   parseStepsizeConfig, adaptComponentStepsizes, initWeightStepsize, adaptWeightStepsize,
   type ComponentStepsizeType, type WeightStepsizeType, type StepsizeConfig, type WeightStepsizeState,
 } from './stepsize.js';
+export {
+  checkAdaptiveConfig, componentsToDelete, deleteBadComponents, addNewComponent, adaptNumComponents,
+  type AdaptiveConfig, type ComponentPrior, type AddedComponent,
+} from './component-adaptation.js';
