@@ -21,6 +21,7 @@ import { foldIn, normal, uniform } from '../../random.js';
 import { getAverageEntropy, logDensity, numComponents, numDimensions } from './gmm.js';
 import { FLOAT32_MIN, wrapperAddComponent, wrapperRemoveComponent, type GmmWrapperState } from './wrapper.js';
 import { getRandomSample, type SampleDbState } from './sample-db.js';
+import { disposeReplaced } from './gmm-class.js';
 import { evaluateTarget, type LNPDF } from './target.js';
 
 /** gmmvi's `adaptive` num_component_adapter_config (snake_case, as in the yml). */
@@ -105,11 +106,15 @@ export function componentsToDelete(rewardHistory: number[][], weightHistory: num
 export async function deleteBadComponents(s: GmmWrapperState, delIters: number, minWeight: number): Promise<[GmmWrapperState, number[]]> {
   const bad = componentsToDelete(await readRows(s.rewardHistory), await readRows(s.weightHistory), delIters, minWeight);
   let next = s;
+  const removed: number[] = [];
   for (const o of [...bad].reverse()) {
     if (numComponents(next.model) === 1) break; // a GMM keeps at least one component
-    next = wrapperRemoveComponent(next, o);
+    const after = wrapperRemoveComponent(next, o);
+    if (next !== s) disposeReplaced(next, [after, s]); // intermediate states only; the caller owns s
+    next = after;
+    removed.unshift(o);
   }
-  return [next, bad];
+  return [next, removed];
 }
 
 /** The prior of the add heuristic: N(prior_mean, diag(initial_cov)), scalars broadcast to d. */
@@ -200,6 +205,7 @@ export async function adaptNumComponents(
   if (t > c.del_iters) [state, deleted] = await deleteBadComponents(state, c.del_iters, c.min_weight_for_del_heuristic);
   if (t > 1 && t % c.add_iters === 0 && numComponents(state.model) < c.max_components) {
     const r = await addNewComponent(state, sampleDb, target, c, prior, counter, key);
+    if (state !== s) disposeReplaced(state, [r.state, s]);
     return { state: r.state, sampleDb: r.sampleDb, counter: counter + 1, deleted, added: r.added };
   }
   return { state, sampleDb, counter, deleted, added: null };

@@ -38,3 +38,4 @@ export {
   checkAdaptiveConfig, componentsToDelete, deleteBadComponents, addNewComponent, adaptNumComponents,
   type AdaptiveConfig, type ComponentPrior, type AddedComponent,
 } from './component-adaptation.js';
+export { GMMVI, gmmviStep, initGmmviState, parseModules, type GmmviModules, type GmmviState, type GmmviStepInfo } from './gmmvi.js';

@@ -1,0 +1,205 @@
+/**
+ * GMMVI: one training iteration in gmmvi's order (§0 of the notes) over the modules built so far:
+ *
+ *   1. select samples (draw, evaluate the target, store; the window and its background)
+ *   2. adapt the component stepsizes (rewards of earlier iterations)
+ *   3. estimate the natural gradient (components before the update)
+ *   4. update the components (failures kept and counted)
+ *   5. adapt the weight stepsize      6. update the weights (rewards stored)
+ *   7. count the update               8. adapt the number of components
+ *
+ * `gmmviStep(modules, state, key)` is the functional core (iteration t draws with foldIn(key, t)
+ * by the caller's choice of key); the `GMMVI` class is gmmvi's face over it. The MORE estimator
+ * (letter Z) is not built yet: a config naming it is a ConfigError saying so.
+ */
+import type { Tensor } from '../../tensor.js';
+import { ConfigError, NumericalError } from '../../errors.js';
+import { dispose, tidy } from '../../memory.js';
+import { add, cast, equal, isNan } from '../../autodiff/ops/elementwise.js';
+import { sum } from '../../autodiff/ops/reduce.js';
+import { foldIn } from '../../random.js';
+import { selectSamples, checkSelectorOptions, type SampleSelectorType, type SampleSelectorOptions } from './sample-selector.js';
+import { steinEstimate } from './stein.js';
+import { ngBasedUpdate, type NgBasedUpdaterType } from './ng-updater.js';
+import { adaptComponentStepsizes, adaptWeightStepsize, initWeightStepsize, parseStepsizeConfig, type ComponentStepsizeType, type StepsizeConfig, type WeightStepsizeState, type WeightStepsizeType } from './stepsize.js';
+import { updateWeights, type WeightUpdaterType } from './weight-updater.js';
+import { adaptNumComponents, checkAdaptiveConfig, type AdaptiveConfig, type ComponentPrior } from './component-adaptation.js';
+import { updateStepsizes, type GmmWrapperState, GmmWrapper } from './wrapper.js';
+import { sampleDbFromConfig, type SampleDbState, SampleDB } from './sample-db.js';
+import { checkTarget, type LNPDF } from './target.js';
+import { disposeReplaced } from './gmm-class.js';
+
+/** The modules of one GMMVI instance, parsed from a config. */
+export interface GmmviModules {
+  target: LNPDF;
+  temperature: number;
+  sampleSelector: { type: SampleSelectorType; options: SampleSelectorOptions };
+  ngEstimator: { type: 'Stein'; onlyUseOwnSamples: boolean; useSelfNormalizedImportanceWeights: boolean };
+  ngBasedUpdater: NgBasedUpdaterType;
+  componentStepsizeAdapter: { type: ComponentStepsizeType; config: StepsizeConfig };
+  weightUpdater: { type: WeightUpdaterType; useSelfNormalizedImportanceWeights: boolean };
+  weightStepsizeAdapter: { type: WeightStepsizeType; config: StepsizeConfig };
+  numComponentAdapter: { type: 'fixed' | 'adaptive'; config: AdaptiveConfig | Record<string, never>; prior: ComponentPrior };
+}
+
+/** Everything that changes from one iteration to the next (a plain pytree of tensors and numbers). */
+export interface GmmviState {
+  model: GmmWrapperState;
+  sampleDb: SampleDbState;
+  weightStepsize: WeightStepsizeState;
+  /** adds performed so far (the add heuristic's τ counter) */
+  numAdds: number;
+  /** iterations completed */
+  numUpdates: number;
+}
+
+/** What one iteration reports. */
+export interface GmmviStepInfo {
+  /** components whose update failed and were kept */
+  numFailedComponentUpdates: number;
+  /** components deleted / whether one was added */
+  deleted: number[];
+  added: boolean;
+  /** the weight stepsize used */
+  weightStepsize: number;
+}
+
+function obj(op: string, config: Record<string, unknown>, key: string): Record<string, unknown> {
+  const v = config[key];
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ConfigError(`${op}: config.${key} must be an object${v === undefined ? ' (missing)' : ''}.`);
+  return v as Record<string, unknown>;
+}
+function str(op: string, config: Record<string, unknown>, key: string, known: readonly string[]): string {
+  const v = config[key];
+  if (typeof v !== 'string' || !known.includes(v)) throw new ConfigError(`${op}: config.${key} is ${v === undefined ? 'missing' : `'${String(v)}'`} (known: ${known.join(', ')}).`);
+  return v;
+}
+function strict(op: string, name: string, c: Record<string, unknown>, keys: readonly string[]): void {
+  for (const k of Object.keys(c)) if (!keys.includes(k)) throw new ConfigError(`${op}: unknown key ${name}.${k} (known: ${keys.length ? keys.join(', ') : 'none'}).`);
+  for (const k of keys) if (!(k in c)) throw new ConfigError(`${op}: ${name}.${k} is missing.`);
+}
+function bool(op: string, name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new ConfigError(`${op}: ${name} must be true or false, got ${String(v)}.`);
+  return v;
+}
+
+/** Parses the module part of a gmmvi config (types and strict per-module configs). */
+export function parseModules(config: Record<string, unknown>, target: LNPDF): GmmviModules {
+  const op = 'gmmvi.GMMVI.buildFromConfig';
+  checkTarget(op, target);
+  const temperature = config.temperature;
+  if (typeof temperature !== 'number' || !(temperature > 0)) throw new ConfigError(`${op}: config.temperature must be a positive number, got ${String(temperature)}.`);
+  const estType = str(op, config, 'ng_estimator_type', ['Stein', 'MORE']);
+  if (estType === 'MORE') throw new ConfigError(`${op}: the MORE estimator (letter Z) is not implemented yet; use 'Stein'.`);
+  const est = obj(op, config, 'ng_estimator_config');
+  strict(op, 'ng_estimator_config', est, ['only_use_own_samples', 'use_self_normalized_importance_weights']);
+  const selType = str(op, config, 'sample_selector_type', ['component-based', 'mixture-based', 'fixed']) as SampleSelectorType;
+  const sel = obj(op, config, 'sample_selector_config');
+  strict(op, 'sample_selector_config', sel, ['desired_samples_per_component', 'ratio_reused_samples_to_desired']);
+  const updType = str(op, config, 'ng_based_updater_type', ['direct', 'iBLR', 'trust-region']) as NgBasedUpdaterType;
+  strict(op, 'ng_based_updater_config', obj(op, config, 'ng_based_updater_config'), []);
+  const csType = str(op, config, 'component_stepsize_adapter_type', ['fixed', 'decaying', 'improvement-based', 'improvement_based']);
+  const wuType = str(op, config, 'weight_updater_type', ['direct', 'trust-region']) as WeightUpdaterType;
+  const wu = obj(op, config, 'weight_updater_config');
+  strict(op, 'weight_updater_config', wu, ['use_self_normalized_importance_weights']);
+  const wsType = str(op, config, 'weight_stepsize_adapter_type', ['fixed', 'decaying', 'improvement-based', 'improvement_based']);
+  const ncType = str(op, config, 'num_component_adapter_type', ['fixed', 'adaptive']) as 'fixed' | 'adaptive';
+  const nc = obj(op, config, 'num_component_adapter_config');
+  if (ncType === 'fixed') strict(op, 'num_component_adapter_config', nc, []);
+  const init = obj(op, config, 'model_initialization');
+  return {
+    target,
+    temperature,
+    sampleSelector: { type: selType, options: checkSelectorOptions(op, { desiredSamplesPerComponent: sel.desired_samples_per_component as number, ratioReusedSamplesToDesired: sel.ratio_reused_samples_to_desired as number }) },
+    ngEstimator: { type: 'Stein', onlyUseOwnSamples: bool(op, 'only_use_own_samples', est.only_use_own_samples), useSelfNormalizedImportanceWeights: bool(op, 'use_self_normalized_importance_weights', est.use_self_normalized_importance_weights) },
+    ngBasedUpdater: updType,
+    componentStepsizeAdapter: { type: (csType === 'improvement_based' ? 'improvement-based' : csType) as ComponentStepsizeType, config: parseStepsizeConfig(op, csType, obj(op, config, 'component_stepsize_adapter_config')) },
+    weightUpdater: { type: wuType, useSelfNormalizedImportanceWeights: bool(op, 'use_self_normalized_importance_weights', wu.use_self_normalized_importance_weights) },
+    weightStepsizeAdapter: { type: (wsType === 'improvement-based' ? 'improvement_based' : wsType) as WeightStepsizeType, config: parseStepsizeConfig(op, wsType, obj(op, config, 'weight_stepsize_adapter_config')) },
+    numComponentAdapter: {
+      type: ncType,
+      config: ncType === 'adaptive' ? checkAdaptiveConfig(op, nc) : {},
+      prior: { priorMean: (init.prior_mean ?? 0) as number | number[], initialCov: (init.initial_cov ?? 1) as number | number[] },
+    },
+  };
+}
+
+/** The state a run starts from: the wrapped model, an empty database and the weight stepsize. */
+export function initGmmviState(modules: GmmviModules, model: GmmWrapperState, sampleDb: SampleDbState): GmmviState {
+  return { model, sampleDb, weightStepsize: initWeightStepsize(modules.weightStepsizeAdapter.config), numAdds: 0, numUpdates: 0 };
+}
+
+/** One iteration (steps 1–8 above) from `state`; the input state is not modified or freed. */
+export async function gmmviStep(m: GmmviModules, state: GmmviState, key: Tensor): Promise<[GmmviState, GmmviStepInfo]> {
+  const k1 = foldIn(key, 1);
+  const { sampleDb, selection } = await selectSamples(m.sampleSelector.type, state.model.model, state.sampleDb, m.target, m.sampleSelector.options, k1);
+  k1.dispose();
+  // NaN or +∞ target values: stop before anything is updated (−∞, zero density, is allowed)
+  const bad = await logicalOrCount(selection.targetLnpdfs);
+  if (bad > 0) {
+    disposeReplaced(selection, sampleDb);
+    disposeReplaced(sampleDb, state.sampleDb);
+    throw new NumericalError(`gmmvi: iteration ${state.numUpdates}: the target returned NaN or +∞ for ${bad} of ${selection.targetLnpdfs.size} samples. The state before this iteration is kept; check the target.`);
+  }
+  const steps = adaptComponentStepsizes(m.componentStepsizeAdapter.type, state.model, m.componentStepsizeAdapter.config);
+  let model = updateStepsizes(state.model, steps);
+  const est = steinEstimate(model.model, selection, { onlyUseOwnSamples: m.ngEstimator.onlyUseOwnSamples, useSelfNormalizedImportanceWeights: m.ngEstimator.useSelfNormalizedImportanceWeights, temperature: m.temperature, dbNumGaussians: sampleDb.means.shape[0] });
+  const [afterNg, ngInfo] = await ngBasedUpdate(m.ngBasedUpdater, model, est.expectedHessianNeg, est.expectedGradientNeg, steps, m.temperature);
+  dispose(est);
+  model = afterNg;
+  const ws = await adaptWeightStepsize(m.weightStepsizeAdapter.type, state.weightStepsize, model, m.weightStepsizeAdapter.config);
+  const [afterW] = await updateWeights(m.weightUpdater.type, model, selection, ws.stepsize, { useSelfNormalizedImportanceWeights: m.weightUpdater.useSelfNormalizedImportanceWeights, temperature: m.temperature });
+  disposeReplaced(selection, sampleDb);
+  const numUpdates = state.numUpdates + 1;
+  const k2 = foldIn(key, 2);
+  const ad = await adaptNumComponents(m.numComponentAdapter.type, afterW, sampleDb, m.target, m.numComponentAdapter.config, m.numComponentAdapter.prior, state.numAdds, numUpdates, k2);
+  k2.dispose();
+  // free what the intermediate states held and the final one does not
+  const next: GmmviState = { model: ad.state, sampleDb: ad.sampleDb, weightStepsize: ws, numAdds: ad.counter, numUpdates };
+  for (const mid of [model, afterW, [steps]]) disposeReplaced(mid, [next, state]);
+  return [next, { numFailedComponentUpdates: ngInfo.numFailures, deleted: ad.deleted, added: ad.added !== null, weightStepsize: ws.stepsize }];
+}
+
+/** gmmvi's GMMVI class: the modules, the wrapped model and the database, `trainIter(key)` per iteration. */
+export class GMMVI {
+  /** iterations run */
+  numUpdates = 0;
+  private weightStepsize: WeightStepsizeState;
+  private numAdds = 0;
+
+  /** Built from parsed modules, a wrapped model and a sample database (both updated in place by trainIter). */
+  constructor(readonly modules: GmmviModules, readonly model: GmmWrapper, readonly sampleDb: SampleDB) {
+    this.weightStepsize = initWeightStepsize(modules.weightStepsizeAdapter.config);
+  }
+
+  /** gmmvi's `GMMVI.build_from_config(config, target, model)`: the database and the modules from the config. */
+  static buildFromConfig(config: Record<string, unknown>, target: LNPDF, model: GmmWrapper): GMMVI {
+    const modules = parseModules(config, target);
+    const db = new SampleDB(target.numDimensions, model.diagonalCovs, true);
+    db.state = sampleDbFromConfig(config, target.numDimensions, model.means.dtype as 'float64' | 'float32');
+    return new GMMVI(modules, model, db);
+  }
+
+  /** One training iteration with the randomness of `key` (use foldIn(key, t) for iteration t). */
+  async trainIter(key: Tensor): Promise<GmmviStepInfo> {
+    const state: GmmviState = { model: this.model.wrapperState, sampleDb: this.sampleDb.state, weightStepsize: this.weightStepsize, numAdds: this.numAdds, numUpdates: this.numUpdates };
+    const [next, info] = await gmmviStep(this.modules, state, key);
+    disposeReplaced(state, next);
+    this.model.wrapperState = next.model;
+    this.model.state = next.model.model;
+    this.sampleDb.state = next.sampleDb;
+    this.weightStepsize = next.weightStepsize;
+    this.numAdds = next.numAdds;
+    this.numUpdates = next.numUpdates;
+    return info;
+  }
+}
+
+/** How many target values are NaN or +∞ (−∞, zero density, is allowed). */
+async function logicalOrCount(lnp: Tensor): Promise<number> {
+  const c = tidy(() => sum(add(cast(isNan(lnp), 'int32'), cast(equal(lnp, Infinity), 'int32'))));
+  const b = c.concrete()._backend!;
+  const v = Number((b.readSync ? c.dataSync() : await c.data())[0]);
+  c.dispose();
+  return v;
+}

@@ -1,0 +1,126 @@
+/**
+ * GMMVI end to end over the modules built so far (Stein estimator; selectors, updaters, stepsize
+ * and component adapters): a Gaussian target is matched by one component, a two-mode target's
+ * weights and means by two, NaN target values stop with a NumericalError naming the iteration
+ * and keep the state, the live tensor count stays flat, and config errors name the key.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as bt from '../../../src/index.js';
+import { assertClose } from '../../helpers.js';
+
+const g = bt.gmmvi;
+
+/** A SAMTRON-like config (adaptive components off unless asked). */
+function config(over: Record<string, unknown> = {}) {
+  return {
+    temperature: 1,
+    use_sample_database: true,
+    max_database_size: 100000,
+    model_initialization: { use_diagonal_covs: false, prior_mean: 0, initial_cov: 4 },
+    ng_estimator_type: 'Stein',
+    ng_estimator_config: { only_use_own_samples: false, use_self_normalized_importance_weights: true },
+    sample_selector_type: 'component-based',
+    sample_selector_config: { desired_samples_per_component: 200, ratio_reused_samples_to_desired: 1 },
+    ng_based_updater_type: 'trust-region',
+    ng_based_updater_config: {},
+    component_stepsize_adapter_type: 'improvement-based',
+    component_stepsize_adapter_config: { initial_stepsize: 0.5, min_stepsize: 0.001, max_stepsize: 1, stepsize_inc_factor: 1.15, stepsize_dec_factor: 0.85 },
+    weight_updater_type: 'trust-region',
+    weight_updater_config: { use_self_normalized_importance_weights: true },
+    weight_stepsize_adapter_type: 'improvement_based',
+    weight_stepsize_adapter_config: { initial_stepsize: 0.5, min_stepsize: 0.0001, max_stepsize: 1, stepsize_inc_factor: 1.15, stepsize_dec_factor: 0.85 },
+    num_component_adapter_type: 'fixed',
+    num_component_adapter_config: {},
+    ...over,
+  };
+}
+
+const S = [[1.5, 0.6], [0.6, 0.8]];
+const m = [2, -1];
+const Sinv = bt.linalg.inv(bt.tensor(S));
+const gaussian: bt.gmmvi.LNPDF = {
+  numDimensions: 2,
+  logDensity: (x) => {
+    const d = bt.sub(x, bt.tensor(m));
+    return bt.sum(bt.mul(bt.matmul(d, Sinv), d), { axis: -1 }).mul(-0.5);
+  },
+};
+
+test('one component on a Gaussian target: mean and covariance found (TR steps, Stein)', async () => {
+  const model = g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0]]), covs: bt.tensor([[[4, 0], [0, 4]]]) }), config());
+  const vi = g.GMMVI.buildFromConfig(config(), gaussian, model);
+  const key = bt.random.key(0);
+  for (let t = 0; t < 40; t++) await vi.trainIter(bt.random.foldIn(key, t));
+  assert.is(vi.numUpdates, 40);
+  // an exact Stein estimate makes the fixed point exact; 200 samples per step leave MC noise ~ 1/√200 of the scale
+  assertClose(model.means, m, 0, 0.15, 'mean');
+  assertClose(model.covs, S.flat(), 0, 0.2, 'covariance');
+  assert.ok(vi.sampleDb.numSamplesWritten >= 40, 'target evaluations counted');
+});
+
+test('two components on a two-mode target: weights 0.3 / 0.7 and both means', async () => {
+  const mus = [[-5, 0], [5, 0]];
+  const target: bt.gmmvi.LNPDF = {
+    numDimensions: 2,
+    logDensity: (x) => {
+      const parts = mus.map((mu, o) => bt.sum(bt.square(bt.sub(x, bt.tensor(mu))), { axis: -1 }).mul(-0.5).add(Math.log(o === 0 ? 0.3 : 0.7)));
+      return bt.logsumexp(bt.stack(parts), { axis: 0 });
+    },
+  };
+  const model = g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[-3, 1], [3, -1]]), covs: bt.tensor([[[2, 0], [0, 2]], [[2, 0], [0, 2]]]) }), config());
+  const vi = g.GMMVI.buildFromConfig(config(), target, model);
+  const key = bt.random.key(1);
+  for (let t = 0; t < 60; t++) await vi.trainIter(bt.random.foldIn(key, t));
+  assertClose(model.weights, [0.3, 0.7], 0, 0.05, 'weights');
+  assertClose(model.means, mus.flat(), 0, 0.25, 'means');
+});
+
+test('NaN target values: NumericalError naming the iteration and count; the state before it is kept', async () => {
+  let calls = 0;
+  const flaky: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => { calls++; const v = gaussian.logDensity(x); return calls === 3 ? bt.where(bt.greater(bt.arange(0, x.shape[0]!), 5), NaN, v) : v; } };
+  const model = g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0]]), covs: bt.tensor([[[4, 0], [0, 4]]]) }), config());
+  const vi = g.GMMVI.buildFromConfig(config(), flaky, model);
+  await vi.trainIter(bt.random.key(1));
+  await vi.trainIter(bt.random.key(2));
+  const means = Array.from(model.means.dataSync());
+  const written = vi.sampleDb.numSamplesWritten;
+  let err: unknown;
+  try { await vi.trainIter(bt.random.key(3)); } catch (e) { err = e; }
+  assert.ok(err instanceof bt.NumericalError && /iteration 2/.test((err as Error).message) && /NaN or \+∞ for \d+ of \d+/.test((err as Error).message), String(err));
+  assert.equal(Array.from(model.means.dataSync()), means, 'model kept');
+  assert.is(vi.sampleDb.numSamplesWritten, written, 'database kept');
+  assert.is(vi.numUpdates, 2);
+  await vi.trainIter(bt.random.key(4)); // and it carries on
+  assert.is(vi.numUpdates, 3);
+});
+
+test('no leaks: the live tensor count stays flat over iterations (adaptive components included)', async () => {
+  const adaptive = { del_iters: 4, add_iters: 3, max_components: 4, thresholds_for_add_heuristic: [5000, 1000, 500, 200, 100, 50], min_weight_for_del_heuristic: 1e-6, num_database_samples: 200, num_prior_samples: 0 };
+  const cfg = config({ num_component_adapter_type: 'adaptive', num_component_adapter_config: adaptive, sample_selector_config: { desired_samples_per_component: 20, ratio_reused_samples_to_desired: 1 } });
+  const model = g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0]]), covs: bt.tensor([[[4, 0], [0, 4]]]) }), cfg);
+  const vi = g.GMMVI.buildFromConfig(cfg, gaussian, model);
+  const key = bt.random.key(5);
+  const counts: number[] = [];
+  for (let t = 0; t < 14; t++) {
+    const k = bt.random.foldIn(key, t);
+    await vi.trainIter(k);
+    k.dispose();
+    counts.push(bt.memory().numTensors);
+  }
+  assert.ok(model.numComponents > 1, 'components were added');
+  // tensors per state depend on nothing but the state's shape: once K stops changing the count is flat
+  assert.ok(counts[13]! - counts[9]! <= 0, `live tensors ${counts.join(', ')}`);
+});
+
+test('config errors name the key; MORE is reported as not built yet', () => {
+  const model = g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0]]), covs: bt.tensor([[[1, 0], [0, 1]]]) }), config());
+  const isConfig = (re: RegExp) => (e: unknown) => e instanceof bt.ConfigError && re.test((e as Error).message);
+  assert.throws(() => g.GMMVI.buildFromConfig(config({ ng_estimator_type: 'MORE' }), gaussian, model), isConfig(/MORE.*not implemented yet/));
+  assert.throws(() => g.GMMVI.buildFromConfig(config({ sample_selector_type: 'vips' }), gaussian, model), isConfig(/sample_selector_type is 'vips'/));
+  assert.throws(() => g.GMMVI.buildFromConfig(config({ ng_based_updater_config: { eta: 1 } }), gaussian, model), isConfig(/ng_based_updater_config.eta/));
+  const { weight_updater_config: _, ...missing } = config();
+  assert.throws(() => g.GMMVI.buildFromConfig(missing, gaussian, model), isConfig(/weight_updater_config must be an object \(missing\)/));
+});
+
+test.run();
