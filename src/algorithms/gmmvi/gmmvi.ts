@@ -9,7 +9,9 @@
  *   7. count the update               8. adapt the number of components
  *
  * `gmmviStep(modules, state, key)` is the functional core (iteration t draws with foldIn(key, t)
- * by the caller's choice of key); the `GMMVI` class is gmmvi's face over it. The MORE estimator
+ * by the caller's choice of key); the `GMMVI` class is gmmvi's face over it. Zero-density samples
+ * (log p̃ = −∞) are counted but left out of the estimates; NaN or +∞ stops with a NumericalError.
+ * The MORE estimator
  * (letter Z) is not built yet: a config naming it is a ConfigError saying so.
  */
 import type { Tensor } from '../../tensor.js';
@@ -18,7 +20,9 @@ import { dispose, tidy } from '../../memory.js';
 import { add, cast, equal, isNan } from '../../autodiff/ops/elementwise.js';
 import { sum } from '../../autodiff/ops/reduce.js';
 import { foldIn } from '../../random.js';
-import { selectSamples, checkSelectorOptions, type SampleSelectorType, type SampleSelectorOptions } from './sample-selector.js';
+import { selectSamples, checkSelectorOptions, type SampleSelection, type SampleSelectorType, type SampleSelectorOptions } from './sample-selector.js';
+import { take } from '../../autodiff/ops/indexing.js';
+import { tensor } from '../../autodiff/ops/creation.js';
 import { steinEstimate } from './stein.js';
 import { ngBasedUpdate, type NgBasedUpdaterType } from './ng-updater.js';
 import { adaptComponentStepsizes, adaptWeightStepsize, initWeightStepsize, parseStepsizeConfig, type ComponentStepsizeType, type StepsizeConfig, type WeightStepsizeState, type WeightStepsizeType } from './stepsize.js';
@@ -141,15 +145,17 @@ export async function gmmviStep(m: GmmviModules, state: GmmviState, key: Tensor)
     disposeReplaced(sampleDb, state.sampleDb);
     throw new NumericalError(`gmmvi: iteration ${state.numUpdates}: the target returned NaN or +∞ for ${bad} of ${selection.targetLnpdfs.size} samples. The state before this iteration is kept; check the target.`);
   }
+  const window = await dropZeroDensity(selection);
+  if (window !== selection) disposeReplaced(selection, sampleDb);
   const steps = adaptComponentStepsizes(m.componentStepsizeAdapter.type, state.model, m.componentStepsizeAdapter.config);
   let model = updateStepsizes(state.model, steps);
-  const est = steinEstimate(model.model, selection, { onlyUseOwnSamples: m.ngEstimator.onlyUseOwnSamples, useSelfNormalizedImportanceWeights: m.ngEstimator.useSelfNormalizedImportanceWeights, temperature: m.temperature, dbNumGaussians: sampleDb.means.shape[0] });
+  const est = steinEstimate(model.model, window, { onlyUseOwnSamples: m.ngEstimator.onlyUseOwnSamples, useSelfNormalizedImportanceWeights: m.ngEstimator.useSelfNormalizedImportanceWeights, temperature: m.temperature, dbNumGaussians: sampleDb.means.shape[0] });
   const [afterNg, ngInfo] = await ngBasedUpdate(m.ngBasedUpdater, model, est.expectedHessianNeg, est.expectedGradientNeg, steps, m.temperature);
   dispose(est);
   model = afterNg;
   const ws = await adaptWeightStepsize(m.weightStepsizeAdapter.type, state.weightStepsize, model, m.weightStepsizeAdapter.config);
-  const [afterW] = await updateWeights(m.weightUpdater.type, model, selection, ws.stepsize, { useSelfNormalizedImportanceWeights: m.weightUpdater.useSelfNormalizedImportanceWeights, temperature: m.temperature });
-  disposeReplaced(selection, sampleDb);
+  const [afterW] = await updateWeights(m.weightUpdater.type, model, window, ws.stepsize, { useSelfNormalizedImportanceWeights: m.weightUpdater.useSelfNormalizedImportanceWeights, temperature: m.temperature });
+  disposeReplaced(window, sampleDb);
   const numUpdates = state.numUpdates + 1;
   const k2 = foldIn(key, 2);
   const ad = await adaptNumComponents(m.numComponentAdapter.type, afterW, sampleDb, m.target, m.numComponentAdapter.config, m.numComponentAdapter.prior, state.numAdds, numUpdates, k2);
@@ -193,6 +199,26 @@ export class GMMVI {
     this.numUpdates = next.numUpdates;
     return info;
   }
+}
+
+/**
+ * The window without its zero-density samples (log p̃ = −∞): they were evaluated (and counted) but
+ * carry no weight in the estimates; their rows stay in the database. Unchanged if there are none.
+ */
+async function dropZeroDensity(sel: SampleSelection): Promise<SampleSelection> {
+  const lp = sel.targetLnpdfs;
+  const b = lp.concrete()._backend!;
+  const v = b.readSync ? lp.dataSync() : await lp.data();
+  const keep: number[] = [];
+  for (let i = 0; i < v.length; i++) if (v[i] !== -Infinity) keep.push(i);
+  if (keep.length === v.length) return sel;
+  const idx = tensor(Int32Array.from(keep), { dtype: 'int32' });
+  const out = tidy(() => ({
+    logPdfs: take(sel.logPdfs, idx, 0), samples: take(sel.samples, idx, 0), mapping: take(sel.mapping, idx, 0),
+    targetLnpdfs: take(sel.targetLnpdfs, idx, 0), targetGrads: take(sel.targetGrads, idx, 0),
+  }));
+  idx.dispose();
+  return out;
 }
 
 /** How many target values are NaN or +∞ (−∞, zero density, is allowed). */

@@ -95,6 +95,22 @@ test('NaN target values: NumericalError naming the iteration and count; the stat
   assert.is(vi.numUpdates, 3);
 });
 
+test('zero density (−∞) samples: allowed, counted, no weight; the fit stays finite and inside the support', async () => {
+  // the Gaussian truncated to x₀ > 1: the model starts wide, so many early samples have −∞
+  const truncated: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => bt.where(bt.greater(x.slice([0, 0], [x.shape[0]!, 1]).reshape([x.shape[0]!]), 1), gaussian.logDensity(x), -Infinity) };
+  const model = g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0]]), covs: bt.tensor([[[4, 0], [0, 4]]]) }), config());
+  const vi = g.GMMVI.buildFromConfig(config(), truncated, model);
+  const key = bt.random.key(2);
+  for (let t = 0; t < 20; t++) await vi.trainIter(bt.random.foldIn(key, t));
+  const db = vi.sampleDb.state;
+  const lp = Array.from(db.targetLnpdfs.dataSync());
+  assert.ok(lp.some((v) => v === -Infinity), 'some evaluations had zero density');
+  assert.is(vi.sampleDb.numSamplesWritten, lp.length, 'all of them counted (no halving here)');
+  const mu = Array.from(model.means.dataSync());
+  assert.ok(mu.every(Number.isFinite) && Array.from(model.covs.dataSync()).every(Number.isFinite), 'finite model');
+  assert.ok(mu[0]! > 1, `the mean moved into the support (x₀ = ${mu[0]})`);
+});
+
 test('no leaks: the live tensor count stays flat over iterations (adaptive components included)', async () => {
   const adaptive = { del_iters: 4, add_iters: 3, max_components: 4, thresholds_for_add_heuristic: [5000, 1000, 500, 200, 100, 50], min_weight_for_del_heuristic: 1e-6, num_database_samples: 200, num_prior_samples: 0 };
   const cfg = config({ num_component_adapter_type: 'adaptive', num_component_adapter_config: adaptive, sample_selector_config: { desired_samples_per_component: 20, ratio_reused_samples_to_desired: 1 } });
