@@ -24,6 +24,7 @@ import { selectSamples, checkSelectorOptions, type SampleSelection, type SampleS
 import { take } from '../../autodiff/ops/indexing.js';
 import { tensor } from '../../autodiff/ops/creation.js';
 import { steinEstimate } from './stein.js';
+import { moreEstimate } from './more.js';
 import { ngBasedUpdate, type NgBasedUpdaterType } from './ng-updater.js';
 import { adaptComponentStepsizes, adaptWeightStepsize, initWeightStepsize, parseStepsizeConfig, type ComponentStepsizeType, type StepsizeConfig, type WeightStepsizeState, type WeightStepsizeType } from './stepsize.js';
 import { updateWeights, type WeightUpdaterType } from './weight-updater.js';
@@ -38,7 +39,7 @@ export interface GmmviModules {
   target: LNPDF;
   temperature: number;
   sampleSelector: { type: SampleSelectorType; options: SampleSelectorOptions };
-  ngEstimator: { type: 'Stein'; onlyUseOwnSamples: boolean; useSelfNormalizedImportanceWeights: boolean };
+  ngEstimator: { type: 'Stein' | 'MORE'; onlyUseOwnSamples: boolean; useSelfNormalizedImportanceWeights: boolean };
   ngBasedUpdater: NgBasedUpdaterType;
   componentStepsizeAdapter: { type: ComponentStepsizeType; config: StepsizeConfig };
   weightUpdater: { type: WeightUpdaterType; useSelfNormalizedImportanceWeights: boolean };
@@ -93,10 +94,12 @@ export function parseModules(config: Record<string, unknown>, target: LNPDF): Gm
   checkTarget(op, target);
   const temperature = config.temperature;
   if (typeof temperature !== 'number' || !(temperature > 0)) throw new ConfigError(`${op}: config.temperature must be a positive number, got ${String(temperature)}.`);
-  const estType = str(op, config, 'ng_estimator_type', ['Stein', 'MORE']);
-  if (estType === 'MORE') throw new ConfigError(`${op}: the MORE estimator (letter Z) is not implemented yet; use 'Stein'.`);
+  const estType = str(op, config, 'ng_estimator_type', ['Stein', 'MORE']) as 'Stein' | 'MORE';
   const est = obj(op, config, 'ng_estimator_config');
-  strict(op, 'ng_estimator_config', est, ['only_use_own_samples', 'use_self_normalized_importance_weights']);
+  // gmmvi's Stein config may carry initial_l2_regularizer too (the wrapper reads it); MORE needs it
+  strict(op, 'ng_estimator_config', est, estType === 'MORE' || 'initial_l2_regularizer' in est
+    ? ['only_use_own_samples', 'initial_l2_regularizer', 'use_self_normalized_importance_weights']
+    : ['only_use_own_samples', 'use_self_normalized_importance_weights']);
   const selType = str(op, config, 'sample_selector_type', ['component-based', 'mixture-based', 'fixed']) as SampleSelectorType;
   const sel = obj(op, config, 'sample_selector_config');
   strict(op, 'sample_selector_config', sel, ['desired_samples_per_component', 'ratio_reused_samples_to_desired']);
@@ -115,7 +118,7 @@ export function parseModules(config: Record<string, unknown>, target: LNPDF): Gm
     target,
     temperature,
     sampleSelector: { type: selType, options: checkSelectorOptions(op, { desiredSamplesPerComponent: sel.desired_samples_per_component as number, ratioReusedSamplesToDesired: sel.ratio_reused_samples_to_desired as number }) },
-    ngEstimator: { type: 'Stein', onlyUseOwnSamples: bool(op, 'only_use_own_samples', est.only_use_own_samples), useSelfNormalizedImportanceWeights: bool(op, 'use_self_normalized_importance_weights', est.use_self_normalized_importance_weights) },
+    ngEstimator: { type: estType, onlyUseOwnSamples: bool(op, 'only_use_own_samples', est.only_use_own_samples), useSelfNormalizedImportanceWeights: bool(op, 'use_self_normalized_importance_weights', est.use_self_normalized_importance_weights) },
     ngBasedUpdater: updType,
     componentStepsizeAdapter: { type: (csType === 'improvement_based' ? 'improvement-based' : csType) as ComponentStepsizeType, config: parseStepsizeConfig(op, csType, obj(op, config, 'component_stepsize_adapter_config')) },
     weightUpdater: { type: wuType, useSelfNormalizedImportanceWeights: bool(op, 'use_self_normalized_importance_weights', wu.use_self_normalized_importance_weights) },
@@ -149,7 +152,8 @@ export async function gmmviStep(m: GmmviModules, state: GmmviState, key: Tensor)
   if (window !== selection) disposeReplaced(selection, sampleDb);
   const steps = adaptComponentStepsizes(m.componentStepsizeAdapter.type, state.model, m.componentStepsizeAdapter.config);
   let model = updateStepsizes(state.model, steps);
-  const est = steinEstimate(model.model, window, { onlyUseOwnSamples: m.ngEstimator.onlyUseOwnSamples, useSelfNormalizedImportanceWeights: m.ngEstimator.useSelfNormalizedImportanceWeights, temperature: m.temperature, dbNumGaussians: sampleDb.means.shape[0] });
+  const estOpts = { onlyUseOwnSamples: m.ngEstimator.onlyUseOwnSamples, useSelfNormalizedImportanceWeights: m.ngEstimator.useSelfNormalizedImportanceWeights, temperature: m.temperature, dbNumGaussians: sampleDb.means.shape[0] };
+  const est = m.ngEstimator.type === 'MORE' ? moreEstimate(model, window, estOpts) : steinEstimate(model.model, window, estOpts);
   const [afterNg, ngInfo] = await ngBasedUpdate(m.ngBasedUpdater, model, est.expectedHessianNeg, est.expectedGradientNeg, steps, m.temperature);
   dispose(est);
   model = afterNg;

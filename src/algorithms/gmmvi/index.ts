@@ -39,3 +39,4 @@ export {
   type AdaptiveConfig, type ComponentPrior, type AddedComponent,
 } from './component-adaptation.js';
 export { GMMVI, gmmviStep, initGmmviState, parseModules, type GmmviModules, type GmmviState, type GmmviStepInfo } from './gmmvi.js';
+export { moreEstimate, type MoreOptions } from './more.js';
