@@ -17,9 +17,12 @@
 import type { Tensor } from '../../tensor.js';
 import { ConfigError, NumericalError } from '../../errors.js';
 import { dispose, tidy } from '../../memory.js';
-import { add, cast, equal, isNan } from '../../autodiff/ops/elementwise.js';
+import { add, cast, equal, isNan, mul } from '../../autodiff/ops/elementwise.js';
+import { broadcastTo } from '../../autodiff/ops/shape.js';
+import { eye } from '../../autodiff/ops/creation.js';
+import { createGmm, type GmmState } from './gmm.js';
 import { sum } from '../../autodiff/ops/reduce.js';
-import { foldIn } from '../../random.js';
+import { foldIn, normal } from '../../random.js';
 import { selectSamples, checkSelectorOptions, type SampleSelection, type SampleSelectorType, type SampleSelectorOptions } from './sample-selector.js';
 import { take } from '../../autodiff/ops/indexing.js';
 import { tensor } from '../../autodiff/ops/creation.js';
@@ -232,4 +235,33 @@ async function logicalOrCount(lnp: Tensor): Promise<number> {
   const v = Number((b.readSync ? c.dataSync() : await c.data())[0]);
   c.dispose();
   return v;
+}
+
+/**
+ * The initial GMM of a config's `model_initialization` (§7.2): uniform weights; one component at
+ * prior_mean, or K means drawn from N(prior_mean, diag(prior_scale²)); covariances initial_cov·I
+ * (a number or one per dimension; null: diag(prior_scale²)).
+ */
+export function constructInitialModel(config: Record<string, unknown>, numDimensions: number, key: Tensor, dtype: 'float64' | 'float32' = 'float64'): GmmState {
+  const op = 'gmmvi.constructInitialModel';
+  const init = obj(op, config, 'model_initialization');
+  const k = init.num_initial_components;
+  if (!Number.isInteger(k) || (k as number) < 1) throw new ConfigError(`${op}: model_initialization.num_initial_components must be a positive integer, got ${String(k)}.`);
+  const d = numDimensions;
+  const perDim = (name: string, v: unknown): number[] => {
+    const arr = typeof v === 'number' ? new Array<number>(d).fill(v) : v;
+    if (!Array.isArray(arr) || arr.length !== d || arr.some((x) => typeof x !== 'number' || !Number.isFinite(x))) throw new ConfigError(`${op}: model_initialization.${name} must be a number or ${d} numbers, got ${JSON.stringify(v)}.`);
+    return arr as number[];
+  };
+  const mean = perDim('prior_mean', init.prior_mean);
+  const scale = perDim('prior_scale', init.prior_scale);
+  const cov = init.initial_cov === null || init.initial_cov === undefined ? scale.map((v) => v * v) : perDim('initial_cov', init.initial_cov);
+  if (cov.some((v) => !(v > 0))) throw new ConfigError(`${op}: model_initialization.initial_cov must be positive.`);
+  const diagonal = init.use_diagonal_covs === true;
+  return tidy(() => {
+    const mu = tensor(mean, { dtype });
+    const means = k === 1 ? mu.reshape([1, d]) : add(mul(normal(key, [k as number, d], { dtype }), tensor(scale, { dtype })), mu);
+    const covs = diagonal ? broadcastTo(tensor(cov, { dtype }), [k as number, d]) : broadcastTo(mul(eye(d, d, dtype), tensor(cov, { dtype })), [k as number, d, d]);
+    return createGmm({ means, covs, diagonal });
+  });
 }

@@ -38,5 +38,9 @@ export {
   checkAdaptiveConfig, componentsToDelete, deleteBadComponents, addNewComponent, adaptNumComponents,
   type AdaptiveConfig, type ComponentPrior, type AddedComponent,
 } from './component-adaptation.js';
-export { GMMVI, gmmviStep, initGmmviState, parseModules, type GmmviModules, type GmmviState, type GmmviStepInfo } from './gmmvi.js';
+export { GMMVI, gmmviStep, initGmmviState, parseModules, constructInitialModel, type GmmviModules, type GmmviState, type GmmviStepInfo } from './gmmvi.js';
 export { moreEstimate, type MoreOptions } from './more.js';
+export {
+  LETTER_CONFIGS, CODENAME_LETTERS, allCodenames, experimentNames, getDefaultAlgorithmConfig, getDefaultExperimentConfig, getDefaultConfig,
+  updateConfig, type GmmviConfig,
+} from './config.js';
