@@ -44,3 +44,4 @@ export {
   LETTER_CONFIGS, CODENAME_LETTERS, allCodenames, experimentNames, getDefaultAlgorithmConfig, getDefaultExperimentConfig, getDefaultConfig,
   updateConfig, type GmmviConfig,
 } from './config.js';
+export { init, update, run, evaluateMetrics, type GmmviRunState, type GmmviMetrics, type RunOptions, type RunResult } from './functional.js';
