@@ -169,7 +169,7 @@ export async function addNewComponent(s: GmmWrapperState, sampleDb: SampleDbStat
     const score = sub(lp, maximum(sub(max(lq), threshold), lq));
     return [reshape(take(X, reshape(argmax(score), [1]), 0), [d]), getAverageEntropy(s.model)] as const;
   });
-  const aT = tidy(() => uniform(foldIn(key, 2), [], { dtype: 'float64' }));
+  const aT = tidy(() => uniform(foldIn(key, 2), [], { dtype: dt as 'float64' | 'float32' }));
   const a = await readFloat(aT);
   const avg = await readFloat(avgT);
   const halfConst = 0.5 * d * (Math.log(2 * Math.PI) + 1);
