@@ -45,3 +45,4 @@ export {
   updateConfig, type GmmviConfig,
 } from './config.js';
 export { init, update, run, evaluateMetrics, type GmmviRunState, type GmmviMetrics, type RunOptions, type RunResult } from './functional.js';
+export { gmmTarget, makeGmmTarget, type GmmTarget } from './targets/gmm-target.js';
