@@ -51,6 +51,101 @@ test('quantiles are differentiable in u and in the parameters (finite difference
   }
 });
 
+// scipy 1.17.1 stats.{gamma,beta,t}.ppf at us (gamma with scale = 1/rate): an independent implementation
+const SCIPY: [bt.ns.PriorDistribution, number[]][] = [
+  [{ dist: 'Gamma', concentration: 2.5, rate: 1.5 }, [0.1847660255760924, 0.780844768613707, 1.4504867303651754, 2.292116419467188, 5.028757489796329]],
+  [{ dist: 'Gamma', concentration: 0.3, rate: 2 }, [7.511113276180204e-8, 0.0016351697623424746, 0.03656556793347599, 0.1926545828689818, 1.3197045785352661]],
+  [{ dist: 'Beta', concentration1: 2, concentration0: 5 }, [0.026763191142755053, 0.1398806882699578, 0.26444998329566005, 0.402118402610099, 0.7056863283197075]],
+  [{ dist: 'Beta', concentration1: 0.5, concentration0: 0.7 }, [0.00015697035848113614, 0.061999574599043594, 0.3610839131320438, 0.7481434013731645, 0.99690190461877]],
+  [{ dist: 'StudentT', df: 3, loc: 1, scale: 2 }, [-8.081405717136267, -0.9569446247266076, 1.0, 2.6907208043308053, 10.081405717136263]],
+  [{ dist: 'StudentT', df: 0.7, loc: 0, scale: 1 }, [-135.57150574187784, -1.7588267314034605, 0.0, 1.3920918873045385, 135.57150574187764]],
+];
+
+test('Gamma, Beta and StudentT quantiles match scipy', () => {
+  for (const [dist, want] of SCIPY) {
+    const p = new Prior(dist, 'a');
+    us.forEach((u, i) => {
+      const got = q(p, u);
+      assert.ok(Math.abs(got - want[i]!) <= 1e-9 * Math.max(1, Math.abs(want[i]!)), `${JSON.stringify(dist)} at u = ${u}: ${got} vs scipy ${want[i]}`);
+    });
+  }
+});
+
+test('Gamma, Beta and StudentT quantiles are differentiable in u and the shape parameters (finite differences)', () => {
+  const h = 1e-6;
+  const cases: [string, (u: bt.Tensor, a: bt.Tensor) => bt.Tensor, number][] = [
+    ['Gamma concentration', (u, a) => new Prior({ dist: 'Gamma', concentration: a, rate: 1.5 }, 'a').forward(u), 2.5],
+    ['Beta concentration1', (u, a) => new Prior({ dist: 'Beta', concentration1: a, concentration0: 3 }, 'a').forward(u), 1.7],
+    ['Beta concentration0', (u, a) => new Prior({ dist: 'Beta', concentration1: 2, concentration0: a }, 'a').forward(u), 0.8],
+    ['StudentT df', (u, a) => new Prior({ dist: 'StudentT', df: a, loc: 0.5, scale: 2 }, 'a').forward(u), 4],
+  ];
+  for (const [what, f, a0] of cases) {
+    for (const u0 of [0.15, 0.6]) {
+      const [gu, ga] = bt.grad((u: bt.Tensor, a: bt.Tensor) => f(u, a), { argnums: [0, 1] })(bt.tensor(u0, { dtype: 'float64' }), bt.tensor(a0, { dtype: 'float64' })) as bt.Tensor[];
+      const v = (u: number, a: number) => f(bt.tensor(u, { dtype: 'float64' }), bt.tensor(a, { dtype: 'float64' })).item() as number;
+      const fdU = (v(u0 + h, a0) - v(u0 - h, a0)) / (2 * h);
+      const fdA = (v(u0, a0 + h) - v(u0, a0 - h)) / (2 * h);
+      assert.ok(Math.abs((gu!.item() as number) - fdU) < 1e-5 * Math.max(1, Math.abs(fdU)), `${what} d/du ${gu!.item()} vs ${fdU}`);
+      assert.ok(Math.abs((ga!.item() as number) - fdA) < 1e-5 * Math.max(1, Math.abs(fdA)), `${what} d/dshape ${ga!.item()} vs ${fdA}`);
+    }
+  }
+});
+
+test('invalid Gamma/Beta/StudentT parameters are ConfigErrors naming the prior', () => {
+  const bad: [bt.ns.PriorDistribution, RegExp][] = [
+    [{ dist: 'Gamma', concentration: 0, rate: 1 }, /concentration must be > 0/],
+    [{ dist: 'Gamma', concentration: 2, rate: -1 }, /rate must be > 0/],
+    [{ dist: 'Beta', concentration1: 1, concentration0: Number.NaN }, /concentration0 must be finite/],
+    [{ dist: 'StudentT', df: -3, loc: 0, scale: 1 }, /df must be > 0/],
+    [{ dist: 'StudentT', df: 3, loc: 0, scale: 0 }, /scale must be > 0/],
+  ];
+  for (const [dist, re] of bad) {
+    const model = () =>
+      new Model({
+        priorModel: function* () {
+          return yield new Prior(dist, 'theta');
+        },
+        logLikelihood: (x: bt.Tensor) => bt.neg(x),
+      });
+    assert.throws(model, (e: unknown) => e instanceof bt.ConfigError && /'theta'/.test((e as Error).message) && re.test((e as Error).message), JSON.stringify(dist));
+  }
+  assert.throws(() => new Prior({ dist: 'Gamma', concentration: 2 } as unknown as bt.ns.PriorDistribution, 'g'), (e: unknown) => e instanceof bt.ConfigError && /'g'.*rate/.test((e as Error).message));
+  assert.throws(() => new Prior({ dist: 'Beta', a: 2, b: 3 } as unknown as bt.ns.PriorDistribution, 'b'), (e: unknown) => e instanceof bt.ConfigError && /no parameter 'a'/.test((e as Error).message));
+});
+
+test('evidence through Gamma and Beta priors: E[e^{−x}] under Gamma(2, 1) is ¼, E[x] under Beta(2, 3) is ⅖', async () => {
+  const cases: [bt.ns.PriorDistribution, (x: bt.Tensor) => bt.Tensor, number][] = [
+    [{ dist: 'Gamma', concentration: 2, rate: 1 }, (x) => bt.neg(x), -Math.log(4)],
+    [{ dist: 'Beta', concentration1: 2, concentration0: 3 }, (x) => bt.log(x), Math.log(0.4)],
+  ];
+  for (const [dist, ll, exact] of cases) {
+    const model = new Model({
+      priorModel: function* () {
+        return yield new Prior(dist, 'x');
+      },
+      logLikelihood: ll,
+    });
+    const r = await new NestedSampler(model).run(bt.random.key(3));
+    assert.ok(Math.abs(r.logZMean - exact) <= 3 * r.logZUncert, `${JSON.stringify(dist)}: log Z ${r.logZMean} ± ${r.logZUncert} vs ${exact}`);
+  }
+});
+
+test('a constant prior takes no coordinates and yields its value', () => {
+  const model = new Model({
+    priorModel: function* () {
+      const c = yield new Prior(bt.tensor([1, 2], { dtype: 'float64' }), 'c');
+      const x = yield new Prior({ dist: 'Normal', loc: 0, scale: 1 }, 'x');
+      return [c, x];
+    },
+    logLikelihood: (c: bt.Tensor, x: bt.Tensor) => bt.mul(bt.sum(c), x),
+  });
+  assert.is(model.uNdims, 1);
+  const X = model.transformBatch(bt.tensor([[0.5], [0.9]], { dtype: 'float64' }));
+  assert.equal(X.c!.shape, [2, 2]);
+  assert.equal(Array.from(X.c!.dataSync()), [1, 2, 1, 2]);
+  assert.ok(Math.abs((model.logLikelihoodBatch(bt.tensor([[0.9]], { dtype: 'float64' })).item() as number) - 3 * normalQuantile(0.9)) < 1e-8);
+});
+
 test('a hierarchical model: later priors use earlier values; uNdims, slots and the batched transform', () => {
   const model = new Model({
     priorModel: function* () {
