@@ -47,6 +47,7 @@ export * as sgmcmc from './algorithms/sgmcmc/index.js';
 export * as vi from './algorithms/vi/index.js';
 export * as loop from './algorithms/loop/index.js';
 export * as ns from './algorithms/nested-sampling/index.js';
+export * as em from './algorithms/evidence-maximisation/index.js';
 export * as simulators from './simulators/index.js';
 export * as distributions from './distributions/index.js';
 export * as flows from './flows/index.js';
