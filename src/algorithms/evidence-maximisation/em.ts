@@ -74,21 +74,29 @@ export interface MStepResult {
 
 /** One EM step as train reports it. */
 export interface EMStepRecord {
+  /** The step counter. */
   step: number;
-  /** The E-step's log Z and its uncertainty. */
+  /** The E-step's log Z. */
   logZ: number;
+  /** Its uncertainty. */
   logZUncert: number;
   /** log Ẑ after the M-step (NaN when there was none). */
   mStepLogZ: number;
+  /** The M-step's epochs (0: none). */
   epochs: number;
+  /** Whether the ESS guard ended the M-step. */
   essLimited: boolean;
 }
 
 /** Options of train. */
 export interface EMTrainOptions {
+  /** Called with the loop's progress (steps are EM steps; values logZ, logZUncert). */
   onProgress?: (p: Progress) => void;
+  /** Stops the run between EM steps. */
   signal?: AbortSignal;
+  /** The progress display (default off). */
   progress?: boolean | ProgressOptions;
+  /** Save a checkpoint every `every` EM steps. */
   checkpoint?: CheckpointOptions;
   /** Carry on from a checkpoint (then `params` is taken from it). */
   resume?: Checkpoint | string;
@@ -96,7 +104,9 @@ export interface EMTrainOptions {
 
 /** What train returns: the last E-step's results and the params that produced them. */
 export interface EMTrainResult {
+  /** The last E-step's results. */
   results: NestedSamplerResults;
+  /** The params that produced them. */
   params: ModelParams;
   /** Every step's numbers (those before a resume included). */
   history: EMStepRecord[];

@@ -8,30 +8,47 @@
 
 /** The objective as the solver sees it: value, gradient and Hessian-vector product at x. */
 export interface FlatObjective {
+  /** f(x). */
   f: (x: Float64Array) => number;
+  /** [f(x), ∇f(x)]. */
   valueAndGrad: (x: Float64Array) => [number, Float64Array];
+  /** H(x)·v. */
   hvp: (x: Float64Array, v: Float64Array) => Float64Array;
 }
 
 /** Options of newtonCG (jaxns' defaults). */
 export interface NewtonCGOptions {
+  /** Newton iterations (default 100). */
   maxiter?: number;
+  /** CG iterations per Newton iteration (default 100). */
   maxiterCG?: number;
+  /** Stop when ‖∇f‖ ≤ gtol (default 3e-5). */
   gtol?: number;
+  /** Accept a step when the actual decrease exceeds pAccept × the predicted one (default 0.01). */
   pAccept?: number;
+  /** The trust-region band of the gain ratio, (pLower, pUpper) (defaults 0.25, 1.10). */
   pLower?: number;
+  /** See pLower. */
   pUpper?: number;
+  /** Initial μ (damping ‖g‖/μ; default 1). */
   muInit?: number;
+  /** Smallest μ (default 1e-6). */
   muMin?: number;
+  /** μ factor inside the trust band (default 5). */
   muInFactor?: number;
+  /** μ factor outside it (default 0.1). */
   muOutFactor?: number;
 }
 
 /** What newtonCG returns. */
 export interface NewtonCGResult {
+  /** The minimiser found. */
   x: Float64Array;
+  /** f there. */
   f: number;
+  /** Newton iterations taken. */
   iterations: number;
+  /** ‖∇f‖ at x. */
   gNorm: number;
 }
 
