@@ -56,6 +56,11 @@ export interface EvidenceMaximisationOptions {
   solver?: EMSolver;
   /** PRNG key of train (default bt.random.key(0)). */
   key?: Tensor;
+  /**
+   * The ESS guard: an M-step stops (its last move halved until it holds) when the reweighted
+   * Kish ESS falls below this fraction of the E-step's ESS (default 0.5; 0 turns it off).
+   */
+  minESSFraction?: number;
 }
 
 /** What an M-step returns. */
@@ -121,7 +126,7 @@ interface EMState {
   history: EMStepRecord[];
 }
 
-const KNOWN = ['model', 'nsOptions', 'maxNumEpochs', 'gtol', 'logZFtol', 'logZAtol', 'batchSize', 'momentum', 'terminationCond', 'verbose', 'solver', 'key'];
+const KNOWN = ['model', 'nsOptions', 'maxNumEpochs', 'gtol', 'logZFtol', 'logZAtol', 'batchSize', 'momentum', 'terminationCond', 'verbose', 'solver', 'key', 'minESSFraction'];
 const TRAIN_KNOWN = ['onProgress', 'signal', 'progress', 'checkpoint', 'resume'];
 const OP = 'em.EvidenceMaximisation';
 
@@ -141,6 +146,7 @@ export class EvidenceMaximisation {
   readonly verbose: boolean;
   readonly solver: EMSolver;
   readonly key: Tensor;
+  readonly minESSFraction: number;
 
   constructor(options: EvidenceMaximisationOptions) {
     if (!options || typeof options !== 'object') throw new ConfigError(`${OP}: expected options { model, nsOptions: { maxSamples, ... }, ... }.`);
@@ -162,6 +168,7 @@ export class EvidenceMaximisation {
     this.logZFtol = num('logZFtol', options.logZFtol, 1, (x) => x >= 0, 'a non-negative number');
     this.logZAtol = num('logZAtol', options.logZAtol, 1e-4, (x) => x >= 0, 'a non-negative number');
     this.batchSize = num('batchSize', options.batchSize, 128, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
+    this.minESSFraction = num('minESSFraction', options.minESSFraction, 0.5, (x) => x >= 0 && x <= 1, 'in [0, 1]');
     this.momentum = num('momentum', options.momentum, 0, (x) => x >= 0 && x < 1, 'in [0, 1)');
     if (options.verbose !== undefined && typeof options.verbose !== 'boolean') throw new ConfigError(`${OP}: verbose must be a boolean.`);
     this.verbose = options.verbose ?? false;
@@ -215,7 +222,7 @@ export class EvidenceMaximisation {
     const loss = (t: Tensor, rows?: Tensor) => neg(logEvidence(model, asParams(t), data, rows));
     const fFull = (v: Float64Array) => tidy(() => loss(tensor(v, { shape: [n], dtype: 'float64' })).item() as number);
     const essAt = (v: Float64Array) => tidy(() => kishESS(logTerms(model, asParams(v), data).dataSync()));
-    const essMin = 0.5 * essE;
+    const essMin = this.minESSFraction * essE;
     let epochs = 0;
     let essLimited = false;
     let opt: { state: unknown } | null = null;
@@ -273,7 +280,7 @@ export class EvidenceMaximisation {
       }
       epochs = epoch + 1;
       // the guard jaxns lacks: weights that degenerate as θ moves are no estimate of Z(θ)
-      if (essAt(x) < essMin) {
+      if (essMin > 0 && essAt(x) < essMin) {
         essLimited = true;
         let back: Float64Array = x;
         for (let k = 0; k < 30 && essAt(back) < essMin; k++) back = back.map((v, i) => 0.5 * (v + before[i]!));

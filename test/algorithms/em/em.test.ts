@@ -115,6 +115,7 @@ test('bad input: ConfigError before sampling', () => {
   cfg(() => new E({ model, nsOptions: { maxSamples: 1000, foo: 1 } as never }), /unknown option 'foo'/);
   cfg(() => new E({ model, nsOptions, gtol: -1 }), /gtol/);
   cfg(() => new E({ model, nsOptions, momentum: 1 }), /momentum/);
+  cfg(() => new E({ model, nsOptions, minESSFraction: 2 }), /minESSFraction/);
   cfg(() => new E({ model: {} as never, nsOptions }), /ns.Model/);
   const em = new E({ model, nsOptions });
   cfg(() => em.mStep(bt.random.key(0), model.params, {} as never), /nested-sampling results/);
