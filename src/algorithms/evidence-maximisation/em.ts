@@ -314,7 +314,6 @@ export class EvidenceMaximisation {
     if (options.resume === undefined) this.checkParams(op, p0);
     let last: { results: NestedSamplerResults; params: ModelParams } | null = null;
     const init: EMState | null = options.resume === undefined ? { params: p0, logZPrev: -Infinity, converged: false, history: [] } : null;
-    let ownedParams: ModelParams | null = null;
     const r = await loopRun<EMState, EMStepRecord>(init, {
       name: op,
       steps: numSteps,
@@ -327,10 +326,11 @@ export class EvidenceMaximisation {
       resume: options.resume,
       step: (state, ks, s) => {
         const results = keep(this.eStep(ks!, state.params));
-        if (last) dispose(last.results);
-        if (ownedParams && ownedParams !== state.params) dispose(ownedParams);
-        ownedParams = null;
-        last = { results, params: state.params };
+        if (last) dispose([last.results, last.params]);
+        // a copy: the loop frees the state's params once an M-step replaces them
+        const copy: ModelParams = {};
+        for (const [k, t] of Object.entries(state.params)) copy[k] = keep(tensor(Float64Array.from(t.dataSync()), { shape: t.shape, dtype: 'float64' }));
+        last = { results, params: copy };
         const dZ = Math.abs(results.logZMean - state.logZPrev);
         const converged = dZ < Math.max(this.logZFtol * results.logZUncert, this.logZAtol);
         const rec: EMStepRecord = { step: s, logZ: results.logZMean, logZUncert: results.logZUncert, mStepLogZ: NaN, epochs: 0, essLimited: false };
@@ -359,9 +359,7 @@ export class EvidenceMaximisation {
       return { results, params: r.state.params, history: r.state.history, reason: r.reason };
     }
     // the params that produced the last results (the state's are newer only after an abort mid-run)
-    if (r.state.params !== lastNow.params && !Object.values(r.state.params).some((t) => Object.values(lastNow.params).includes(t)) && r.state.params !== p0) {
-      dispose(r.state.params);
-    }
+    if (r.state.params !== p0) dispose(r.state.params);
     return { results: lastNow.results, params: lastNow.params, history: r.state.history, reason: r.reason };
   }
 }

@@ -90,11 +90,15 @@ test('train resumed from a JSON checkpoint matches an uninterrupted run', async 
   const full = await mk().train(3);
   const saved: string[] = [];
   const ctl = new AbortController();
-  await mk().train(3, undefined, {
+  const aborted = await mk().train(3, undefined, {
     checkpoint: { every: 1, save: (c) => { saved.push(JSON.stringify(c)); if (saved.length === 1) ctl.abort(); } },
     signal: ctl.signal,
   });
   assert.is(saved.length, 1);
+  // aborted after step 0's M-step: the answer is step 0's E-step and the params that produced it
+  assert.is(aborted.reason, 'aborted');
+  assert.is(aborted.params.y_param!.item(), 0);
+  assert.is(aborted.results.logZMean, full.history[0]!.logZ);
   const resumed = await mk().train(3, undefined, { resume: saved[0]! });
   assert.is(resumed.params.y_param!.item(), full.params.y_param!.item());
   assert.is(resumed.results.logZMean, full.results.logZMean);
