@@ -48,6 +48,7 @@ export * as vi from './algorithms/vi/index.js';
 export * as gmmvi from './algorithms/gmmvi/index.js';
 export * as loop from './algorithms/loop/index.js';
 export * as ns from './algorithms/nested-sampling/index.js';
+export * as em from './algorithms/evidence-maximisation/index.js';
 export * as simulators from './simulators/index.js';
 export * as distributions from './distributions/index.js';
 export * as flows from './flows/index.js';

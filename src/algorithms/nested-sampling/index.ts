@@ -3,8 +3,8 @@
  *
  * @module
  */
-export { Prior, PRIOR_FAMILIES, type PriorDistribution } from './prior.js';
-export { Model, type ModelOptions, type PriorModel, type PriorSlot } from './model.js';
+export { Prior, ParametrisedPrior, PRIOR_FAMILIES, quickUnit, type PriorDistribution, type PriorFamily, type ParametrisedOptions } from './prior.js';
+export { Model, type ModelOptions, type ModelParams, type PriorModel, type PriorSlot, type ParamSlot } from './model.js';
 export { NestedSampler, type NestedSamplerOptions, type NestedSamplerState, type NestedSamplerRunOptions, type ShellAux } from './sampler.js';
 export { resample, sampleEvidence, type NestedSamplerResults } from './results.js';
 export type { Moments } from './evidence.js';

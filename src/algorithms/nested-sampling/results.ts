@@ -26,6 +26,12 @@ export interface NestedSamplerResults {
   HMean: number;
   /** Each prior's values per sample, [N, ...shape]. */
   samples: Record<string, Tensor>;
+  /**
+   * The parametrised priors' values per sample, [N, ...shape] each, by prior name (jaxns'
+   * `parametrised_samples`; a value that depends on earlier priors differs between samples).
+   * Empty without parametrised priors.
+   */
+  parametrisedSamples: Record<string, Tensor>;
   /** Unit-cube points [N, D]. */
   USamples: Tensor;
   /** log L per sample [N]. */
@@ -82,12 +88,14 @@ export function buildResults(model: Model, state: FinalState, mask: number, _c: 
   }
   const USamples = tensor(Float64Array.from(U), { shape: [N, D], dtype: 'float64' });
   const samples = tidy(() => keep(model.transformBatch(USamples)));
+  const parametrisedSamples = tidy(() => keep(model.parametrisedBatch(USamples)));
   return {
     logZMean,
     logZUncert,
     ESS,
     HMean,
     samples,
+    parametrisedSamples,
     USamples,
     logLSamples: tensor(Float64Array.from(logL), { shape: [N], dtype: 'float64' }),
     logDpMean: tensor(logDp, { shape: [N], dtype: 'float64' }),

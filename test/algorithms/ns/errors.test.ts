@@ -39,7 +39,7 @@ test('invalid prior parameters: ConfigError naming the prior and the parameter',
   throwsType(() => oneLike(new Prior({ dist: 'Normal', loc: 0, scale: -1 }, 'sigmaBad')), bt.ConfigError, /sigmaBad.*scale/);
   throwsType(() => oneLike(new Prior({ dist: 'Uniform', low: 1, high: 0 }, 'u')), bt.ConfigError, /'u'.*high/);
   throwsType(() => oneLike(new Prior({ dist: 'Exponential', rate: NaN }, 'r')), bt.ConfigError, /'r'.*rate/);
-  throwsType(() => new Prior({ dist: 'Gamma', concentration: 1 } as never, 'g'), bt.ConfigError, /'g'.*unknown family 'Gamma'/);
+  throwsType(() => new Prior({ dist: 'Weibull', concentration: 1 } as never, 'g'), bt.ConfigError, /'g'.*unknown family 'Weibull'/);
   throwsType(() => new Prior({ dist: 'Normal', loc: 0, sigma: 1 } as never, 'n'), bt.ConfigError, /'n'.*no parameter 'sigma'/);
 });
 
