@@ -160,7 +160,9 @@ export class NestedSampler {
       const block = this.shellSize * (this.k + 1);
       this.maxSamples = Math.ceil((100 * this.numLivePoints * (this.k + 1)) / block) * block;
     } else this.maxSamples = posInt(op, 'maxSamples', options.maxSamples);
-    if (this.maxSamples < this.numLivePoints) throw new ConfigError(`${op}: maxSamples (${this.maxSamples}) must be at least the ${this.numLivePoints} live points.`);
+    // jaxns' sanity check: room for the live points and at least one shell
+    const least = this.numLivePoints + this.shellSize * (this.k + 1);
+    if (this.maxSamples < least) throw new ConfigError(`${op}: maxSamples = ${this.maxSamples} leaves no room for one shell: it must be at least c + m·(k+1) = ${least} (c = ${this.numLivePoints} live points, m = ${this.shellSize} per shell, k = ${this.k} phantoms).`);
     const e = options.initEfficiencyThreshold ?? 0.1;
     if (!(typeof e === 'number' && e >= 0 && e <= 1)) throw new ConfigError(`${op}: initEfficiencyThreshold must be in [0, 1], got ${String(e)}.`);
     this.initEfficiencyThreshold = e;

@@ -41,7 +41,12 @@ export interface TerminationOr {
   or: TerminationCond[];
 }
 
-/** A termination condition: criteria (ORed), or an and/or of conditions. */
+/**
+ * A termination condition: criteria (ORed), or an and/or of conditions. For example
+ * `{ dlogZ: 0.01, maxNumLikelihoodEvaluations: 1e6 }` stops on either;
+ * `ns.and({ ess: 1000 }, { dlogZ: 0.1 })` only once both hold;
+ * `ns.or(ns.and({ ess: 1000 }, { dlogZ: 0.1 }), { evidenceUncert: 0.05 })` nests them.
+ */
 export type TerminationCond = TerminationCriteria | TerminationAnd | TerminationOr;
 
 /** All of the conditions must hold (jaxns' `c1 & c2`). */
