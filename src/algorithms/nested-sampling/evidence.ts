@@ -57,13 +57,17 @@ export function summary(m: Moments): { logZMean: number; logZUncert: number; ESS
   return { logZMean: 2 * m.logZ - 0.5 * m.logZ2, logZUncert: Math.sqrt(Math.max(0, v)), ESS: Math.exp(2 * m.logZ - m.logSumDZ2) };
 }
 
-/** The moments if the live points (ascending log L) were all killed now with n = N…1 (as the results will be). */
-export function withLive(m: Moments, liveLogLSorted: ArrayLike<number>): Moments {
+/**
+ * The moments if the remaining points (ascending log L) were all killed now, the first with
+ * nStart live points and one fewer after each (as the results will count them: the live points,
+ * and with phantoms the pending ones above the contour, all hang from already-dead senders).
+ */
+export function withLive(m: Moments, remainingLogLSorted: ArrayLike<number>, nStart = remainingLogLSorted.length): Moments {
   const c = { ...m };
-  const n = liveLogLSorted.length;
-  for (let i = 0; i < n; i++) step(c, liveLogLSorted[i]!, n - i);
+  const n = remainingLogLSorted.length;
+  for (let i = 0; i < n; i++) step(c, remainingLogLSorted[i]!, nStart - i);
   return c;
 }
 
-/** log E[Z] over dead and live points (for dlogZ). */
-export const logZWithLive = (m: Moments, liveLogLSorted: ArrayLike<number>): number => withLive(m, liveLogLSorted).logZ;
+/** log E[Z] over dead and remaining points (for dlogZ). */
+export const logZWithLive = (m: Moments, remainingLogLSorted: ArrayLike<number>, nStart = remainingLogLSorted.length): number => withLive(m, remainingLogLSorted, nStart).logZ;

@@ -8,4 +8,5 @@ export { Model, type ModelOptions, type ModelParams, type PriorModel, type Prior
 export { NestedSampler, type NestedSamplerOptions, type NestedSamplerState, type NestedSamplerRunOptions, type ShellAux } from './sampler.js';
 export { resample, sampleEvidence, type NestedSamplerResults } from './results.js';
 export type { Moments } from './evidence.js';
-export { TERMINATION_BITS, terminationNames, type TerminationCond } from './termination.js';
+export { TERMINATION_BITS, terminationNames, and, or, type TerminationCond, type TerminationCriteria, type TerminationAnd, type TerminationOr, type TerminationRegister } from './termination.js';
+export { countCrossedEdges, type CrossedEdges } from './tree.js';

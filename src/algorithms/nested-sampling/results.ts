@@ -1,7 +1,7 @@
 /**
- * Results (jaxns NestedSamplerResults): the final live points join the dead ones with n = N…1,
- * the moment recursion runs once more over all samples for the per-sample weights, and the
- * named prior values are computed in one batched transform.
+ * Results (jaxns NestedSamplerResults): every sample (dead, phantom and the final live points) in
+ * ascending log L with its live-point count from the sample tree, the moment recursion once more
+ * over them for the per-sample weights, and the named prior values in one batched transform.
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError } from '../../errors.js';
@@ -12,15 +12,16 @@ import { tidy, keep } from '../../memory.js';
 import type { Model } from './model.js';
 import { freshMoments, step as momentStep, summary } from './evidence.js';
 import { terminationNames } from './termination.js';
+import { countCrossedEdges } from './tree.js';
 import { HostRng } from './rng.js';
 
 /** What a run returns (jaxns' field names in camelCase; scalars as numbers, per-sample arrays as float64 tensors). */
 export interface NestedSamplerResults {
   /** 2 log E[Z] − ½ log E[Z²]. */
   logZMean: number;
-  /** √(log E[Z²] − 2 log E[Z]). */
+  /** √(log E[Z²] − 2 log E[Z]), times √(1+k) with k phantoms per chain. */
   logZUncert: number;
-  /** Kish effective sample size E[Z]² / Σ E[dZ²]. */
+  /** Kish effective sample size E[Z]² / Σ E[dZ²], divided by 1+k with k phantoms. */
   ESS: number;
   /** −(Σ p_i log L_i − log Z) = −KL(posterior ‖ prior), as jaxns reports it. */
   HMean: number;
@@ -40,7 +41,7 @@ export interface NestedSamplerResults {
   logDpMean: Tensor;
   /** log E[X_i] after each sample [N]. */
   logXMean: Tensor;
-  /** Live points at each sample's contour [N]. */
+  /** Live points at each sample's contour (tree edges crossing it; phantoms included) [N]. */
   numLivePointsPerSample: Tensor;
   totalNumSamples: number;
   totalNumLikelihoodEvaluations: number;
@@ -53,27 +54,33 @@ export interface NestedSamplerResults {
 }
 
 interface FinalState {
-  liveU: number[];
-  liveL: number[];
-  deadU: number[];
-  deadL: number[];
-  deadN: number[];
+  U: number[];
+  logL: number[];
+  sender: number[];
   numEval: number;
 }
 
-/** Results from a sampler state (dead points, then the live ones in ascending log L). */
-export function buildResults(model: Model, state: FinalState, mask: number, _c: number): NestedSamplerResults {
-  const nLive = state.liveL.length;
-  const logL = state.deadL.concat(state.liveL);
-  const nLivePer = state.deadN.concat(state.liveL.map((_, i) => nLive - i));
-  const U = state.deadU.concat(state.liveU);
-  const N = logL.length;
+/**
+ * Results from a sampler state: all samples (dead, phantom, live) sorted by (log L, index), each
+ * with its crossed-edge live count, through the moment recursion. With k phantoms per chain the
+ * samples are correlated: the uncertainty is scaled by √(1+k) and the ESS divided by 1+k (jaxns).
+ */
+export function buildResults(model: Model, state: FinalState, mask: number, k: number): NestedSamplerResults {
+  const { order, numLive } = countCrossedEdges(state.sender, state.logL);
+  const N = order.length;
   const D = model.uNdims;
+  const logL = new Float64Array(N);
+  const U = new Float64Array(N * D);
+  for (let j = 0; j < N; j++) {
+    const i = order[j]!;
+    logL[j] = state.logL[i]!;
+    for (let d = 0; d < D; d++) U[j * D + d] = state.U[i * D + d]!;
+  }
   const m = freshMoments();
   const logDZ = new Float64Array(N);
   const logX = new Float64Array(N);
   for (let i = 0; i < N; i++) {
-    const r = momentStep(m, logL[i]!, nLivePer[i]!);
+    const r = momentStep(m, logL[i]!, numLive[i]!);
     logDZ[i] = r.logDZ;
     logX[i] = r.logX;
   }
@@ -86,21 +93,21 @@ export function buildResults(model: Model, state: FinalState, mask: number, _c: 
     HMean = 0;
     for (let i = 0; i < N; i++) if (logDp[i]! > -Infinity) HMean += Math.exp(logDp[i]!) * Math.log(-logX[i]!);
   }
-  const USamples = tensor(Float64Array.from(U), { shape: [N, D], dtype: 'float64' });
+  const USamples = tensor(U, { shape: [N, D], dtype: 'float64' });
   const samples = tidy(() => keep(model.transformBatch(USamples)));
   const parametrisedSamples = tidy(() => keep(model.parametrisedBatch(USamples)));
   return {
     logZMean,
-    logZUncert,
-    ESS,
+    logZUncert: logZUncert * Math.sqrt(1 + k),
+    ESS: ESS / (1 + k),
     HMean,
     samples,
     parametrisedSamples,
     USamples,
-    logLSamples: tensor(Float64Array.from(logL), { shape: [N], dtype: 'float64' }),
+    logLSamples: tensor(logL, { shape: [N], dtype: 'float64' }),
     logDpMean: tensor(logDp, { shape: [N], dtype: 'float64' }),
     logXMean: tensor(logX, { shape: [N], dtype: 'float64' }),
-    numLivePointsPerSample: tensor(Float64Array.from(nLivePer), { shape: [N], dtype: 'float64' }),
+    numLivePointsPerSample: tensor(numLive, { shape: [N], dtype: 'float64' }),
     totalNumSamples: N,
     totalNumLikelihoodEvaluations: state.numEval,
     logEfficiency: Math.log(N / state.numEval),

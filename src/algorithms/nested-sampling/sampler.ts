@@ -2,9 +2,11 @@
  * NestedSampler (jaxns' default static sampler, §2 of the port notes): c = 30·D live points,
  * each shell discards the lowest ⌊shellFraction·c⌋ at once and replaces them by independent
  * chains seeded at live points above the contour: uniform rejection from the prior while that is
- * efficient, then slice sampling with s·D steps. The live-point count of a dead point is the
- * number of tree edges crossing its contour; with k = 0 and a shell discarded before any
- * replacement it is c, c − 1, …, c − m + 1 inside each shell, and N…1 for the final live points.
+ * efficient, then slice sampling with s·D steps (with k phantoms, each chain's last k intermediate
+ * states are kept as 0-cost samples). Every sample records its sender, the node at the contour L*
+ * it was drawn above; a sample's live-point count is the number of tree edges crossing its contour
+ * (tree.ts). The evidence moments are folded in as samples settle below the contour, with the same
+ * counts the results get from the whole tree.
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, NumericalError } from '../../errors.js';
@@ -14,21 +16,22 @@ import type { Progress, ProgressOptions } from '../loop/progress.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
 import { Model } from './model.js';
 import { HostRng } from './rng.js';
-import { freshMoments, logZWithLive, withLive, step as momentStep, summary, type Moments } from './evidence.js';
+import { freshMoments, withLive, step as momentStep, summary, type Moments } from './evidence.js';
 import { sliceReplace, uniformReplace } from './slice.js';
 import { evaluateRows } from './evaluate.js';
-import { checkTermination, TERMINATION_BITS, terminationNames, type TerminationCond } from './termination.js';
+import { byKey } from './tree.js';
+import { checkTermination, evaluateTermination, TERMINATION_BITS, terminationNames, type TerminationCond, type TerminationRegister } from './termination.js';
 import { buildResults, type NestedSamplerResults } from './results.js';
 
 /** Options of NestedSampler (jaxns' names in camelCase). */
 export interface NestedSamplerOptions {
-  /** Most samples kept (default 100·c). */
+  /** Most samples kept, phantoms included (default 100·c·(k+1), rounded up to whole shells). */
   maxSamples?: number;
-  /** Live points c (default 30·D; 100·D with difficultModel). */
+  /** Live points including phantoms: c = numLivePoints / (k+1) chains (default c = 30·D; 100·D with difficultModel). */
   numLivePoints?: number;
   /** Slice steps per dimension: s·D steps per new point (default 5; 10 with difficultModel). */
   s?: number;
-  /** Phantom points per chain (only 0 for now). */
+  /** Phantom samples per chain, k < s·D (default 0; min(D, s·D − 1) with parameterEstimation). */
   k?: number;
   /** Fraction of live points discarded per shell (default 0.5). */
   shellFraction?: number;
@@ -36,23 +39,34 @@ export interface NestedSamplerOptions {
   initEfficiencyThreshold?: number;
   /** Harder problems: s = 10, c = 100·D, no midpoint shrink. */
   difficultModel?: boolean;
+  /** Posterior-oriented defaults: k = min(D, s·D − 1) phantoms and the run stops on peakXLFrac = 0.1 instead of dlogZ. */
+  parameterEstimation?: boolean;
   /** Shrink the slice bracket by α = 0.5…1 after a proposal worse than the current point (default true unless difficultModel). */
   midpointShrink?: boolean;
 }
 
-/** The sampler's state: live points sorted by log L, dead points in order, the evidence moments. */
+/**
+ * The sampler's state. Samples are kept in creation order (U rows, log L, sender: −1 for the root,
+ * evaluations spent); `live` holds the c live points and `pending` the phantoms above the contour,
+ * both in ascending (log L, index); `settled` lists the samples below the contour in that order,
+ * with their live-point counts, and `moments` is the evidence recursion over them.
+ */
 export interface NestedSamplerState {
   shell: number;
-  liveU: number[];
-  liveL: number[];
-  liveCost: number[];
-  deadU: number[];
-  deadL: number[];
-  deadN: number[];
+  U: number[];
+  logL: number[];
+  sender: number[];
+  cost: number[];
+  live: number[];
+  pending: number[];
+  settled: number[];
+  settledN: number[];
   moments: Moments;
   numEval: number;
   uniformPhase: boolean;
   logLStar: number;
+  /** The largest log(X·L) at a contour so far (for peakXLFrac). */
+  peakLogXL: number;
 }
 
 /** What one shell reports. */
@@ -65,7 +79,12 @@ export interface ShellAux {
 
 /** Options of run. */
 export interface NestedSamplerRunOptions {
-  /** When to stop (ORed; default { dlogZ: log(1 + 1e-3) }, always capped by maxSamples). */
+  /**
+   * When to stop: criteria ORed (`{ dlogZ: 0.01, ess: 500 }`), or combined with `ns.and(...)` /
+   * `ns.or(...)`. Default `{ dlogZ: log(1 + 1e-3) }` (`{ peakXLFrac: 0.1 }` with
+   * parameterEstimation); always capped by the sampler's maxSamples, and plateau and no-seed
+   * always stop.
+   */
   terminationCond?: TerminationCond;
   /** Called with the loop's progress (steps are shells). */
   onProgress?: (p: Progress) => void;
@@ -75,7 +94,7 @@ export interface NestedSamplerRunOptions {
   resume?: Checkpoint | string;
 }
 
-const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'midpointShrink'];
+const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'parameterEstimation', 'midpointShrink'];
 const RUN_KNOWN = ['terminationCond', 'onProgress', 'signal', 'progress', 'checkpoint', 'resume'];
 
 const posInt = (op: string, k: string, v: unknown): number => {
@@ -83,16 +102,35 @@ const posInt = (op: string, k: string, v: unknown): number => {
   return v as number;
 };
 
+const bool = (op: string, k: string, v: unknown): boolean | undefined => {
+  if (v !== undefined && typeof v !== 'boolean') throw new ConfigError(`${op}: ${k} must be a boolean, got ${String(v)}.`);
+  return v as boolean | undefined;
+};
+
+/** Merge of two index lists each ascending in (log L, index). */
+function mergeSorted(a: number[], b: number[], cmp: (x: number, y: number) => number): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(cmp(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
 /** Static nested sampling over a Model's unit cube. */
 export class NestedSampler {
   readonly model: Model;
-  /** Live points c. */
+  /** Live points c (chains per shell front); with phantoms the effective count is c·(k+1). */
   readonly numLivePoints: number;
+  /** Phantom samples per chain. */
+  readonly k: number;
   readonly numSlices: number;
   readonly maxSamples: number;
   readonly shellSize: number;
   readonly initEfficiencyThreshold: number;
   readonly midpointShrink: boolean;
+  readonly parameterEstimation: boolean;
 
   constructor(model: Model, options: NestedSamplerOptions = {}) {
     const op = 'ns.NestedSampler';
@@ -100,26 +138,43 @@ export class NestedSampler {
     if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object.`);
     for (const k of Object.keys(options)) if (!KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${KNOWN.join(', ')}).`);
     const D = model.uNdims;
-    const hard = options.difficultModel === true;
-    if (options.k !== undefined && options.k !== 0) throw new ConfigError(`${op}: phantom points (k = ${String(options.k)}) are not implemented yet; use k = 0.`);
+    const hard = bool(op, 'difficultModel', options.difficultModel) === true;
+    this.parameterEstimation = bool(op, 'parameterEstimation', options.parameterEstimation) === true;
     this.model = model;
-    this.numLivePoints = options.numLivePoints === undefined ? (hard ? 100 : 30) * D : posInt(op, 'numLivePoints', options.numLivePoints);
-    if (this.numLivePoints < 2) throw new ConfigError(`${op}: numLivePoints must be at least 2, got ${this.numLivePoints}.`);
     const s = options.s ?? (hard ? 10 : 5);
-    if (!(typeof s === 'number' && s > 0)) throw new ConfigError(`${op}: s must be a positive number, got ${String(s)}.`);
+    if (!(typeof s === 'number' && s > 0 && Number.isFinite(s))) throw new ConfigError(`${op}: s must be a positive number, got ${String(s)}.`);
     this.numSlices = Math.max(1, Math.round(s * D));
+    if (options.k !== undefined) {
+      if (!Number.isInteger(options.k) || options.k < 0) throw new ConfigError(`${op}: k (phantoms per chain) must be a non-negative integer, got ${String(options.k)}.`);
+      this.k = options.k;
+    } else this.k = this.parameterEstimation ? Math.min(D, this.numSlices - 1) : 0;
+    if (this.k >= this.numSlices) throw new ConfigError(`${op}: k = ${this.k} phantoms need more slice steps than that; k must be below s·D = ${this.numSlices}.`);
+    this.numLivePoints =
+      options.numLivePoints === undefined ? (hard ? 100 : 30) * D : Math.max(1, Math.floor(posInt(op, 'numLivePoints', options.numLivePoints) / (this.k + 1)));
+    if (this.numLivePoints < 2) throw new ConfigError(`${op}: need at least 2 live points (c = numLivePoints / (k+1) = ${this.numLivePoints}); raise numLivePoints.`);
     const f = options.shellFraction ?? 0.5;
     if (!(typeof f === 'number' && f > 0 && f < 1)) throw new ConfigError(`${op}: shellFraction must be in (0, 1), got ${String(f)}.`);
     this.shellSize = Math.max(1, Math.floor(f * this.numLivePoints));
-    this.maxSamples = options.maxSamples === undefined ? 100 * this.numLivePoints : posInt(op, 'maxSamples', options.maxSamples);
-    if (this.maxSamples < this.numLivePoints) throw new ConfigError(`${op}: maxSamples (${this.maxSamples}) must be at least numLivePoints (${this.numLivePoints}).`);
+    if (options.maxSamples === undefined) {
+      // jaxns' round_up_max_samples: whole shells of m·(k+1) samples
+      const block = this.shellSize * (this.k + 1);
+      this.maxSamples = Math.ceil((100 * this.numLivePoints * (this.k + 1)) / block) * block;
+    } else this.maxSamples = posInt(op, 'maxSamples', options.maxSamples);
+    // jaxns' sanity check: room for the live points and at least one shell
+    const least = this.numLivePoints + this.shellSize * (this.k + 1);
+    if (this.maxSamples < least) throw new ConfigError(`${op}: maxSamples = ${this.maxSamples} leaves no room for one shell: it must be at least c + m·(k+1) = ${least} (c = ${this.numLivePoints} live points, m = ${this.shellSize} per shell, k = ${this.k} phantoms).`);
     const e = options.initEfficiencyThreshold ?? 0.1;
     if (!(typeof e === 'number' && e >= 0 && e <= 1)) throw new ConfigError(`${op}: initEfficiencyThreshold must be in [0, 1], got ${String(e)}.`);
     this.initEfficiencyThreshold = e;
-    this.midpointShrink = options.midpointShrink ?? !hard;
+    this.midpointShrink = bool(op, 'midpointShrink', options.midpointShrink) ?? !hard;
   }
 
-  /** c points uniform in the cube, sorted by log L. */
+  /** The termination condition run uses when none is given. */
+  get defaultTerminationCond(): TerminationCond {
+    return this.parameterEstimation ? { peakXLFrac: 0.1 } : { dlogZ: Math.log1p(1e-3) };
+  }
+
+  /** c points uniform in the cube (sent by the root), sorted by log L. */
   init(key: Tensor): NestedSamplerState {
     const rng = new HostRng(Int32Array.from(checkKey('ns.NestedSampler.init', key).dataSync()));
     const c = this.numLivePoints;
@@ -127,22 +182,24 @@ export class NestedSampler {
     const counter = { numEval: 0 };
     const u = rng.open(c * D);
     const l = evaluateRows(this.model, u, c, counter);
+    const logL = Array.from(l);
     // a −∞ likelihood is a valid (zero) value: such points stay and die first
-    const order = Array.from({ length: c }, (_, i) => i).sort((a, b) => l[a]! - l[b]! || a - b);
-    const liveU: number[] = [];
-    for (const i of order) for (let d = 0; d < D; d++) liveU.push(u[i * D + d]!);
+    const live = Array.from({ length: c }, (_, i) => i).sort(byKey(logL));
     return {
       shell: 0,
-      liveU,
-      liveL: order.map((i) => l[i]!),
-      liveCost: order.map(() => 1),
-      deadU: [],
-      deadL: [],
-      deadN: [],
+      U: Array.from(u),
+      logL,
+      sender: logL.map(() => -1),
+      cost: logL.map(() => 1),
+      live,
+      pending: [],
+      settled: [],
+      settledN: [],
       moments: freshMoments(),
       numEval: counter.numEval,
       uniformPhase: true,
       logLStar: -Infinity,
+      peakLogXL: -Infinity,
     };
   }
 
@@ -152,21 +209,30 @@ export class NestedSampler {
     const c = this.numLivePoints;
     const D = this.model.uNdims;
     const m = this.shellSize;
+    const cmp = byKey(state.logL);
+    const discarded = state.live.slice(0, m);
+    const star = discarded[m - 1]!;
+    const lStar = state.logL[star]!;
+    // settle everything at or below (L*, star): the discarded points and pending phantoms under the contour
+    const below = state.pending.filter((i) => cmp(i, star) < 0);
+    const pending = state.pending.filter((i) => cmp(i, star) > 0);
+    const settling = mergeSorted(discarded, below, cmp);
     const moments = { ...state.moments };
-    const deadU = state.deadU.slice();
-    const deadL = state.deadL.slice();
-    const deadN = state.deadN.slice();
-    for (let i = 0; i < m; i++) {
-      deadU.push(...state.liveU.slice(i * D, (i + 1) * D));
-      deadL.push(state.liveL[i]!);
-      deadN.push(c - i);
-      momentStep(moments, state.liveL[i]!, c - i);
+    const settled = state.settled.slice();
+    const settledN = state.settledN.slice();
+    // every unsettled sample hangs from a settled sender, so c + #pending edges cross the next contour
+    let n = c + state.pending.length;
+    for (const i of settling) {
+      momentStep(moments, state.logL[i]!, n);
+      settled.push(i);
+      settledN.push(n);
+      n--;
     }
-    const lStar = state.liveL[m - 1]!;
+    const peakLogXL = Math.max(state.peakLogXL, moments.logX + lStar);
     // seeds: survivors strictly above the contour, or on it when the whole top is a plateau
-    let seedIdx: number[] = [];
-    for (let i = m; i < c; i++) if (state.liveL[i]! > lStar) seedIdx.push(i);
-    if (seedIdx.length === 0) seedIdx = Array.from({ length: c - m }, (_, i) => m + i);
+    const survivors = state.live.slice(m);
+    let seeds = survivors.filter((i) => state.logL[i]! > lStar);
+    if (seeds.length === 0) seeds = survivors;
     const counter = { numEval: 0 };
     let uniformPhase = state.uniformPhase;
     const newU = new Float64Array(m * D);
@@ -177,79 +243,109 @@ export class NestedSampler {
       const r = uniformReplace(this.model, rng, m, lStar, counter);
       const left: number[] = [];
       for (let i = 0; i < m; i++) {
+        newCost[i] = r.cost[i]!;
         if (r.filled[i]) {
           newU.set(r.u.subarray(i * D, (i + 1) * D), i * D);
           newL[i] = r.logL[i]!;
-          newCost[i] = r.cost[i]!;
-        } else {
-          left.push(i);
-          newCost[i] = r.cost[i]!;
-        }
+        } else left.push(i);
       }
       todo = left;
     }
+    let phantomU: Float64Array = new Float64Array(0);
+    let phantomL: Float64Array = new Float64Array(0);
     if (todo.length > 0) {
-      const seedU = new Float64Array(seedIdx.length * D);
-      const seedL = new Float64Array(seedIdx.length);
-      seedIdx.forEach((s, j) => {
-        for (let d = 0; d < D; d++) seedU[j * D + d] = state.liveU[s * D + d]!;
-        seedL[j] = state.liveL[s]!;
+      const seedU = new Float64Array(seeds.length * D);
+      const seedL = new Float64Array(seeds.length);
+      seeds.forEach((s, j) => {
+        for (let d = 0; d < D; d++) seedU[j * D + d] = state.U[s * D + d]!;
+        seedL[j] = state.logL[s]!;
       });
-      const r = sliceReplace(this.model, rng, seedU, seedL, todo.length, lStar, { numSlices: this.numSlices, midpointShrink: this.midpointShrink }, counter);
+      const r = sliceReplace(this.model, rng, seedU, seedL, todo.length, lStar, { numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k }, counter);
       todo.forEach((slot, j) => {
         newU.set(r.u.subarray(j * D, (j + 1) * D), slot * D);
         newL[slot] = r.logL[j]!;
         newCost[slot] += r.cost[j]!;
       });
+      phantomU = r.phantomU!;
+      phantomL = r.phantomL!;
     }
-    // merge survivors and new points, sorted by log L (ties: survivors first)
-    const pool: { l: number; u: number[]; cost: number }[] = [];
-    for (let i = m; i < c; i++) pool.push({ l: state.liveL[i]!, u: state.liveU.slice(i * D, (i + 1) * D), cost: state.liveCost[i]! });
-    for (let i = 0; i < m; i++) pool.push({ l: newL[i]!, u: Array.from(newU.subarray(i * D, (i + 1) * D)), cost: newCost[i]! });
-    pool.sort((a, b) => a.l - b.l);
-    const liveU: number[] = [];
-    for (const p of pool) liveU.push(...p.u);
-    const liveCost = pool.map((p) => p.cost);
+    // new samples (then phantoms, 0-cost) all sent by the contour's node
+    const first = state.logL.length;
+    const U = state.U.concat(Array.from(newU), Array.from(phantomU));
+    const logL = state.logL.concat(Array.from(newL), Array.from(phantomL));
+    const numNew = m + phantomL.length;
+    const sender = state.sender.concat(new Array<number>(numNew).fill(star));
+    const cost = state.cost.concat(Array.from(newCost), new Array<number>(phantomL.length).fill(0));
+    const cmpNew = byKey(logL);
+    const fresh = Array.from({ length: m }, (_, i) => first + i).sort(cmpNew);
+    const live = mergeSorted(survivors, fresh, cmpNew);
+    const phantoms = Array.from({ length: phantomL.length }, (_, i) => first + m + i).sort(cmpNew);
     if (uniformPhase) {
-      const eff = c / liveCost.reduce((a, b) => a + b, 0);
+      const eff = c / live.reduce((a, i) => a + cost[i]!, 0);
       if (eff < this.initEfficiencyThreshold) uniformPhase = false;
     }
     const next: NestedSamplerState = {
       shell: state.shell + 1,
-      liveU,
-      liveL: pool.map((p) => p.l),
-      liveCost,
-      deadU,
-      deadL,
-      deadN,
+      U,
+      logL,
+      sender,
+      cost,
+      live,
+      pending: mergeSorted(pending, phantoms, cmpNew),
+      settled,
+      settledN,
       moments,
       numEval: state.numEval + counter.numEval,
       uniformPhase,
       logLStar: lStar,
+      peakLogXL,
     };
-    const logZLive = logZWithLive(moments, next.liveL);
+    const logZLive = withLive(moments, this.remainingLogL(next), c + next.pending.length).logZ;
     return [next, { logLStar: lStar, numEval: next.numEval, logZ: moments.logZ, dlogZ: logZLive - moments.logZ }];
   }
 
-  /** The termination bitmask of a state (0: carry on). */
+  /** log L of the live and pending phantom samples, ascending: what the results add after the settled ones. */
+  private remainingLogL(state: NestedSamplerState): number[] {
+    return mergeSorted(state.live, state.pending, byKey(state.logL)).map((i) => state.logL[i]!);
+  }
+
+  /** What termination criteria are checked against (jaxns' TerminationRegister). */
+  register(state: NestedSamplerState): TerminationRegister {
+    const c = this.numLivePoints;
+    const all = withLive(state.moments, this.remainingLogL(state), c + state.pending.length);
+    const sum = summary(all);
+    const lo = state.logL[state.live[0]!]!;
+    const hi = state.logL[state.live[c - 1]!]!;
+    const spread = Math.abs(hi - lo);
+    return {
+      numSamplesAfterNextShell: state.logL.length + this.shellSize * (this.k + 1),
+      logZDead: state.moments.logZ,
+      logZWithLive: all.logZ,
+      logZUncert: sum.logZUncert * Math.sqrt(1 + this.k),
+      ESS: sum.ESS / (1 + this.k),
+      numLikelihoodEvaluations: state.numEval,
+      logLContour: state.logLStar,
+      efficiency: c / state.live.reduce((a, i) => a + state.cost[i]!, 0),
+      // a plateau at 0 has spread 0: 0/0 is no relative spread either
+      relativeSpread: spread === 0 ? 0 : (2 * spread) / Math.abs(lo + hi),
+      absoluteSpread: spread,
+      // before the first contour there is no X·L yet: NaN fails every comparison
+      logXL: state.shell === 0 ? NaN : state.moments.logX + state.logLStar,
+      peakLogXL: state.peakLogXL,
+    };
+  }
+
+  /** The termination bitmask of a state (0: carry on): the condition's bits, the sampler's maxSamples, plateau and no-seed. */
   terminationMask(state: NestedSamplerState, cond: TerminationCond): number {
     const c = this.numLivePoints;
-    let mask = 0;
     const B = TERMINATION_BITS;
-    const maxSamples = Math.min(this.maxSamples, cond.maxSamples ?? Infinity);
-    if (state.deadL.length + this.shellSize + c > maxSamples) mask |= B.maxSamples;
-    const lo = state.liveL[0]!;
-    const hi = state.liveL[c - 1]!;
-    if (lo === hi) mask |= B.plateau;
-    if (cond.dlogZ !== undefined && state.moments.logZ > -Infinity) {
-      const d = logZWithLive(state.moments, state.liveL) - state.moments.logZ;
-      if (d < cond.dlogZ) mask |= B.dlogZ;
-    }
-    // the ESS the results would report (dead and live): the dead points alone reach a target long before the bulk
-    if (cond.ess !== undefined && summary(withLive(state.moments, state.liveL)).ESS >= cond.ess) mask |= B.ess;
-    if (cond.maxNumLikelihoodEvaluations !== undefined && state.numEval >= cond.maxNumLikelihoodEvaluations) mask |= B.maxNumLikelihoodEvaluations;
-    if (cond.logLContour !== undefined && state.logLStar >= cond.logLContour) mask |= B.logLContour;
-    if (hi === -Infinity) mask |= B.noSeedPoints;
+    const r = this.register(state);
+    let mask = evaluateTermination(cond, r);
+    if (r.numSamplesAfterNextShell > this.maxSamples) mask |= B.maxSamples;
+    const live = state.live.map((i) => state.logL[i]!);
+    if (live[0] === live[c - 1]) mask |= B.plateau;
+    // the next contour would be the top log L: no seed strictly above it (jaxns' no_seed_points)
+    if (live[this.shellSize - 1]! >= live[c - 1]!) mask |= B.noSeedPoints;
     return mask;
   }
 
@@ -259,7 +355,7 @@ export class NestedSampler {
     checkKey(op, key);
     if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object.`);
     for (const k of Object.keys(options)) if (!RUN_KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${RUN_KNOWN.join(', ')}).`);
-    const cond = checkTermination(op, options.terminationCond ?? { dlogZ: Math.log1p(1e-3) });
+    const cond = checkTermination(op, options.terminationCond ?? this.defaultTerminationCond);
     const init = options.resume === undefined ? this.init(foldIn(key, 0x7fffffff)) : null;
     let mask = init ? this.terminationMask(init, cond) : 0;
     const maxShells = Math.ceil(this.maxSamples / this.shellSize) + 1;
@@ -287,12 +383,12 @@ export class NestedSampler {
           },
         });
       } catch (e) {
-        if (e instanceof NumericalError && last) (e as NumericalError & { results?: NestedSamplerResults }).results = buildResults(this.model, last, 0, this.numLivePoints);
+        if (e instanceof NumericalError && last) (e as NumericalError & { results?: NestedSamplerResults }).results = buildResults(this.model, last, 0, this.k);
         throw e;
       }
     }
     const state = result ? result.state : init!;
     if (result && result.reason === 'aborted') mask = 0;
-    return buildResults(this.model, state, mask, this.numLivePoints);
+    return buildResults(this.model, state, mask, this.k);
   }
 }

@@ -4,7 +4,9 @@
  * direction, the bracket where the line leaves [0,1]^D (no stepping out), a uniform proposal in
  * the bracket, accepted if L > L*; a rejection shrinks that side to the proposal t, and with
  * midpoint shrink (jaxns ≥ 2.5.1) to α_j·t, α_j = linspace(0.5, 1, numSlices)[j] for slice step j.
- * All chains advance together so each round is one batched likelihood call.
+ * All chains advance together so each round is one batched likelihood call. With k phantoms the
+ * chain's states after its last k intermediate steps (before the final one) are kept too: they
+ * satisfy the contour, cost no evaluations, and join the samples (jaxns' num_phantom_save).
  */
 import type { Model } from './model.js';
 import type { HostRng } from './rng.js';
@@ -16,6 +18,9 @@ export interface NewPoints {
   logL: Float64Array;
   cost: Float64Array;
   filled: Uint8Array;
+  /** Phantom points of each chain (m × k rows, chain-major), when asked for. */
+  phantomU?: Float64Array;
+  phantomL?: Float64Array;
 }
 
 const above = (l: number, lStar: number, l0: number): boolean => l > lStar || (l === lStar && l0 === lStar);
@@ -48,6 +53,8 @@ export interface SliceOptions {
   midpointShrink: boolean;
   /** Rejections in one slice step before the chain stays where it is (a safeguard). */
   maxRejections?: number;
+  /** Phantoms k < numSlices: the states after steps numSlices − k − 1 … numSlices − 2. */
+  numPhantom?: number;
 }
 
 /** m chains from the seeds (rows of seedU with seedL > L* or on a plateau), numSlices steps each. */
@@ -77,6 +84,11 @@ export function sliceReplace(
   const tR = new Float64Array(m);
   const prop = new Float64Array(m * D);
   const maxRej = opts.maxRejections ?? 100;
+  const k = opts.numPhantom ?? 0;
+  if (!(Number.isInteger(k) && k >= 0 && k < opts.numSlices)) throw new Error(`ns: numPhantom ${k} must be an integer in [0, numSlices = ${opts.numSlices}).`);
+  const phantomU = new Float64Array(m * k * D);
+  const phantomL = new Float64Array(m * k);
+  const firstPhantomStep = opts.numSlices - k - 1;
   for (let j = 0; j < opts.numSlices; j++) {
     const alpha = opts.numSlices > 1 ? 0.5 + (0.5 * j) / (opts.numSlices - 1) : 1;
     const z = rng.normal(m * D);
@@ -133,6 +145,13 @@ export function sliceReplace(
       });
       active = still;
     }
+    if (j >= firstPhantomStep && j < opts.numSlices - 1) {
+      const p = j - firstPhantomStep;
+      for (let i = 0; i < m; i++) {
+        phantomU.set(x.subarray(i * D, (i + 1) * D), (i * k + p) * D);
+        phantomL[i * k + p] = lx[i]!;
+      }
+    }
   }
-  return { u: x, logL: lx, cost, filled: new Uint8Array(m).fill(1) };
+  return { u: x, logL: lx, cost, filled: new Uint8Array(m).fill(1), phantomU, phantomL };
 }

@@ -88,7 +88,11 @@ test('unknown options, bad option values and a bad key: ConfigError', async () =
   throwsType(() => new NestedSampler(m, { numLivepoints: 10 } as never), bt.ConfigError, /unknown option 'numLivepoints'/);
   throwsType(() => new NestedSampler(m, { shellFraction: 1.5 }), bt.ConfigError, /shellFraction/);
   throwsType(() => new NestedSampler(m, { numLivePoints: 0 }), bt.ConfigError, /numLivePoints/);
-  throwsType(() => new NestedSampler(m, { k: 2 }), bt.ConfigError, /phantom/);
+  throwsType(() => new NestedSampler(m, { maxSamples: 40 }), bt.ConfigError, /maxSamples = 40 leaves no room for one shell: it must be at least c \+ m·\(k\+1\) = 45/);
+  throwsType(() => new NestedSampler(m, { maxSamples: 1e3 + 0.5 }), bt.ConfigError, /maxSamples must be a positive integer/);
+  throwsType(() => new NestedSampler(m, { k: 5 }), bt.ConfigError, /k = 5 phantoms.*below s·D = 5/);
+  throwsType(() => new NestedSampler(m, { k: 1.5 }), bt.ConfigError, /k \(phantoms per chain\)/);
+  throwsType(() => new NestedSampler(m, { parameterEstimation: 1 } as never), bt.ConfigError, /parameterEstimation must be a boolean/);
   throwsType(() => new Model({ priorModel: function* () {}, logLikelihood: () => 0, extra: 1 } as never), bt.ConfigError, /unknown option 'extra'/);
   await rejectsType(() => new NestedSampler(m).run(bt.random.key(0), { terminationCond: { dlogz: 0.1 } as never }), bt.ConfigError, /unknown termination condition 'dlogz'/);
   await rejectsType(() => new NestedSampler(m).run(bt.random.key(0), { tolerance: 1 } as never), bt.ConfigError, /unknown option 'tolerance'/);
