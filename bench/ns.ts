@@ -193,6 +193,7 @@ async function emStepTiming(smoke: boolean): Promise<EmRow> {
     tM += (performance.now() - t0) / 1000;
     console.log(`EM test_basic step ${s}: log Z ${results.logZMean.toFixed(4)} ± ${results.logZUncert.toFixed(4)}; M-step log Z ${next.logZ.toFixed(4)}`);
     disposeResults(results);
+    bt.dispose(k);
     params = next.params;
   }
   return { steps, eStepSeconds: tE / steps, mStepSeconds: tM / steps, note: `nsOptions { maxSamples: ${maxSamples} }, default solver` };

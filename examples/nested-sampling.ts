@@ -84,20 +84,21 @@ async function shellsDemo(outDir: string): Promise<ResultRow[]> {
       return bt.logsumexp(bt.sub(-0.5 * Math.log(2 * Math.PI * W * W), bt.div(bt.square(bt.sub(dist, R)), 2 * W * W)));
     },
   });
+  const keys = [bt.random.key(2024), bt.random.key(2025), bt.random.key(2026)];
   const t0 = performance.now();
-  const r = await new bt.ns.NestedSampler(model, { numLivePoints: 200 }).run(bt.random.key(2024));
+  const r = await new bt.ns.NestedSampler(model, { numLivePoints: 200 }).run(keys[0]!);
   const seconds = (performance.now() - t0) / 1000;
   console.log(
     `Gaussian shells: log Z ${pm(r.logZMean, r.logZUncert)} (exact ${exactLogZ}; a 1200² grid gives ${grid.logZ.toFixed(4)}), ${r.totalNumLikelihoodEvaluations} evaluations, ` +
       `${r.totalNumSamples} samples, ESS ${r.ESS.toFixed(0)}, ${seconds.toFixed(1)} s; stopped on ${r.terminationReasons.join(', ')}`,
   );
   // jaxns' own check: the spread of 1000 log Z draws from the shrinkage distribution
-  const ev = bt.ns.sampleEvidence(bt.random.key(2025), r, 1000);
+  const ev = bt.ns.sampleEvidence(keys[1]!, r, 1000);
   const draws = Array.from(ev.dataSync());
   const evMean = draws.reduce((a, b) => a + b, 0) / draws.length;
   const evSd = Math.sqrt(draws.reduce((a, b) => a + (b - evMean) ** 2, 0) / (draws.length - 1));
   console.log(`  sampleEvidence (1000 draws): ${pm(evMean, evSd)}`);
-  const post = bt.ns.resample(bt.random.key(2026), r, 4000);
+  const post = bt.ns.resample(keys[2]!, r, 4000);
   const xy = post.x!.toArray() as number[][];
   writeFileSync(
     join(outDir, 'ns-shells-corner.svg'),
@@ -116,7 +117,7 @@ async function shellsDemo(outDir: string): Promise<ResultRow[]> {
     }),
   );
   console.log(`  plot: ${join(outDir, 'ns-shells-corner.svg')}`);
-  bt.dispose([ev, post, centres]);
+  bt.dispose([ev, post, centres, keys]);
   disposeResults(r);
   return [
     {
@@ -186,14 +187,17 @@ async function emDemo(outDir: string): Promise<ResultRow[]> {
     const done = Math.abs(results.logZMean - prev) < Math.max(results.logZUncert, 1e-4);
     prev = results.logZMean;
     if (done) {
+      bt.dispose(k);
       disposeResults(results);
       break;
     }
     const next = await runner.mStep(k, params, results);
     disposeResults(results);
+    bt.dispose(k);
     params = next.params;
   }
   const last = trace[trace.length - 1]!;
+  bt.dispose(key);
   console.log(`  ${trace.length} E-steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   writeFileSync(join(outDir, 'em-logz-trace.svg'), emTraceSvg(trace));
   console.log(`  plot: ${join(outDir, 'em-logz-trace.svg')}`);
