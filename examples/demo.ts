@@ -7,13 +7,15 @@
  *  (d) Known answers: Bayesian linear regression (Newton + Laplace) and a Gaussian MLE by gradient ascent
  *  (e) Sampling: 1e5 standard normals from a fixed key
  *  (f) SG-MCMC: SGHMC on Bayesian logistic regression; (g) VI for simulators
- *  (h) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
+ *  (h) nested sampling (Gaussian shells, corner plot) and evidence maximisation (test_basic, log Z trace)
+ *  (i) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
  *
  * Writes SVG plots into demo-output/ (or --out DIR) and ends with a results table. Exits 1 if
  * any known answer is missed.
  */
 import { runSgmcmcDemo } from './sgmcmc.js';
 import { runViDemo } from './vi.js';
+import { runNsDemo } from './nested-sampling.js';
 import { runWebgpuDemo } from './webgpu.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -656,9 +658,15 @@ await timed('(g)', 'VI', async () => {
   for (const r of await runViDemo(OUT)) results.push(r);
 });
 
-// (h) the same code on WebGPU, when an adapter is present
-await timed('(h)', 'WebGPU', async () => {
-  header('(h) WebGPU: the same code on the GPU (float32)');
+// (h) nested sampling with a known evidence, and evidence maximisation (jaxns)
+await timed('(h)', 'nested sampling', async () => {
+  header('(h) Nested sampling: Gaussian shells (known evidence), evidence maximisation on test_basic (jaxns)');
+  for (const r of await runNsDemo(OUT)) results.push(r);
+});
+
+// (i) the same code on WebGPU, when an adapter is present
+await timed('(i)', 'WebGPU', async () => {
+  header('(i) WebGPU: the same code on the GPU (float32)');
   for (const r of await runWebgpuDemo()) results.push(r);
 });
 const leaked = bt.memory().numTensors - tensorsAtStart;

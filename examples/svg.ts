@@ -138,6 +138,24 @@ export class Plot {
   }
 
   /**
+   * Filled cells of a 2-D histogram: values[j][i] covers [xEdges[i], xEdges[i+1]) × [yEdges[j],
+   * yEdges[j+1]); `fill` gives a cell's colour, or null to leave it empty.
+   */
+  cells(xEdges: readonly number[], yEdges: readonly number[], values: readonly (readonly number[])[], fill: (v: number) => string | null): this {
+    for (let j = 0; j + 1 < yEdges.length; j++) {
+      for (let i = 0; i + 1 < xEdges.length; i++) {
+        const c = fill(values[j]![i]!);
+        if (!c) continue;
+        const [x0, x1] = [this.px(xEdges[i]!), this.px(xEdges[i + 1]!)];
+        const [y0, y1] = [this.py(yEdges[j]!), this.py(yEdges[j + 1]!)];
+        this.body.push(`<rect x="${Math.min(x0, x1)}" y="${Math.min(y0, y1)}" width="${r2(Math.abs(x1 - x0))}" height="${r2(Math.abs(y1 - y0))}" fill="${c}"/>`);
+        this.occupied.push([(x0 + x1) / 2, (y0 + y1) / 2]);
+      }
+    }
+    return this;
+  }
+
+  /**
    * Contour lines of a function sampled on a regular grid: z[j][i] at (xs[i], ys[j]).
    * Marching squares; each segment is drawn on its own (no joining needed for a picture).
    */
