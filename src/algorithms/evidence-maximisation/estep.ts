@@ -13,7 +13,7 @@ import { checkTermination, type TerminationCond } from '../nested-sampling/termi
 
 /** Runs the sampler to termination; the same results as `sampler.run(key, { terminationCond })`. */
 export function runNestedSync(op: string, sampler: NestedSampler, key: Tensor, terminationCond: TerminationCond | undefined): NestedSamplerResults {
-  const cond = checkTermination(op, terminationCond ?? { dlogZ: Math.log1p(1e-3) });
+  const cond = checkTermination(op, terminationCond ?? sampler.defaultTerminationCond);
   let state = tidy(() => sampler.init(foldIn(key, 0x7fffffff)));
   let mask = sampler.terminationMask(state, cond);
   const maxShells = Math.ceil(sampler.maxSamples / sampler.shellSize) + 1;
@@ -22,5 +22,5 @@ export function runNestedSync(op: string, sampler: NestedSampler, key: Tensor, t
     state = tidy(() => sampler.update(s, foldIn(key, t))[0]);
     mask = sampler.terminationMask(state, cond);
   }
-  return buildResults(sampler.model, state, mask, sampler.numLivePoints);
+  return buildResults(sampler.model, state, mask, sampler.k);
 }

@@ -31,6 +31,9 @@ test('the E-step equals the sampler run at model(params) with the same key', asy
   const a = em.eStep(bt.random.key(4), th(-0.3));
   const b = await new NestedSampler(model(th(-0.3)), nsOptions).run(bt.random.key(4));
   assert.is(a.logZMean, b.logZMean);
+  assert.is(a.logZUncert, b.logZUncert);
+  assert.is(a.ESS, b.ESS);
+  assert.is(a.terminationReason, b.terminationReason);
   assert.is(a.totalNumLikelihoodEvaluations, b.totalNumLikelihoodEvaluations);
   assert.equal(Array.from(a.parametrisedSamples.y!.dataSync()), Array.from(b.parametrisedSamples.y!.dataSync()));
 });
