@@ -37,8 +37,14 @@ export interface CheckOptions<S, A> {
 export interface LoopOptions<S, A> {
   /** The run's name in messages, the display and checkpoints (e.g. 'sgmcmc.run (sghmc)'). */
   name: string;
-  /** One step from `state`; runs inside a tidy scope. Must not mutate or dispose `state`. */
-  step: (state: S, key: Tensor | undefined, t: number) => [S, A];
+  /**
+   * One step from `state`; runs inside a tidy scope. Must not mutate or dispose `state`. A step
+   * may return a Promise (a backend whose reads are asynchronous, e.g. WebGPU): tidy scopes are
+   * synchronous, so only the part before its first `await` runs inside the step's scope; an async
+   * step tidies each synchronous stretch itself and `keep`s (and later disposes) what crosses an
+   * await. What it resolves to is handled like a synchronous step's result.
+   */
+  step: (state: S, key: Tensor | undefined, t: number) => [S, A] | Promise<[S, A]>;
   /** Steps to take in all (a resumed run counts those before its checkpoint). */
   steps: number;
   /** The step counter of the initial state (default 0): step t uses foldIn(key, t). */
@@ -238,7 +244,30 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
       }
       const prev = cur;
       const tt = t;
-      const [next, aux] = tidy(() => o.step(prev, key ? foldIn(key, tt) : undefined, tt));
+      // a sync step's result comes straight out of its tidy scope; an async one's Promise is awaited
+      // after it (the key it got was made in the scope, so it is kept until the step has finished)
+      let pending: Promise<[S, A]> | null = null;
+      let stepKey: Tensor | undefined;
+      const out = tidy((): [S, A] | null => {
+        stepKey = key ? foldIn(key, tt) : undefined;
+        const r = o.step(prev, stepKey, tt);
+        if (!(r instanceof Promise)) return r;
+        if (stepKey) keep(stepKey);
+        pending = r;
+        return null;
+      });
+      let next: S;
+      let aux: A;
+      if (out !== null) [next, aux] = out;
+      else {
+        try {
+          [next, aux] = await (pending as unknown as Promise<[S, A]>);
+        } catch (e) {
+          stepKey?.dispose();
+          throw e;
+        }
+        if (stepKey) release(stepKey, [next, aux]);
+      }
       cur = next;
       t++;
       done++;
