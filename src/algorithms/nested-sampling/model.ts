@@ -11,6 +11,10 @@ import { reshape, slice } from '../../autodiff/ops/shape.js';
 import { cast } from '../../autodiff/ops/elementwise.js';
 import { vmap } from '../../autodiff/batching.js';
 import { tidy } from '../../memory.js';
+import { currentBackend, getBackend, withBackend, type Backend } from '../../backends/backend.js';
+import { backendOfTensor, fromHost } from '../../autodiff/core.js';
+import { defaultFloat } from '../../autodiff/ops/creation.js';
+import type { DType } from '../../dtype.js';
 import { Prior } from './prior.js';
 
 /** The prior generator: yields Priors, gets back their values, returns the likelihood's arguments. */
@@ -48,6 +52,14 @@ export class Model {
   readonly uNdims: number = 0;
   /** Model parameters (a pytree); empty until parametrised priors arrive (evidence maximisation). */
   readonly params: Record<string, Tensor> = {};
+  /**
+   * Where the model lives: the backend current at construction, and its float dtype (float64 on
+   * the CPU, float32 on WebGPU). Build a model for WebGPU under bt.withBackend('webgpu', ...) with
+   * its constants there; U arriving from elsewhere (host float64 points) is moved here first.
+   */
+  readonly backend: Backend;
+  /** The float dtype the likelihood is evaluated in. */
+  readonly dtype: DType;
 
   constructor(options: ModelOptions) {
     if (!options || typeof options !== 'object') throw new ConfigError('ns.Model: expected { priorModel, logLikelihood }.');
@@ -55,6 +67,8 @@ export class Model {
     if (typeof options.priorModel !== 'function') throw new ConfigError('ns.Model: priorModel must be a generator function yielding ns.Prior objects.');
     if (typeof options.logLikelihood !== 'function') throw new ConfigError('ns.Model: logLikelihood must be a function of the prior model’s outputs returning a scalar.');
     this.priorModel = options.priorModel;
+    this.backend = currentBackend();
+    this.dtype = defaultFloat();
     this.logLikelihood = options.logLikelihood;
     if (options.vectorized !== undefined && typeof options.vectorized !== 'boolean') throw new ConfigError(`ns.Model: vectorized must be a boolean, got ${String(options.vectorized)}.`);
     this.vectorized = options.vectorized ?? false;
@@ -67,7 +81,7 @@ export class Model {
         if (slots.some((s) => s.name === p.name)) throw new ConfigError(`ns.Model: two priors are named '${p.name}'; names must be unique.`);
         slots.push({ name: p.name, shape: p.shape, offset: d, size: p.uNdims });
         d += p.uNdims;
-        return full(p.shape, 0.5, 'float64');
+        return full(p.shape, 0.5, this.dtype);
       });
       if (!this.vectorized) {
         const l = this.callLikelihood(outputs);
@@ -80,7 +94,7 @@ export class Model {
     this.uNdims = d;
     if (this.vectorized && d > 0) {
       tidy(() => {
-        const l = this.logLikelihoodBatch(full([2, d], 0.5, 'float64'));
+        const l = this.logLikelihoodBatch(full([2, d], 0.5, this.dtype));
         if (l.ndim !== 1 || l.shape[0] !== 2) throw new ShapeError(`ns.Model: a vectorized logLikelihood must return one value per point, [N]; over 2 points it gave shape [${l.shape.join(', ')}].`);
       });
     }
@@ -110,30 +124,54 @@ export class Model {
   private callLikelihood(outputs: unknown): Tensor {
     const args = Array.isArray(outputs) ? outputs : outputs === undefined ? [] : [outputs];
     const l = this.logLikelihood(...args);
-    return l instanceof Tensor ? l : tensor(l as number, { dtype: 'float64' });
+    return l instanceof Tensor ? l : fromHost(this.dtype === 'float32' ? Float32Array.of(l as number) : Float64Array.of(l as number), [], this.backend);
+  }
+
+  /**
+   * U on the model's backend in its dtype: a concrete tensor from elsewhere (the host's float64
+   * points on the CPU backend) is uploaded; a traced one must already be there.
+   */
+  /** Runs fn with the model's backend current: the generator builds its Priors (and the likelihood its constants) there. */
+  private on<T>(fn: () => T): T {
+    return getBackend() === this.backend.name ? fn() : withBackend(this.backend.name, fn);
+  }
+
+  private here(u: Tensor): Tensor {
+    if (backendOfTensor(u) === this.backend) return u.dtype === this.dtype ? u : cast(u, this.dtype);
+    const data = u.dataSync();
+    return fromHost(this.dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data), u.shape, this.backend);
   }
 
   /** X = T(U) for one point U [D]: the value of each prior by name. */
   transformOne(u: Tensor): Record<string, Tensor> {
-    return this.walk((p) => this.uOf(u, p)).named;
+    return this.on(() => {
+      const x = this.here(u);
+      return this.walk((p) => this.uOf(x, p)).named;
+    });
   }
 
   /** log L(T(U)) for one point U [D] (a scalar tensor). */
   logLikelihoodOne(u: Tensor): Tensor {
-    const l = this.callLikelihood(this.walk((p) => this.uOf(u, p)).outputs);
-    return reshape(cast(l, 'float64'), []);
+    return this.on(() => {
+      const x = this.here(u);
+      const l = this.callLikelihood(this.walk((p) => this.uOf(x, p)).outputs);
+      return reshape(cast(l, this.dtype), []);
+    });
   }
 
   /** log L(T(U)) over a batch U [N, D] in one vmapped pass → [N]. */
   logLikelihoodBatch(u: Tensor): Tensor {
-    if (!this.vectorized) return vmap((x: Tensor) => this.logLikelihoodOne(x))(u);
-    const outputs = vmap((x: Tensor) => this.walk((p) => this.uOf(x, p)).outputs)(u);
-    return cast(this.callLikelihood(outputs), 'float64');
+    return this.on(() => {
+      const us = this.here(u);
+      if (!this.vectorized) return vmap((x: Tensor) => this.logLikelihoodOne(x))(us);
+      const outputs = vmap((x: Tensor) => this.walk((p) => this.uOf(x, p)).outputs)(us);
+      return cast(this.callLikelihood(outputs), this.dtype);
+    });
   }
 
   /** X = T(U) over a batch U [N, D] → each prior's values [N, ...shape]. */
   transformBatch(u: Tensor): Record<string, Tensor> {
-    return vmap((x: Tensor) => this.transformOne(x))(u);
+    return this.on(() => vmap((x: Tensor) => this.transformOne(x))(this.here(u)));
   }
 
   private uOf(u: Tensor, p: Prior): Tensor {

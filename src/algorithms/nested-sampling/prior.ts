@@ -34,7 +34,8 @@ const PARAMS: Record<Family, string[]> = {
   Laplace: ['loc', 'scale'],
 };
 
-const asTensor = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : tensor(v, { dtype: 'float64' }));
+// a number becomes the current backend's float (float64 on the CPU, float32 on WebGPU)
+const asTensor = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : tensor(v));
 
 /** The quantile F⁻¹(u) of each family, elementwise in u (broadcast against the parameters). */
 const QUANTILE: Record<Family, (u: Tensor, p: Record<string, Tensor>) => Tensor> = {

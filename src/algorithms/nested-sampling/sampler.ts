@@ -7,7 +7,7 @@
  * replacement it is c, c − 1, …, c − m + 1 inside each shell, and N…1 for the final live points.
  */
 import { Tensor } from '../../tensor.js';
-import { ConfigError, NumericalError } from '../../errors.js';
+import { BackendError, ConfigError, NumericalError } from '../../errors.js';
 import { checkKey, foldIn } from '../../random.js';
 import { run as loopRun, type LoopResult } from '../loop/loop.js';
 import type { Progress, ProgressOptions } from '../loop/progress.js';
@@ -19,6 +19,12 @@ import { sliceReplace, uniformReplace } from './slice.js';
 import { evaluateRows } from './evaluate.js';
 import { checkTermination, TERMINATION_BITS, terminationNames, type TerminationCond } from './termination.js';
 import { buildResults, type NestedSamplerResults } from './results.js';
+import { withBackend } from '../../backends/backend.js';
+import { tensor } from '../../autodiff/ops/creation.js';
+import { deviceShell, type FreshPoints } from './device-shell.js';
+import { deviceInit } from './device-slice.js';
+import { keep } from '../../memory.js';
+import type { DeviceCounters } from './device-evaluate.js';
 
 /** Options of NestedSampler (jaxns' names in camelCase). */
 export interface NestedSamplerOptions {
@@ -38,6 +44,8 @@ export interface NestedSamplerOptions {
   difficultModel?: boolean;
   /** Shrink the slice bracket by α = 0.5…1 after a proposal worse than the current point (default true unless difficultModel). */
   midpointShrink?: boolean;
+  /** Device path (a model on WebGPU): rounds between the host's reads of the chains' status (default 4). */
+  readEvery?: number;
 }
 
 /** The sampler's state: live points sorted by log L, dead points in order, the evidence moments. */
@@ -75,7 +83,7 @@ export interface NestedSamplerRunOptions {
   resume?: Checkpoint | string;
 }
 
-const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'midpointShrink'];
+const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'midpointShrink', 'readEvery'];
 const RUN_KNOWN = ['terminationCond', 'onProgress', 'signal', 'progress', 'checkpoint', 'resume'];
 
 const posInt = (op: string, k: string, v: unknown): number => {
@@ -117,16 +125,62 @@ export class NestedSampler {
     if (!(typeof e === 'number' && e >= 0 && e <= 1)) throw new ConfigError(`${op}: initEfficiencyThreshold must be in [0, 1], got ${String(e)}.`);
     this.initEfficiencyThreshold = e;
     this.midpointShrink = options.midpointShrink ?? !hard;
+    this.readEvery = options.readEvery === undefined ? 4 : posInt(op, 'readEvery', options.readEvery);
+    this.onDevice = !model.backend.readSync;
   }
 
-  /** c points uniform in the cube, sorted by log L. */
-  init(key: Tensor): NestedSamplerState {
+  /** Device path: rounds between status read-backs. */
+  readonly readEvery: number;
+  /**
+   * Whether shells run with the chains on the device (device-shell.ts): a model whose backend
+   * reads asynchronously (WebGPU). Then init and update are initAsync and updateAsync, and run
+   * uses them. On the CPU the host path is faster (measured; see the report in device-slice.ts).
+   */
+  onDevice: boolean;
+  /** Device path counters: likelihood calls and read-backs (evaluations are in the state). */
+  readonly deviceCounters: DeviceCounters = { numEval: 0, calls: 0, reads: 0 };
+
+  /** The host words of a key on any backend, and a CPU key tensor with them. */
+  private async hostKey(op: string, key: Tensor): Promise<[Int32Array, Tensor]> {
+    const k = checkKey(op, key);
+    const words = Int32Array.from(k.concrete()._backend!.readSync ? k.dataSync() : await k.data());
+    // kept: the caller uses it after an await, outside whatever tidy scope this started in
+    return [words, keep(withBackend('cpu', () => tensor(words, { shape: [2], dtype: 'int32' })))];
+  }
+
+  /** init on any backend: on the device path the c points are drawn and evaluated there. */
+  async initAsync(key: Tensor): Promise<NestedSamplerState> {
+    const [words, k] = await this.hostKey('ns.NestedSampler.init', key);
+    try {
+      if (!this.onDevice) return this.init(k);
+      return this.init(k, await deviceInit(this.model, words, this.numLivePoints, this.deviceCounters));
+    } finally {
+      k.dispose();
+    }
+  }
+
+  /** update on any backend: on the device path the shell's chains run there (read back every readEvery rounds). */
+  async updateAsync(state: NestedSamplerState, key: Tensor): Promise<[NestedSamplerState, ShellAux]> {
+    const [words, k] = await this.hostKey('ns.NestedSampler.update', key);
+    try {
+      if (!this.onDevice) return this.update(state, k);
+      const o = { numLivePoints: this.numLivePoints, shellSize: this.shellSize, numSlices: this.numSlices, midpointShrink: this.midpointShrink, readEvery: this.readEvery };
+      return this.update(state, k, await deviceShell(this.model, state, words, o, this.deviceCounters));
+    } finally {
+      k.dispose();
+    }
+  }
+
+  /** c points uniform in the cube, sorted by log L (`points`: drawn and evaluated already, by initAsync). */
+  init(key: Tensor, points?: { u: Float64Array; logL: Float64Array }): NestedSamplerState {
+    if (this.onDevice && !points) throw new BackendError(`ns.NestedSampler.init: the model lives on '${this.model.backend.name}', which reads asynchronously; use await sampler.initAsync(key) (or run).`);
     const rng = new HostRng(Int32Array.from(checkKey('ns.NestedSampler.init', key).dataSync()));
     const c = this.numLivePoints;
     const D = this.model.uNdims;
     const counter = { numEval: 0 };
-    const u = rng.open(c * D);
-    const l = evaluateRows(this.model, u, c, counter);
+    const u = points ? points.u : rng.open(c * D);
+    const l = points ? points.logL : evaluateRows(this.model, u, c, counter);
+    if (points) counter.numEval = c;
     // a −∞ likelihood is a valid (zero) value: such points stay and die first
     const order = Array.from({ length: c }, (_, i) => i).sort((a, b) => l[a]! - l[b]! || a - b);
     const liveU: number[] = [];
@@ -146,8 +200,9 @@ export class NestedSampler {
     };
   }
 
-  /** One shell: discard the lowest m live points, replace them above the new contour. Pure in `state`. */
-  update(state: NestedSamplerState, key: Tensor): [NestedSamplerState, ShellAux] {
+  /** One shell: discard the lowest m live points, replace them above the new contour. Pure in `state`. (`fresh`: the replacements, made on the device by updateAsync.) */
+  update(state: NestedSamplerState, key: Tensor, fresh?: FreshPoints): [NestedSamplerState, ShellAux] {
+    if (this.onDevice && !fresh) throw new BackendError(`ns.NestedSampler.update: the model lives on '${this.model.backend.name}', which reads asynchronously; use await sampler.updateAsync(state, key) (or run).`);
     const rng = new HostRng(Int32Array.from(checkKey('ns.NestedSampler.update', key).dataSync()));
     const c = this.numLivePoints;
     const D = this.model.uNdims;
@@ -173,7 +228,14 @@ export class NestedSampler {
     const newL = new Float64Array(m);
     const newCost = new Float64Array(m);
     let todo = Array.from({ length: m }, (_, i) => i);
-    if (uniformPhase) {
+    if (fresh) {
+      newU.set(fresh.u);
+      newL.set(fresh.logL);
+      newCost.set(fresh.cost);
+      counter.numEval = fresh.numEval;
+      todo = [];
+    }
+    if (uniformPhase && !fresh) {
       const r = uniformReplace(this.model, rng, m, lStar, counter);
       const left: number[] = [];
       for (let i = 0; i < m; i++) {
@@ -260,7 +322,7 @@ export class NestedSampler {
     if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object.`);
     for (const k of Object.keys(options)) if (!RUN_KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${RUN_KNOWN.join(', ')}).`);
     const cond = checkTermination(op, options.terminationCond ?? { dlogZ: Math.log1p(1e-3) });
-    const init = options.resume === undefined ? this.init(foldIn(key, 0x7fffffff)) : null;
+    const init = options.resume === undefined ? (this.onDevice ? await this.initAsync(foldIn(key, 0x7fffffff)) : this.init(foldIn(key, 0x7fffffff))) : null;
     let mask = init ? this.terminationMask(init, cond) : 0;
     const maxShells = Math.ceil(this.maxSamples / this.shellSize) + 1;
     let result: LoopResult<NestedSamplerState> | null = null;
@@ -270,7 +332,7 @@ export class NestedSampler {
       try {
         result = await loopRun<NestedSamplerState, ShellAux>(init, {
           name: op,
-          step: (s, k) => this.update(s, k!),
+          step: (s, k) => (this.onDevice ? this.updateAsync(s, k!) : this.update(s, k!)),
           steps: maxShells,
           key,
           unit: 'shell',
@@ -287,12 +349,17 @@ export class NestedSampler {
           },
         });
       } catch (e) {
-        if (e instanceof NumericalError && last) (e as NumericalError & { results?: NestedSamplerResults }).results = buildResults(this.model, last, 0, this.numLivePoints);
+        if (e instanceof NumericalError && last) (e as NumericalError & { results?: NestedSamplerResults }).results = this.results(last, 0);
         throw e;
       }
     }
     const state = result ? result.state : init!;
     if (result && result.reason === 'aborted') mask = 0;
-    return buildResults(this.model, state, mask, this.numLivePoints);
+    return this.results(state, mask);
+  }
+
+  /** Results as host float64 tensors on the CPU; `samples` (X = T(U)) where the model lives, in its dtype. */
+  private results(state: NestedSamplerState, mask: number): NestedSamplerResults {
+    return withBackend('cpu', () => buildResults(this.model, state, mask, this.numLivePoints));
   }
 }

@@ -1,0 +1,266 @@
+/**
+ * The shell's new points with the chains on the device (WebGPU; also runs on the CPU backend):
+ * the same kernels as slice.ts — uniform rejection from the prior, and cube-bracketed slice
+ * sampling with midpoint shrink — but every chain's position, bracket, step counter and an
+ * 'active' mask are tensors, a round is one batched likelihood call over all chains with accept
+ * and shrink done by `where`, and the host reads back only a two-number status every `readEvery`
+ * rounds (are all chains done? did any likelihood come back NaN or +∞?) and, once per shell, the
+ * new points with their log L and costs. Directions and proposals come from the device PRNG,
+ * round r keyed foldIn(key, r).
+ *
+ * Unlike the host path, a chain that accepts starts its next slice step in the next round instead
+ * of waiting for the slowest chain: each chain follows the same Markov kernel (s·D steps of the
+ * same slice move), only the rounds are shared, so a shell takes about the rounds of its slowest
+ * chain overall rather than the sum over steps of the slowest chain per step.
+ */
+import { Tensor } from '../../tensor.js';
+import { dispose, keep, tidy } from '../../memory.js';
+import { fromHost } from '../../autodiff/core.js';
+import { withBackend } from '../../backends/backend.js';
+import { add, cast, clip, div, equal, greater, greaterEqual, isNan, less, lessEqual, maximum, minimum, mul, neg, sqrt, square, sub, where } from '../../autodiff/ops/elementwise.js';
+import { full } from '../../autodiff/ops/creation.js';
+import { max, min, sum } from '../../autodiff/ops/reduce.js';
+import { concat, reshape, stack } from '../../autodiff/ops/shape.js';
+import { foldIn, normal, uniform } from '../../random.js';
+import type { Model } from './model.js';
+import type { NewPoints } from './slice.js';
+import { badPointError, evaluateDevice, onModel, readBack, type DeviceCounters } from './device-evaluate.js';
+
+/** Options of the device slice sampler. */
+export interface DeviceSliceOptions {
+  numSlices: number;
+  midpointShrink: boolean;
+  /** Rounds between status read-backs (≥ 1). */
+  readEvery: number;
+  /** Rejections in one slice step before the chain stays where it is (as on the host). */
+  maxRejections?: number;
+}
+
+/** The smallest step off the cube's faces in the model's dtype: u stays in (0, 1) for every quantile. */
+const edge = (model: Model): number => (model.dtype === 'float32' ? 2 ** -24 : 2 ** -53);
+
+/** Runs fn with the model's backend current, where every chain tensor is made. */
+const on = <T>(model: Model, fn: () => T): T => withBackend(model.backend.name, fn);
+
+/** The device key as an int32 tensor on the model's backend. */
+const deviceKey = (model: Model, key: Int32Array): Tensor => keep(fromHost(Int32Array.from(key), [2], model.backend));
+
+/** Replaces the tensors of `old` by those of `next` (kept), freeing what `next` no longer holds. */
+function swap<T extends Record<string, Tensor>>(old: T, next: T): T {
+  keep(next);
+  const still = new Set(Object.values(next));
+  for (const t of Object.values(old)) if (!still.has(t) && !t.isDisposed) t.dispose();
+  return next;
+}
+
+/** Throws the NaN/+∞ error of the first flagged chain (rows of badU [m, D], values badL [m]). */
+async function throwBad(model: Model, st: { hasBad: Tensor; badU: Tensor; badL: Tensor }, counters: DeviceCounters): Promise<never> {
+  const D = model.uNdims;
+  const all = keep(tidy(() => concat([st.badU, reshape(st.badL, [-1, 1]), reshape(cast(st.hasBad, st.badL.dtype), [-1, 1])], 1)));
+  const a = await readBack(all, counters);
+  all.dispose();
+  const m = a.length / (D + 2);
+  for (let i = 0; i < m; i++) {
+    if (a[i * (D + 2) + D + 1] !== 0) throw await badPointError(model, Array.from(a.subarray(i * (D + 2), i * (D + 2) + D)), a[i * (D + 2) + D]!);
+  }
+  throw new Error('ns: internal: a chain was flagged bad but none was found');
+}
+
+/** c points uniform in the cube and their log L, read back once. */
+export async function deviceInit(model: Model, key: Int32Array, c: number, counters: DeviceCounters): Promise<{ u: Float64Array; logL: Float64Array }> {
+  const D = model.uNdims;
+  const k = deviceKey(model, key);
+  const e = edge(model);
+  const both = on(model, () => keep(tidy(() => {
+    const u = clip(uniform(k, [c, D], { dtype: model.dtype as 'float32' }), e, 1 - e);
+    return concat([u, reshape(evaluateDevice(model, u, counters), [c, 1])], 1);
+  })));
+  k.dispose();
+  const a = await readBack(both, counters);
+  both.dispose();
+  counters.numEval += c;
+  const u = new Float64Array(c * D);
+  const logL = new Float64Array(c);
+  for (let i = 0; i < c; i++) {
+    for (let d = 0; d < D; d++) u[i * D + d] = a[i * (D + 1) + d]!;
+    const v = a[i * (D + 1) + D]!;
+    if (Number.isNaN(v) || v === Infinity) throw await badPointError(model, Array.from(u.subarray(i * D, (i + 1) * D)), v);
+    logL[i] = v;
+  }
+  return { u, logL };
+}
+
+/** Up to maxTries rounds of prior draws for m slots above L*; unfilled slots keep filled = 0. */
+export async function deviceUniform(model: Model, key: Int32Array, m: number, lStar: number, readEvery: number, counters: DeviceCounters, maxTries = 100): Promise<NewPoints> {
+  const D = model.uNdims;
+  const dt = model.dtype as 'float32';
+  const k = deviceKey(model, key);
+  const e = edge(model);
+  let st = on(model, () => keep({
+    u: full([m, D], 0.5, dt),
+    l: full([m], -Infinity, dt),
+    filled: full([m], 0, 'int32'),
+    cost: full([m], 0, dt),
+    hasBad: full([m], 0, 'int32'),
+    badU: full([m, D], 0, dt),
+    badL: full([m], 0, dt),
+    status: full([2], 0, dt),
+  }));
+  try {
+    for (let r = 0; r < maxTries; r++) {
+      st = swap(st, on(model, () => tidy(() => {
+        const u = clip(uniform(foldIn(k, r), [m, D], { dtype: dt }), e, 1 - e);
+        const lp = evaluateDevice(model, u, counters);
+        const open = sub(1, st.filled);
+        const bad = mul(open, maximum(isNan(lp), equal(lp, Infinity)));
+        const take = mul(open, greater(lp, lStar));
+        const newBad = mul(bad, sub(1, st.hasBad));
+        const filled = maximum(st.filled, take);
+        const hasBad = maximum(st.hasBad, bad);
+        return {
+          u: where(reshape(take, [m, 1]), u, st.u),
+          l: where(take, lp, st.l),
+          filled,
+          cost: add(st.cost, cast(open, dt)),
+          hasBad,
+          badU: where(reshape(newBad, [m, 1]), u, st.badU),
+          badL: where(newBad, lp, st.badL),
+          status: cast(stack([sum(sub(1, filled)), sum(hasBad)]), dt),
+        };
+      })));
+      if ((r + 1) % readEvery === 0 || r === maxTries - 1) {
+        const s = await readBack(st.status, counters);
+        if (s[1]! > 0) await throwBad(model, st, counters);
+        if (s[0] === 0) break;
+      }
+    }
+    const all = keep(tidy(() => concat([st.u, reshape(st.l, [m, 1]), reshape(st.cost, [m, 1]), reshape(cast(st.filled, dt), [m, 1])], 1)));
+    const a = await readBack(all, counters);
+    all.dispose();
+    const res: NewPoints = { u: new Float64Array(m * D), logL: new Float64Array(m), cost: new Float64Array(m), filled: new Uint8Array(m) };
+    const W = D + 3;
+    for (let i = 0; i < m; i++) {
+      for (let d = 0; d < D; d++) res.u[i * D + d] = a[i * W + d]!;
+      res.logL[i] = a[i * W + D]!;
+      res.cost[i] = a[i * W + D + 1]!;
+      res.filled[i] = a[i * W + D + 2]! > 0 ? 1 : 0;
+      counters.numEval += res.cost[i]!;
+    }
+    return res;
+  } finally {
+    dispose(st);
+    k.dispose();
+  }
+}
+
+/**
+ * m chains from the given starts (rows of x0 with log L l0, each above L* or on a plateau at it),
+ * numSlices slice steps each, all on the device.
+ */
+export async function deviceSlice(
+  model: Model,
+  key: Int32Array,
+  x0: Float64Array,
+  l0: Float64Array,
+  m: number,
+  lStar: number,
+  opts: DeviceSliceOptions,
+  counters: DeviceCounters,
+): Promise<NewPoints> {
+  const D = model.uNdims;
+  const dt = model.dtype as 'float32';
+  const S = opts.numSlices;
+  const maxRej = opts.maxRejections ?? 100;
+  const k = deviceKey(model, key);
+  const e = edge(model);
+  let st = on(model, () => keep({
+    x: onModel(model, x0.subarray(0, m * D), [m, D]),
+    lx: onModel(model, l0.subarray(0, m), [m]),
+    dir: full([m, D], 0, dt),
+    tL: full([m], 0, dt),
+    tR: full([m], 0, dt),
+    // the slice step each chain is in (S: finished), its rejections in that step, a new step starting
+    j: full([m], 0, dt),
+    rej: full([m], 0, dt),
+    fresh: full([m], 1, 'int32'),
+    cost: full([m], 0, dt),
+    hasBad: full([m], 0, 'int32'),
+    badU: full([m, D], 0, dt),
+    badL: full([m], 0, dt),
+    status: full([2], 0, dt),
+  }));
+  // every chain finishes a step within maxRej rounds
+  const maxRounds = S * maxRej + 1;
+  try {
+    for (let r = 0; r < maxRounds; r++) {
+      st = swap(st, on(model, () => tidy(() => {
+        const kr = foldIn(k, r);
+        // a new direction and its cube bracket for chains starting a step
+        const z = normal(foldIn(kr, 0), [m, D], { dtype: dt });
+        const n = div(z, sqrt(sum(square(z), { axis: 1, keepdims: true })));
+        const a = div(neg(st.x), n);
+        const b = div(sub(1, st.x), n);
+        const lo = max(minimum(a, b), { axis: 1 });
+        const hi = min(maximum(a, b), { axis: 1 });
+        const dir = where(reshape(st.fresh, [m, 1]), n, st.dir);
+        const tL = where(st.fresh, lo, st.tL);
+        const tR = where(st.fresh, hi, st.tR);
+        // a uniform proposal in the bracket, all chains in one call
+        const t = add(tL, mul(sub(tR, tL), uniform(foldIn(kr, 1), [m], { dtype: dt })));
+        const prop = clip(add(st.x, mul(reshape(t, [m, 1]), dir)), e, 1 - e);
+        const lp = evaluateDevice(model, prop, counters);
+        const running = less(st.j, S);
+        const bad = mul(running, maximum(isNan(lp), equal(lp, Infinity)));
+        const acc = mul(running, maximum(greater(lp, lStar), mul(equal(lp, lStar), equal(st.lx, lStar))));
+        // a rejection shrinks its side of the bracket to t, or with midpoint shrink to α_j·t
+        const rejd = sub(running, acc);
+        const shr = opts.midpointShrink && S > 1 ? mul(add(0.5, mul(0.5 / (S - 1), st.j)), t) : t;
+        const below = less(t, 0);
+        const tL2 = where(mul(rejd, below), shr, tL);
+        const tR2 = where(mul(rejd, sub(1, below)), shr, tR);
+        const rej = add(st.rej, cast(rejd, dt));
+        // a chain whose bracket collapsed (or that hit maxRej) stays where it is: the step ends
+        const collapsed = mul(rejd, maximum(greaterEqual(rej, maxRej), lessEqual(sub(tR2, tL2), 1e-15)));
+        const done = maximum(acc, collapsed);
+        const j = add(st.j, cast(done, dt));
+        const newBad = mul(bad, sub(1, st.hasBad));
+        const hasBad = maximum(st.hasBad, bad);
+        return {
+          x: where(reshape(acc, [m, 1]), prop, st.x),
+          lx: where(acc, lp, st.lx),
+          dir,
+          tL: tL2,
+          tR: tR2,
+          j,
+          rej: where(done, 0, rej),
+          fresh: done,
+          cost: add(st.cost, cast(running, dt)),
+          hasBad,
+          badU: where(reshape(newBad, [m, 1]), prop, st.badU),
+          badL: where(newBad, lp, st.badL),
+          status: cast(stack([sum(cast(less(j, S), dt)), cast(sum(hasBad), dt)]), dt),
+        };
+      })));
+      if ((r + 1) % opts.readEvery === 0 || r === maxRounds - 1) {
+        const s = await readBack(st.status, counters);
+        if (s[1]! > 0) await throwBad(model, st, counters);
+        if (s[0] === 0) break;
+      }
+    }
+    const all = keep(tidy(() => concat([st.x, reshape(st.lx, [m, 1]), reshape(st.cost, [m, 1])], 1)));
+    const a = await readBack(all, counters);
+    all.dispose();
+    const res: NewPoints = { u: new Float64Array(m * D), logL: new Float64Array(m), cost: new Float64Array(m), filled: new Uint8Array(m).fill(1) };
+    const W = D + 2;
+    for (let i = 0; i < m; i++) {
+      for (let d = 0; d < D; d++) res.u[i * D + d] = a[i * W + d]!;
+      res.logL[i] = a[i * W + D]!;
+      res.cost[i] = a[i * W + D + 1]!;
+      counters.numEval += res.cost[i]!;
+    }
+    return res;
+  } finally {
+    dispose(st);
+    k.dispose();
+  }
+}
