@@ -322,7 +322,13 @@ export class NestedSampler {
     if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object.`);
     for (const k of Object.keys(options)) if (!RUN_KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${RUN_KNOWN.join(', ')}).`);
     const cond = checkTermination(op, options.terminationCond ?? { dlogZ: Math.log1p(1e-3) });
-    const init = options.resume === undefined ? (this.onDevice ? await this.initAsync(foldIn(key, 0x7fffffff)) : this.init(foldIn(key, 0x7fffffff))) : null;
+    const initKey = options.resume === undefined ? foldIn(key, 0x7fffffff) : null;
+    let init: NestedSamplerState | null = null;
+    try {
+      if (initKey) init = this.onDevice ? await this.initAsync(initKey) : this.init(initKey);
+    } finally {
+      initKey?.dispose();
+    }
     let mask = init ? this.terminationMask(init, cond) : 0;
     const maxShells = Math.ceil(this.maxSamples / this.shellSize) + 1;
     let result: LoopResult<NestedSamplerState> | null = null;
