@@ -9,3 +9,5 @@ export { NestedSampler, type NestedSamplerOptions, type NestedSamplerState, type
 export { resample, sampleEvidence, type NestedSamplerResults } from './results.js';
 export type { Moments } from './evidence.js';
 export { TERMINATION_BITS, terminationNames, type TerminationCond } from './termination.js';
+export type { FreshPoints } from './device-shell.js';
+export type { DeviceCounters } from './device-evaluate.js';
