@@ -12,6 +12,12 @@
  * of waiting for the slowest chain: each chain follows the same Markov kernel (s·D steps of the
  * same slice move), only the rounds are shared, so a shell takes about the rounds of its slowest
  * chain overall rather than the sum over steps of the slowest chain per step.
+ *
+ * Measured (8-D correlated Gaussian, c = 240, 40 slices, key 1, 2 shared cores): the CPU host
+ * path 0.94M evaluations in 20.7k calls, 9.6 s; this path on the CPU backend 0.97M evaluations in
+ * 11.6k calls (every round evaluates all chains, finished ones too, and costs ~40 small ops),
+ * 18 s — so the CPU keeps the host path; on WebGPU (lavapipe, float32) 0.95M evaluations in
+ * 11.3k calls and 2.9k read-backs (readEvery = 4), 153 s, log Z −109.21 ± 0.37 (exact −109.26).
  */
 import { Tensor } from '../../tensor.js';
 import { dispose, keep, tidy } from '../../memory.js';

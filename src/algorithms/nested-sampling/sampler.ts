@@ -134,7 +134,8 @@ export class NestedSampler {
   /**
    * Whether shells run with the chains on the device (device-shell.ts): a model whose backend
    * reads asynchronously (WebGPU). Then init and update are initAsync and updateAsync, and run
-   * uses them. On the CPU the host path is faster (measured; see the report in device-slice.ts).
+   * uses them. On the CPU the host path is faster (measured; see device-slice.ts), but setting
+   * this to true runs the device path there too (tests do, without a WebGPU adapter).
    */
   onDevice: boolean;
   /** Device path counters: likelihood calls and read-backs (evaluations are in the state). */
