@@ -159,6 +159,12 @@ if (gpu) {
     // counters: one batched call per round, a read every readEvery (4) rounds and a few per shell
     assert.ok(ns.deviceCounters.calls > 0 && ns.deviceCounters.reads < ns.deviceCounters.calls, JSON.stringify(ns.deviceCounters));
     assert.is(ns.deviceCounters.numEval, r.totalNumLikelihoodEvaluations);
+    // posterior draws stay on the device too: E[x] = (1 − e⁻¹)/2 / ∫₀¹e^{−x²} = 0.42318, sd < 0.3
+    const draws = bt.ns.resample(bt.random.key(2), r, 500);
+    assert.is(draws.x!.backend, 'webgpu');
+    const xs = Array.from(await draws.x!.data(), Number);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(Math.abs(mean - 0.42318) < (4 * 0.3) / Math.sqrt(Math.min(500, r.ESS)), `posterior mean ${mean}`);
   });
 
   test('ns on WebGPU: a 3-D Gaussian within 3σ of its evidence, and the CPU host path agrees within the combined σ', async () => {
