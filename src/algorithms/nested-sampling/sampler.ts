@@ -14,6 +14,7 @@ import { checkKey, foldIn } from '../../random.js';
 import { run as loopRun, type LoopResult } from '../loop/loop.js';
 import type { Progress, ProgressOptions } from '../loop/progress.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
+import { tidy } from '../../memory.js';
 import { Model } from './model.js';
 import { HostRng } from './rng.js';
 import { freshMoments, withLive, step as momentStep, summary, type Moments } from './evidence.js';
@@ -356,7 +357,8 @@ export class NestedSampler {
     if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object.`);
     for (const k of Object.keys(options)) if (!RUN_KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${RUN_KNOWN.join(', ')}).`);
     const cond = checkTermination(op, options.terminationCond ?? this.defaultTerminationCond);
-    const init = options.resume === undefined ? this.init(foldIn(key, 0x7fffffff)) : null;
+    // the init key is freed here: only its bits are used
+    const init = options.resume === undefined ? tidy(() => this.init(foldIn(key, 0x7fffffff))) : null;
     let mask = init ? this.terminationMask(init, cond) : 0;
     const maxShells = Math.ceil(this.maxSamples / this.shellSize) + 1;
     let result: LoopResult<NestedSamplerState> | null = null;
