@@ -18,15 +18,9 @@ import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
 import { Plot } from './svg.js';
 import { cornerPlot } from './corner.js';
+import { type ResultRow, printRows } from './lib/rows.js';
 import { emApi, testBasic, testBasicExactLogZ, TEST_BASIC_LOGZ_STAR, TEST_BASIC_THETA_STAR } from './ns/em-problems.js';
 
-export interface ResultRow {
-  problem: string;
-  ours: string;
-  known: string;
-  err: number;
-  tol: number;
-}
 
 const disposeResults = (r: bt.ns.NestedSamplerResults) => bt.dispose([r.USamples, r.logLSamples, r.logDpMean, r.logXMean, r.numLivePointsPerSample, r.samples]);
 const pm = (v: number, u: number) => `${v.toFixed(3)} ± ${u.toFixed(3)}`;
@@ -225,6 +219,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const out = resolve(process.argv[2] ?? 'demo-output');
   const t0 = performance.now();
   const rows = await runNsDemo(out);
-  for (const r of rows) console.log(`${r.err <= r.tol ? 'ok  ' : 'FAIL'} ${r.problem}: ${r.ours} vs ${r.known} (err ${r.err.toFixed(3)}, tol ${r.tol.toFixed(3)})`);
+  printRows(rows);
   console.log(`nested-sampling demo in ${((performance.now() - t0) / 1000).toFixed(1)} s; SVGs in ${out}`);
 }

@@ -15,14 +15,8 @@ import { Plot } from './svg.js';
 import { loadBreastCancer, type BreastCancer } from './data/loader.js';
 import { hmc } from './lib/hmc.js';
 import { ticker } from './lib/progress.js';
+import { type ResultRow } from './lib/rows.js';
 
-export interface ResultRow {
-  problem: string;
-  ours: string;
-  known: string;
-  err: number;
-  tol: number;
-}
 
 export type LogRegParams = { w: bt.Tensor; b: bt.Tensor };
 export type LogRegBatch = { x: bt.Tensor; y: bt.Tensor };

@@ -17,14 +17,8 @@ import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
 import { Plot } from './svg.js';
 import { ticker } from './lib/progress.js';
+import { type ResultRow, printRows } from './lib/rows.js';
 
-export interface ResultRow {
-  problem: string;
-  ours: string;
-  known: string;
-  err: number;
-  tol: number;
-}
 
 const S = bt.simulators;
 const NAMES = ['g2', 'g3', 'b2', 'b3'];
@@ -174,6 +168,6 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const out = resolve(process.argv[2] ?? 'demo-output');
   const t0 = performance.now();
   const rows = await runViDemo(out);
-  for (const r of rows) console.log(`${r.err <= r.tol ? 'ok  ' : 'FAIL'} ${r.problem}: ${r.ours} vs ${r.known} (err ${r.err.toFixed(3)}, tol ${r.tol.toFixed(3)})`);
+  printRows(rows);
   console.log(`VI demo in ${((performance.now() - t0) / 1000).toFixed(1)} s; SVGs in ${out}`);
 }

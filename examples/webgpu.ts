@@ -7,7 +7,8 @@
 import * as bt from '../src/index.js';
 import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
 import { loadBreastCancer } from './data/loader.js';
-import { laplace, logits, PRIOR_SD, type ResultRow } from './sgmcmc.js';
+import { laplace, logits, PRIOR_SD } from './sgmcmc.js';
+import type { ResultRow } from './lib/rows.js';
 
 async function maxAbsDiff(a: bt.Tensor, b: bt.Tensor): Promise<number> {
   const [x, y] = await Promise.all([a.data(), b.data()]);
