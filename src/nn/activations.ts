@@ -1,10 +1,10 @@
 import type { Tensor } from '../tensor.js';
-import { add, erf, mul, relu, sigmoid, softplus, tanh } from '../autodiff/ops/elementwise.js';
+import { add, erf, greater, mul, relu, sigmoid, softplus, tanh, where } from '../autodiff/ops/elementwise.js';
 import { ConfigError } from '../errors.js';
 import { describeValue } from '../validate.js';
 
 /** The named activations of `activations`. */
-export type ActivationName = 'tanh' | 'relu' | 'sigmoid' | 'softplus' | 'gelu' | 'identity';
+export type ActivationName = 'tanh' | 'relu' | 'leakyRelu' | 'sigmoid' | 'softplus' | 'gelu' | 'identity';
 /** An activation: a name or any Tensor → Tensor function. */
 export type Activation = ActivationName | ((x: Tensor) => Tensor);
 
@@ -13,10 +13,23 @@ export function gelu(x: Tensor): Tensor {
   return mul(mul(x, 0.5), add(erf(mul(x, Math.SQRT1_2)), 1));
 }
 
+/**
+ * Leaky ReLU: x for x > 0, else negativeSlope·x (jax.nn.leaky_relu; default slope 0.01, as jax and
+ * imnn's networks). The derivative at 0 is negativeSlope, as jax's `where(x >= 0, …)` gives 1 there:
+ * a measure-zero choice that only matters for inputs exactly at 0.
+ */
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
+    throw new ConfigError(`leakyRelu: negativeSlope must be a finite number, got ${describeValue(negativeSlope)}.`);
+  }
+  return where(greater(x, 0), x, mul(x, negativeSlope));
+}
+
 /** The named activation functions (GELU exact, identity included). */
 export const activations: Record<ActivationName, (x: Tensor) => Tensor> = {
   tanh,
   relu,
+  leakyRelu: (x) => leakyRelu(x),
   sigmoid,
   softplus,
   gelu,

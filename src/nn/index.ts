@@ -7,4 +7,4 @@ export type { Module, DenseParams, MlpParams } from './types.js';
 export { dense, type DenseOptions } from './dense.js';
 export { mlp, type MlpOptions } from './mlp.js';
 export { initializers, type Initializer, type InitName } from './initializers.js';
-export { activations, gelu, type Activation, type ActivationName } from './activations.js';
+export { activations, gelu, leakyRelu, type Activation, type ActivationName } from './activations.js';

@@ -64,6 +64,7 @@ const phi = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
 const HOST_ACT: Record<string, (v: number) => [number, number, number]> = {
   tanh: (v) => { const t = Math.tanh(v); return [t, 1 - t * t, Math.abs(t)]; },
   relu: (v) => [Math.max(v, 0), v > 0 ? 1 : 0, 0],
+  leakyRelu: (v) => [v > 0 ? v : 0.01 * v, v > 0 ? 1 : 0.01, 0],
   sigmoid: (v) => { const s = sig(v); return [s, s * (1 - s), s]; },
   softplus: (v) => { const s = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))); return [s, sig(v), s]; },
   gelu: (v) => { const e = erf(v / Math.SQRT2); return [0.5 * v * (1 + e), Math.abs(0.5 * (1 + e) + v * phi(v)), 0.5 * Math.abs(v) * (1 + Math.abs(e))]; },
@@ -142,6 +143,7 @@ registerAll(backends, 'apply = act(x w₁ + b₁) w₂ + b₂ (+ outputActivatio
   for (const [activation, f] of [
     ['tanh', bt.tanh],
     ['relu', bt.relu],
+    ['leakyRelu', (z: bt.Tensor) => bt.where(bt.greater(z, 0), z, z.mul(0.01))],
     ['sigmoid', bt.sigmoid],
     ['softplus', bt.softplus],
     ['gelu', (z: bt.Tensor) => z.mul(0.5).mul(bt.erf(z.div(Math.SQRT2)).add(1))],
@@ -188,6 +190,14 @@ registerAll(backends, 'gelu is exact: x·Φ(x)', async (B) => {
   const pts = [1, 0, -1, 3, -3, 0.1, -5];
   const ref = pts.map((v) => HOST_ACT.gelu!(v));
   await gpuForward(B, bt.nn.gelu(bt.tensor(pts)), { v: ref.map((r) => r[0]), s: ref.map((r) => r[2]) }, 'gelu');
+});
+
+test('leakyRelu: x above 0, 0.01·x (or the given slope) below, with that derivative', () => {
+  const x = bt.tensor([2, -3, 0.5, -0.25]);
+  assertClose(bt.nn.leakyRelu(x), [2, -0.03, 0.5, -0.0025], 1e-15, 0);
+  assertClose(bt.nn.leakyRelu(x, 0.2), [2, -0.6, 0.5, -0.05], 1e-15, 0);
+  assertClose(bt.grad((v: bt.Tensor) => bt.nn.leakyRelu(v, 0.2).sum())(x), [1, 0.2, 1, 0.2], 0, 0);
+  assert.throws(() => bt.nn.leakyRelu(x, Number.NaN), (e: Error) => e instanceof bt.ConfigError && /negativeSlope/.test(e.message));
 });
 
 registerAll(backends, 'gradients w.r.t. every parameter leaf match central finite differences', async (B) => {
