@@ -106,6 +106,18 @@ test('vi.fit: checkpoint every 7, abort at 20, resume from JSON text = uninterru
   bt.dispose([full.state, rest.state]);
 });
 
+test('vi.fit with minDelta: bestLoss is state.best.loss (the parameters kept), minDelta only paces patience', async () => {
+  const t = problem();
+  const r = await bt.vi.fit(t, t.init(), yv, { epochs: 30, key: bt.random.key(2), patience: 5, minDelta: 1e6, progress: false });
+  assert.is(r.reason, 'earlyStopped', 'no epoch beats the first by 1e6: patience runs out after 5 more');
+  assert.is(r.epochs, 6);
+  const lowest = Math.min(...r.history.total);
+  assert.is(r.bestLoss, lowest);
+  assert.is(r.bestLoss, r.state.best.loss.item());
+  assert.is(r.bestEpoch, r.history.total.indexOf(lowest));
+  bt.dispose(r.state);
+});
+
 test('vi.fit and VI.run tell abort from early stop; VI.run carries on from where it stopped', async () => {
   const t = problem();
   const key = bt.random.key(1);

@@ -159,6 +159,36 @@ test('checkpoint + resume through JSON text equals the uninterrupted run bit for
   }
 });
 
+test('a checkpoint saved at the early stop resumes as stopped: no step more, same state', async () => {
+  const es = { monitor: (aux: bt.Tensor) => aux, patience: 4 };
+  const saved: string[] = [];
+  const full = await bt.loop.run(x0(), { name: 'walk', steps: 400, key, step: walk, earlyStopping: es, ...quiet, checkpoint: { every: 1, save: (c) => void saved.push(JSON.stringify(c)) } });
+  assert.is(full.reason, 'earlyStopped');
+  const last = JSON.parse(saved.at(-1)!);
+  assert.is(last.done, full.steps, 'the last checkpoint is the stopping step');
+  let calls = 0;
+  const rest = await bt.loop.run<S, bt.Tensor>(null, { name: 'walk', steps: 400, step: (s, k) => (calls++, walk(s, k)), earlyStopping: es, resume: saved.at(-1)!, ...quiet });
+  assert.is(calls, 0, 'patience was spent: the resumed run takes no step');
+  assert.is(rest.reason, 'earlyStopped');
+  assert.is(rest.steps, full.steps);
+  assert.equal(rest.best?.step, full.best?.step);
+  assert.equal(Array.from(rest.state.x.dataSync()), Array.from(full.state.x.dataSync()));
+  bt.dispose([full.state, rest.state]);
+});
+
+test('a checkpoint with a corrupt tree is refused without leaving tensors behind', async () => {
+  const saved: string[] = [];
+  const r = await bt.loop.run(x0(), { name: 'walk', steps: 3, key, step: walk, ...quiet, checkpoint: { every: 3, save: (c) => void saved.push(JSON.stringify(c)) } });
+  bt.dispose(r.state);
+  const cp = JSON.parse(saved[0]!);
+  const before = bt.memory().numTensors;
+  for (const bad of [{ ...cp, key: { broken: true } }, { ...cp, best: 42 }]) {
+    const e = await bt.loop.run(null, { name: 'walk', steps: 3, step: walk, resume: bad, ...quiet }).catch((err: Error) => err);
+    assert.instance(e, Error, 'refused');
+    assert.is(bt.memory().numTensors, before, `no tensor of the state read before the bad ${'broken' in (bad.key ?? {}) ? 'key' : 'best'} is left`);
+  }
+});
+
 test('progress without a terminal: plain lines (custom writer), the closing line, and silence for progress: false', async () => {
   const lines: string[] = [];
   await bt.loop.run(x0(), {

@@ -4,6 +4,7 @@
  * state — as plain JSON-compatible data (bt.tree.toJSON underneath).
  */
 import type { Tensor } from '../../tensor.js';
+import { dispose } from '../../memory.js';
 import { ConfigError } from '../../errors.js';
 import { fromJSON, toJSON, type TreeJSON } from '../../tree-json.js';
 import type { StopCounters } from './stop.js';
@@ -97,8 +98,21 @@ export function readCheckpoint(op: string, name: string, cp: unknown, backend?: 
     throw new ConfigError(`${op}: checkpoint.stop must be null or { best, bestStep, wait }.`);
   }
   const opts = backend === undefined ? {} : { backend };
-  const state = fromJSON(o.state, opts);
-  const key = o.key === null || o.key === undefined ? null : (fromJSON(o.key, opts) as Tensor);
-  const best = o.best === null || o.best === undefined ? undefined : fromJSON(o.best, opts);
+  // a bad tree further on must not leave the ones already made behind
+  const made: unknown[] = [];
+  const make = (tree: unknown) => {
+    const r = fromJSON(tree as TreeJSON, opts);
+    made.push(r);
+    return r;
+  };
+  let state: unknown, key: Tensor | null, best: unknown;
+  try {
+    state = make(o.state);
+    key = o.key === null || o.key === undefined ? null : (make(o.key) as Tensor);
+    best = o.best === null || o.best === undefined ? undefined : make(o.best);
+  } catch (e) {
+    dispose(made);
+    throw e;
+  }
   return { step: o.step, done: o.done, state, key, stop: stop ? { best: stop.best, bestStep: stop.bestStep, wait: stop.wait } : null, best, seconds: typeof o.seconds === 'number' ? o.seconds : 0 };
 }

@@ -236,8 +236,10 @@ export async function run<S, A = unknown>(init: S | null | undefined, options: L
 
   let lastAux: A | undefined;
   let lastReported = -1;
+  // a run that had stopped early when its checkpoint was saved stays stopped: patience is spent
+  if (es && counters && o.resume !== undefined && counters.wait >= es.patience) reason = 'earlyStopped';
   try {
-    while (done < o.steps) {
+    while (done < o.steps && reason === 'completed') {
       if (o.signal?.aborted) {
         reason = 'aborted';
         break;

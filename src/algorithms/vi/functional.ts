@@ -51,6 +51,8 @@ export interface EpochAux {
   nDropped: Tensor;
   /** 1 when every gradient entry was finite, else 0 */
   gradFinite: Tensor;
+  /** 1 when this epoch's total beat state.best.loss (best moved to these parameters), else 0 */
+  improved: Tensor;
 }
 
 /** One epoch's numbers on the host. */
@@ -60,6 +62,8 @@ export interface EpochValues {
   regularisation: number;
   nDropped: number;
   gradFinite: boolean;
+  /** this epoch's total beat the best so far (strictly; minDelta only paces patience) */
+  improved: boolean;
 }
 
 /** build(options) → { init, update }: VI as pure functions (see the module comment). */
@@ -115,7 +119,7 @@ export function update<D>(config: VIConfig<D>, state: VIState, data: D, key: Ten
       params: treeMap((a: unknown, b: unknown) => (a instanceof Tensor ? where(improved, a, b as Tensor) : a), state.params, state.best.params),
       loss: where(improved, r.total, state.best.loss),
     };
-    const aux: EpochAux = { total: r.total, loss: r.loss, regularisation: r.regularisation, nDropped: cast(r.nDropped, r.total.dtype), gradFinite };
+    const aux: EpochAux = { total: r.total, loss: r.loss, regularisation: r.regularisation, nDropped: cast(r.nDropped, r.total.dtype), gradFinite, improved: cast(improved, r.total.dtype) };
     return [{ params, optState, best, epoch: state.epoch + 1 }, aux];
   });
 }
@@ -126,10 +130,10 @@ const cache = new WeakMap<EpochAux, Promise<EpochValues>>();
 export function readEpoch(aux: EpochAux): Promise<EpochValues> {
   let p = cache.get(aux);
   if (!p) {
-    const s = tidy(() => stack([aux.total, aux.loss, aux.regularisation, aux.nDropped, aux.gradFinite].map((t) => cast(t, aux.total.dtype)), 0));
+    const s = tidy(() => stack([aux.total, aux.loss, aux.regularisation, aux.nDropped, aux.gradFinite, aux.improved].map((t) => cast(t, aux.total.dtype)), 0));
     p = s.data().then((v) => {
       s.dispose();
-      return { total: v[0]!, loss: v[1]!, regularisation: v[2]!, nDropped: v[3]!, gradFinite: v[4]! === 1 };
+      return { total: v[0]!, loss: v[1]!, regularisation: v[2]!, nDropped: v[3]!, gradFinite: v[4]! === 1, improved: v[5]! === 1 };
     });
     cache.set(aux, p);
   }
@@ -174,7 +178,9 @@ export interface FitResult {
   reason: StopReason;
   /** Epochs taken in all. */
   epochs: number;
+  /** The lowest total loss seen: state.best.loss, the loss of state.best.params (minDelta only paces patience). */
   bestLoss: number;
+  /** The epoch of bestLoss (-1 before any finite loss). */
   bestEpoch: number;
   /** This call's epochs' numbers. */
   history: { total: number[]; loss: number[]; regularisation: number[]; nDropped: number[] };
@@ -192,6 +198,8 @@ export async function fit<D>(t: VITransform<D>, state: VIState | null, data: D, 
   checkKey('vi.fit', options.key);
   if (options.onEpoch !== undefined && typeof options.onEpoch !== 'function') throw new ConfigError('vi.fit: onEpoch must be a function (epoch, values, state) => void | boolean.');
   const history = { total: [] as number[], loss: [] as number[], regularisation: [] as number[], nDropped: [] as number[] };
+  // the strict best, as update() keeps it on the device; the loop's best moves only by more than minDelta
+  let strictBestEpoch: number | null = null;
   const r = await loopRun<VIState, EpochAux>(state, {
     name: 'vi.fit',
     unit: 'epoch',
@@ -210,13 +218,17 @@ export async function fit<D>(t: VITransform<D>, state: VIState | null, data: D, 
       history.loss.push(v.loss);
       history.regularisation.push(v.regularisation);
       history.nDropped.push(v.nDropped);
+      if (v.improved) strictBestEpoch = epochAfter - 1;
       return options.onEpoch ? options.onEpoch(epochAfter - 1, v, s) : undefined;
     },
     checkpoint: options.checkpoint,
     resume: options.resume,
   });
   return {
-    state: r.state, reason: r.reason, epochs: r.steps, bestLoss: r.best?.value ?? Infinity, bestEpoch: r.best?.step ?? -1, history,
+    state: r.state, reason: r.reason, epochs: r.steps,
+    // without a strict improvement in this call (a resumed run) the best is the checkpoint's: the
+    // loop's counters name its epoch (exactly when minDelta = 0)
+    bestLoss: (await r.state.best.loss.data())[0]!, bestEpoch: strictBestEpoch ?? r.best?.step ?? -1, history,
     seconds: r.seconds, epochsPerSecond: r.stepsPerSecond,
   };
 }
