@@ -10,3 +10,5 @@ export { resample, sampleEvidence, type NestedSamplerResults } from './results.j
 export type { Moments } from './evidence.js';
 export { TERMINATION_BITS, terminationNames, and, or, type TerminationCond, type TerminationCriteria, type TerminationAnd, type TerminationOr, type TerminationRegister } from './termination.js';
 export { countCrossedEdges, type CrossedEdges } from './tree.js';
+export type { FreshPoints } from './device-shell.js';
+export type { DeviceCounters } from './device-evaluate.js';

@@ -8,6 +8,10 @@
  * pytree keyed `<name>_param`): they take no coordinates of U, their values come from θ, and
  * `model(params)` rebinds them (a new Model; jaxns' `Model(params)`). Every evaluation also takes
  * explicit params, so log L is differentiable in θ (through T_θ and L) for evidence maximisation.
+ *
+ * A model lives where it was built: the backend current at construction and its float dtype
+ * (float64 on the CPU, float32 on WebGPU). Build one for WebGPU inside bt.withBackend('webgpu', …);
+ * points arriving from elsewhere (the host's float64 U) are moved there first.
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, DTypeError, ShapeError } from '../../errors.js';
@@ -16,13 +20,17 @@ import { reshape, slice } from '../../autodiff/ops/shape.js';
 import { cast } from '../../autodiff/ops/elementwise.js';
 import { vmap } from '../../autodiff/batching.js';
 import { tidy, keep } from '../../memory.js';
+import { currentBackend, getBackend, withBackend, type Backend } from '../../backends/backend.js';
+import { backendOfTensor, fromHost } from '../../autodiff/core.js';
+import { defaultFloat } from '../../autodiff/ops/creation.js';
+import type { DType } from '../../dtype.js';
 import { checkKey, foldIn, key as makeKey, normal } from '../../random.js';
 import { ParametrisedPrior, Prior } from './prior.js';
 
 /** The prior generator: yields Priors (or parametrised ones), gets back their values, returns the likelihood's arguments. */
 export type PriorModel = () => Generator<Prior | ParametrisedPrior, unknown, Tensor>;
 
-/** The model's parameters: one float64 tensor per parametrised prior, keyed `<name>_param`. */
+/** The model's parameters: one tensor in the model's dtype per parametrised prior, keyed `<name>_param`. */
 export type ModelParams = Record<string, Tensor>;
 
 /** Options of Model. */
@@ -87,6 +95,10 @@ export class Model {
   declare readonly params: ModelParams;
   /** The number of parameter entries (Σ sizes; a zero-size parameter counts 0). */
   declare readonly numParams: number;
+  /** The backend the model was built on: priors, params and the likelihood are evaluated there. */
+  declare readonly backend: Backend;
+  /** The float dtype of the evaluations (the backend's default: float64 on the CPU, float32 on WebGPU). */
+  declare readonly dtype: DType;
 
   constructor(options: ModelOptions) {
     // a function object with this class's prototype: `model(params)` works and `instanceof Model` holds
@@ -102,6 +114,8 @@ export class Model {
     if (options.params !== undefined && (options.params === null || typeof options.params !== 'object' || options.params instanceof Tensor)) {
       throw new ConfigError(`ns.Model: params must be an object of tensors keyed '<name>_param' (model.params), got ${String(options.params)}.`);
     }
+    m.backend = currentBackend();
+    m.dtype = defaultFloat();
     m.priorModel = options.priorModel;
     m.logLikelihood = options.logLikelihood;
     m.vectorized = options.vectorized ?? false;
@@ -118,9 +132,9 @@ export class Model {
     const d = self.uNdims;
     if (d === 0) throw new ConfigError('ns.Model: the prior model has no free dimensions (uNdims = 0); add at least one Prior that is not parametrised.');
     tidy(() => {
-      const centre = full([d], 0.5, 'float64');
+      const centre = full([d], 0.5, self.dtype);
       if (self.vectorized) {
-        const l = self.logLikelihoodBatch(full([2, d], 0.5, 'float64'));
+        const l = self.logLikelihoodBatch(full([2, d], 0.5, self.dtype));
         if (l.ndim !== 1 || l.shape[0] !== 2) throw new ShapeError(`ns.Model: a vectorized logLikelihood must return one value per point, [N]; over 2 points it gave shape [${l.shape.join(', ')}].`);
       } else {
         const l = self.callLikelihood(self.walk((p) => self.uOf(centre, p), self.params).outputs);
@@ -151,7 +165,7 @@ export class Model {
           names.add(p.name);
           slots.push({ name: p.name, shape: p.baseShape, offset: d, size: p.uNdims });
           d += p.uNdims;
-          return full(p.baseShape, 0.5, 'float64');
+          return full(p.baseShape, 0.5, this.dtype);
         },
         (pp) => {
           pp.prior.validate();
@@ -164,11 +178,11 @@ export class Model {
             const g = given[pp.paramName];
             if (!(g instanceof Tensor)) throw new ConfigError(`ns.Model: params lacks '${pp.paramName}' (a tensor of shape [${pp.paramShape.join(', ')}]); pass model.params or model.initParams(key).`);
             if (!sameShape(g.shape, pp.paramShape)) throw new ShapeError(`ns.Model: params '${pp.paramName}' has shape [${g.shape.join(', ')}], the prior '${pp.name}' needs [${pp.paramShape.join(', ')}].`);
-            if (g.dtype !== 'float64') throw new DTypeError(`ns.Model: params '${pp.paramName}' must be a float64 tensor (the sampler's precision), got ${g.dtype}; cast it with bt.cast(θ, 'float64').`);
+            if (g.dtype !== this.dtype) throw new DTypeError(`ns.Model: params '${pp.paramName}' must be a ${this.dtype} tensor (the model's dtype on '${this.backend.name}'), got ${g.dtype}; cast it with bt.cast(θ, '${this.dtype}').`);
             theta = g;
           } else {
             const i = paramSlots.length - 1;
-            theta = keep(pp.randomInit ? normal(foldIn(key ?? makeKey(0), i), pp.paramShape, { dtype: 'float64' }) : zeros(pp.paramShape, 'float64'));
+            theta = keep(pp.randomInit ? normal(foldIn(key ?? makeKey(0), i), pp.paramShape, { dtype: this.dtype as 'float32' }) : zeros(pp.paramShape, this.dtype));
           }
           params[pp.paramName] = theta;
           return theta;
@@ -216,7 +230,7 @@ export class Model {
   private callLikelihood(outputs: unknown): Tensor {
     const args = Array.isArray(outputs) ? outputs : outputs === undefined ? [] : [outputs];
     const l = this.logLikelihood(...args);
-    return l instanceof Tensor ? l : tensor(l as number, { dtype: 'float64' });
+    return l instanceof Tensor ? l : tensor(l as number, { dtype: this.dtype });
   }
 
   /**
@@ -224,30 +238,38 @@ export class Model {
    * params checked against the parametrised priors (names and shapes). Pure: this model is unchanged.
    */
   withParams(params: ModelParams): Model {
-    return new Model({ priorModel: this.priorModel, logLikelihood: this.logLikelihood, vectorized: this.vectorized, params });
+    return this.on(() => new Model({ priorModel: this.priorModel, logLikelihood: this.logLikelihood, vectorized: this.vectorized, params }));
   }
 
   /** Fresh parameters: 0 for each parametrised prior, or N(0, 1) from foldIn(key, i) for the i-th one with randomInit. */
   initParams(key: Tensor): ModelParams {
     checkKey('ns.Model.initParams', key);
-    return tidy(() => {
-      const out: ModelParams = {};
-      this.paramSlots.forEach((s, i) => {
-        out[s.paramName] = keep(s.randomInit ? normal(foldIn(key, i), s.paramShape, { dtype: 'float64' }) : zeros(s.paramShape, 'float64'));
-      });
-      return out;
-    });
+    return this.on(() =>
+      tidy(() => {
+        const out: ModelParams = {};
+        this.paramSlots.forEach((s, i) => {
+          out[s.paramName] = keep(s.randomInit ? normal(foldIn(key, i), s.paramShape, { dtype: this.dtype as 'float32' }) : zeros(s.paramShape, this.dtype));
+        });
+        return out;
+      }),
+    );
   }
 
   /** X = T_θ(U) for one point U [D]: the value of each (non-parametrised) prior by name. */
   transformOne(u: Tensor, params: ModelParams = this.params): Record<string, Tensor> {
-    return this.walk((p) => this.uOf(u, p), params).named;
+    return this.on(() => {
+      const x = this.here(u);
+      return this.walk((p) => this.uOf(x, p), params).named;
+    });
   }
 
   /** log L_θ(T_θ(U)) for one point U [D] (a scalar tensor); differentiable in u and params. */
   logLikelihoodOne(u: Tensor, params: ModelParams = this.params): Tensor {
-    const l = this.callLikelihood(this.walk((p) => this.uOf(u, p), params).outputs);
-    return reshape(cast(l, 'float64'), []);
+    return this.on(() => {
+      const x = this.here(u);
+      const l = this.callLikelihood(this.walk((p) => this.uOf(x, p), params).outputs);
+      return reshape(cast(l, this.dtype), []);
+    });
   }
 
   /**
@@ -255,14 +277,17 @@ export class Model {
    * (e.g. tracers under bt.grad) it is differentiable in them: θ enters through T_θ and L.
    */
   logLikelihoodBatch(u: Tensor, params: ModelParams = this.params): Tensor {
-    if (!this.vectorized) return vmap((x: Tensor, p: ModelParams) => this.logLikelihoodOne(x, p), { inAxes: [0, null] })(u, params);
-    const outputs = vmap((x: Tensor, p: ModelParams) => this.walk((q) => this.uOf(x, q), p).outputs, { inAxes: [0, null] })(u, params);
-    return cast(this.callLikelihood(outputs), 'float64');
+    return this.on(() => {
+      const us = this.here(u);
+      if (!this.vectorized) return vmap((x: Tensor, p: ModelParams) => this.logLikelihoodOne(x, p), { inAxes: [0, null] })(us, params);
+      const outputs = vmap((x: Tensor, p: ModelParams) => this.walk((q) => this.uOf(x, q), p).outputs, { inAxes: [0, null] })(us, params);
+      return cast(this.callLikelihood(outputs), this.dtype);
+    });
   }
 
   /** X = T_θ(U) over a batch U [N, D] → each (non-parametrised) prior's values [N, ...shape]. */
   transformBatch(u: Tensor, params: ModelParams = this.params): Record<string, Tensor> {
-    return vmap((x: Tensor, p: ModelParams) => this.transformOne(x, p), { inAxes: [0, null] })(u, params);
+    return this.on(() => vmap((x: Tensor, p: ModelParams) => this.transformOne(x, p), { inAxes: [0, null] })(this.here(u), params));
   }
 
   /**
@@ -271,7 +296,22 @@ export class Model {
    */
   parametrisedBatch(u: Tensor, params: ModelParams = this.params): Record<string, Tensor> {
     if (this.paramSlots.length === 0) return {};
-    return vmap((x: Tensor, p: ModelParams) => this.walk((q) => this.uOf(x, q), p).parametrised, { inAxes: [0, null] })(u, params);
+    return this.on(() => vmap((x: Tensor, p: ModelParams) => this.walk((q) => this.uOf(x, q), p).parametrised, { inAxes: [0, null] })(this.here(u), params));
+  }
+
+  /** Runs fn with the model's backend current: the generator builds its Priors (and the likelihood its constants) there. */
+  private on<T>(fn: () => T): T {
+    return getBackend() === this.backend.name ? fn() : withBackend(this.backend.name, fn);
+  }
+
+  /**
+   * U on the model's backend in its dtype: a concrete tensor from elsewhere (the host's float64
+   * points on the CPU backend) is uploaded; a traced one (under vmap or grad) must already be there.
+   */
+  private here(u: Tensor): Tensor {
+    if (backendOfTensor(u) === this.backend) return u.dtype === this.dtype ? u : cast(u, this.dtype);
+    const data = u.dataSync();
+    return fromHost(this.dtype === 'float32' ? Float32Array.from(data) : Float64Array.from(data), u.shape, this.backend);
   }
 
   private uOf(u: Tensor, p: Prior): Tensor {

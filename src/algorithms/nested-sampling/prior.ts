@@ -55,7 +55,8 @@ const PARAMS: Record<Family, string[]> = {
 /** Parameters that must be > 0 wherever they are concrete. */
 const POSITIVE = ['scale', 'rate', 'concentration', 'concentration1', 'concentration0', 'df'];
 
-const asTensor = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : tensor(v, { dtype: 'float64' }));
+// a number becomes the current backend's float (float64 on the CPU, float32 on WebGPU)
+const asTensor = (v: Tensor | number): Tensor => (v instanceof Tensor ? v : tensor(v));
 
 /** The quantile F⁻¹(u) of each family, elementwise in u (broadcast against the parameters). */
 const QUANTILE: Record<Family, (u: Tensor, p: Record<string, Tensor>) => Tensor> = {
@@ -104,7 +105,7 @@ export class Prior {
   readonly family: Family;
   /** The prior's name: the key of its values in the results. */
   readonly name: string;
-  /** The family's parameters as float64 tensors (a parameter may be an earlier prior's value). */
+  /** The family's parameters as tensors in the backend's float (a parameter may be an earlier prior's value). */
   readonly params: Record<string, Tensor>;
   /** The shape of X (the broadcast parameter shape; a constant's own shape). */
   readonly shape: number[];
@@ -112,6 +113,8 @@ export class Prior {
   readonly baseShape: number[];
   /** Unit-cube coordinates it takes: prod(baseShape). */
   readonly uNdims: number;
+  /** Parameters given as numbers, kept on the host: checked on every backend (WebGPU cannot read synchronously). */
+  private readonly hostValues: Record<string, Float64Array> = {};
 
   constructor(distribution: PriorDistribution, name: string) {
     if (typeof name !== 'string' || name.length === 0) throw new ConfigError(`ns.Prior: a prior needs a non-empty name, got ${String(name)}.`);
@@ -141,6 +144,7 @@ export class Prior {
       const v = raw[k];
       if (!(typeof v === 'number' || v instanceof Tensor)) throw new ConfigError(`ns.Prior '${name}': ${family} needs parameter '${k}' as a number or tensor, got ${String(v)}.`);
       this.params[k] = asTensor(v);
+      if (typeof v === 'number') this.hostValues[k] = Float64Array.of(v);
     }
     this.shape = broadcastShape(name, want.map((k) => this.params[k]!.shape));
     this.baseShape = this.family === 'Constant' ? [0] : this.shape;
@@ -153,7 +157,8 @@ export class Prior {
    * tensor (at model construction), not under vmap.
    */
   validate(): void {
-    const concrete = (t: Tensor): Float64Array | null => {
+    const concrete = (t: Tensor, k: string): Float64Array | null => {
+      if (this.hostValues[k]) return this.hostValues[k]!;
       try {
         return Float64Array.from(t.dataSync());
       } catch {
@@ -165,7 +170,7 @@ export class Prior {
     };
     const vals: Record<string, Float64Array | null> = {};
     for (const [k, t] of Object.entries(this.params)) {
-      const v = concrete(t);
+      const v = concrete(t, k);
       vals[k] = v;
       if (v && v.some((x) => !Number.isFinite(x))) bad(k, `must be finite, got [${Array.from(v).join(', ')}]`);
     }

@@ -9,6 +9,7 @@ import { tensor } from '../../autodiff/ops/creation.js';
 import { take } from '../../autodiff/ops/indexing.js';
 import { checkKey } from '../../random.js';
 import { tidy, keep } from '../../memory.js';
+import { withBackend } from '../../backends/backend.js';
 import type { Model } from './model.js';
 import { freshMoments, step as momentStep, summary } from './evidence.js';
 import { terminationNames } from './termination.js';
@@ -139,9 +140,9 @@ export function resample(key: Tensor, results: NestedSamplerResults, n: number):
     idx[j] = lo;
   }
   return tidy(() => {
-    const ix = tensor(idx, { shape: [n], dtype: 'int32' });
     const out: Record<string, Tensor> = {};
-    for (const [k, t] of Object.entries(results.samples)) out[k] = keep(take(t, ix, 0));
+    // the indices go where the samples are (the model's backend: WebGPU for a model built there)
+    for (const [k, t] of Object.entries(results.samples)) out[k] = keep(take(t, withBackend(t.backend, () => tensor(idx, { shape: [n], dtype: 'int32' })), 0));
     return out;
   });
 }

@@ -7,14 +7,20 @@
  * it was drawn above; a sample's live-point count is the number of tree edges crossing its contour
  * (tree.ts). The evidence moments are folded in as samples settle below the contour, with the same
  * counts the results get from the whole tree.
+ *
+ * Where the model lives on a backend that reads asynchronously (WebGPU), a shell's chains run on
+ * the device (device-shell.ts: accept and shrink by `where`, a status read every `readEvery`
+ * rounds) through initAsync/updateAsync; the bookkeeping above stays on the host in float64.
  */
 import { Tensor } from '../../tensor.js';
-import { ConfigError, NumericalError } from '../../errors.js';
+import { BackendError, ConfigError, NumericalError } from '../../errors.js';
 import { checkKey, foldIn } from '../../random.js';
+import { tensor } from '../../autodiff/ops/creation.js';
+import { withBackend } from '../../backends/backend.js';
 import { run as loopRun, type LoopResult } from '../loop/loop.js';
 import type { Progress, ProgressOptions } from '../loop/progress.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
-import { tidy } from '../../memory.js';
+import { keep, tidy } from '../../memory.js';
 import { Model } from './model.js';
 import { HostRng } from './rng.js';
 import { freshMoments, withLive, step as momentStep, summary, type Moments } from './evidence.js';
@@ -23,6 +29,9 @@ import { evaluateRows } from './evaluate.js';
 import { byKey } from './tree.js';
 import { checkTermination, evaluateTermination, TERMINATION_BITS, terminationNames, type TerminationCond, type TerminationRegister } from './termination.js';
 import { buildResults, type NestedSamplerResults } from './results.js';
+import { deviceShell, type FreshPoints } from './device-shell.js';
+import { deviceInit } from './device-slice.js';
+import type { DeviceCounters } from './device-evaluate.js';
 
 /** Options of NestedSampler (jaxns' names in camelCase). */
 export interface NestedSamplerOptions {
@@ -44,6 +53,8 @@ export interface NestedSamplerOptions {
   parameterEstimation?: boolean;
   /** Shrink the slice bracket by α = 0.5…1 after a proposal worse than the current point (default true unless difficultModel). */
   midpointShrink?: boolean;
+  /** Device path (WebGPU): slice rounds between status read-backs (default 4). Results do not depend on it. */
+  readEvery?: number;
 }
 
 /**
@@ -95,7 +106,7 @@ export interface NestedSamplerRunOptions {
   resume?: Checkpoint | string;
 }
 
-const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'parameterEstimation', 'midpointShrink'];
+const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'parameterEstimation', 'midpointShrink', 'readEvery'];
 const RUN_KNOWN = ['terminationCond', 'onProgress', 'signal', 'progress', 'checkpoint', 'resume'];
 
 const posInt = (op: string, k: string, v: unknown): number => {
@@ -132,6 +143,17 @@ export class NestedSampler {
   readonly initEfficiencyThreshold: number;
   readonly midpointShrink: boolean;
   readonly parameterEstimation: boolean;
+  /** Device path: slice rounds between status read-backs. */
+  readonly readEvery: number;
+  /**
+   * Whether shells run with the chains on the device (device-shell.ts): true for a model whose
+   * backend reads asynchronously (WebGPU); then init and update are initAsync and updateAsync,
+   * and run uses them. On the CPU the host path is faster (measured, see device-slice.ts), but
+   * setting this to true runs the device path there too (its tests do, without an adapter).
+   */
+  onDevice: boolean;
+  /** Device path counters: batched likelihood calls and read-backs (evaluations are in the state). */
+  readonly deviceCounters: DeviceCounters = { numEval: 0, calls: 0, reads: 0 };
 
   constructor(model: Model, options: NestedSamplerOptions = {}) {
     const op = 'ns.NestedSampler';
@@ -168,6 +190,62 @@ export class NestedSampler {
     if (!(typeof e === 'number' && e >= 0 && e <= 1)) throw new ConfigError(`${op}: initEfficiencyThreshold must be in [0, 1], got ${String(e)}.`);
     this.initEfficiencyThreshold = e;
     this.midpointShrink = bool(op, 'midpointShrink', options.midpointShrink) ?? !hard;
+    this.readEvery = options.readEvery === undefined ? 4 : posInt(op, 'readEvery', options.readEvery);
+    this.onDevice = !model.backend.readSync;
+  }
+
+  /** The host words of a key on any backend, and a CPU key tensor with them (kept: used after an await). */
+  private async hostKey(op: string, key: Tensor): Promise<[Int32Array, Tensor]> {
+    const k = checkKey(op, key);
+    const words = Int32Array.from(k.concrete()._backend!.readSync ? k.dataSync() : await k.data());
+    return [words, keep(withBackend('cpu', () => tensor(words, { shape: [2], dtype: 'int32' })))];
+  }
+
+  /** init on any backend: on the device path the c points are drawn and evaluated there. */
+  async initAsync(key: Tensor): Promise<NestedSamplerState> {
+    const [words, k] = await this.hostKey('ns.NestedSampler.init', key);
+    try {
+      if (!this.onDevice) return this.init(k);
+      return this.init(k, await deviceInit(this.model, words, this.numLivePoints, this.deviceCounters));
+    } finally {
+      k.dispose();
+    }
+  }
+
+  /** update on any backend: on the device path the shell's chains run there (read back every readEvery rounds). */
+  async updateAsync(state: NestedSamplerState, key: Tensor): Promise<[NestedSamplerState, ShellAux]> {
+    const [words, k] = await this.hostKey('ns.NestedSampler.update', key);
+    try {
+      if (!this.onDevice) return this.update(state, k);
+      const { lStar, seeds } = this.contour(state);
+      const D = this.model.uNdims;
+      const seedU = new Float64Array(seeds.length * D);
+      const seedL = new Float64Array(seeds.length);
+      seeds.forEach((s, j) => {
+        for (let d = 0; d < D; d++) seedU[j * D + d] = state.U[s * D + d]!;
+        seedL[j] = state.logL[s]!;
+      });
+      const o = { shellSize: this.shellSize, numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k, readEvery: this.readEvery };
+      return this.update(state, k, await deviceShell(this.model, { lStar, seedU, seedL, uniformPhase: state.uniformPhase }, words, o, this.deviceCounters));
+    } finally {
+      k.dispose();
+    }
+  }
+
+  /**
+   * The next shell's contour: the lowest m live points are discarded, the m-th is the contour's
+   * node (its sender for the new samples), and the seeds are the survivors strictly above it (all
+   * survivors when the whole top is a plateau). Both paths use this one rule.
+   */
+  private contour(state: NestedSamplerState): { discarded: number[]; star: number; lStar: number; survivors: number[]; seeds: number[] } {
+    const m = this.shellSize;
+    const discarded = state.live.slice(0, m);
+    const star = discarded[m - 1]!;
+    const lStar = state.logL[star]!;
+    const survivors = state.live.slice(m);
+    let seeds = survivors.filter((i) => state.logL[i]! > lStar);
+    if (seeds.length === 0) seeds = survivors;
+    return { discarded, star, lStar, survivors, seeds };
   }
 
   /** The termination condition run uses when none is given. */
@@ -175,14 +253,15 @@ export class NestedSampler {
     return this.parameterEstimation ? { peakXLFrac: 0.1 } : { dlogZ: Math.log1p(1e-3) };
   }
 
-  /** c points uniform in the cube (sent by the root), sorted by log L. */
-  init(key: Tensor): NestedSamplerState {
+  /** c points uniform in the cube (sent by the root), sorted by log L (`points`: drawn and evaluated on the device by initAsync). */
+  init(key: Tensor, points?: { u: Float64Array; logL: Float64Array }): NestedSamplerState {
+    if (this.onDevice && !points) throw new BackendError(`ns.NestedSampler.init: the model lives on '${this.model.backend.name}', which reads asynchronously; use await sampler.initAsync(key) (or run).`);
     const rng = new HostRng(Int32Array.from(checkKey('ns.NestedSampler.init', key).dataSync()));
     const c = this.numLivePoints;
     const D = this.model.uNdims;
-    const counter = { numEval: 0 };
-    const u = rng.open(c * D);
-    const l = evaluateRows(this.model, u, c, counter);
+    const counter = { numEval: points ? c : 0 };
+    const u = points ? points.u : rng.open(c * D);
+    const l = points ? points.logL : evaluateRows(this.model, u, c, counter);
     const logL = Array.from(l);
     // a −∞ likelihood is a valid (zero) value: such points stay and die first
     const live = Array.from({ length: c }, (_, i) => i).sort(byKey(logL));
@@ -204,16 +283,18 @@ export class NestedSampler {
     };
   }
 
-  /** One shell: discard the lowest m live points, replace them above the new contour. Pure in `state`. */
-  update(state: NestedSamplerState, key: Tensor): [NestedSamplerState, ShellAux] {
+  /**
+   * One shell: discard the lowest m live points, replace them above the new contour. Pure in
+   * `state`. (`fresh`: the replacements, made on the device by updateAsync.)
+   */
+  update(state: NestedSamplerState, key: Tensor, fresh?: FreshPoints): [NestedSamplerState, ShellAux] {
+    if (this.onDevice && !fresh) throw new BackendError(`ns.NestedSampler.update: the model lives on '${this.model.backend.name}', which reads asynchronously; use await sampler.updateAsync(state, key) (or run).`);
     const rng = new HostRng(Int32Array.from(checkKey('ns.NestedSampler.update', key).dataSync()));
     const c = this.numLivePoints;
     const D = this.model.uNdims;
     const m = this.shellSize;
     const cmp = byKey(state.logL);
-    const discarded = state.live.slice(0, m);
-    const star = discarded[m - 1]!;
-    const lStar = state.logL[star]!;
+    const { discarded, star, lStar, survivors, seeds } = this.contour(state);
     // settle everything at or below (L*, star): the discarded points and pending phantoms under the contour
     const below = state.pending.filter((i) => cmp(i, star) < 0);
     const pending = state.pending.filter((i) => cmp(i, star) > 0);
@@ -230,17 +311,23 @@ export class NestedSampler {
       n--;
     }
     const peakLogXL = Math.max(state.peakLogXL, moments.logX + lStar);
-    // seeds: survivors strictly above the contour, or on it when the whole top is a plateau
-    const survivors = state.live.slice(m);
-    let seeds = survivors.filter((i) => state.logL[i]! > lStar);
-    if (seeds.length === 0) seeds = survivors;
     const counter = { numEval: 0 };
     let uniformPhase = state.uniformPhase;
     const newU = new Float64Array(m * D);
     const newL = new Float64Array(m);
     const newCost = new Float64Array(m);
     let todo = Array.from({ length: m }, (_, i) => i);
-    if (uniformPhase) {
+    let phantomU: Float64Array = new Float64Array(0);
+    let phantomL: Float64Array = new Float64Array(0);
+    if (fresh) {
+      newU.set(fresh.u);
+      newL.set(fresh.logL);
+      newCost.set(fresh.cost);
+      phantomU = fresh.phantomU;
+      phantomL = fresh.phantomL;
+      counter.numEval = fresh.numEval;
+      todo = [];
+    } else if (uniformPhase) {
       const r = uniformReplace(this.model, rng, m, lStar, counter);
       const left: number[] = [];
       for (let i = 0; i < m; i++) {
@@ -252,8 +339,6 @@ export class NestedSampler {
       }
       todo = left;
     }
-    let phantomU: Float64Array = new Float64Array(0);
-    let phantomL: Float64Array = new Float64Array(0);
     if (todo.length > 0) {
       const seedU = new Float64Array(seeds.length * D);
       const seedL = new Float64Array(seeds.length);
@@ -278,8 +363,8 @@ export class NestedSampler {
     const sender = state.sender.concat(new Array<number>(numNew).fill(star));
     const cost = state.cost.concat(Array.from(newCost), new Array<number>(phantomL.length).fill(0));
     const cmpNew = byKey(logL);
-    const fresh = Array.from({ length: m }, (_, i) => first + i).sort(cmpNew);
-    const live = mergeSorted(survivors, fresh, cmpNew);
+    const added = Array.from({ length: m }, (_, i) => first + i).sort(cmpNew);
+    const live = mergeSorted(survivors, added, cmpNew);
     const phantoms = Array.from({ length: phantomL.length }, (_, i) => first + m + i).sort(cmpNew);
     if (uniformPhase) {
       const eff = c / live.reduce((a, i) => a + cost[i]!, 0);
@@ -358,7 +443,13 @@ export class NestedSampler {
     for (const k of Object.keys(options)) if (!RUN_KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${RUN_KNOWN.join(', ')}).`);
     const cond = checkTermination(op, options.terminationCond ?? this.defaultTerminationCond);
     // the init key is freed here: only its bits are used
-    const init = options.resume === undefined ? tidy(() => this.init(foldIn(key, 0x7fffffff))) : null;
+    const initKey = options.resume === undefined ? keep(tidy(() => foldIn(key, 0x7fffffff))) : null;
+    let init: NestedSamplerState | null = null;
+    try {
+      if (initKey) init = this.onDevice ? await this.initAsync(initKey) : this.init(initKey);
+    } finally {
+      initKey?.dispose();
+    }
     let mask = init ? this.terminationMask(init, cond) : 0;
     const maxShells = Math.ceil(this.maxSamples / this.shellSize) + 1;
     let result: LoopResult<NestedSamplerState> | null = null;
@@ -368,7 +459,7 @@ export class NestedSampler {
       try {
         result = await loopRun<NestedSamplerState, ShellAux>(init, {
           name: op,
-          step: (s, k) => this.update(s, k!),
+          step: (s, k) => (this.onDevice ? this.updateAsync(s, k!) : this.update(s, k!)),
           steps: maxShells,
           key,
           unit: 'shell',
@@ -385,12 +476,17 @@ export class NestedSampler {
           },
         });
       } catch (e) {
-        if (e instanceof NumericalError && last) (e as NumericalError & { results?: NestedSamplerResults }).results = buildResults(this.model, last, 0, this.k);
+        if (e instanceof NumericalError && last) (e as NumericalError & { results?: NestedSamplerResults }).results = this.results(last, 0);
         throw e;
       }
     }
     const state = result ? result.state : init!;
     if (result && result.reason === 'aborted') mask = 0;
-    return buildResults(this.model, state, mask, this.k);
+    return this.results(state, mask);
+  }
+
+  /** Results as host float64 tensors on the CPU; `samples` (X = T(U)) where the model lives, in its dtype. */
+  private results(state: NestedSamplerState, mask: number): NestedSamplerResults {
+    return withBackend('cpu', () => buildResults(this.model, state, mask, this.k));
   }
 }

@@ -1,0 +1,51 @@
+/**
+ * The likelihood where the chains live (the model's backend, in its dtype): one batched call that
+ * stays on the device, and the reads that come back from it. A NaN or +∞ is only seen at a
+ * read-back, so the device keeps the first offending point per chain until then.
+ */
+import { Tensor } from '../../tensor.js';
+import { NumericalError, ShapeError } from '../../errors.js';
+import { tidy } from '../../memory.js';
+import type { TypedArray } from '../../dtype.js';
+import { fromHost } from '../../autodiff/core.js';
+import type { Model } from './model.js';
+
+/** Host numbers as a tensor on the model's backend, in its dtype. */
+export function onModel(model: Model, values: ArrayLike<number>, shape: number[]): Tensor {
+  return fromHost(model.dtype === 'float32' ? Float32Array.from(values) : Float64Array.from(values), shape, model.backend);
+}
+
+/** Counters of the device path: batched likelihood calls and host read-backs. */
+export interface DeviceCounters {
+  numEval: number;
+  calls: number;
+  reads: number;
+}
+
+/** log L over the rows of u [n, D] on the model's backend → [n], not read. */
+export function evaluateDevice(model: Model, u: Tensor, counters: DeviceCounters): Tensor {
+  const n = u.shape[0]!;
+  const l = model.logLikelihoodBatch(u);
+  if (l.ndim !== 1 || l.shape[0] !== n) throw new ShapeError(`ns: logLikelihood must return a scalar per point; over ${n} points it gave shape [${l.shape.join(', ')}].`);
+  counters.calls++;
+  return l;
+}
+
+/** The values of t on the host (a read-back: asynchronous where the backend reads that way). */
+export async function readBack(t: Tensor, counters: DeviceCounters): Promise<TypedArray> {
+  counters.reads++;
+  const b = t.concrete()._backend!;
+  return b.readSync ? t.dataSync() : await t.data();
+}
+
+/** The error for a NaN or +∞ log L at unit-cube point `row`, naming the prior values there. */
+export async function badPointError(model: Model, row: number[], v: number): Promise<NumericalError> {
+  const named = tidy(() => model.transformOne(onModel(model, row, [row.length])));
+  const parts: string[] = [];
+  for (const [k, t] of Object.entries(named)) {
+    const b = t.concrete()._backend!;
+    parts.push(`${k} = [${Array.from(b.readSync ? t.dataSync() : await t.data()).join(', ')}]`);
+  }
+  for (const t of Object.values(named)) t.dispose();
+  return new NumericalError(`ns: logLikelihood returned ${v} at U = [${row.join(', ')}] (${parts.join(', ')}); it must be finite or −Infinity (zero likelihood).`);
+}
