@@ -8,6 +8,8 @@
  * Variants run here:
  *   - engine likelihood: the one-point log-likelihood written with tensor ops, vmapped over the
  *     chains by the sampler (how a user writes it);
+ *     In float32 (WebGPU) it is the centred form |x − x̄1|²/a + D·x̄²/(a + D·b) of the same quadratic,
+ *     which does not cancel; there the shell's chains stay on the device (read back every 4 rounds);
  *   - plain-JS likelihood (CPU only): a `vectorized` Model whose likelihood reads the batch of
  *     points once and evaluates the same dense quadratic form in a JavaScript loop (the prior
  *     transform still runs on the engine); a WebGPU tensor cannot be read synchronously, so this
@@ -84,6 +86,14 @@ function problem(dtype: bt.FloatDType, plainJs: boolean) {
     counter.calls++;
     return bt.add(bt.mul(-0.5, bt.sum(bt.mul(x, bt.matmul(P, x)))), logNorm);
   };
+  // in float32 xᵀΣ⁻¹x at x ≈ 15 cancels terms of ≈10⁴ down to ≈10²; the same form without the
+  // cancellation: xᵀΣ⁻¹x = |x − x̄1|²/a + D·x̄²/(a + D·b)
+  const centredLogL = (x: bt.Tensor) => {
+    counter.calls++;
+    const xbar = bt.mean(x);
+    const q = bt.add(bt.div(bt.sum(bt.square(bt.sub(x, xbar))), a), bt.mul(D / (a + D * b), bt.square(xbar)));
+    return bt.add(bt.mul(-0.5, q), logNorm);
+  };
   const plainLogL = (x: bt.Tensor) => {
     counter.calls++;
     const v = x.dataSync();
@@ -106,7 +116,7 @@ function problem(dtype: bt.FloatDType, plainJs: boolean) {
     priorModel: function* () {
       return yield new bt.ns.Prior({ dist: 'Normal', loc, scale }, 'x');
     },
-    logLikelihood: plainJs ? plainLogL : engineLogL,
+    logLikelihood: plainJs ? plainLogL : dtype === 'float32' ? centredLogL : engineLogL,
     vectorized: plainJs,
   });
   counter.calls = 0; // discovery's call does not count
