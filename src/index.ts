@@ -18,7 +18,7 @@ export { toBackend, type ToBackendOptions } from './transfer.js';
 export { tensor, zeros, ones, full, eye, arange, linspace, zerosLike, onesLike, type TensorOptions } from './autodiff/ops/creation.js';
 export {
   add, sub, mul, div, pow, neg, exp, log, log1p, expm1, sqrt, rsqrt, square, reciprocal, abs, sign, sin, cos, tanh, sigmoid,
-  softplus, logSigmoid, logaddexp, relu, erf, erfinv, floor, ceil, round, maximum, minimum, atan2, clip, where, cast,
+  softplus, logSigmoid, logaddexp, relu, erf, erfinv, ndtri, floor, ceil, round, maximum, minimum, atan2, clip, where, cast,
   equal, notEqual, less, lessEqual, greater, greaterEqual, isFinite, isNan,
 } from './autodiff/ops/elementwise.js';
 export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax, argmax, argmin, cumsum, logcumsumexp, type AxisOptions } from './autodiff/ops/reduce.js';

@@ -6,7 +6,7 @@
 
 /** Elementwise ops of one operand. */
 export const UNARY_OPS = [
-  'neg', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'abs', 'sign', 'erf', 'erfinv',
+  'neg', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'abs', 'sign', 'erf', 'erfinv', 'ndtri',
   'floor', 'ceil', 'round', 'isFinite', 'isNan',
 ] as const;
 /** Elementwise ops of two broadcast operands (comparisons give int32). */

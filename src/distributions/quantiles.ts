@@ -1,5 +1,5 @@
 import type { Tensor } from '../tensor.js';
-import { add, cos, div, erfinv, exp, less, log, log1p, mul, neg, sin, sqrt, square, sub, where, equal, abs, sign } from '../autodiff/ops/elementwise.js';
+import { add, cos, div, ndtri, exp, less, log, log1p, mul, neg, sin, sqrt, square, sub, where, equal, abs, sign } from '../autodiff/ops/elementwise.js';
 import { betaincDa, betaincinv, gammaincinv, lgamma } from '../autodiff/ops/special-functions.js';
 import { customJvp } from '../autodiff/custom.js';
 import { operands, type TensorLike } from '../autodiff/ops/util.js';
@@ -18,10 +18,13 @@ export function uniformQuantile(u: TensorLike, low: TensorLike = 0, high: Tensor
   return add(lo!, mul(uu!, sub(hi!, lo!)));
 }
 
-/** Quantile of Normal(loc, scale): loc + scale·√2·erf⁻¹(2u − 1). */
+/**
+ * Quantile of Normal(loc, scale): loc + scale·Φ⁻¹(u). Φ⁻¹ is `ndtri`, not √2·erf⁻¹(2u − 1): 2u − 1
+ * rounds to −1 for u < 1.1e-16 and loses digits beyond ~8σ, and ndtri is ~7× cheaper on the CPU.
+ */
 export function normalQuantile(u: TensorLike, loc: TensorLike = 0, scale: TensorLike = 1): Tensor {
   const [uu, m, s] = operands('normalQuantile', [u, loc, scale]);
-  return add(m!, mul(s!, mul(erfinv(sub(mul(uu!, 2), 1)), Math.SQRT2)));
+  return add(m!, mul(s!, ndtri(uu!)));
 }
 
 /** Quantile of LogNormal(loc, scale) (log X ~ Normal(loc, scale)). */

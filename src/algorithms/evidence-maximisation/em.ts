@@ -314,7 +314,9 @@ export class EvidenceMaximisation {
     if (options.resume === undefined) this.checkParams(op, p0);
     let last: { results: NestedSamplerResults; params: ModelParams } | null = null;
     const init: EMState | null = options.resume === undefined ? { params: p0, logZPrev: -Infinity, converged: false, history: [] } : null;
-    const r = await loopRun<EMState, EMStepRecord>(init, {
+    // the newest params the loop holds (an M-step's output), freed here if a later step throws
+    let current: ModelParams = p0;
+    const run = loopRun<EMState, EMStepRecord>(init, {
       name: op,
       steps: numSteps,
       key: this.key,
@@ -346,11 +348,23 @@ export class EvidenceMaximisation {
           const th = Object.entries(next).map(([k, v]) => `${k} = [${Array.from(v.dataSync(), (z) => z.toPrecision(4)).join(', ')}]`).join(', ');
           console.log(`em step ${s}: log Z = ${results.logZMean.toFixed(4)} ± ${results.logZUncert.toFixed(4)}${converged ? ` (converged: |Δ log Z| = ${dZ.toExponential(2)})` : ''}${rec.epochs ? `; M-step log Ẑ = ${rec.mStepLogZ.toFixed(4)} in ${rec.epochs} epoch(s)${rec.essLimited ? ', ESS-limited' : ''}; ${th}` : ''}`);
         }
+        current = next;
         return [{ params: next, logZPrev: results.logZMean, converged, history: [...state.history, rec] }, rec];
       },
       values: (_s, a) => ({ logZ: a.logZ, logZUncert: a.logZUncert }),
       onStep: (s) => (s.converged ? 'converged' : undefined),
     });
+    let r: Awaited<typeof run>;
+    try {
+      r = await run;
+    } catch (e) {
+      // a failed step (e.g. a NumericalError in an E-step) leaves the previous step's kept results
+      // and params with no owner: free them before the error propagates
+      const held = last as { results: NestedSamplerResults; params: ModelParams } | null;
+      if (held) dispose([held.results, held.params]);
+      if (current !== p0) dispose(current);
+      throw e;
+    }
     const lastNow = last as { results: NestedSamplerResults; params: ModelParams } | null;
     if (!lastNow) {
       // a resume of a finished run: its answer again (the E-step of its last step)

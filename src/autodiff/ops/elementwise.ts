@@ -74,6 +74,8 @@ export const prims = {
   abs: unaryPrim('abs', (x) => sign(x), { float: false }),
   erf: unaryPrim('erf', (x) => mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))),
   erfinv: unaryPrim('erfinv', (_x, y) => mul(exp(mul(y, y)), Math.sqrt(Math.PI) / 2)),
+  // dΦ⁻¹/du = 1/φ(x) = √(2π)·exp(x²/2)
+  ndtri: unaryPrim('ndtri', (_x, y) => mul(exp(mul(mul(y, y), 0.5)), Math.sqrt(2 * Math.PI))),
   sign: unaryPrim('sign', null, { float: false, nondiff: true }),
   floor: unaryPrim('floor', null, { nondiff: true }),
   ceil: unaryPrim('ceil', null, { nondiff: true }),
@@ -220,6 +222,8 @@ export const sign = u(prims.sign);
 export const erf = u(prims.erf);
 /** Element-wise inverse error function. */
 export const erfinv = u(prims.erfinv);
+/** Φ⁻¹(u), the standard normal quantile (scipy.special.ndtri), accurate in both tails. */
+export const ndtri = u(prims.ndtri);
 /** Element-wise floor (zero derivative). */
 export const floor = u(prims.floor);
 /** Element-wise ceiling (zero derivative). */

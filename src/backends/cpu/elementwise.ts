@@ -1,5 +1,5 @@
 import { naryKernel, type NaryKernel } from './broadcast-loop.js';
-import { erf, erfinv, sigmoid } from './special.js';
+import { erf, erfinv, ndtri, sigmoid } from './special.js';
 import type { BinaryOp, ElementwiseOp, UnaryOp } from '../../autodiff/builtins.js';
 
 /** Expressions of the elementwise primitives, in the operands a0, a1, a2. */
@@ -19,6 +19,7 @@ const UNARY: Record<UnaryOp | 'cast', string> = {
   sign: '(a0 > 0 ? 1 : a0 < 0 ? -1 : a0)',
   erf: 'erf(a0)',
   erfinv: 'erfinv(a0)',
+  ndtri: 'ndtri(a0)',
   floor: 'Math.floor(a0)',
   ceil: 'Math.ceil(a0)',
   // half-way cases to even, as NumPy/JAX (Math.round sends them toward +infinity)
@@ -56,7 +57,7 @@ const TERNARY: Record<'where', string> = {
   where: '(a0 !== 0 ? a1 : a2)',
 };
 
-const helpers = { erf, erfinv, sigmoid };
+const helpers = { erf, erfinv, ndtri, sigmoid };
 
 export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean): NaryKernel {
   if (op === 'where') return naryKernel(3, TERNARY[op], helpers);

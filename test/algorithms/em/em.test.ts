@@ -129,4 +129,23 @@ test('bad input: ConfigError before sampling', () => {
   assert.throws(() => em.eStep(bt.random.key(0), { q_param: bt.tensor(0, { dtype: 'float64' }) }), (e: unknown) => e instanceof bt.ConfigError);
 });
 
+test('a NumericalError in a later E-step propagates from train and leaks no tensors', async () => {
+  let poison = false;
+  const model = new Model({
+    priorModel: function* () {
+      const x = yield new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x');
+      const y = yield new Prior({ dist: 'Normal', loc: x, scale: 1 }, 'y').parametrised();
+      return [y];
+    },
+    // NaN once the first step has run: the second E-step fails
+    logLikelihood: (y: bt.Tensor) => bt.add(bt.mul(-0.5, bt.square(y)), poison ? NaN : 0),
+  });
+  const em = new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples: 2000, numLivePoints: 20 }, solver: 'sgd', maxNumEpochs: 1 });
+  const before = bt.memory().numTensors;
+  let err: unknown = null;
+  await em.train(3, undefined, { onProgress: () => (poison = true) }).catch((e: unknown) => (err = e));
+  assert.ok(err instanceof bt.NumericalError, `expected a NumericalError, got ${String(err)}`);
+  assert.is(bt.memory().numTensors, before, 'tensors after the failed train');
+});
+
 test.run();
