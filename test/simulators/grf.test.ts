@@ -64,4 +64,38 @@ test('∂δ/∂θ by jvp equals seed-matched central differences', () => {
   }
 });
 
+test('grfFisher is the covariance of the exact score over simulated fields (N = 8, 2000 fields)', () => {
+  const n = 8, m = 2000, A = 1, B = 0.5;
+  const d = S.gaussianRandomField(n)(bt.random.split(bt.random.key(11), m), bt.tensor([A, B])).toArray() as number[][][];
+  const k = S.grfWavenumbers(n);
+  const s: [number, number][] = [];
+  for (const f of d) {
+    let sA = 0, sB = 0;
+    for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) {
+      if (a === 0 && b === 0) continue;
+      let re = 0, im = 0;
+      for (let x = 0; x < n; x++) for (let y = 0; y < n; y++) {
+        const ph = (-2 * Math.PI * (a * x + b * y)) / n;
+        re += f[x]![y]! * Math.cos(ph); im += f[x]![y]! * Math.sin(ph);
+      }
+      const P = A * k[a * n + b]! ** -B;
+      // ½ ∂lnP (|Δ|²/(N²P) − 1) summed over the full grid: a Hermitian pair counts as its two real dofs
+      const r = 0.5 * ((re * re + im * im) / (n * n * P) - 1);
+      sA += r / A;
+      sB += -Math.log(k[a * n + b]!) * r;
+    }
+    s.push([sA, sB]);
+  }
+  const F = S.grfFisher(n);
+  const cov = [[0, 0], [0, 0]];
+  for (const [x, y] of s) { cov[0]![0] += x * x / m; cov[0]![1] += x * y / m; cov[1]![1] += y * y / m; }
+  // the score has mean 0; sd of a sample second moment ≈ √(2/m)·scale (Gaussian-ish score), 5 sd
+  const tol = 5 * Math.sqrt(2 / m);
+  assert.ok(Math.abs(cov[0]![0]! / F[0]![0]! - 1) < tol, `F_AA ${cov[0]![0]} vs ${F[0]![0]}`);
+  assert.ok(Math.abs(cov[1]![1]! / F[1]![1]! - 1) < tol, `F_BB ${cov[1]![1]} vs ${F[1]![1]}`);
+  assert.ok(Math.abs(cov[0]![1]! - F[0]![1]!) < tol * Math.sqrt(F[0]![0]! * F[1]![1]!), `F_AB ${cov[0]![1]} vs ${F[0]![1]}`);
+  // the reference's quadrant count is ~4× too small for this field
+  assert.ok(cov[0]![0]! > 2 * S.grfFisherReference(n)[0]![0]!);
+});
+
 test.run();
