@@ -14,3 +14,4 @@ export { wattsStrogatz, type Graph } from './models/graph.js';
 export { sir } from './models/sir.js';
 export { mvnToy, conjugatePosterior } from './models/mvn-toy.js';
 export { mse, mmd, mmdLoss, medianHeuristic, gaussianLogLikelihood, gaussianNll } from './losses.js';
+export { gaussianRandomField, grfFisher, grfFisherReference, grfWavenumbers, det2 } from './models/gaussian-random-field.js';
