@@ -1,7 +1,9 @@
-import type { Tensor } from '../tensor.js';
+import { Tensor as TensorCtor, type Tensor } from '../tensor.js';
+import { keep } from '../memory.js';
 import { TracerError } from '../errors.js';
 import { Trace, Tracer } from '../autodiff/core.js';
 import type { Aval, Primitive } from '../autodiff/primitive.js';
+import type { Backend } from '../backends/backend.js';
 
 /**
  * The traced program, after JAX's jaxpr: typed variables (numbered), a list of primitive
@@ -38,6 +40,9 @@ export class JitTracer extends Tracer {
     );
   }
   override dispose(): void {}
+  override _backendHint(): Backend {
+    return (this._trace as JitTrace).backend;
+  }
 }
 
 /** Records each primitive application; values from lower levels become consts. */
@@ -47,6 +52,9 @@ export class JitTrace extends Trace {
   readonly consts: Tensor[] = [];
   readonly constvars: number[] = [];
   private readonly constIds = new Map<Tensor, number>();
+  constructor(level: number, readonly backend: Backend) {
+    super(level);
+  }
 
   newVar(aval: Aval): JitTracer {
     this.avals.push({ shape: aval.shape.slice(), dtype: aval.dtype });
@@ -64,7 +72,11 @@ export class JitTrace extends Trace {
     if (id === undefined) {
       id = this.newVar(x).v;
       this.constIds.set(x, id);
-      this.consts.push(x);
+      // The program holds its own reference to the storage: the op that made x (or the caller)
+      // may dispose x after this call, and the program must outlive that.
+      const c = x.concrete();
+      // keep() at once: a tidy inside an op (linalg uses them) must not free the program's copy.
+      this.consts.push(keep(new TensorCtor(c.shape, c.dtype, c._backend!.share(c._handle), c._backend)));
       this.constvars.push(id);
     }
     return id;

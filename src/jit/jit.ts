@@ -79,7 +79,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
   let misses = 0;
 
   const trace = (args: unknown[], leavesPerArg: Tensor[][], defs: (TreeDef | null)[], backend: Backend): Entry => {
-    const t = pushTrace((lvl) => new JitTrace(lvl));
+    const t = pushTrace((lvl) => new JitTrace(lvl, backend));
     let out: unknown;
     try {
       tidy(() => {
@@ -149,7 +149,11 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
     } else {
       misses++;
       entry = trace(args, leavesPerArg, defs, backend);
-      if (cache.size >= maxSize) cache.delete(cache.keys().next().value!);
+      if (cache.size >= maxSize) {
+        const oldest = cache.keys().next().value!;
+        for (const c of cache.get(oldest)!.exec.program.consts) c.dispose();
+        cache.delete(oldest);
+      }
     }
     cache.set(key, entry);
     const outs = entry.exec(leavesPerArg.flat());
@@ -157,6 +161,9 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
   }) as unknown as Jitted<F>;
   Object.defineProperty(jitted, 'retraces', { get: () => misses });
   jitted.cacheInfo = () => ({ hits, misses, size: cache.size, maxSize });
-  jitted.clearCache = () => cache.clear();
+  jitted.clearCache = () => {
+    for (const e of cache.values()) for (const c of e.exec.program.consts) c.dispose();
+    cache.clear();
+  };
   return jitted;
 }
