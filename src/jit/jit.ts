@@ -26,7 +26,11 @@ export interface JitCacheInfo {
   maxSize: number;
 }
 
-/** A jitted function: f's signature, plus its cache counters. */
+/**
+ * A jitted function: f's signature, plus its cache counters.
+ *
+ * @typeParam F - the type of the function that was jitted.
+ */
 export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>) => ReturnType<F>) & {
   /** Hits, misses (= traces) and entries of the compiled-program cache. */
   cacheInfo(): JitCacheInfo;
