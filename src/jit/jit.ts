@@ -84,12 +84,20 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
 
   const trace = (args: unknown[], leavesPerArg: Tensor[][], defs: (TreeDef | null)[], backend: Backend): Entry => {
     const t = pushTrace((lvl) => new JitTrace(lvl, backend));
-    let out: unknown;
+    const outvars: number[] = [];
+    let outDef: TreeDef = { kind: 'leaf' };
+    let outLeaves: Entry['outLeaves'] = [];
     try {
       tidy(() => {
         const callArgs = args.map((a, i) => (defs[i] === null ? a : unflatten(defs[i]!, leavesPerArg[i]!.map((l) => t.newVar(l)))));
-        out = f(...callArgs);
-        keep(t.consts);
+        const [ol, def] = flatten(f(...callArgs));
+        outDef = def;
+        // Inside the scope: an output made inside f (a constant) is still alive to be captured.
+        outLeaves = ol.map((l) => {
+          if (!(l instanceof Tensor)) return { value: l };
+          outvars.push(t.varOf(l));
+          return { k: outvars.length - 1 };
+        });
         return null;
       });
     } finally {
@@ -98,14 +106,6 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
     const invars: number[] = [];
     let n = 0;
     for (const ls of leavesPerArg) for (let j = 0; j < ls.length; j++) invars.push(n++);
-    const [ol, outDef] = flatten(out);
-    const outvars: number[] = [];
-    const outLeaves = ol.map((l) => {
-      if (!(l instanceof Tensor)) return { value: l };
-      outvars.push(t.varOf(l));
-      return { k: outvars.length - 1 };
-    });
-    keep(t.consts);
     const prog = { avals: t.avals, invars, constvars: t.constvars, consts: t.consts, eqns: t.eqns, outvars };
     return { exec: compile(prog, backend), outDef, outLeaves };
   };

@@ -68,6 +68,9 @@ test('pytrees in and out, closed-over constants, non-tensor output leaves', () =
   same(r.s[0]!, e.s[0]!, 's');
   assert.is(r.n, 3);
   same(bt.jit((x: bt.Tensor) => x)(X), X, 'identity output');
+  const made = bt.jit((x: bt.Tensor) => [x.add(1), bt.zeros([2])]);
+  made(X);
+  same(made(X)[1]!, bt.zeros([2]), 'an output made inside f is a const of the program');
 });
 
 test('a host read of a traced value is a TracerError that says what to do', () => {
