@@ -19,3 +19,6 @@ export class BackendError extends BayestapeError {}
 export class ConfigError extends BayestapeError {}
 /** A numerical failure: a non-SPD matrix in Cholesky, a singular solve, a NaN where none is allowed. */
 export class NumericalError extends BayestapeError {}
+
+/** A traced value (inside `jit`) was used where a concrete value is needed, e.g. read on the host. */
+export class TracerError extends BayestapeError {}

@@ -25,6 +25,10 @@ export abstract class Tracer extends Tensor {
   abstract _parts(): Tensor[];
   /** @internal the concrete value behind this tracer, if it has one. */
   abstract override concrete(): Tensor;
+  /** @internal the backend of a tracer that wraps no value (jit's tracing), else null. */
+  _backendHint(): Backend | null {
+    return null;
+  }
   override dispose(): void {
     for (const p of this._parts()) p.dispose();
   }
@@ -120,7 +124,11 @@ export function evalPrimitive(prim: Primitive, args: Tensor[], params: unknown, 
  */
 export function backendOfTensor(t: Tensor): Backend {
   let c: Tensor = t;
-  while (c instanceof Tracer) c = c._parts()[0]!;
+  while (c instanceof Tracer) {
+    const hint = c._backendHint();
+    if (hint) return hint;
+    c = c._parts()[0]!;
+  }
   return c.concrete()._backend!;
 }
 
