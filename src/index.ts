@@ -53,3 +53,4 @@ export * as simulators from './simulators/index.js';
 export * as distributions from './distributions/index.js';
 export * as flows from './flows/index.js';
 export * as diagnostics from './diagnostics/index.js';
+export * as imnn from './algorithms/imnn/index.js';
