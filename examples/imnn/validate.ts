@@ -36,15 +36,20 @@ if (which === 'all' || which === 'sim') {
   await m.fit(10, 0.1, { rng: bt.random.key(1), patience: 200, minIterations: 500, maxIterations: 2000, best: false });
   m.setFStatistics({ key: bt.random.key(12345) });
   console.log(`SimulatorIMNN: ${m.history.detF.length} iterations in ${sec(t0)} s; last training det F ${m.history.detF.at(-1)!.toFixed(2)}, max ${m.history.maxDetF.toFixed(2)}; det F on 1000 fresh sims = ${detOf(m.F!).toFixed(2)} (analytic 50, acceptance ≥ 40)`);
-  const est = m.getEstimate(bt.tensor([0.5, -0.3, 1.2, 0.1, 0.9, -1.1, 0.4, 0.0, 0.7, -0.2]));
-  console.log(`  estimate of a fixed sample: [${Array.from(est.dataSync()).map((v) => v.toFixed(3))}] (sample mean 0.22, var ${(0.3976).toFixed(3)}ish)`);
+  const big = new bt.imnn.SimulatorIMNN({ ...common(), nS: 10000, nD: 10000, θFid, simulator: sim, keyOrState: m.state });
+  big.setFStatistics({ key: bt.random.key(54321) });
+  console.log(`  the same weights (last, best = false) on 10000 fresh sims: det F = ${detOf(big.F!).toFixed(2)}`);
+  const d = [0.5, -0.3, 1.2, 0.1, 0.9, -1.1, 0.4, 0.0, 0.7, -0.2];
+  const mu = d.reduce((a, v) => a + v, 0) / 10;
+  const est = m.getEstimate(bt.tensor(d));
+  console.log(`  estimate of a fixed sample: [${Array.from(est.dataSync()).map((v) => v.toFixed(3))}] (its mean ${mu.toFixed(3)}, variance ${(d.reduce((a, v) => a + (v - mu) ** 2, 0) / 10).toFixed(3)})`);
 }
 if (which === 'all' || which === 'grad') {
   const a = gaussSets(2);
   const v = gaussSets(3);
   const m = new bt.imnn.GradientIMNN({ ...common(), θFid, fiducial: a.fid, derivative: a.der, validationFiducial: v.fid, validationDerivative: v.der });
   const t0 = performance.now();
-  await m.fit(10, 0.1, { patience: 100, minIterations: 100, maxIterations: 2000 });
+  await m.fit(10, 0.1, { patience: 100, minIterations: 100, maxIterations: 1500 });
   console.log(`GradientIMNN: ${m.history.detF.length} iterations in ${sec(t0)} s; max validation det F ${m.history.maxDetF.toFixed(2)} (acceptance ≥ 32; imnn ≈36), final training det F ${m.history.detF.at(-1)!.toFixed(2)}`);
 }
 if (which === 'all' || which === 'num') {
@@ -52,7 +57,7 @@ if (which === 'all' || which === 'num') {
   const v = numSets(5, 0.1);
   const m = new bt.imnn.NumericalGradientIMNN({ ...common(), θFid, fiducial: a.fid, derivative: a.der, δθ: [0.1, 0.1], validationFiducial: v.fid, validationDerivative: v.der });
   const t0 = performance.now();
-  await m.fit(10, 0.1, { patience: 100, minIterations: 100, maxIterations: 2000 });
+  await m.fit(10, 0.1, { patience: 100, minIterations: 100, maxIterations: 1500 });
   console.log(`NumericalGradientIMNN: ${m.history.detF.length} iterations in ${sec(t0)} s; max validation det F ${m.history.maxDetF.toFixed(2)} (acceptance ≥ 32; imnn ≈44), final training det F ${m.history.detF.at(-1)!.toFixed(2)}`);
 }
 if (which === 'all' || which === 'slope') {
