@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
+import { assertClose } from '../../helpers.js';
 
 const nS = 30;
 const A = [[1, 0.5], [0.3, -1], [2, 1]];
@@ -26,6 +27,17 @@ test('fit: patience counts only after minIterations; maxDetF and best weights pe
   assert.is(m.history.detF.length, 22, 'maxIterations');
   const svg = m.plot({ expectedDetF: first, colour: '#c00' });
   assert.ok(svg.startsWith('<svg') && svg.includes('polyline') && svg.includes('#c00') && svg.includes('stroke-dasharray="6 4"'));
+});
+
+test('fit without validation keeps the weights whose det F was the maximum (no off-by-one): F at .w has det = maxDetF', async () => {
+  const m = new bt.imnn.GradientIMNN({ ...base(), model: bt.nn.mlp({ sizes: [3, 8, 3], activation: 'leakyRelu' }), fiducial: fid, derivative: der });
+  await m.fit(10, 0.1, { minIterations: 0, patience: 100, maxIterations: 25 });
+  const best = m.history.detF.indexOf(m.history.maxDetF);
+  // the det F of iteration t is that of the weights before its update: imnn kept the ones after
+  assert.ok(best >= 0);
+  assertClose(bt.linalg.det(m.F!).item(), m.history.maxDetF, 1e-10);
+  await m.fit(10, 0.1, { minIterations: 0, patience: 100, maxIterations: 5, best: false });
+  assertClose(m.w === m.state.w ? 1 : 0, 1, 0);
 });
 
 test('fit: a singular C mid-fit is a NumericalError naming the iteration; the best weights so far are kept', async () => {
