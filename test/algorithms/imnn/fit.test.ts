@@ -40,6 +40,17 @@ test('fit without validation keeps the weights whose det F was the maximum (no o
   assertClose(m.w === m.state.w ? 1 : 0, 1, 0);
 });
 
+test('fit: an AbortSignal stops between iterations; onProgress reports; a state resumes the weights', async () => {
+  const m = new bt.imnn.GradientIMNN({ ...base(), model: bt.nn.mlp({ sizes: [3, 8, 3], activation: 'leakyRelu' }), fiducial: fid, derivative: der });
+  const ac = new AbortController();
+  const seen: number[] = [];
+  await m.fit(10, 0.1, { minIterations: 0, patience: 100, maxIterations: 50, signal: ac.signal, onProgress: (p) => (seen.push(p.done), p.done >= 6 && ac.abort()) });
+  assert.ok(m.history.detF.length >= 6 && m.history.detF.length < 50, `${m.history.detF.length} iterations`);
+  assert.ok(seen.length > 0 && seen.every((d) => d > 0));
+  const r = new bt.imnn.GradientIMNN({ ...base(), model: bt.nn.mlp({ sizes: [3, 8, 3], activation: 'leakyRelu' }), fiducial: fid, derivative: der, keyOrState: m.state });
+  assertClose(r.getSummaries(r.w)[0], m.getSummaries(m.state.w)[0], 0, 0, 'same outputs from the saved state');
+});
+
 test('fit: a singular C mid-fit is a NumericalError naming the iteration; the best weights so far are kept', async () => {
   let updates = 0;
   let broken = false;
