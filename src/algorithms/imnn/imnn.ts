@@ -89,9 +89,16 @@ export interface FitOptions {
 const FIT_KEYS = ['rng', 'patience', 'minIterations', 'maxIterations', 'printRate', 'best', 'signal', 'onProgress'];
 const STATS = ['detF', 'detC', 'detinvC', 'Λ2', 'r'] as const;
 
+/** Disposes the tensors of `trees` that none of `keepTrees` holds (states share tensors with weights). */
+function release(trees: unknown[], keepTrees: unknown[]): void {
+  const keepSet = new Set(flatten(keepTrees as PyTree)[0].filter((l) => l instanceof Tensor));
+  for (const l of flatten(trees as PyTree)[0]) if (l instanceof Tensor && !l.isDisposed && !keepSet.has(l)) l.dispose();
+}
+
 const copyTree = <T>(t: T): T => {
   const [ls, def] = flatten(t as PyTree);
-  return unflatten(def, ls.map((l) => (l instanceof Tensor ? keep(add(l, 0)) : l))) as T;
+  // tidy: the constant 0 becomes a tensor too
+  return tidy(() => unflatten(def, ls.map((l) => (l instanceof Tensor ? add(l, 0) : l))) as PyTree) as T;
 };
 
 /** The parent of the IMNN classes: statistics, loss, update, fit, estimates and plot. */
@@ -303,20 +310,16 @@ export abstract class IMNN<P = PyTree> {
       });
     } catch (e) {
       const st = (e as { state?: IMNNState<P> }).state;
-      if (st && st !== init) {
-        this.state = st;
-        if (init !== this.w) dispose(init as unknown as PyTree);
-      }
+      const oldW = this.w;
+      if (st) this.state = st;
       if (this.bestW) this.w = this.bestW;
+      release([init, oldW], [this.state, this.w, this.bestW]);
       throw e;
     }
-    if (result.state !== init) {
-      const keepInit = init.w === this.w;
-      this.state = result.state;
-      if (!keepInit) dispose(init as unknown as PyTree);
-      else dispose(init.opt);
-    }
+    const oldW = this.w;
+    this.state = result.state;
     this.w = best && this.bestW ? this.bestW : this.state.w;
+    release([init, oldW], [this.state, this.w, this.bestW]);
     this.setFStatistics({ w: this.w, ...(opts.rng ? { key: opts.rng } : {}) });
     return this;
   }
