@@ -168,7 +168,8 @@ export abstract class IMNN<P = PyTree> {
       const probe = this.model.apply(ks.w, reshape(tidy(() => this.probeInput()), [1, ...this.inputShape]));
       if (probe.ndim !== 2 || probe.shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${probe.shape.join(', ')}], expected [1, ${this.nSummaries}].`);
       probe.dispose();
-      this.state = keep(ks as unknown as PyTree) as unknown as IMNNState<P>;
+      // a copy: fit frees replaced states, and the given one may belong to another IMNN
+      this.state = keep(copyTree(ks));
     }
     this.w = this.state.w;
   }
