@@ -57,7 +57,7 @@ if (which === 'all' || which === 'num') {
   const v = numSets(5, 0.1);
   const m = new bt.imnn.NumericalGradientIMNN({ ...common(), θFid, fiducial: a.fid, derivative: a.der, δθ: [0.1, 0.1], validationFiducial: v.fid, validationDerivative: v.der });
   const t0 = performance.now();
-  await m.fit(10, 0.1, { patience: 100, minIterations: 100, maxIterations: 1500 });
+  await m.fit(10, 0.1, { patience: 100, minIterations: 100, maxIterations: 1500, onProgress: (p) => console.log(`  ${p.done} iterations, max validation det F ${m.history.maxDetF.toFixed(2)}`) });
   console.log(`NumericalGradientIMNN: ${m.history.detF.length} iterations in ${sec(t0)} s; max validation det F ${m.history.maxDetF.toFixed(2)} (acceptance ≥ 32; imnn ≈44), final training det F ${m.history.detF.at(-1)!.toFixed(2)}`);
 }
 if (which === 'all' || which === 'slope') {
