@@ -1,0 +1,373 @@
+/**
+ * The IMNN parent (imnn's `_IMNN`): a network f_w trained to maximise the Fisher information of
+ * its outputs about θ_fid, with the functional core underneath as `bt.sgmcmc` has it:
+ *
+ *   const s = imnn.init(key);                 // { w, opt }
+ *   const [s1, aux] = imnn.update(s, key, λ, α); // one Adam step on Λ, statistics in aux
+ *
+ * and imnn's `fit(λ, ε, …)` on the shared run loop. What a subclass supplies is how the outputs
+ * x [nS, nSummaries] and their derivatives ∂x/∂θ [nD, nSummaries, nParams] are obtained
+ * (`getSummaries`): simulator + forward AD, given ∂d/∂θ + JVPs, or finite differences.
+ */
+import { Tensor } from '../../tensor.js';
+import { ConfigError, NumericalError, ShapeError } from '../../errors.js';
+import { keep, tidy, dispose } from '../../memory.js';
+import { valueAndGrad } from '../../autodiff/reverse.js';
+import { add, sub } from '../../autodiff/ops/elementwise.js';
+import { matmul } from '../../autodiff/ops/matmul.js';
+import { reshape } from '../../autodiff/ops/shape.js';
+import { det, inv } from '../../autodiff/ops/linalg.js';
+import { flatten, unflatten, type PyTree } from '../../autodiff/tree.js';
+import { applyUpdates } from '../../optim/apply.js';
+import type { GradientTransformation } from '../../optim/types.js';
+import type { Module } from '../../nn/types.js';
+import { splitKeys } from '../../random.js';
+import { run as loopRun } from '../loop/loop.js';
+import type { Progress } from '../loop/progress.js';
+import { fisherStatistics, getα, imnnLoss, type FStatistics } from './fisher.js';
+import { checkCommon, type CommonOptions, type Checked } from './check.js';
+import { historyPlot, type PlotOptions } from './plot.js';
+
+/** The training state: network parameters and optimiser state (a pytree, savable with bt.tree). */
+export interface IMNNState<P = PyTree> {
+  w: P;
+  opt: PyTree;
+}
+
+/** The statistics of one update, as one-element tensors (val_* only with a validation set). */
+export interface IMNNAux {
+  loss: Tensor;
+  detF: Tensor;
+  detC: Tensor;
+  detinvC: Tensor;
+  Λ2: Tensor;
+  r: Tensor;
+  val_detF?: Tensor;
+  val_detC?: Tensor;
+  val_detinvC?: Tensor;
+  val_Λ2?: Tensor;
+  val_r?: Tensor;
+  /** the weights the training statistics were computed at (before the update) */
+  wBefore: PyTree;
+}
+
+/** Fit history (host numbers, one entry per iteration over all fit calls), plus maxDetF. */
+export interface IMNNHistory {
+  detF: number[];
+  detC: number[];
+  detinvC: number[];
+  Λ2: number[];
+  r: number[];
+  val_detF: number[];
+  val_detC: number[];
+  val_detinvC: number[];
+  val_Λ2: number[];
+  val_r: number[];
+  maxDetF: number;
+}
+
+/** Options of `fit` (imnn's keyword arguments, camelCase). */
+export interface FitOptions {
+  /** PRNG key for the simulations/validation keys (required by SimulatorIMNN). */
+  rng?: Tensor;
+  /** Iterations without a new maximum det F before stopping (counted only after minIterations). */
+  patience?: number;
+  /** Iterations of this call before patience starts counting (default 100). */
+  minIterations?: number;
+  /** At most this many iterations in this call (default 1e5). */
+  maxIterations?: number;
+  /** Show progress every printRate iterations (default: no display). */
+  printRate?: number;
+  /** End with the weights of the best det F (default true) rather than the last ones. */
+  best?: boolean;
+  /** Stops the fit between iterations. */
+  signal?: AbortSignal;
+  /** Progress callback (every printRate iterations, or every maxIterations/20). */
+  onProgress?: (p: Progress) => void;
+}
+
+const FIT_KEYS = ['rng', 'patience', 'minIterations', 'maxIterations', 'printRate', 'best', 'signal', 'onProgress'];
+const STATS = ['detF', 'detC', 'detinvC', 'Λ2', 'r'] as const;
+
+/** Disposes the tensors of `trees` that none of `keepTrees` holds (states share tensors with weights). */
+function release(trees: unknown[], keepTrees: unknown[]): void {
+  const keepSet = new Set(flatten(keepTrees as PyTree)[0].filter((l) => l instanceof Tensor));
+  for (const l of flatten(trees as PyTree)[0]) if (l instanceof Tensor && !l.isDisposed && !keepSet.has(l)) l.dispose();
+}
+
+const copyTree = <T>(t: T): T => {
+  const [ls, def] = flatten(t as PyTree);
+  // tidy: the constant 0 becomes a tensor too
+  return tidy(() => unflatten(def, ls.map((l) => (l instanceof Tensor ? add(l, 0) : l))) as PyTree) as T;
+};
+
+/** The parent of the IMNN classes: statistics, loss, update, fit, estimates and plot. */
+export abstract class IMNN<P = PyTree> {
+  /** number of fiducial simulations (covariance) */
+  readonly nS: number;
+  /** number of derivative simulations (∂μ/∂θ); nD ≤ nS */
+  readonly nD: number;
+  /** number of model parameters */
+  readonly nParams: number;
+  /** number of network outputs */
+  readonly nSummaries: number;
+  /** shape of one simulation */
+  readonly inputShape: number[];
+  /** fiducial parameters [nParams] */
+  readonly θFid: Tensor;
+  /** the network */
+  readonly model: Module<P>;
+  /** the optimiser */
+  readonly optimiser: GradientTransformation;
+  /** whether a validation set is used (fit compares validation det F) */
+  validate = false;
+  /** current training state */
+  state: IMNNState<P>;
+  /** the network parameters after the last fit (the best ones with best = true) */
+  w: P;
+  /** history over all fit calls */
+  history: IMNNHistory;
+  /** Fisher information, set by setFStatistics (and at the end of fit) */
+  F?: Tensor;
+  /** covariance of the outputs */
+  C?: Tensor;
+  /** its inverse */
+  invC?: Tensor;
+  /** ∂μ/∂θ [nSummaries, nParams] */
+  dμdθ?: Tensor;
+  /** mean of the outputs */
+  μ?: Tensor;
+  /** F⁻¹ */
+  invF?: Tensor;
+  private bestW: P | undefined;
+  private keyOrState: Tensor | IMNNState<P>;
+  protected readonly op: string;
+
+  constructor(name: string, opts: CommonOptions<P>, extraKeys: string[]) {
+    this.op = `imnn.${name}`;
+    const c: Checked<P> = checkCommon(this.op, opts, extraKeys);
+    this.nS = c.nS;
+    this.nD = c.nD;
+    this.nParams = c.nParams;
+    this.nSummaries = c.nSummaries;
+    this.inputShape = c.inputShape;
+    this.θFid = keep(c.θFid);
+    this.model = c.model;
+    this.optimiser = c.optimiser;
+    this.keyOrState = c.state ?? c.key!;
+    this.state = undefined as unknown as IMNNState<P>; // set by ready(), once the subclass has its data
+    this.w = undefined as unknown as P;
+    this.history = { detF: [], detC: [], detinvC: [], Λ2: [], r: [], val_detF: [], val_detC: [], val_detinvC: [], val_Λ2: [], val_r: [], maxDetF: -Infinity };
+  }
+
+  /** Draws the weights (or takes the given state): the subclass calls it at the end of its constructor. */
+  protected ready(): void {
+    const ks = this.keyOrState;
+    if (ks instanceof Tensor) this.state = tidy(() => this.init(ks)) as IMNNState<P>;
+    else {
+      const probe = this.model.apply(ks.w, reshape(tidy(() => this.probeInput()), [1, ...this.inputShape]));
+      if (probe.ndim !== 2 || probe.shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${probe.shape.join(', ')}], expected [1, ${this.nSummaries}].`);
+      probe.dispose();
+      // a copy: fit frees replaced states, and the given one may belong to another IMNN
+      this.state = keep(copyTree(ks));
+    }
+    this.w = this.state.w;
+  }
+
+  /** θFid under its ASCII name. */
+  get thetaFid(): Tensor {
+    return this.θFid;
+  }
+
+  /**
+   * The network outputs x [nS, nSummaries] and their derivatives ∂x/∂θ [nD, nSummaries, nParams]
+   * at weights w: of fresh simulations drawn with `key` (SimulatorIMNN), or of the fitting or
+   * (validate) validation set.
+   */
+  abstract getSummaries(w: P, key?: Tensor, validate?: boolean): [Tensor, Tensor];
+
+  /** Whether this class draws simulations with a key (then fit needs rng). */
+  protected needsKey(): boolean {
+    return false;
+  }
+
+  /** Fresh state: network parameters from `key`, the optimiser's state for them. */
+  init(key: Tensor): IMNNState<P> {
+    const w = this.model.init(key);
+    const x = this.model.apply(w, reshape(tidy(() => this.probeInput()), [1, ...this.inputShape]));
+    if (x.shape.length !== 2 || x.shape[1] !== this.nSummaries) {
+      throw new ShapeError(`${this.op}: the model maps one input of shape [${this.inputShape.join(', ')}] (as a batch [1, ...]) to shape [${x.shape.join(', ')}], expected [1, ${this.nSummaries}] (nSummaries = ${this.nSummaries}).`);
+    }
+    return { w, opt: this.optimiser.init(w as PyTree) };
+  }
+
+  /** An input used to check the model's output shape. */
+  protected abstract probeInput(): Tensor;
+
+  /** Statistics F, C, C⁻¹, ∂μ/∂θ, μ at weights w (key: fresh simulations; validate: the validation set). */
+  getFStatistics(w: P, key?: Tensor, validate = false): FStatistics {
+    const [x, dx] = this.getSummaries(w, key, validate);
+    return fisherStatistics(x, dx);
+  }
+
+  /**
+   * One step: the gradient of Λ at state.w (reverse over the forward derivatives), one optimiser
+   * update, and the statistics (validation ones at the updated weights).
+   */
+  update(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] {
+    const [trainKey, valKey] = key ? splitKeys(key, 2) : [undefined, undefined];
+    const lossFn = (w: P) => imnnLoss(...this.getSummaries(w, trainKey, false), λ, α);
+    const [[loss, st], g] = valueAndGrad(lossFn, { hasAux: true })(state.w) as [[Tensor, ReturnType<typeof imnnLoss>[1]], PyTree];
+    const [upd, opt] = this.optimiser.update(g, state.opt, state.w as PyTree);
+    const w = applyUpdates(state.w as PyTree, upd) as P;
+    const aux: IMNNAux = { loss, detF: det(st.F), detC: det(st.C), detinvC: det(st.invC), Λ2: st.Λ2, r: st.r, wBefore: state.w as PyTree };
+    if (this.validate) {
+      const [vx, vdx] = this.getSummaries(w, valKey, true);
+      const [, v] = imnnLoss(vx, vdx, λ, α);
+      Object.assign(aux, { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r });
+    }
+    return [{ w, opt }, aux];
+  }
+
+  /** The regularisation rate α from (λ, ε). */
+  getα(λ: number, ε: number): number {
+    return getα(λ, ε);
+  }
+
+  /**
+   * imnn's fit: updates until patience iterations (counted after minIterations) pass without a
+   * new maximum det F (the validation one with a validation set), or maxIterations. maxDetF and
+   * the best weights persist across calls. Without validation the det F of an update is that of
+   * the weights before it, and those are the weights kept (imnn keeps the ones after: an
+   * off-by-one). Ends with `setFStatistics` at the best (or last) weights.
+   */
+  async fit(λ: number, ε: number, opts: FitOptions = {}): Promise<this> {
+    const op = `${this.op}.fit`;
+    const α = getα(λ, ε);
+    if (opts === null || typeof opts !== 'object') throw new ConfigError(`${op}: options must be an object.`);
+    for (const k of Object.keys(opts)) if (!FIT_KEYS.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${FIT_KEYS.join(', ')}).`);
+    const posInt = (name: string, v: unknown, dflt: number) => {
+      const x = v ?? dflt;
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) throw new ConfigError(`${op}: ${name} must be a non-negative integer, got ${String(v)}.`);
+      return x;
+    };
+    const patience = posInt('patience', opts.patience, 100);
+    if (patience < 1) throw new ConfigError(`${op}: patience must be ≥ 1, got ${patience}.`);
+    const minIterations = posInt('minIterations', opts.minIterations, 100);
+    const maxIterations = posInt('maxIterations', opts.maxIterations, 100000);
+    const printRate = opts.printRate === undefined ? undefined : posInt('printRate', opts.printRate, 0);
+    if (printRate === 0) throw new ConfigError(`${op}: printRate must be ≥ 1.`);
+    if (opts.best !== undefined && typeof opts.best !== 'boolean') throw new ConfigError(`${op}: best must be a boolean.`);
+    const best = opts.best ?? true;
+    if (opts.rng !== undefined && !(opts.rng instanceof Tensor && opts.rng.dtype === 'int32' && opts.rng.size === 2)) throw new ConfigError(`${op}: rng must be a PRNG key (bt.random.key(seed)).`);
+    if (this.needsKey() && opts.rng === undefined) throw new ConfigError(`${op}: rng is required to draw simulations (pass bt.random.key(seed)).`);
+
+    let counter = 0;
+    let patienceCounter = 0;
+    const init = this.state;
+    const h = this.history;
+    const read = async (t: Tensor | undefined) => (t === undefined ? NaN : (await t.data())[0]!);
+    let result;
+    try {
+      result = await loopRun<IMNNState<P>, IMNNAux>(init, {
+        name: op,
+        step: (s, k) => this.update(s, k, λ, α),
+        steps: maxIterations,
+        ...(opts.rng ? { key: opts.rng } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(printRate ? { progressEvery: printRate } : {}),
+        progress: printRate !== undefined,
+        unit: 'iteration',
+        values: (_s, a) => ({ detF: a.detF, ...(a.val_detF ? { val_detF: a.val_detF } : {}), Λ2: a.Λ2, r: a.r }),
+        onStep: async (next, aux, t) => {
+          const it = t - 1;
+          for (const k of STATS) h[k].push(await read(aux[k]));
+          if (this.validate) for (const k of STATS) h[`val_${k}`].push(await read(aux[`val_${k}`]));
+          const i = h.detF.length - 1;
+          const bad = (pre: '' | 'val_') => {
+            const f = h[`${pre}detF`][i]!;
+            const c = h[`${pre}detC`][i]!;
+            if (!Number.isFinite(f) || !Number.isFinite(c) || !(c > 0)) {
+              return `the ${pre ? 'validation ' : ''}covariance C or Fisher information F is singular or not finite at iteration ${it} (det C = ${c}, det F = ${f})`;
+            }
+            return null;
+          };
+          const why = bad('') ?? (this.validate ? bad('val_') : null);
+          if (why) {
+            throw new NumericalError(`${op}: ${why}. The best weights so far (det F = ${h.maxDetF}) are kept in .w; a smaller learning rate, more simulations (nS) or fewer summaries may help.`);
+          }
+          const v = this.validate ? h.val_detF[i]! : h.detF[i]!;
+          if (v > h.maxDetF) {
+            h.maxDetF = v;
+            patienceCounter = 0;
+            const old = this.bestW;
+            this.bestW = copyTree((this.validate ? next.w : aux.wBefore) as P);
+            if (old) dispose(old as PyTree);
+          } else if (counter > minIterations) patienceCounter++;
+          counter++;
+          return patienceCounter >= patience ? `no new maximum det F in ${patience} iterations (patience)` : undefined;
+        },
+      });
+    } catch (e) {
+      const st = (e as { state?: IMNNState<P> }).state;
+      const oldW = this.w;
+      if (st) this.state = st;
+      if (this.bestW) this.w = this.bestW;
+      release([init, oldW], [this.state, this.w, this.bestW]);
+      throw e;
+    }
+    const oldW = this.w;
+    this.state = result.state;
+    this.w = best && this.bestW ? this.bestW : this.state.w;
+    release([init, oldW], [this.state, this.w, this.bestW]);
+    this.setFStatistics({ w: this.w, ...(opts.rng ? { key: opts.rng } : {}) });
+    return this;
+  }
+
+  /**
+   * Sets F, C, C⁻¹, ∂μ/∂θ, μ and F⁻¹ from the validation set (validate and one exists), else
+   * fresh simulations drawn with key (SimulatorIMNN), else the fitting set; at w (default .w).
+   */
+  setFStatistics(opts: { w?: P; key?: Tensor; validate?: boolean } = {}): this {
+    const w = opts.w ?? this.w;
+    const validate = (opts.validate ?? true) && this.validate;
+    if (this.needsKey() && opts.key === undefined) throw new ConfigError(`${this.op}.setFStatistics: key is required to draw simulations.`);
+    const st = tidy(() => {
+      const s = this.getFStatistics(w, opts.key, validate);
+      return { ...s, invF: inv(s.F, { onFailure: 'nan' }) };
+    });
+    dispose([this.F, this.C, this.invC, this.dμdθ, this.μ, this.invF].filter((t): t is Tensor => t !== undefined));
+    Object.assign(this, keep(st));
+    return this;
+  }
+
+  /**
+   * Score-compressed estimates θ̂ = θ_fid + F⁻¹ (∂μ/∂θ)ᵀ C⁻¹ (f_w(d) − μ) of one input
+   * [...inputShape] ([nParams]) or a batch [n, ...inputShape] ([n, nParams]).
+   */
+  getEstimate(d: Tensor): Tensor {
+    const op = `${this.op}.getEstimate`;
+    if (!this.F || !this.invF || !this.invC || !this.dμdθ || !this.μ) {
+      throw new ConfigError(`${op}: the Fisher information has not been calculated yet; call fit(...) or setFStatistics({ w, key }) first.`);
+    }
+    if (!(d instanceof Tensor)) throw new ConfigError(`${op}: d must be a Tensor of shape [${this.inputShape.join(', ')}] or [n, ${this.inputShape.join(', ')}].`);
+    const k = this.inputShape.length;
+    const tail = d.shape.slice(d.ndim - k);
+    const single = d.ndim === k;
+    if (!(d.ndim === k || d.ndim === k + 1) || tail.some((s, i) => s !== this.inputShape[i])) {
+      throw new ShapeError(`${op}: d has shape [${d.shape.join(', ')}], expected [${this.inputShape.join(', ')}] or [n, ${this.inputShape.join(', ')}].`);
+    }
+    return tidy(() => {
+      const x = this.model.apply(this.w, single ? reshape(d, [1, ...this.inputShape]) : d);
+      // rows: θ̂ᵀ = θ_fidᵀ + (x − μ)ᵀ C⁻¹ ∂μ/∂θ F⁻¹ (F⁻¹ symmetric)
+      const θ = add(matmul(matmul(matmul(sub(x, this.μ!), this.invC!), this.dμdθ!), this.invF!), this.θFid);
+      return single ? reshape(θ, [this.nParams]) : θ;
+    });
+  }
+
+  /** The training history as an SVG string: det F (against expectedDetF), det C and det C⁻¹, Λ₂ and r. */
+  plot(opts: PlotOptions = {}): string {
+    return historyPlot(this.history, this.validate, opts);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * bt.imnn: information-maximising neural networks (Charnock, Lavaux & Wandelt 2018; the JAX
+ * package imnn): a network trained so that its outputs keep the Fisher information of the data
+ * about the parameters at θ_fid, and score-compressed estimates from it.
+ *
+ * @module
+ */
+export { IMNN as IMNNBase, type IMNNState, type IMNNAux, type IMNNHistory, type FitOptions } from './imnn.js';
+export { SimulatorIMNN, type SimulatorIMNNOptions } from './simulator.js';
+export { GradientIMNN, jvpDerivatives, type GradientIMNNOptions } from './gradient.js';
+export { NumericalGradientIMNN, type NumericalGradientIMNNOptions } from './numerical.js';
+export { IMNN, type AnyIMNNOptions } from './factory.js';
+export { getα, fisherStatistics, imnnLoss, regularisation, regularisationStrength, signedLogdet, type FStatistics, type LossAux } from './fisher.js';
+export type { CommonOptions } from './check.js';
+export type { PlotOptions } from './plot.js';
