@@ -52,3 +52,4 @@ export { logisticRegressionTarget, scaledDesign, type LogisticRegressionTarget }
 export { planarRobotTarget, type PlanarRobotTarget } from './targets/planar-robot.js';
 export { rosenbrockTarget } from './targets/rosenbrock.js';
 export { makeDiagGmmTarget, starTarget, threeComponentTarget } from './targets/helpers-2d.js';
+export { mmd, mmdBandwidth, planarRobotModes } from './metrics.js';
