@@ -53,3 +53,4 @@ export { planarRobotTarget, type PlanarRobotTarget } from './targets/planar-robo
 export { rosenbrockTarget } from './targets/rosenbrock.js';
 export { makeDiagGmmTarget, starTarget, threeComponentTarget } from './targets/helpers-2d.js';
 export { mmd, mmdBandwidth, planarRobotModes } from './metrics.js';
+export { targetFromConfig } from './targets/from-config.js';
