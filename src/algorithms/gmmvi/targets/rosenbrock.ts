@@ -8,8 +8,14 @@ import { add, mul, square, sub } from '../../../autodiff/ops/elementwise.js';
 import { slice, stack } from '../../../autodiff/ops/shape.js';
 import type { LNPDF } from '../target.js';
 
-/** A 2-D Rosenbrock LNPDF with a hand-written gradient (evaluated on host-free batched ops). */
-export function rosenbrockTarget(opts: { a?: number; b?: number } = {}): LNPDF & { logDensityAndGrad(x: Tensor): [Tensor, Tensor] } {
+/** The Rosenbrock LNPDF: its gradient is always its own. */
+export interface RosenbrockTarget extends LNPDF {
+  /** [log p̃ [N], its hand-written gradient [N, 2]] */
+  logDensityAndGrad(x: Tensor): [Tensor, Tensor];
+}
+
+/** A 2-D Rosenbrock LNPDF with a hand-written gradient (batched ops, no tape). */
+export function rosenbrockTarget(opts: { a?: number; b?: number } = {}): RosenbrockTarget {
   const a = opts.a ?? 1;
   const b = opts.b ?? 100;
   const cols = (x: Tensor) => [slice(x, [0, 0], [x.shape[0]!, 1]).reshape([x.shape[0]!]), slice(x, [0, 1], [x.shape[0]!, 1]).reshape([x.shape[0]!])] as const;
