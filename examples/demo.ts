@@ -9,6 +9,7 @@
  *  (f) SG-MCMC: SGHMC on Bayesian logistic regression; (g) VI for simulators
  *  (h) nested sampling (Gaussian shells, corner plot) and evidence maximisation (test_basic, log Z trace)
  *  (i) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
+ *  (j) GMMVI: SAMTRON on a 2-D three-mode mixture (contours with the fitted components, −ELBO curve)
  *
  * Writes SVG plots into demo-output/ (or --out DIR) and ends with a results table. Exits 1 if
  * any known answer is missed.
@@ -16,6 +17,7 @@
 import { runSgmcmcDemo } from './sgmcmc.js';
 import { runViDemo } from './vi.js';
 import { runNsDemo } from './nested-sampling.js';
+import { runGmmviDemo } from './gmmvi.js';
 import { runWebgpuDemo } from './webgpu.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -662,6 +664,12 @@ await timed('(g)', 'VI', async () => {
 await timed('(h)', 'nested sampling', async () => {
   header('(h) Nested sampling: Gaussian shells (known evidence), evidence maximisation on test_basic (jaxns)');
   for (const r of await runNsDemo(OUT)) results.push(r);
+});
+
+// (j) GMMVI (gmmvi's SAMTRON) on a 2-D multimodal target
+await timed('(j)', 'GMMVI', async () => {
+  header('(j) GMMVI: SAMTRON on a 2-D three-mode mixture (contours, fitted components, −ELBO curve)');
+  for (const r of await runGmmviDemo(OUT)) results.push(r);
 });
 
 // (i) the same code on WebGPU, when an adapter is present

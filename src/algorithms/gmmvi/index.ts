@@ -46,3 +46,11 @@ export {
 } from './config.js';
 export { init, update, run, evaluateMetrics, type GmmviRunState, type GmmviMetrics, type RunOptions, type RunResult } from './functional.js';
 export { gmmTarget, makeGmmTarget, type GmmTarget } from './targets/gmm-target.js';
+export { detectedModesOf } from './targets/modes.js';
+export { studentTMixtureTarget, makeStmTarget, type StudentTMixtureTarget } from './targets/student-t-mixture.js';
+export { logisticRegressionTarget, scaledDesign, type LogisticRegressionTarget } from './targets/logistic-regression.js';
+export { planarRobotTarget, type PlanarRobotTarget } from './targets/planar-robot.js';
+export { rosenbrockTarget, type RosenbrockTarget } from './targets/rosenbrock.js';
+export { makeDiagGmmTarget, starTarget, threeComponentTarget } from './targets/helpers-2d.js';
+export { mmd, mmdBandwidth, planarRobotModes } from './metrics.js';
+export { targetFromConfig } from './targets/from-config.js';
