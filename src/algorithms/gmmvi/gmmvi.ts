@@ -15,7 +15,7 @@
  * (letter Z) is not built yet: a config naming it is a ConfigError saying so.
  */
 import type { Tensor } from '../../tensor.js';
-import { ConfigError, NumericalError } from '../../errors.js';
+import { ConfigError, NumericalError, ShapeError } from '../../errors.js';
 import { dispose, tidy } from '../../memory.js';
 import { add, cast, equal, isNan, mul } from '../../autodiff/ops/elementwise.js';
 import { broadcastTo } from '../../autodiff/ops/shape.js';
@@ -188,6 +188,8 @@ export class GMMVI {
   /** gmmvi's `GMMVI.build_from_config(config, target, model)`: the database and the modules from the config. */
   static buildFromConfig(config: Record<string, unknown>, target: LNPDF, model: GmmWrapper): GMMVI {
     const modules = parseModules(config, target);
+    const d = model.means.shape[1];
+    if (d !== target.numDimensions) throw new ShapeError(`gmmvi.GMMVI.buildFromConfig: the model has ${String(d)} dimensions but the target ${target.numDimensions}; build the model in the target's dimension.`);
     const db = new SampleDB(target.numDimensions, model.diagonalCovs, true);
     db.state = sampleDbFromConfig(config, target.numDimensions, model.means.dtype as 'float64' | 'float32');
     return new GMMVI(modules, model, db);

@@ -8,27 +8,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
 
+import { samtronTestConfig, twoModeTarget } from './two-mode-fixture.js';
+
 const g = bt.gmmvi;
 const LOG2PI = Math.log(2 * Math.PI);
-const mus = [[-4, 0], [4, 1]];
-/** 0.3 N(μ₀, I) + 0.7 N(μ₁, I), normalised. */
-const target: bt.gmmvi.LNPDF = {
-  numDimensions: 2,
-  logDensity: (x) => bt.logsumexp(bt.stack(mus.map((mu, o) => bt.sum(bt.square(bt.sub(x, bt.tensor(mu))), { axis: -1 }).mul(-0.5).add(Math.log(o ? 0.7 : 0.3) - LOG2PI))), { axis: 0 }),
-};
-
-function config() {
-  const base = g.getDefaultAlgorithmConfig('SAMTRON');
-  return g.updateConfig(base, {
-    model_initialization: { use_diagonal_covs: false, num_initial_components: 2, prior_mean: 0, prior_scale: 3, initial_cov: 4 },
-    use_sample_database: true, max_database_size: 100000, temperature: 1,
-    sample_selector_config: { desired_samples_per_component: 100, ratio_reused_samples_to_desired: 1 },
-    component_stepsize_adapter_config: { initial_stepsize: 0.5 },
-    weight_stepsize_adapter_config: { initial_stepsize: 0.5 },
-    num_component_adapter_config: { del_iters: 20, add_iters: 10 },
-    gmmvi_runner_config: { log_metrics_interval: 20 },
-  });
-}
+const target = twoModeTarget();
+const config = () => samtronTestConfig({ gmmvi_runner_config: { log_metrics_interval: 20 } });
 
 test('a saved state resumes with the numbers of the uninterrupted run', async () => {
   const key = bt.random.key(4);

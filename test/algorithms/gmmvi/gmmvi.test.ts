@@ -106,6 +106,24 @@ test('NaN target values: NumericalError naming the iteration and count; the stat
   assert.is(vi.numUpdates, 3);
 });
 
+test('+∞ target values are NumericalErrors too; a model of the wrong dimension or a target returning the wrong shape is a ShapeError', async () => {
+  const inf: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => bt.where(bt.greater(bt.arange(0, x.shape[0]!), 3), Infinity, gaussian.logDensity(x)) };
+  const vi = g.GMMVI.buildFromConfig(config(), inf, g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0]]), covs: bt.tensor([[[4, 0], [0, 4]]]) }), config()));
+  let err: unknown;
+  try { await vi.trainIter(bt.random.key(1)); } catch (e) { err = e; }
+  assert.ok(err instanceof bt.NumericalError && /iteration 0/.test((err as Error).message) && /NaN or \+∞ for \d+ of \d+/.test((err as Error).message), String(err));
+  assert.is(vi.numUpdates, 0);
+  const model3 = g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0, 0]]), covs: bt.eye(3).reshape([1, 3, 3]) }), config());
+  err = undefined;
+  try { g.GMMVI.buildFromConfig(config(), gaussian, model3); } catch (e) { err = e; }
+  assert.ok(err instanceof bt.ShapeError && /3 dimensions but the target 2/.test((err as Error).message), String(err));
+  const flat: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => bt.sum(x) };
+  const vi2 = g.GMMVI.buildFromConfig(config(), flat, g.GmmWrapper.buildFromConfig(g.createGmm({ means: bt.tensor([[0, 0]]), covs: bt.tensor([[[4, 0], [0, 4]]]) }), config()));
+  err = undefined;
+  try { await vi2.trainIter(bt.random.key(1)); } catch (e) { err = e; }
+  assert.ok(err instanceof bt.ShapeError && /log density must be/.test((err as Error).message), String(err));
+});
+
 test('zero density (−∞) samples: allowed, counted, no weight; the fit stays finite and inside the support', async () => {
   // the Gaussian truncated to x₀ > 1: the model starts wide, so many early samples have −∞
   const truncated: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => bt.where(bt.greater(x.slice([0, 0], [x.shape[0]!, 1]).reshape([x.shape[0]!]), 1), gaussian.logDensity(x), -Infinity) };
