@@ -13,3 +13,4 @@ export { IMNN, type AnyIMNNOptions } from './factory.js';
 export { getα, fisherStatistics, imnnLoss, regularisation, regularisationStrength, signedLogdet, type FStatistics, type LossAux } from './fisher.js';
 export type { CommonOptions } from './check.js';
 export type { PlotOptions } from './plot.js';
+export * as lfi from './lfi/index.js';

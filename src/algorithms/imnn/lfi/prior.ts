@@ -12,7 +12,9 @@ import { tensor } from '../../../autodiff/ops/creation.js';
 export interface BoxPrior {
   low: readonly number[];
   high: readonly number[];
+  /** n draws θ [n, nParams] from the key. */
   sample(key: Tensor, n: number): Tensor;
+  /** log p(θ) [n] for θ [n, nParams] (−∞ outside the support). */
   logProb(theta: Tensor): Tensor;
 }
 
