@@ -8,8 +8,8 @@
  *  (e) Sampling: 1e5 standard normals from a fixed key
  *  (f) SG-MCMC: SGHMC on Bayesian logistic regression; (g) VI for simulators
  *  (h) nested sampling (Gaussian shells, corner plot) and evidence maximisation (test_basic, log Z trace)
- *  (i) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
- *  (j) GMMVI: SAMTRON on a 2-D three-mode mixture (contours with the fitted components, −ELBO curve)
+ *  (i) GMMVI: SAMTRON on a 2-D three-mode mixture (contours with the fitted components, −ELBO curve)
+ *  (j) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
  *
  * Writes SVG plots into demo-output/ (or --out DIR) and ends with a results table. Exits 1 if
  * any known answer is missed.
@@ -666,15 +666,15 @@ await timed('(h)', 'nested sampling', async () => {
   for (const r of await runNsDemo(OUT)) results.push(r);
 });
 
-// (j) GMMVI (gmmvi's SAMTRON) on a 2-D multimodal target
-await timed('(j)', 'GMMVI', async () => {
-  header('(j) GMMVI: SAMTRON on a 2-D three-mode mixture (contours, fitted components, −ELBO curve)');
+// (i) GMMVI (gmmvi's SAMTRON) on a 2-D multimodal target
+await timed('(i)', 'GMMVI', async () => {
+  header('(i) GMMVI: SAMTRON on a 2-D three-mode mixture (contours, fitted components, −ELBO curve)');
   for (const r of await runGmmviDemo(OUT)) results.push(r);
 });
 
-// (i) the same code on WebGPU, when an adapter is present
-await timed('(i)', 'WebGPU', async () => {
-  header('(i) WebGPU: the same code on the GPU (float32)');
+// (j) the same code on WebGPU, when an adapter is present
+await timed('(j)', 'WebGPU', async () => {
+  header('(j) WebGPU: the same code on the GPU (float32)');
   for (const r of await runWebgpuDemo()) results.push(r);
 });
 const leaked = bt.memory().numTensors - tensorsAtStart;

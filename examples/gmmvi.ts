@@ -18,7 +18,6 @@ const KL_TOL = 0.03;
 
 /** Runs the section, writes gmmvi-fit.svg and gmmvi-elbo.svg into `out`, returns its result rows. */
 export async function runGmmviDemo(out: string): Promise<ResultRow[]> {
-  
   const target = g.threeComponentTarget({ scale: 1.5 });
   const config = g.updateConfig(g.getDefaultConfig('SAMTRON', 'gmm20'), {
     environment_config: { num_dimensions: 2 },
@@ -26,8 +25,9 @@ export async function runGmmviDemo(out: string): Promise<ResultRow[]> {
     gmmvi_runner_config: { log_metrics_interval: 5 },
   });
   const t0 = performance.now();
-  const state0 = g.init(config, target, bt.random.key(11));
-  const res = await g.run(state0, target, { iterations: ITERATIONS, key: bt.random.key(12) });
+  const [initKey, runKey] = [bt.random.key(11), bt.random.key(12)];
+  const state0 = g.init(config, target, initKey);
+  const res = await g.run(state0, target, { iterations: ITERATIONS, key: runKey });
   const secs = (performance.now() - t0) / 1000;
   const m = res.metrics;
   const last = m[m.length - 1]!;
@@ -39,15 +39,15 @@ export async function runGmmviDemo(out: string): Promise<ResultRow[]> {
   const xs = Array.from({ length: 121 }, (_, i) => -7 + (14 * i) / 120);
   const ys = Array.from({ length: 121 }, (_, i) => -5 + (14 * i) / 120);
   const grid = ys.flatMap((y) => xs.map((x) => [x, y]));
-  const lp = Array.from(target.logDensity(bt.tensor(grid)).dataSync());
+  const lp = bt.tidy(() => Array.from(target.logDensity(bt.tensor(grid)).dataSync()));
   const z = ys.map((_, j) => xs.map((_, i) => lp[j * xs.length + i]!));
   const top = Math.max(...lp);
   const levels = [1, 2, 3, 4, 5, 6].map((k) => top - k);
   const fit = new Plot({ title: 'GMMVI (SAMTRON): target contours and fitted components (1σ)', x: { min: -7, max: 7 }, y: { min: -5, max: 9 }, equalAspect: true, legend: 'below' });
   fit.contours(xs, ys, z, levels, (_, k) => ramp(k, levels.length));
   const mu = model.means.toArray() as number[][];
-  const cov = g.covs(model).toArray() as number[][][];
-  const w = Array.from(g.weights(model).dataSync());
+  const cov = bt.tidy(() => g.covs(model).toArray() as number[][][]);
+  const w = bt.tidy(() => Array.from(g.weights(model).dataSync()));
   mu.forEach((c, k) => {
     const [[a, b], [, d]] = [cov[k]![0]!, cov[k]![1]!] as [number[], number[]];
     // ellipse from the 2×2 Cholesky factor: x = μ + L (cos t, sin t)
@@ -66,6 +66,9 @@ export async function runGmmviDemo(out: string): Promise<ResultRow[]> {
   curve.line(m.filter((r) => r.negElbo > 0).map((r) => [r.iteration, r.negElbo] as [number, number]), { color: '#1f77b4', width: 2, label: '−ELBO (2000 samples)' });
   writeFileSync(join(out, 'gmmvi-elbo.svg'), curve.toString());
   console.log(`  wrote gmmvi-fit.svg, gmmvi-elbo.svg (${secs.toFixed(1)} s)`);
+  // run leaves its input state alone (functional): both states go, with the keys
+  const alive = (x: unknown) => bt.tree.leaves(x as bt.tree.PyTree).filter((t): t is bt.Tensor => t instanceof bt.Tensor && !t.isDisposed);
+  bt.dispose([...alive(res.state), ...alive(state0), initKey, runKey]);
   return [
     { problem: 'GMMVI 2-D 3-mode GMM: KL(q‖p)', ours: last.negElbo.toFixed(4), known: '0', err: Math.abs(last.negElbo), tol: KL_TOL },
     { problem: 'GMMVI 2-D 3-mode GMM: modes found', ours: `${modes}/3`, known: '3/3', err: 3 - modes, tol: 0 },

@@ -1,5 +1,5 @@
 /**
- * Demo section (i): the same code on the GPU. With a WebGPU adapter (a GPU, or Mesa's software
+ * Demo section (j): the same code on the GPU. With a WebGPU adapter (a GPU, or Mesa's software
  * Vulkan), the CPU's known answers are reproduced on WebGPU in float32: the PRNG stream, and the
  * logistic-regression MAP of section (f) by Newton's method (bt.hessian + bt.linalg.solve), its
  * data moved with bt.toBackend. Without an adapter the section says so and adds no rows.
