@@ -1,5 +1,6 @@
 /** Checks of the arguments every IMNN class shares (imnn's `_initialise_parameters`), before any iteration. */
 import { Tensor } from '../../tensor.js';
+import { keep } from '../../memory.js';
 import { ConfigError, ShapeError } from '../../errors.js';
 import { tensor } from '../../autodiff/ops/creation.js';
 import type { GradientTransformation } from '../../optim/types.js';
@@ -70,6 +71,30 @@ export function checkArray(op: string, name: string, v: unknown, shape: number[]
     throw new ShapeError(`${op}: ${name} has shape [${v.shape.join(', ')}], expected [${shape.join(', ')}].`);
   }
   return v;
+}
+
+/** The fixed simulation sets of GradientIMNN and NumericalGradientIMNN, checked and kept. */
+export interface SimulationSets {
+  fiducial: Tensor;
+  derivative: Tensor;
+  validationFiducial?: Tensor;
+  validationDerivative?: Tensor;
+}
+
+/**
+ * fiducial [nS, ...in] and derivative (of `derivativeShape`), and the optional validation pair of
+ * the same shapes (both or neither), each checked, then kept by the IMNN that holds them.
+ */
+export function checkSimulationSets(op: string, o: Partial<SimulationSets>, fiducialShape: number[], derivativeShape: number[]): SimulationSets {
+  const fiducial = checkArray(op, 'fiducial', o.fiducial, fiducialShape);
+  const derivative = checkArray(op, 'derivative', o.derivative, derivativeShape);
+  if ((o.validationFiducial === undefined) !== (o.validationDerivative === undefined)) {
+    throw new ConfigError(`${op}: give both validationFiducial and validationDerivative, or neither.`);
+  }
+  if (o.validationFiducial === undefined) return keep({ fiducial, derivative });
+  const validationFiducial = checkArray(op, 'validationFiducial', o.validationFiducial, fiducialShape);
+  const validationDerivative = checkArray(op, 'validationDerivative', o.validationDerivative, derivativeShape);
+  return keep({ fiducial, derivative, validationFiducial, validationDerivative });
 }
 
 /** Checks the common arguments and that no unknown one is given. */

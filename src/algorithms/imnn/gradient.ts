@@ -8,10 +8,8 @@ import { Tensor } from '../../tensor.js';
 import { jvp } from '../../autodiff/forward.js';
 import { concat, moveAxis, slice, squeeze, stack } from '../../autodiff/ops/shape.js';
 import type { PyTree } from '../../autodiff/tree.js';
-import { keep } from '../../memory.js';
 import { IMNN } from './imnn.js';
-import { checkArray, type CommonOptions } from './check.js';
-import { ConfigError } from '../../errors.js';
+import { checkSimulationSets, type CommonOptions } from './check.js';
 
 /** Options of GradientIMNN. */
 export interface GradientIMNNOptions<P = PyTree> extends CommonOptions<P> {
@@ -50,16 +48,12 @@ export class GradientIMNN<P = PyTree> extends IMNN<P> {
   constructor(opts: GradientIMNNOptions<P>) {
     super('GradientIMNN', opts, ['fiducial', 'derivative', 'validationFiducial', 'validationDerivative']);
     const inS = this.inputShape;
-    this.fiducial = keep(checkArray(this.op, 'fiducial', opts.fiducial, [this.nS, ...inS]));
-    this.derivative = keep(checkArray(this.op, 'derivative', opts.derivative, [this.nD, ...inS, this.nParams]));
-    if ((opts.validationFiducial === undefined) !== (opts.validationDerivative === undefined)) {
-      throw new ConfigError(`${this.op}: give both validationFiducial and validationDerivative, or neither.`);
-    }
-    if (opts.validationFiducial !== undefined) {
-      this.validationFiducial = keep(checkArray(this.op, 'validationFiducial', opts.validationFiducial, [this.nS, ...inS]));
-      this.validationDerivative = keep(checkArray(this.op, 'validationDerivative', opts.validationDerivative, [this.nD, ...inS, this.nParams]));
-      this.validate = true;
-    }
+    const sets = checkSimulationSets(this.op, opts, [this.nS, ...inS], [this.nD, ...inS, this.nParams]);
+    this.fiducial = sets.fiducial;
+    this.derivative = sets.derivative;
+    this.validationFiducial = sets.validationFiducial;
+    this.validationDerivative = sets.validationDerivative;
+    this.validate = sets.validationFiducial !== undefined;
     this.ready();
   }
 

@@ -14,7 +14,7 @@ import { div, sub } from '../../autodiff/ops/elementwise.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { keep } from '../../memory.js';
 import { IMNN } from './imnn.js';
-import { checkArray, describe, type CommonOptions } from './check.js';
+import { checkArray, checkSimulationSets, describe, type CommonOptions } from './check.js';
 
 /** Options of NumericalGradientIMNN. */
 export interface NumericalGradientIMNNOptions<P = PyTree> extends CommonOptions<P> {
@@ -49,16 +49,12 @@ export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
     checkArray(this.op, 'δθ', dt, [this.nParams]);
     if (Array.from(dt.dataSync()).some((v) => !(v > 0) || !Number.isFinite(v))) throw new ConfigError(`${this.op}: every δθ must be finite and > 0, got [${Array.from(dt.dataSync()).join(', ')}].`);
     this.δθ = keep(dt);
-    this.fiducial = keep(checkArray(this.op, 'fiducial', opts.fiducial, [this.nS, ...inS]));
-    this.derivative = keep(checkArray(this.op, 'derivative', opts.derivative, [this.nD, 2, this.nParams, ...inS]));
-    if ((opts.validationFiducial === undefined) !== (opts.validationDerivative === undefined)) {
-      throw new ConfigError(`${this.op}: give both validationFiducial and validationDerivative, or neither.`);
-    }
-    if (opts.validationFiducial !== undefined) {
-      this.validationFiducial = keep(checkArray(this.op, 'validationFiducial', opts.validationFiducial, [this.nS, ...inS]));
-      this.validationDerivative = keep(checkArray(this.op, 'validationDerivative', opts.validationDerivative, [this.nD, 2, this.nParams, ...inS]));
-      this.validate = true;
-    }
+    const sets = checkSimulationSets(this.op, opts, [this.nS, ...inS], [this.nD, 2, this.nParams, ...inS]);
+    this.fiducial = sets.fiducial;
+    this.derivative = sets.derivative;
+    this.validationFiducial = sets.validationFiducial;
+    this.validationDerivative = sets.validationDerivative;
+    this.validate = sets.validationFiducial !== undefined;
     this.ready();
   }
 
