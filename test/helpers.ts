@@ -5,6 +5,18 @@ import { rng } from './seeded.js';
 
 export { rng };
 
+/** Asserts that fn throws an instance of `type` whose message matches `pattern` (`what` names the case in failures). */
+export function throwsType(fn: () => unknown, type: new (...a: any[]) => Error, pattern: RegExp, what = ''): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.instance(e, type, `${what}: expected ${type.name}, got ${(e as Error).name}: ${(e as Error).message}`);
+    assert.match((e as Error).message, pattern, `${what}: message "${(e as Error).message}"`);
+    return;
+  }
+  assert.unreachable(`${what}: did not throw`);
+}
+
 export function randn(shape: number[], seed = 0, dtype: bt.DType = 'float64'): bt.Tensor {
   const r = rng(seed);
   const n = shape.reduce((p, d) => p * d, 1);

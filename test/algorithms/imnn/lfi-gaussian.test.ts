@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
+import { throwsType } from '../../helpers.js';
 import { GaussianApproximation, ApproximateBayesianComputation, PopulationMonteCarlo, uniformPrior } from '../../../src/algorithms/imnn/lfi/index.js';
 
 const prior = uniformPrior([-4, -3], [6, 7]);
@@ -44,16 +45,6 @@ test('marginals: N(θ̂_k, F⁻¹_kk) and the bivariate normal, integrating to 1
   assert.ok(Math.abs(m1.ranges[0]![i]! - 0.5) <= dx[0]!);
 });
 
-const throwsType = (f: () => unknown, type: Function, re: RegExp) => {
-  try {
-    f();
-  } catch (e) {
-    assert.instance(e, type);
-    assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable('no error');
-};
 
 test('bad inputs: typed errors naming the argument', () => {
   throwsType(() => new GaussianApproximation(est, bt.eye(3, 3, 'float64'), prior, 10), bt.ShapeError, /invF/);

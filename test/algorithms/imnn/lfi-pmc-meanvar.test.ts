@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
 import { PopulationMonteCarlo, uniformPrior } from '../../../src/algorithms/imnn/lfi/index.js';
+import { gridCdf, weightedKS } from './ks.js';
 
 const N = 10;
 const lo = [-2, 0.2];
@@ -44,26 +45,9 @@ function marginalCdfs(xbar: number, s2: number): ((x: number) => number)[] {
   const cdf = (p: Float64Array, l: number, d: number) => {
     const c = new Float64Array(G + 1);
     for (let i = 0; i < G; i++) c[i + 1] = c[i]! + p[i]!;
-    return (x: number) => {
-      const u = Math.min(G, Math.max(0, (x - l) / d));
-      const i = Math.min(G - 1, Math.floor(u));
-      return (c[i]! + (u - i) * (c[i + 1]! - c[i]!)) / c[G]!;
-    };
+    return gridCdf(c, l, d);
   };
   return [cdf(pm, lo[0]!, dm), cdf(pv, lo[1]!, dv)];
-}
-
-function weightedKS(x: Float64Array, w: Float64Array, cdf: (x: number) => number): number {
-  const idx = Array.from(x.keys()).sort((a, b) => x[a]! - x[b]!);
-  let acc = 0;
-  let d = 0;
-  for (const i of idx) {
-    const F = cdf(x[i]!);
-    d = Math.max(d, Math.abs(acc - F));
-    acc += w[i]!;
-    d = Math.max(d, Math.abs(acc - F));
-  }
-  return d;
 }
 
 test('PMC recovers the analytic mean-and-variance posterior (KS on both marginals)', () => {

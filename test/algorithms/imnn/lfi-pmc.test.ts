@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
 import { PopulationMonteCarlo, ApproximateBayesianComputation, uniformPrior } from '../../../src/algorithms/imnn/lfi/index.js';
+import { gridCdf, weightedKS } from './ks.js';
 
 const N = 10;
 const prior = uniformPrior([-3], [3]);
@@ -35,24 +36,7 @@ function abcPosteriorCdf(xbar: number, h: number): (x: number) => number {
   const c = new Float64Array(m + 1);
   const f = (mu: number) => Phi(Math.sqrt(N) * (xbar + h - mu)) - Phi(Math.sqrt(N) * (xbar - h - mu));
   for (let i = 1; i <= m; i++) c[i] = c[i - 1]! + 0.5 * (f(lo + (i - 1) * dx) + f(lo + i * dx)) * dx;
-  return (x: number) => {
-    const u = Math.min(m, Math.max(0, (x - lo) / dx));
-    const i = Math.min(m - 1, Math.floor(u));
-    return (c[i]! + (u - i) * (c[i + 1]! - c[i]!)) / c[m]!;
-  };
-}
-
-function weightedKS(x: Float64Array, w: Float64Array, cdf: (x: number) => number): number {
-  const idx = Array.from(x.keys()).sort((a, b) => x[a]! - x[b]!);
-  let acc = 0;
-  let d = 0;
-  for (const i of idx) {
-    const F = cdf(x[i]!);
-    d = Math.max(d, Math.abs(acc - F));
-    acc += w[i]!;
-    d = Math.max(d, Math.abs(acc - F));
-  }
-  return d;
+  return gridCdf(c, lo, dx);
 }
 
 const target = bt.add(bt.full([1, N], 0.4, 'float64'), bt.random.normal(bt.random.key(7), [1, N], { dtype: 'float64' }));

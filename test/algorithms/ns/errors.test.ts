@@ -2,20 +2,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
+import { throwsType } from '../../helpers.js';
 import { basic } from '../../../examples/ns/problems.js';
 
 const { Prior, Model, NestedSampler } = bt.ns;
 
-const throwsType = (f: () => unknown, type: Function, re: RegExp) => {
-  try {
-    f();
-  } catch (e) {
-    assert.instance(e, type);
-    assert.match((e as Error).message, re);
-    return;
-  }
-  assert.unreachable('expected an error');
-};
 const rejectsType = async (f: () => Promise<unknown>, type: Function, re: RegExp) => {
   try {
     await f();

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
+import { throwsType } from '../../helpers.js';
 
 const lp = (p: bt.Tensor): [bt.Tensor, never[]] => [p.square().sum().mul(-0.5), []];
 const key = bt.random.key(0);
@@ -9,16 +10,6 @@ const NAMES = ['sghmc', 'sgld', 'sgnht', 'baoa'] as const;
 const buildAny = (name: (typeof NAMES)[number], f: (p: bt.Tensor, b: any) => [bt.Tensor, never[]]) =>
   name === 'sgld' ? bt.sgmcmc.sgld.build(f, { lr: 0.01 }) : (bt.sgmcmc[name] as typeof bt.sgmcmc.sghmc).build(f, { lr: 0.01, momenta: 0 });
 
-function throwsType(fn: () => unknown, type: new (...a: any[]) => Error, pattern: RegExp, what: string): void {
-  try {
-    fn();
-  } catch (e) {
-    assert.instance(e, type, `${what}: expected ${type.name}, got ${(e as Error).name}: ${(e as Error).message}`);
-    assert.match((e as Error).message, pattern, `${what}: message "${(e as Error).message}"`);
-    return;
-  }
-  assert.unreachable(`${what}: did not throw`);
-}
 
 test('a logPosterior returning a non-scalar → ShapeError naming the shape and the step', () => {
   for (const name of NAMES) {
