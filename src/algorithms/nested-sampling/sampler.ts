@@ -218,13 +218,7 @@ export class NestedSampler {
     try {
       if (!this.onDevice) return this.update(state, k);
       const { lStar, seeds } = this.contour(state);
-      const D = this.model.uNdims;
-      const seedU = new Float64Array(seeds.length * D);
-      const seedL = new Float64Array(seeds.length);
-      seeds.forEach((s, j) => {
-        for (let d = 0; d < D; d++) seedU[j * D + d] = state.U[s * D + d]!;
-        seedL[j] = state.logL[s]!;
-      });
+      const { seedU, seedL } = this.seedRows(state, seeds);
       const o = { shellSize: this.shellSize, numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k, readEvery: this.readEvery };
       return this.update(state, k, await deviceShell(this.model, { lStar, seedU, seedL, uniformPhase: state.uniformPhase }, words, o, this.deviceCounters));
     } finally {
@@ -246,6 +240,18 @@ export class NestedSampler {
     let seeds = survivors.filter((i) => state.logL[i]! > lStar);
     if (seeds.length === 0) seeds = survivors;
     return { discarded, star, lStar, survivors, seeds };
+  }
+
+  /** The seeds' unit-cube rows (seeds × D) and log L, where the slice chains start. */
+  private seedRows(state: NestedSamplerState, seeds: number[]): { seedU: Float64Array; seedL: Float64Array } {
+    const D = this.model.uNdims;
+    const seedU = new Float64Array(seeds.length * D);
+    const seedL = new Float64Array(seeds.length);
+    seeds.forEach((s, j) => {
+      for (let d = 0; d < D; d++) seedU[j * D + d] = state.U[s * D + d]!;
+      seedL[j] = state.logL[s]!;
+    });
+    return { seedU, seedL };
   }
 
   /** The termination condition run uses when none is given. */
@@ -340,12 +346,7 @@ export class NestedSampler {
       todo = left;
     }
     if (todo.length > 0) {
-      const seedU = new Float64Array(seeds.length * D);
-      const seedL = new Float64Array(seeds.length);
-      seeds.forEach((s, j) => {
-        for (let d = 0; d < D; d++) seedU[j * D + d] = state.U[s * D + d]!;
-        seedL[j] = state.logL[s]!;
-      });
+      const { seedU, seedL } = this.seedRows(state, seeds);
       const r = sliceReplace(this.model, rng, seedU, seedL, todo.length, lStar, { numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k }, counter);
       todo.forEach((slot, j) => {
         newU.set(r.u.subarray(j * D, (j + 1) * D), slot * D);
