@@ -25,6 +25,12 @@ export interface LNPDF {
   canSample?: boolean;
   /** n exact samples [n, d] (when `canSample`) */
   sample?(n: number, key: Tensor): Tensor;
+  /**
+   * The log density the metrics (−ELBO) score model samples with, when it differs from the one
+   * the learner sees: a minibatched target (breastCancer_mb) learns from a noisy per-call estimate
+   * but is judged by the exact full-batch density, as in gmmvi. Default: `logDensity`.
+   */
+  metricLogDensity?(samples: Tensor): Tensor;
 }
 
 /** log p̃ [N] and ∇ log p̃ [N, d] of a batch of samples. */
@@ -38,6 +44,7 @@ export function checkTarget(op: string, target: unknown): LNPDF {
   const t = target as LNPDF;
   if (t === null || typeof t !== 'object' || typeof t.logDensity !== 'function') throw new ConfigError(`${op}: the target must be an object with logDensity(samples [N, d]) → [N].`);
   if (!Number.isInteger(t.numDimensions) || t.numDimensions < 1) throw new ConfigError(`${op}: target.numDimensions must be a positive integer, got ${String(t.numDimensions)}.`);
+  if (t.metricLogDensity !== undefined && typeof t.metricLogDensity !== 'function') throw new ConfigError(`${op}: target.metricLogDensity must be a function (samples [N, d]) → [N] when given.`);
   if (t.useLogDensityAndGrad && typeof t.logDensityAndGrad !== 'function') throw new ConfigError(`${op}: target.useLogDensityAndGrad is set but target.logDensityAndGrad is not a function.`);
   return t;
 }

@@ -3,8 +3,8 @@
  * features divided by their standard deviation (not centred) plus a bias column, prior N(0, 10² I)
  * (normalised), log-likelihood Σₙ yₙ log σ(−xₙθ) + (1 − yₙ) log σ(xₙθ) (gmmvi's sign convention:
  * label 1 pulls xθ down). The minibatch variant scores each sample on its own random batch of
- * `minibatchSize` rows, scaled by N_data (gmmvi's `_mb` targets); its `fullBatchLogDensity` is the
- * exact density for the full-batch ELBO.
+ * `minibatchSize` rows, scaled by N_data (gmmvi's `_mb` targets); its `fullBatchLogDensity`, also
+ * its `metricLogDensity`, is the exact density, so the logged −ELBO is the full-batch one.
  */
 import type { Tensor } from '../../../tensor.js';
 import { ConfigError, ShapeError } from '../../../errors.js';
@@ -69,6 +69,7 @@ export function logisticRegressionTarget(features: number[][], labels: number[],
     design: X,
     labels: y,
     fullBatchLogDensity,
+    metricLogDensity: fullBatchLogDensity,
     logDensity(theta: Tensor): Tensor {
       const m = theta.shape[0]!;
       // batch rows drawn with replacement per sample (gmmvi draws without replacement from a
