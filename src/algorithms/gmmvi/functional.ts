@@ -11,7 +11,7 @@
  * cannot.
  */
 import { Tensor } from '../../tensor.js';
-import { ConfigError } from '../../errors.js';
+import { ConfigError, ShapeError } from '../../errors.js';
 import { checkKnown } from '../../validate.js';
 import { fromJSON } from '../../tree-json.js';
 import { tidy, dispose } from '../../memory.js';
@@ -27,15 +27,30 @@ import { run as loopRun } from '../loop/loop.js';
 import type { ProgressOptions } from '../loop/progress.js';
 import type { StopReason } from '../loop/stop.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
-import type { GmmviConfig } from './config.js';
+import { LETTER_CONFIGS, experimentNames, getDefaultExperimentConfig, type GmmviConfig } from './config.js';
 
 /** A GMMVI run's state: the iteration state and the config it was built from. */
 export interface GmmviRunState extends GmmviState {
   config: GmmviConfig;
 }
 
-/** The state before the first iteration: the initial model of `model_initialization` (drawn with `key`), an empty database. */
+/** The top-level keys a config may have: those of the codename letters' and the experiments' configs. */
+function knownTopLevelKeys(): Set<string> {
+  const keys = new Set<string>();
+  for (const c of Object.values(LETTER_CONFIGS)) for (const k of Object.keys(c)) keys.add(k);
+  for (const e of experimentNames()) for (const k of Object.keys(getDefaultExperimentConfig(e))) keys.add(k);
+  return keys;
+}
+
+/**
+ * The state before the first iteration: the initial model of `model_initialization` (drawn with
+ * `key`), an empty database. A top-level config key that no codename letter or experiment config
+ * has is a ConfigError naming it (a misspelt key would otherwise be ignored).
+ */
 export function init(config: GmmviConfig, target: LNPDF, key: Tensor, opts?: { dtype?: 'float64' | 'float32'; maxRewardHistoryLength?: number }): GmmviRunState {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) throw new ConfigError(`gmmvi.init: config must be a plain object (gmmvi.getDefaultConfig(codename, experiment)).`);
+  const known = knownTopLevelKeys();
+  for (const k of Object.keys(config)) if (!known.has(k)) throw new ConfigError(`gmmvi.init: unknown config key '${k}' (known: ${[...known].join(', ')}).`);
   const modules = parseModules(config, target);
   const d = target.numDimensions;
   const model = constructInitialModel(config, d, key, opts?.dtype ?? 'float64');
@@ -171,6 +186,8 @@ export async function run(state: GmmviRunState | null, target: LNPDF, opts: RunO
   if (opts.metricSamples !== undefined && (!Number.isInteger(opts.metricSamples) || opts.metricSamples < 1)) throw new ConfigError(`${op}: metricSamples must be a positive integer, got ${String(opts.metricSamples)}.`);
   if (opts.logMetricsInterval !== undefined && (!Number.isInteger(opts.logMetricsInterval) || opts.logMetricsInterval < 0)) throw new ConfigError(`${op}: logMetricsInterval must be a non-negative integer (0: only at the end), got ${String(opts.logMetricsInterval)}.`);
   checkTarget(op, target);
+  const d = state?.model.model.means.shape[1];
+  if (d !== undefined && d !== target.numDimensions) throw new ShapeError(`${op}: the state's model has ${d} dimensions but the target ${target.numDimensions}; run a state made by init for this target.`);
   const cp = opts.resume === undefined ? null : peekCheckpoint(opts.resume);
   // the loop counts the steps of this run; `iterations` counts from the model's first iteration
   const start = cp ? cp.step - cp.done : state!.numUpdates;
@@ -226,7 +243,8 @@ export async function run(state: GmmviRunState | null, target: LNPDF, opts: RunO
       onStep: async (s, info, t) => {
         every ??= intervalOf(s);
         if (every > 0 && t % every === 0) await log(s);
-        return opts.onIteration ? opts.onIteration(s, info, t) : undefined;
+        const r = opts.onIteration ? await opts.onIteration(s, info, t) : undefined;
+        return r === false ? 'onIteration returned false' : r;
       },
       checkpoint: opts.checkpoint,
       resume: opts.resume,
