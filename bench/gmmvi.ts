@@ -57,8 +57,11 @@ interface Row {
   componentsAtEnd: number;
   /** the target alone: log density and x-gradient of 1000 samples */
   targetOnlyEvaluationsPerSecond: number;
-  /** one metrics evaluation (−ELBO from 2000 model samples) */
+  /** the target alone: process CPU µs per evaluation */
+  targetOnlyCpuUsPerEvaluation: number;
+  /** one metrics evaluation (−ELBO from 2000 model samples): wall and process CPU ms */
   metricsMs: number;
+  metricsCpuMs: number;
   negElbo: number;
 }
 
@@ -87,7 +90,7 @@ async function readAll(t: bt.Tensor): Promise<number[]> {
 }
 
 /** Log density + gradient throughput of the target alone (evaluateTarget of 1000 samples, after one warm-up call). */
-async function targetThroughput(target: bt.gmmvi.LNPDF, dtype: Dt, seconds: number): Promise<number> {
+async function targetThroughput(target: bt.gmmvi.LNPDF, dtype: Dt, seconds: number): Promise<{ perSecond: number; cpuUs: number }> {
   const n = 1000;
   const x = bt.keep(bt.mul(bt.random.normal(bt.random.key(7), [n, target.numDimensions], { dtype }), 2));
   const once = async () => {
@@ -97,13 +100,15 @@ async function targetThroughput(target: bt.gmmvi.LNPDF, dtype: Dt, seconds: numb
   };
   await once();
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   let calls = 0;
   while (calls < 2 || performance.now() - t0 < Math.min(seconds, 5) * 1000) {
     await once();
     calls++;
   }
+  const c = process.cpuUsage(c0);
   x.dispose();
-  return (calls * n) / ((performance.now() - t0) / 1000);
+  return { perSecond: (calls * n) / ((performance.now() - t0) / 1000), cpuUs: (c.user + c.system) / (calls * n) };
 }
 
 async function benchCase(experiment: 'gmm20' | 'breast_cancer', dtype: Dt, warmup: number, seconds: number, quick: boolean): Promise<Row> {
@@ -131,15 +136,18 @@ async function benchCase(experiment: 'gmm20' | 'breast_cancer', dtype: Dt, warmu
   const secs = (b.t - a.t) / 1000;
   const cpuMs = b.cpuMs;
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const m = await g.evaluateMetrics(r.state, target, bt.random.key(3), 2000);
   const metricsMs = performance.now() - t0;
+  const mc = process.cpuUsage(c0);
   const thr = await targetThroughput(target, dtype, seconds);
   bt.dispose(r.state);
   bt.dispose(state);
   return {
     experiment, dimensions: target.numDimensions, warmupIterations: warmup, iterations: b.it, seconds: secs, iterationsPerSecond: b.it / secs,
     targetEvaluations: b.evals - a.evals, evaluationsPerSecond: (b.evals - a.evals) / secs, cpuMsPerIteration: cpuMs / b.it,
-    componentsAtStart: a.k, componentsAtEnd: b.k, targetOnlyEvaluationsPerSecond: thr, metricsMs, negElbo: m.negElbo,
+    componentsAtStart: a.k, componentsAtEnd: b.k, targetOnlyEvaluationsPerSecond: thr.perSecond, targetOnlyCpuUsPerEvaluation: thr.cpuUs,
+    metricsMs, metricsCpuMs: (mc.user + mc.system) / 1000, negElbo: m.negElbo,
   };
 }
 
@@ -180,7 +188,7 @@ async function main() {
   for (const exp of ['gmm20', 'breast_cancer'] as const) {
     const row = await benchCase(exp, dtype, warmup, seconds, quick);
     rows.push(row);
-    console.log(`${exp.padEnd(13)} d ${row.dimensions}  ${row.iterationsPerSecond.toFixed(2)} it/s  ${row.evaluationsPerSecond.toFixed(0)} evals/s  CPU ${row.cpuMsPerIteration.toFixed(0)} ms/it  K ${row.componentsAtStart}→${row.componentsAtEnd}  target alone ${row.targetOnlyEvaluationsPerSecond.toFixed(0)} evals/s  metrics ${row.metricsMs.toFixed(0)} ms`);
+    console.log(`${exp.padEnd(13)} d ${row.dimensions}  ${row.iterationsPerSecond.toFixed(2)} it/s  ${row.evaluationsPerSecond.toFixed(0)} evals/s  CPU ${row.cpuMsPerIteration.toFixed(0)} ms/it  K ${row.componentsAtStart}→${row.componentsAtEnd}  target alone ${row.targetOnlyEvaluationsPerSecond.toFixed(0)} evals/s (CPU ${row.targetOnlyCpuUsPerEvaluation.toFixed(0)} µs each)  metrics ${row.metricsMs.toFixed(0)} ms (CPU ${row.metricsCpuMs.toFixed(0)})`);
   }
   const target: ToTarget = wantTarget ? await toTarget(dtype, minutes) : { run: false, note: 'not run (pass --to-target; the GMM20 −ELBO < 0.01 wall time is measured by examples/gmmvi/validate.ts)' };
   if (wantTarget) console.log(`GMM20 to −ELBO < 0.01: ${JSON.stringify(target)}`);
@@ -197,9 +205,9 @@ async function main() {
     'SAMTRON with the module defaults (n_des 100 per component, ρ = 2, one initial component, components added every 30 iterations), through `bt.gmmvi.run` (display off, no metrics inside the window).',
     'The cost of an iteration grows with the number of components K and the database size, so the window (after the warm-up iterations) and K at its ends are given.',
     '',
-    '| experiment | d | window (iterations) | K | iterations/s | target evaluations/s | CPU ms/iteration | target alone, evaluations/s | metrics (2000 samples), ms |',
-    '|---|---:|---|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.experiment} | ${r.dimensions} | ${r.warmupIterations}…${r.warmupIterations + r.iterations} (${r.seconds.toFixed(1)} s) | ${r.componentsAtStart}→${r.componentsAtEnd} | ${r.iterationsPerSecond.toFixed(2)} | ${r.evaluationsPerSecond.toFixed(0)} | ${r.cpuMsPerIteration.toFixed(0)} | ${r.targetOnlyEvaluationsPerSecond.toFixed(0)} | ${r.metricsMs.toFixed(0)} |`),
+    '| experiment | d | window (iterations) | K | iterations/s | target evaluations/s | CPU ms/iteration | target alone, evaluations/s | target alone, CPU µs/evaluation | metrics (2000 samples), ms | metrics, CPU ms |',
+    '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.experiment} | ${r.dimensions} | ${r.warmupIterations}…${r.warmupIterations + r.iterations} (${r.seconds.toFixed(1)} s) | ${r.componentsAtStart}→${r.componentsAtEnd} | ${r.iterationsPerSecond.toFixed(2)} | ${r.evaluationsPerSecond.toFixed(0)} | ${r.cpuMsPerIteration.toFixed(0)} | ${r.targetOnlyEvaluationsPerSecond.toFixed(0)} | ${r.targetOnlyCpuUsPerEvaluation.toFixed(0)} | ${r.metricsMs.toFixed(0)} | ${r.metricsCpuMs.toFixed(0)} |`),
     '',
     '"Target alone" is `evaluateTarget` (log density and x-gradient by reverse mode) of a batch of 1000 samples: the ceiling the target sets on the run\'s evaluations per second.',
     '',

@@ -4,8 +4,10 @@
  * it), `update(state, key, target)` → [state, info], where iteration t of a run uses
  * foldIn(key, t) with t = state.numUpdates — a restored state resumes with the numbers of an
  * uninterrupted run (CPU) — and `run(state, target, { iterations, key, logMetricsInterval,
- * onProgress, signal })` with gmmvi's metrics (§9): −ELBO from 2000 model samples, the entropy
- * estimate, components, target evaluations, max weight, database size, seconds.
+ * onProgress, onIteration, signal, progress, checkpoint, resume })` on the shared run loop
+ * (src/algorithms/loop, as bt.sgmcmc.run and bt.vi.fit), with gmmvi's metrics (§9): −ELBO from
+ * 2000 model samples, the entropy estimate, components, target evaluations, max weight, database
+ * size, seconds.
  *
  * The target is an argument, not part of the state: it holds functions, which a saved state
  * cannot.
