@@ -1,7 +1,7 @@
 /**
  * gmmvi.run on the shared run loop: a run resumed from a JSON checkpoint (state null, with or
  * without the key) ends with exactly the numbers of the uninterrupted run (CPU), components added
- * on the way included; onIteration can end a run; a target that turns NaN mid-run stops it with a
+ * on the way included; onIteration can end a run; zero-density (−∞) values pass and are counted; a target that turns NaN mid-run stops it with a
  * NumericalError naming the iteration, carrying the state before it, from which the run goes on;
  * a state of another dimension is a ShapeError; unknown config keys and run options ConfigErrors;
  * the metrics score model samples with the target's metricLogDensity when it has one (the
@@ -72,6 +72,16 @@ test('a target turning NaN: NumericalError naming the iteration and count; error
   const r = await g.run(kept, flaky, { iterations: 4, key: bt.random.key(3), ...quiet });
   assert.is(r.state.numUpdates, 4);
   assert.ok(read(r.state).means.every(Number.isFinite));
+});
+
+test('zero density (−∞) through run: no error, every evaluation counted, the −∞ rows kept in the database', async () => {
+  // the two-mode target cut to x₀ > −2: its left mode is mostly outside, the initial model is wide
+  const cut: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => bt.where(bt.greater(x.slice([0, 0], [x.shape[0]!, 1]).reshape([x.shape[0]!]), -2), target.logDensity(x), -Infinity) };
+  const r = await g.run(g.init(config(), cut, bt.random.key(2)), cut, { iterations: 4, key: bt.random.key(3), ...quiet });
+  const lp = Array.from(r.state.sampleDb.targetLnpdfs.dataSync());
+  assert.ok(lp.some((v) => v === -Infinity) && lp.some(Number.isFinite), 'both kinds evaluated');
+  assert.is(r.metrics[0]!.targetEvaluations, lp.length, 'all counted (no halving here)');
+  assert.ok(read(r.state).means.every(Number.isFinite) && read(r.state).chols.every(Number.isFinite), 'a finite model');
 });
 
 test('bad input: ShapeError for a state of another dimension, ConfigError for unknown config keys, run options and missing keys', async () => {
