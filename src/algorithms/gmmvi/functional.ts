@@ -144,7 +144,9 @@ export interface RunOptions {
 
 /** What `run` returns: the final state (the caller owns it), the metrics logged in this call, why it stopped. */
 export interface RunResult {
+  /** the state after the last iteration (the caller owns it) */
   state: GmmviRunState;
+  /** the metrics logged in this call, oldest first (the last one is of the final state) */
   metrics: GmmviMetrics[];
   /** 'completed', 'aborted', or `terminated: …` (onIteration) */
   reason: StopReason;
