@@ -63,7 +63,12 @@ interface Row {
   metricsMs: number;
   metricsCpuMs: number;
   negElbo: number;
+  /** WebGPU: the backend's dispatches, submits, host reads and uploads per iteration in the window */
+  devicePerIteration?: Record<string, number>;
 }
+
+/** The WebGPU backend's counters (null on the CPU). */
+let deviceStats: Record<string, number> | null = null;
 
 interface ToTarget {
   run: boolean;
@@ -114,10 +119,10 @@ async function targetThroughput(target: bt.gmmvi.LNPDF, dtype: Dt, seconds: numb
 async function benchCase(experiment: 'gmm20' | 'breast_cancer', dtype: Dt, warmup: number, seconds: number, quick: boolean): Promise<Row> {
   const { config, target } = makeCase(experiment, dtype);
   const state = g.init(config, target, bt.random.key(1), { dtype });
-  let start: { t: number; cpu: NodeJS.CpuUsage; evals: number; k: number } | null = null;
-  let end: { t: number; cpuMs: number; evals: number; k: number; it: number } | null = null;
+  let start: { t: number; cpu: NodeJS.CpuUsage; evals: number; k: number; dev: Record<string, number> } | null = null;
+  let end: { t: number; cpuMs: number; evals: number; k: number; it: number; dev: Record<string, number> } | null = null;
   const maxTimed = quick ? 4 : Infinity;
-  const mark = (s: bt.gmmvi.GmmviRunState) => ({ t: performance.now(), cpu: process.cpuUsage(), evals: s.sampleDb.numSamplesWritten, k: g.numComponents(s.model.model) });
+  const mark = (s: bt.gmmvi.GmmviRunState) => ({ t: performance.now(), cpu: process.cpuUsage(), evals: s.sampleDb.numSamplesWritten, k: g.numComponents(s.model.model), dev: { ...(deviceStats ?? {}) } });
   const ctl = new AbortController();
   if (warmup === 0) start = mark(state);
   const r = await g.run(state, target, {
@@ -148,6 +153,7 @@ async function benchCase(experiment: 'gmm20' | 'breast_cancer', dtype: Dt, warmu
     targetEvaluations: b.evals - a.evals, evaluationsPerSecond: (b.evals - a.evals) / secs, cpuMsPerIteration: cpuMs / b.it,
     componentsAtStart: a.k, componentsAtEnd: b.k, targetOnlyEvaluationsPerSecond: thr.perSecond, targetOnlyCpuUsPerEvaluation: thr.cpuUs,
     metricsMs, metricsCpuMs: (mc.user + mc.system) / 1000, negElbo: m.negElbo,
+    ...(deviceStats ? { devicePerIteration: Object.fromEntries(['dispatches', 'submits', 'reads', 'uploads'].map((k) => [k, ((b.dev[k] ?? 0) - (a.dev[k] ?? 0)) / b.it])) } : {}),
   };
 }
 
@@ -179,9 +185,10 @@ async function main() {
   const dtype: Dt = backend === 'cpu' ? 'float64' : 'float32';
   let adapter = '';
   if (backend !== 'cpu') {
-    const b = (await bt.ready(backend)) as { adapterLabel?: string };
+    const b = (await bt.ready(backend)) as { adapterLabel?: string; stats?: Record<string, number> };
     bt.setBackend(backend);
     adapter = b.adapterLabel ?? '';
+    deviceStats = b.stats ?? null;
   }
   const load = loadavg().map((v) => Number(v.toFixed(1)));
   const rows: Row[] = [];
@@ -209,6 +216,16 @@ async function main() {
     '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.experiment} | ${r.dimensions} | ${r.warmupIterations}…${r.warmupIterations + r.iterations} (${r.seconds.toFixed(1)} s) | ${r.componentsAtStart}→${r.componentsAtEnd} | ${r.iterationsPerSecond.toFixed(2)} | ${r.evaluationsPerSecond.toFixed(0)} | ${r.cpuMsPerIteration.toFixed(0)} | ${r.targetOnlyEvaluationsPerSecond.toFixed(0)} | ${r.targetOnlyCpuUsPerEvaluation.toFixed(0)} | ${r.metricsMs.toFixed(0)} | ${r.metricsCpuMs.toFixed(0)} |`),
     '',
+    ...(deviceStats
+      ? [
+          'On this backend the process CPU time includes the threads that run the shaders when the adapter is a software one (lavapipe / llvmpipe).',
+          '',
+          '| experiment | dispatches/iteration | submits/iteration | host reads/iteration | uploads/iteration |',
+          '|---|---:|---:|---:|---:|',
+          ...rows.map((r) => `| ${r.experiment} | ${['dispatches', 'submits', 'reads', 'uploads'].map((k) => (r.devicePerIteration?.[k] ?? NaN).toFixed(0)).join(' | ')} |`),
+          '',
+        ]
+      : []),
     '"Target alone" is `evaluateTarget` (log density and x-gradient by reverse mode) of a batch of 1000 samples: the ceiling the target sets on the run\'s evaluations per second.',
     '',
     '## GMM20 to −ELBO < 0.01',
