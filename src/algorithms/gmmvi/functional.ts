@@ -194,7 +194,7 @@ export async function run(state: GmmviRunState | null, target: LNPDF, opts: RunO
   if (d !== undefined && d !== target.numDimensions) throw new ShapeError(`${op}: the state's model has ${d} dimensions but the target ${target.numDimensions}; run a state made by init for this target.`);
   const cp = opts.resume === undefined ? null : peekCheckpoint(opts.resume);
   // the loop counts the steps of this run; `iterations` counts from the model's first iteration
-  const start = cp ? cp.step - cp.done : state!.numUpdates;
+  const start = cp ? cp.step - cp.done : state?.numUpdates ?? 0;
   const steps = Math.max(0, opts.iterations - start);
   let key = opts.key;
   let ownKey = false;

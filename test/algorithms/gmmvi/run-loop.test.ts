@@ -103,6 +103,8 @@ test('bad input: ShapeError for a state of another dimension, ConfigError for un
   await rejects(() => g.run(s0, target, { iterations: 2 }), isConfig(/key is missing/));
   await rejects(() => g.run(null, target, { iterations: 2, key: bt.random.key(1) }), isConfig(/no state/));
   await rejects(() => g.run(s0, target, { iterations: 2, key: bt.random.key(1), metricSamples: 0 }), isConfig(/metricSamples/));
+  await rejects(() => g.run(null, target, { iterations: 2, key: bt.random.key(1), resume: 'not a checkpoint' }), isConfig(/not JSON/));
+  await rejects(() => g.run(null, target, { iterations: 2, key: bt.random.key(1), resume: { format: 'other' } as never }), isConfig(/format/));
   assert.throws(() => g.checkTarget('t', { numDimensions: 2, logDensity: target.logDensity, metricLogDensity: 3 }), isConfig(/metricLogDensity must be a function/));
 });
 
