@@ -165,8 +165,9 @@ async function toTarget(dtype: Dt, minutes: number): Promise<ToTarget> {
   const t0 = performance.now();
   let hit: bt.gmmvi.GmmviMetrics | null = null;
   const r = await g.run(g.init(config, target, bt.random.key(1), { dtype }), target, {
-    iterations: 1_000_000, key: bt.random.key(2), logMetricsInterval: 10, signal: ctl.signal,
+    iterations: 1_000_000, key: bt.random.key(2), logMetricsInterval: 10, signal: ctl.signal, progress: false,
     onProgress: (m) => {
+      if (m.iteration % 100 === 0) console.log(`  to target: iteration ${m.iteration}  −ELBO ${m.negElbo.toFixed(4)}  K ${m.numComponents}  evaluations ${m.targetEvaluations}  ${m.seconds.toFixed(0)} s`);
       if (m.negElbo < 0.01) hit = m;
       if (hit || performance.now() - t0 > minutes * 60e3) ctl.abort();
     },
