@@ -209,13 +209,13 @@ async function main() {
     '',
     `${meta.date}, Node ${meta.node}, ${meta.cores} cores, load average ${load.join(' / ')} (1/5/15 min) when it started.${quick ? ' QUICK RUN (2 warm-up, 4 timed iterations a case): rough numbers.' : ''}`,
     '',
-    'The machine was shared with six other jobs while this ran: wall-time rates are lower than on an idle machine and vary run to run; the process CPU time per iteration is the steadier number.',
+    'The machine was shared with six other jobs while this ran (2 cores): wall-time rates are far lower than on an idle machine and vary run to run; the process CPU time per iteration is the steadier number, and "per CPU second" is the rate one busy core would give (an estimate: it ignores waiting, and contention still inflates CPU time somewhat).',
     'SAMTRON with the module defaults (n_des 100 per component, ρ = 2, one initial component, components added every 30 iterations), through `bt.gmmvi.run` (display off, no metrics inside the window).',
     'The cost of an iteration grows with the number of components K and the database size, so the window (after the warm-up iterations) and K at its ends are given.',
     '',
-    '| experiment | d | window (iterations) | K | iterations/s | target evaluations/s | CPU ms/iteration | target alone, evaluations/s | target alone, CPU µs/evaluation | metrics (2000 samples), ms | metrics, CPU ms |',
-    '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.experiment} | ${r.dimensions} | ${r.warmupIterations}…${r.warmupIterations + r.iterations} (${r.seconds.toFixed(1)} s) | ${r.componentsAtStart}→${r.componentsAtEnd} | ${r.iterationsPerSecond.toFixed(2)} | ${r.evaluationsPerSecond.toFixed(0)} | ${r.cpuMsPerIteration.toFixed(0)} | ${r.targetOnlyEvaluationsPerSecond.toFixed(0)} | ${r.targetOnlyCpuUsPerEvaluation.toFixed(0)} | ${r.metricsMs.toFixed(0)} | ${r.metricsCpuMs.toFixed(0)} |`),
+    '| experiment | d | window (iterations) | K | iterations/s | target evaluations/s | CPU ms/iteration | iterations per CPU second | evaluations per CPU second | target alone, evaluations/s | target alone, CPU µs/evaluation | metrics (2000 samples), ms | metrics, CPU ms |',
+    '|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map((r) => `| ${r.experiment} | ${r.dimensions} | ${r.warmupIterations}…${r.warmupIterations + r.iterations} (${r.seconds.toFixed(1)} s) | ${r.componentsAtStart}→${r.componentsAtEnd} | ${r.iterationsPerSecond.toFixed(2)} | ${r.evaluationsPerSecond.toFixed(0)} | ${r.cpuMsPerIteration.toFixed(0)} | ${(1000 / r.cpuMsPerIteration).toFixed(1)} | ${((1000 * r.targetEvaluations) / r.iterations / r.cpuMsPerIteration).toFixed(0)} | ${r.targetOnlyEvaluationsPerSecond.toFixed(0)} | ${r.targetOnlyCpuUsPerEvaluation.toFixed(0)} | ${r.metricsMs.toFixed(0)} | ${r.metricsCpuMs.toFixed(0)} |`),
     '',
     ...(deviceStats
       ? [
