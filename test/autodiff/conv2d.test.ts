@@ -53,6 +53,21 @@ test('memory stays bounded: a batch bigger than one patch chunk gives the same v
   assertClose(y, ref.out, 1e-13, 1e-13, 'chunked');
 });
 
+test('a weight gradient whose patch row exceeds the chunk budget (summed over tap chunks) equals the direct sum', () => {
+  // the ∂w convolution has K = Ho·Wo·N = 12·12·256 = 36864 columns per row, beyond the budget
+  const [N, H, C, O] = [256, 24, 2, 3];
+  const x = uniform([N, H, H, C], 80), w = uniform([3, 3, C, O], 81), probe = uniform([N, 12, 12, O], 82);
+  const gw = bt.grad((b: bt.Tensor) => bt.sum(bt.mul(bt.conv2d(x.t, b, { strides: [2, 2], padding: 'SAME' }), probe.t)))(w.t) as bt.Tensor;
+  // SAME, stride 2, k 3 on 24: out 12, total padding 1 → lo 0
+  const ref = new Array<number>(9 * C * O).fill(0);
+  for (let n = 0; n < N; n++) for (let a = 0; a < 12; a++) for (let b = 0; b < 12; b++) for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+    const ih = 2 * a + i, iw = 2 * b + j;
+    if (ih >= H || iw >= H) continue;
+    for (let c = 0; c < C; c++) for (let o = 0; o < O; o++) ref[((i * 3 + j) * C + c) * O + o] += x.v[((n * H + ih) * H + iw) * C + c]! * probe.v[((n * 12 + a) * 12 + b) * O + o]!;
+  }
+  assertClose(gw, ref, 1e-12, 1e-12, 'dw');
+});
+
 test('float32 on the CPU agrees with the float64 result to float32 precision', () => {
   const [xs, ws, s, padding] = cases[1]!;
   const x = uniform(xs, 60), w = uniform(ws, 61);
