@@ -1,7 +1,8 @@
 /**
  * conv2d on WebGPU vs the CPU (both float32): the forward for strides/padding and the general
  * dilated/grouped form, the gradients (the transposed convolutions, with negative padding and
- * input dilation), and vmap over x and w (feature groups). Small shapes: lavapipe is slow.
+ * input dilation), and vmap over x and w (feature groups), through the kernel's three variants
+ * (vec4 channels, scalar, workgroup-split sums). Small shapes: lavapipe is slow.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -39,6 +40,8 @@ if (gpu) {
   const convs: [string, number[], number[], (x: bt.Tensor, w: bt.Tensor) => bt.Tensor][] = [
     ['SAME stride 2', [2, 7, 6, 3], [3, 2, 3, 4], (x, w) => bt.conv2d(x, w, { strides: [2, 2], padding: 'SAME' })],
     ['VALID stride 1', [1, 9, 8, 2], [3, 3, 2, 5], (x, w) => bt.conv2d(x, w, { padding: 'VALID' })],
+    // its weight gradient sums 12·12·16 terms into each of 72 outputs: the workgroup-per-output kernel
+    ['batch 16 (long weight-gradient sums)', [16, 12, 12, 2], [3, 3, 2, 4], (x, w) => bt.conv2d(x, w, { padding: 'SAME' })],
     ['dilated, grouped, negative padding', [1, 6, 5, 4], [3, 2, 2, 4], (x, w) =>
       convGeneralDilated(x, w, { strides: [2, 1], padding: [[1, 2], [-1, 1]], lhsDilation: [2, 1], rhsDilation: [1, 2], featureGroupCount: 2 })],
   ];
