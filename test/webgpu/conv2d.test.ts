@@ -40,7 +40,9 @@ if (gpu) {
   const convs: [string, number[], number[], (x: bt.Tensor, w: bt.Tensor) => bt.Tensor][] = [
     ['SAME stride 2', [2, 7, 6, 3], [3, 2, 3, 4], (x, w) => bt.conv2d(x, w, { strides: [2, 2], padding: 'SAME' })],
     ['VALID stride 1', [1, 9, 8, 2], [3, 3, 2, 5], (x, w) => bt.conv2d(x, w, { padding: 'VALID' })],
-    // its weight gradient sums 12·12·16 terms into each of 72 outputs: the workgroup-per-output kernel
+    // its weight gradient sums 12·12·16 terms into each of 72 outputs: the split kernel striding over taps
+    // 8 outputs of 360 terms each, over 9 taps: the split kernel striding over channels
+    ['few outputs, many channels', [1, 4, 4, 40], [3, 3, 40, 2], (x, w) => bt.conv2d(x, w, { padding: 'VALID' })],
     ['batch 16 (long weight-gradient sums)', [16, 12, 12, 2], [3, 3, 2, 4], (x, w) => bt.conv2d(x, w, { padding: 'SAME' })],
     ['dilated, grouped, negative padding', [1, 6, 5, 4], [3, 2, 2, 4], (x, w) =>
       convGeneralDilated(x, w, { strides: [2, 1], padding: [[1, 2], [-1, 1]], lhsDilation: [2, 1], rhsDilation: [1, 2], featureGroupCount: 2 })],

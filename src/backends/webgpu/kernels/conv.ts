@@ -88,17 +88,25 @@ ${MAIN_SIG(SPLIT_WG)} {
   ${position('min(gi, mt[0] - 1u)', 1)}
   var acc = 0.0;
   if (gi < mt[0]) {
-    let K = kh * kw * cg;
-    for (var r = t; r < K; r += ${SPLIT_WG}u) {
-      let c = r % cg;
-      let tap = r / cg;
+    // threads stride over the taps when there are enough of them (the ∂w case: Ho·Wo taps),
+    // else over the channels; a tap's validity and offsets are then worked out once per tap
+    let T = kh * kw;
+    let byTap = T >= ${SPLIT_WG}u;
+    let tap0 = select(0u, t, byTap);
+    let tapStep = select(1u, ${SPLIT_WG}u, byTap);
+    let ch0 = select(t, 0u, byTap);
+    let chStep = select(${SPLIT_WG}u, 1u, byTap);
+    for (var tap = tap0; tap < T; tap += tapStep) {
       let i = tap / kw;
       let j = tap % kw;
       let qh = a * sh + i32(i) * rh - loH;
       let qw = b * sw + i32(j) * rw - loW;
       if (qh < 0 || qh % dh != 0 || qh / dh >= i32(H) || qw < 0 || qw % dw != 0 || qw / dw >= i32(W)) { continue; }
-      let xi = ((n * H + u32(qh / dh)) * W + u32(qw / dw)) * C + c0 + c;
-      acc = fma(x[xi], w[(tap * cg + c) * Cout + co], acc);
+      let xb = ((n * H + u32(qh / dh)) * W + u32(qw / dw)) * C + c0;
+      let wb = tap * cg * Cout + co;
+      for (var c = ch0; c < cg; c += chStep) {
+        acc = fma(x[xb + c], w[wb + c * Cout], acc);
+      }
     }
   }
   part[t] = acc;
