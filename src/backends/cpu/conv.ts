@@ -11,9 +11,9 @@ import { allocPooled } from './pool.js';
  * gathered into one scratch matrix and multiplied by the filter [kh·kw·cg, og]. The scratch holds
  * at most PATCH_BUDGET elements (or ROWS_WIDE rows of one tap's cg channels, if that is more), so
  * memory stays bounded whatever the batch. The budget (256 KiB of float64) keeps the patches in
- * L2 between the gather and the multiply: measured on the 2-core box, 2^13–2^15 elements ran the
- * 3×3 1→16 layer on [100, 32, 32, 1] 2–3× faster than 2^18, whose chunks were also big enough
- * to wake matmul's helper thread.
+ * L2 between the gather and the multiply: on the shared 2-core box (wall time, noisy), budgets of
+ * 2^12–2^14 elements ran the 3×3 1→16 layer on [100, 32, 32, 1] ≈2.5× faster than 2^18, whose
+ * chunks were also big enough to wake matmul's helper thread.
  */
 const PATCH_BUDGET = 1 << 15;
 /** rows per chunk when one row's patch alone exceeds the budget */
