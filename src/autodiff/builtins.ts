@@ -26,7 +26,7 @@ export const KERNEL_OPS = [
   'reduceSum', 'reduceMax', 'reduceMin', 'argmax', 'argmin', 'cumsum',
   'transpose', 'broadcastTo', 'slice', 'pad', 'concat',
   'take', 'scatterAdd', 'argsort',
-  'matmul', 'cholesky', 'triangularSolve', 'solve', 'slogdet',
+  'matmul', 'conv2d', 'cholesky', 'triangularSolve', 'solve', 'slogdet',
   'randomBits', 'randomUniform', 'randomSplit', 'randomFoldIn', 'randomGamma', 'randomRandint',
   ...SPECIAL_OPS,
 ] as const;

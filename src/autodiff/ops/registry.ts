@@ -5,6 +5,7 @@ import { reducePrims } from './reduce.js';
 import { shapePrims } from './shape.js';
 import { indexingPrims } from './indexing.js';
 import { matmulPrim } from './matmul.js';
+import { conv2dPrim } from './conv-prim.js';
 import { linalgPrims } from './linalg.js';
 import { randomPrims } from './random.js';
 import { specialPrims } from './special.js';
@@ -22,6 +23,7 @@ export const builtinPrimitives: Record<BuiltinOp, Primitive> = {
   ...shapePrims,
   ...indexingPrims,
   matmul: matmulPrim,
+  conv2d: conv2dPrim,
   ...linalgPrims,
   ...randomPrims,
   ...specialPrims,

@@ -7,6 +7,7 @@ import { argExtreme, cumsum, reduce } from './reduce.js';
 import { broadcastTo, concat, pad, slice, transpose } from './shape-kernels.js';
 import { argsort, scatterAdd, take } from './index-kernels.js';
 import { matmul } from './matmul/matmul.js';
+import { conv2dKernel } from './conv.js';
 import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
 import { randintOffset } from './randint.js';
 import { fma } from './special.js';
@@ -315,6 +316,7 @@ export const cpuKernels: Record<KernelOp, CpuKernel> = {
   scatterAdd: scatterAddKernel,
   argsort: argsortKernel,
   matmul: matmulKernel,
+  conv2d: conv2dKernel,
   cholesky: choleskyKernel,
   triangularSolve: triangularSolveKernel,
   solve: solveKernel,

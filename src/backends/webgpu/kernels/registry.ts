@@ -4,6 +4,7 @@ import { ELEMENTWISE_OPS, type ElementwiseOp, type KernelOp } from '../../../aut
 import { argKernel, cumsumKernel, reduceKernel } from './reduce.js';
 import { argsortKernel, scatterAddKernel, takeKernel } from './indexing.js';
 import { matmulKernel } from './matmul.js';
+import { conv2dKernel } from './conv.js';
 import { choleskyKernel, slogdetKernel, solveKernel, triangularSolveKernel } from './linalg.js';
 import { randomRandintKernel, randomBitsKernel, randomFoldInKernel, randomGammaKernel, randomSplitKernel, randomUniformKernel } from './random.js';
 import { specialGpuKernels } from './special-functions.js';
@@ -29,6 +30,7 @@ export const builtinKernels: Record<KernelOp, GpuKernel> = {
   scatterAdd: scatterAddKernel,
   argsort: argsortKernel,
   matmul: matmulKernel,
+  conv2d: conv2dKernel,
   cholesky: choleskyKernel,
   triangularSolve: triangularSolveKernel,
   solve: solveKernel,
