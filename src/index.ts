@@ -25,7 +25,7 @@ export { sum, mean, max, min, variance, logsumexp, softmax, logSoftmax, argmax, 
 export { reshape, transpose, mT, broadcastTo, expandDims, squeeze, flatten, slice, pad, concat, stack, moveAxis } from './autodiff/ops/shape.js';
 export { take, scatterAdd, takeAlongAxis, argsort, sort, diagonal, diag, triu, tril } from './autodiff/ops/indexing.js';
 export { matmul, outer } from './autodiff/ops/matmul.js';
-export { conv2d, type Conv2dOptions } from './autodiff/ops/conv.js';
+export { conv2d, convGeneralDilated, type Conv2dOptions, type ConvGeneralOptions } from './autodiff/ops/conv.js';
 export { stopGradient } from './autodiff/ops/special.js';
 export { lgamma, digamma, polygamma, trigamma, gammainc, gammaincc, gammaincinv, betainc, betaincinv } from './autodiff/ops/special-functions.js';
 
