@@ -39,9 +39,9 @@ for (const [name, solver] of [['newton-cg', 'newton-cg'], ['sgd', 'sgd'], ['adam
   });
 }
 
-test('the ESS guard: an M-step from θ = 0 stops where the reweighted ESS reaches half the E-step ESS, and reports it', () => {
+test('the ESS guard: an M-step from θ = 0 stops where the reweighted ESS reaches half the E-step ESS, and reports it', async () => {
   const em = new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples: 20000, numLivePoints: 100 } });
-  const r = em.eStep(bt.random.key(0), model.params);
+  const r = await em.eStep(bt.random.key(0), model.params);
   const m = em.mStep(bt.random.key(1), model.params, r);
   assert.ok(m.essLimited, 'guarded');
   assert.ok(m.ess >= 0.5 * r.ESS, `ESS ${m.ess} vs E-step ${r.ESS}`);
