@@ -82,12 +82,12 @@ const covPerESS = mul2(mul2(Hi, Sigma), Hi);
 console.log(`targets: μ* = ȳ = ${muStar.toFixed(4)}, τ* = ${tauStar.toFixed(4)}, log Z* = ${logZStar.toFixed(4)}`);
 console.log(`H = [[${H[0]!.map((x) => x.toFixed(3))}], [${H[1]!.map((x) => x.toFixed(3))}]], Σ = [[${Sigma[0]!.map((x) => x.toFixed(3))}], [${Sigma[1]!.map((x) => x.toFixed(3))}]]`);
 console.log(`predicted sd: μ̂ ${Math.sqrt(covPerESS[0]![0]!).toFixed(3)}/√ESS, τ̂ ${Math.sqrt(covPerESS[1]![1]!).toFixed(3)}/√ESS`);
-console.log(`config: c = ${c}, maxSamples = ${maxSamples}, ${steps} EM steps from μ = ${mu0}, τ = ${tau0}, newton-cg, logZFtol 0; keys 0…${seeds - 1}`);
+console.log(`config: c = ${c}, maxSamples = ${maxSamples}, ${steps} EM steps from μ = ${mu0}, τ = ${tau0}, newton-cg, logZFtol = logZAtol = 0; keys 0…${seeds - 1}`);
 
 const model = hierarchical();
 const rows: { mu: number; tau: number; logZ: number; uncert: number; ess: number; s: number }[] = [];
 for (let k = 0; k < seeds; k++) {
-  const em = new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples, numLivePoints: c }, logZFtol: 0, key: bt.random.key(k) });
+  const em = new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples, numLivePoints: c }, logZFtol: 0, logZAtol: 0, key: bt.random.key(k) });
   const t0 = performance.now();
   const p0 = hierarchicalParams(mu0, tau0);
   const { results, params, history } = await em.train(steps, p0);
