@@ -16,7 +16,7 @@
  *     variant is skipped there.
  * Reference rows, not run here: the prototype of issue 12 on this engine, and jaxns v2.6.2's
  * published numbers (jaxns cannot be installed on this machine: no Python package index is
- * reachable; see the table's note). And seconds per EM step (E-step + M-step) on jaxns'
+ * reachable; see the table's note). And seconds per EM step (E-step + M-step) per solver (newton-cg, sgd, adam) on jaxns'
  * `test_basic` when `bt.em` is in this build; otherwise the table says it is not available.
  *
  *   npx tsx bench/ns.ts [--backend cpu|webgpu] [--seeds N] [--out DIR] [--smoke]
@@ -27,6 +27,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { cpus, loadavg } from 'node:os';
 import * as bt from '../src/index.js';
 import { parseBenchArgs } from './args.js';
 import { emApi, testBasic } from '../examples/ns/em-problems.js';
@@ -175,21 +176,30 @@ async function runVariant(variant: string, dtype: bt.FloatDType, plainJs: boolea
 }
 
 interface EmRow {
+  solver: string;
   steps: number;
   eStepSeconds?: number;
   mStepSeconds?: number;
+  /** θ after the last M-step. */
+  theta?: number;
   note: string;
 }
 
-/** Seconds per EM step (one E-step and one M-step) on test_basic, when bt.em is in this build. */
-async function emStepTiming(smoke: boolean): Promise<EmRow> {
+const EM_SOLVERS: [string, () => unknown][] = [
+  ['newton-cg', () => 'newton-cg'],
+  ['sgd', () => 'sgd'],
+  ['adam (1e-2)', () => bt.optim.adam({ learningRate: 1e-2 })],
+];
+
+/** Seconds per EM step (one E-step and one M-step) on test_basic with `solver`, when bt.em is in this build. */
+async function emStepTiming(smoke: boolean, solverName: string, solver: unknown): Promise<EmRow> {
   const em = emApi();
   const model = testBasic();
-  if (!em || !model) return { steps: 0, note: 'bt.em not available in this build (evidence maximisation is on another branch): no number' };
+  if (!em || !model) return { solver: solverName, steps: 0, note: 'bt.em not available in this build (evidence maximisation is on another branch): no number' };
   const steps = smoke ? 1 : 3;
   const maxSamples = smoke ? 600 : 10_000;
   const key = bt.random.key(5);
-  const runner = new em.EvidenceMaximisation({ model, nsOptions: { maxSamples }, key });
+  const runner = new em.EvidenceMaximisation({ model, nsOptions: { maxSamples }, key, solver });
   let params = model.params;
   let tE = 0;
   let tM = 0;
@@ -199,14 +209,18 @@ async function emStepTiming(smoke: boolean): Promise<EmRow> {
     const results = await runner.eStep(k, params);
     tE += (performance.now() - t0) / 1000;
     t0 = performance.now();
-    const next = await runner.mStep(k, params, results);
+    const next = await runner.mStep(bt.random.foldIn(k, 1), params, results);
     tM += (performance.now() - t0) / 1000;
-    console.log(`EM test_basic step ${s}: log Z ${results.logZMean.toFixed(4)} ± ${results.logZUncert.toFixed(4)}; M-step log Z ${next.logZ.toFixed(4)}`);
+    console.log(`EM test_basic (${solverName}) step ${s}: log Z ${results.logZMean.toFixed(4)} ± ${results.logZUncert.toFixed(4)}; M-step log Ẑ ${next.logZ.toFixed(4)}, θ ${next.params.y_param!.item().toFixed(4)}`);
     disposeResults(results);
     bt.dispose(k);
+    if (params !== model.params) bt.dispose(params);
     params = next.params;
   }
-  return { steps, eStepSeconds: tE / steps, mStepSeconds: tM / steps, note: `nsOptions { maxSamples: ${maxSamples} }, default solver` };
+  const theta = params.y_param!.item();
+  if (params !== model.params) bt.dispose(params);
+  bt.dispose(key);
+  return { solver: solverName, steps, eStepSeconds: tE / steps, mStepSeconds: tM / steps, theta, note: `nsOptions { maxSamples: ${maxSamples} } (c = 60), from θ = 0, key 5` };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -239,6 +253,7 @@ const REFERENCES: Row[] = [
 
 async function main() {
   const { backend, out, seeds, smoke } = parseArgs(process.argv.slice(2));
+  const loadStart = loadavg()[0]!;
   const dtype: bt.FloatDType = backend === 'cpu' ? 'float64' : 'float32';
   const rows: Row[] = [];
   let adapter = '';
@@ -255,13 +270,18 @@ async function main() {
   if (backend === 'cpu') rows.push(...(await runVariant('plain-JS likelihood (cpu, vectorized)', 'float64', true, seeds, smoke)));
   else rows.push({ variant: `plain-JS likelihood (${backend})`, kind: 'unavailable', note: 'skipped: a vectorized plain-JS likelihood reads its points synchronously, which only the CPU backend can' });
   bt.setBackend('cpu');
-  let emRow: EmRow;
-  try {
-    emRow = await emStepTiming(smoke);
-  } catch (e) {
-    emRow = { steps: 0, note: `EM failed: ${firstLine(e)}` };
+  const emRows: EmRow[] = [];
+  for (const [name, make] of EM_SOLVERS) {
+    let row: EmRow;
+    try {
+      row = await emStepTiming(smoke, name, make());
+    } catch (e) {
+      row = { solver: name, steps: 0, note: `EM failed: ${firstLine(e)}` };
+    }
+    emRows.push(row);
+    console.log(row.eStepSeconds === undefined ? `EM test_basic (${name}): ${row.note}` : `EM test_basic (${name}): ${(row.eStepSeconds + row.mStepSeconds!).toFixed(2)} s per step (E ${row.eStepSeconds.toFixed(2)} s, M ${row.mStepSeconds!.toFixed(2)} s)`);
   }
-  console.log(emRow.eStepSeconds === undefined ? `EM test_basic: ${emRow.note}` : `EM test_basic: ${(emRow.eStepSeconds + emRow.mStepSeconds!).toFixed(2)} s per step (E ${emRow.eStepSeconds.toFixed(2)} s, M ${emRow.mStepSeconds!.toFixed(2)} s)`);
+  const loadEnd = loadavg()[0]!;
 
   // one summary line per measured variant, then the references
   const variants = [...new Set(rows.map((r) => r.variant))];
@@ -285,12 +305,12 @@ async function main() {
   const jaxnsSeconds = REFERENCES.find((r) => r.variant.startsWith('jaxns'))!.seconds!;
 
   mkdirSync(out, { recursive: true });
-  const meta = { backend, dtype, adapter, date: new Date().toISOString(), node: process.version, seeds, smoke, problem: `${D}-D correlated Gaussian (jaxns basic_mvn)`, exact: -109.2649 };
-  writeFileSync(join(out, `ns-${backend}.json`), JSON.stringify({ meta, runs: rows, summary, references: REFERENCES, em: emRow }, null, 2));
+  const meta = { backend, dtype, adapter, date: new Date().toISOString(), node: process.version, cores: cpus().length, loadAverage: { start: loadStart, end: loadEnd }, seeds, smoke, problem: `${D}-D correlated Gaussian (jaxns basic_mvn)`, exact: -109.2649 };
+  writeFileSync(join(out, `ns-${backend}.json`), JSON.stringify({ meta, runs: rows, summary, references: REFERENCES, em: emRows }, null, 2));
   const md = [
     `# Nested sampling on the ${D}-D correlated Gaussian (${backend}${adapter}, ${dtype})`,
     '',
-    `${meta.date}, Node ${meta.node}. bt.ns.NestedSampler with jaxns' defaults (c = 240 live points, 40 slice steps, half the live points per shell, dlogZ = log(1 + 1e-3)); exact log Z = −109.2649; seeds ${1000}…${1000 + seeds - 1}, after one warm-up run.${smoke ? ' SMOKE RUN (24 live points, s = 1, 480 samples): not a measurement.' : ''}`,
+    `${meta.date}, Node ${meta.node}. bt.ns.NestedSampler with jaxns' defaults (c = 240 live points, 40 slice steps, half the live points per shell, dlogZ = log(1 + 1e-3)); exact log Z = −109.2649; seeds ${1000}…${1000 + seeds - 1}, after one warm-up run. Machine: ${meta.cores} cores, 1-minute load average ${loadStart.toFixed(1)} at the start and ${loadEnd.toFixed(1)} at the end${loadStart > meta.cores || loadEnd > meta.cores ? ' (shared and loaded: other jobs ran beside the bench, so wall times are inflated; CPU s counts this process only)' : ''}.${smoke ? ' SMOKE RUN (24 live points, s = 1, 480 samples): not a measurement.' : ''}`,
     '',
     '| sampler | runs | mean error | spread (sd) | reported ± | evaluations | batched calls | s / run | CPU s / run | µs / evaluation | s vs jaxns |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
@@ -318,13 +338,15 @@ async function main() {
     '',
     '## Evidence maximisation: seconds per EM step on jaxns\' test_basic (cpu)',
     '',
-    emRow.eStepSeconds === undefined
-      ? `${emRow.note}.`
-      : [
-          '| steps | E-step s | M-step s | s / EM step | setup |',
-          '|---:|---:|---:|---:|---|',
-          `| ${emRow.steps} | ${fx(emRow.eStepSeconds, 2)} | ${fx(emRow.mStepSeconds, 2)} | ${fx(emRow.eStepSeconds + emRow.mStepSeconds!, 2)} | ${emRow.note} |`,
-        ].join('\n'),
+    'Each row: 3 EM steps (E-step, then M-step) from θ = 0; θ after them (θ* = −0.6205; see test/algorithms/em/basic.test.ts on why θ* ± 0.05 is not identified).',
+    '',
+    '| solver | steps | E-step s | M-step s | s / EM step | θ after | setup |',
+    '|---|---:|---:|---:|---:|---:|---|',
+    ...emRows.map((r) =>
+      r.eStepSeconds === undefined
+        ? `| ${r.solver} | — | — | — | — | — | ${r.note} |`
+        : `| ${r.solver} | ${r.steps} | ${fx(r.eStepSeconds, 2)} | ${fx(r.mStepSeconds, 2)} | ${fx(r.eStepSeconds + r.mStepSeconds!, 2)} | ${fx(r.theta, 3)} | ${r.note} |`,
+    ),
     '',
   ].join('\n');
   writeFileSync(join(out, `ns-${backend}.md`), md);

@@ -15,7 +15,7 @@ const exact = testBasicExactLogZ(0);
 const zs: number[] = [];
 const us: number[] = [];
 for (let s = 0; s < 12; s++) {
-  const r = em.eStep(bt.random.key(100 + s));
+  const r = await em.eStep(bt.random.key(100 + s));
   zs.push(r.logZMean);
   us.push(r.logZUncert);
 }

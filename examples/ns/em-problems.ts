@@ -77,3 +77,48 @@ export function testBasicExactLogZ(theta: number): number {
   for (let i = 0; i <= n; i++) z += (i === 0 || i === n ? 1 : i % 2 ? 4 : 2) * Math.exp(-i * h) * (pHi[i]! - pLo[i]!);
   return Math.log((z * h) / 3);
 }
+
+/** The hierarchical Gaussian's data (test/algorithms/em/hierarchical.test.ts): y_j, j = 1…4, with noise σ = 0.5. */
+export const HIER_Y = [-1.2, 0.5, 2.1, 0.3];
+/** See HIER_Y. */
+export const HIER_SIGMA = 0.5;
+
+/**
+ * The hierarchical Gaussian: μ ~ N(0, 2²) and τ ~ LogNormal(0, 1), both parametrised; x_j ~
+ * N(μ, τ²); y_j ~ N(x_j, σ²). Z(μ, τ) = Π_j N(y_j | μ, τ² + σ²), maximal at μ* = ȳ,
+ * τ*² = max(0, var(y) − σ²).
+ */
+export function hierarchical(): bt.ns.Model {
+  const yt = bt.tensor(HIER_Y, { dtype: 'float64' });
+  const n = HIER_Y.length;
+  return new bt.ns.Model({
+    priorModel: function* () {
+      const mu = yield new bt.ns.Prior({ dist: 'Normal', loc: 0, scale: 2 }, 'mu').parametrised();
+      const tau = yield new bt.ns.Prior({ dist: 'LogNormal', loc: 0, scale: 1 }, 'tau').parametrised();
+      return yield new bt.ns.Prior({ dist: 'Normal', loc: bt.mul(mu, bt.ones([n], 'float64')), scale: tau }, 'x');
+    },
+    logLikelihood: (x: bt.Tensor) =>
+      bt.sum(bt.sub(bt.mul(-0.5, bt.square(bt.div(bt.sub(x, yt), HIER_SIGMA))), Math.log(HIER_SIGMA * Math.sqrt(2 * Math.PI)))),
+  });
+}
+
+/** Exact log Z(μ, τ) of the hierarchical Gaussian: Σ_j log N(y_j | μ, τ² + σ²). */
+export function hierarchicalLogZ(mu: number, tau: number): number {
+  const s2 = tau * tau + HIER_SIGMA * HIER_SIGMA;
+  return HIER_Y.reduce((a, y) => a - (0.5 * (y - mu) ** 2) / s2 - 0.5 * Math.log(2 * Math.PI * s2), 0);
+}
+
+/** θ of a parametrised prior whose value is the quantile at q: the inverse of quickUnit, θ = a/(1 − |a|), a = 2q − 1. */
+export function thetaOfQuantile(q: number): number {
+  const a = 2 * q - 1;
+  return a / (1 - Math.abs(a));
+}
+
+/** The hierarchical model's params (mu_param, tau_param) that give μ = mu and τ = tau. */
+export function hierarchicalParams(mu: number, tau: number): Record<string, bt.Tensor> {
+  const Phi = (z: number) => bt.tidy(() => 0.5 * (1 + (bt.erf(bt.tensor(z * Math.SQRT1_2, { dtype: 'float64' })).item() as number)));
+  return {
+    mu_param: bt.tensor(thetaOfQuantile(Phi(mu / 2)), { dtype: 'float64' }),
+    tau_param: bt.tensor(thetaOfQuantile(Phi(Math.log(tau))), { dtype: 'float64' }),
+  };
+}

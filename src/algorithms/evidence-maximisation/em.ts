@@ -25,7 +25,6 @@ import type { NestedSamplerResults } from '../nested-sampling/results.js';
 import type { TerminationCond } from '../nested-sampling/termination.js';
 import { kishESS, logEvidence, logTerms, mStepData, type MStepData } from './objective.js';
 import { newtonCG } from './newton-cg.js';
-import { runNestedSync } from './estep.js';
 
 /** An M-step solver: jaxns' trust-region Newton–CG, minibatch Armijo SGD with heavy-ball momentum, or a bt.optim transformation. */
 export type EMSolver = 'newton-cg' | 'sgd' | GradientTransformation;
@@ -93,11 +92,25 @@ export interface EMStepRecord {
   essLimited: boolean;
 }
 
+/** Options of eStep (those of NestedSampler.run that an E-step takes). */
+export interface EStepOptions {
+  /** Called with the sampler's progress (steps are shells). */
+  onProgress?: (p: Progress) => void;
+  /** Stops the E-step between shells: the results so far come back, with terminationReason 0. */
+  signal?: AbortSignal;
+  /** The sampler's progress display (default off). */
+  progress?: boolean | ProgressOptions;
+}
+
 /** Options of train. */
 export interface EMTrainOptions {
   /** Called with the loop's progress (steps are EM steps; values logZ, logZUncert). */
   onProgress?: (p: Progress) => void;
-  /** Stops the run between EM steps. */
+  /**
+   * Stops the run between EM steps, or inside an E-step between its shells; the answer is then
+   * the last finished E-step and its params (reason 'aborted'), or, when the first E-step was
+   * cut short, its partial results (terminationReason 0).
+   */
   signal?: AbortSignal;
   /** The progress display (default off). */
   progress?: boolean | ProgressOptions;
@@ -127,6 +140,7 @@ interface EMState {
 }
 
 const KNOWN = ['model', 'nsOptions', 'maxNumEpochs', 'gtol', 'logZFtol', 'logZAtol', 'batchSize', 'momentum', 'terminationCond', 'verbose', 'solver', 'key', 'minESSFraction'];
+const ESTEP_KNOWN = ['onProgress', 'signal', 'progress'];
 const TRAIN_KNOWN = ['onProgress', 'signal', 'progress', 'checkpoint', 'resume'];
 const OP = 'em.EvidenceMaximisation';
 
@@ -186,12 +200,19 @@ export class EvidenceMaximisation {
     return this.model.withParams(params);
   }
 
-  /** The E-step: nested sampling of model(params) with nsOptions and terminationCond, from `key`. */
-  eStep(key: Tensor, params: ModelParams = this.model.params): NestedSamplerResults {
+  /**
+   * The E-step: `NestedSampler.run` of model(params) with nsOptions and terminationCond from
+   * `key` (so on any backend the sampler runs on, with its progress and abort); the same results
+   * as `new ns.NestedSampler(model(params), nsOptions).run(key, { terminationCond })`.
+   */
+  async eStep(key: Tensor, params: ModelParams = this.model.params, options: EStepOptions = {}): Promise<NestedSamplerResults> {
     const op = `${OP}.eStep`;
     checkKey(op, key);
     const model = this.checkParams(op, params);
-    return runNestedSync(op, new NestedSampler(model, this.nsOptions), key, this.terminationCond);
+    if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object.`);
+    for (const k of Object.keys(options)) if (!ESTEP_KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${ESTEP_KNOWN.join(', ')}).`);
+    const sampler = new NestedSampler(model, this.nsOptions);
+    return sampler.run(key, { terminationCond: this.terminationCond, onProgress: options.onProgress, signal: options.signal, progress: options.progress ?? false });
   }
 
   /**
@@ -316,33 +337,48 @@ export class EvidenceMaximisation {
     const init: EMState | null = options.resume === undefined ? { params: p0, logZPrev: -Infinity, converged: false, history: [] } : null;
     // the newest params the loop holds (an M-step's output), freed here if a later step throws
     let current: ModelParams = p0;
+    let history: EMStepRecord[] = [];
+    const signal = options.signal;
+    const copyParams = (p: ModelParams): ModelParams => {
+      const copy: ModelParams = {};
+      for (const [k, t] of Object.entries(p)) copy[k] = keep(tensor(Float64Array.from(t.dataSync()), { shape: t.shape, dtype: 'float64' }));
+      return copy;
+    };
     const run = loopRun<EMState, EMStepRecord>(init, {
       name: op,
       steps: numSteps,
       key: this.key,
       unit: 'EM step',
-      signal: options.signal,
+      signal,
       onProgress: options.onProgress,
       progress: options.progress ?? false,
       checkpoint: options.checkpoint,
       resume: options.resume,
-      step: (state, ks, s) => {
-        const results = keep(this.eStep(ks!, state.params));
+      // async: the loop's tidy scope covers only the part before the first await, so everything
+      // made after it is kept or disposed here by hand (the E-step and M-step tidy their own work)
+      step: async (state, ks, s) => {
+        history = state.history;
+        current = state.params;
+        const results = keep(await this.eStep(ks!, state.params, { signal }));
+        if (signal?.aborted && results.terminationReason === 0) throw new EStepAborted(results, state.params);
         if (last) dispose([last.results, last.params]);
         // a copy: the loop frees the state's params once an M-step replaces them
-        const copy: ModelParams = {};
-        for (const [k, t] of Object.entries(state.params)) copy[k] = keep(tensor(Float64Array.from(t.dataSync()), { shape: t.shape, dtype: 'float64' }));
-        last = { results, params: copy };
+        last = { results, params: copyParams(state.params) };
         const dZ = Math.abs(results.logZMean - state.logZPrev);
         const converged = dZ < Math.max(this.logZFtol * results.logZUncert, this.logZAtol);
         const rec: EMStepRecord = { step: s, logZ: results.logZMean, logZUncert: results.logZUncert, mStepLogZ: NaN, epochs: 0, essLimited: false };
         let next = state.params;
         if (!converged && s < numSteps - 1) {
-          const m = this.mStep(foldIn(ks!, 1), state.params, results);
-          next = m.params;
-          rec.mStepLogZ = m.logZ;
-          rec.epochs = m.epochs;
-          rec.essLimited = m.essLimited;
+          const km = foldIn(ks!, 1);
+          try {
+            const m = this.mStep(km, state.params, results);
+            next = m.params;
+            rec.mStepLogZ = m.logZ;
+            rec.epochs = m.epochs;
+            rec.essLimited = m.essLimited;
+          } finally {
+            km.dispose();
+          }
         }
         if (this.verbose) {
           const th = Object.entries(next).map(([k, v]) => `${k} = [${Array.from(v.dataSync(), (z) => z.toPrecision(4)).join(', ')}]`).join(', ');
@@ -358,9 +394,17 @@ export class EvidenceMaximisation {
     try {
       r = await run;
     } catch (e) {
+      const held = last as { results: NestedSamplerResults; params: ModelParams } | null;
+      if (e instanceof EStepAborted) {
+        // aborted inside an E-step: the last finished one is the answer, else (the first E-step was
+        // cut short) the partial one; the state the loop hands over on the error is freed here
+        const params = held ? held.params : copyParams(e.params);
+        if (current !== p0) dispose(current);
+        if (held) dispose(e.results);
+        return { results: held ? held.results : e.results, params, history, reason: 'aborted' };
+      }
       // a failed step (e.g. a NumericalError in an E-step) leaves the previous step's kept results
       // and params with no owner: free them before the error propagates
-      const held = last as { results: NestedSamplerResults; params: ModelParams } | null;
       if (held) dispose([held.results, held.params]);
       if (current !== p0) dispose(current);
       throw e;
@@ -369,11 +413,23 @@ export class EvidenceMaximisation {
     if (!lastNow) {
       // a resume of a finished run: its answer again (the E-step of its last step)
       const s = Math.max(0, r.step - 1);
-      const results = this.eStep(foldIn(this.key, s), r.state.params);
-      return { results, params: r.state.params, history: r.state.history, reason: r.reason };
+      const k = foldIn(this.key, s);
+      try {
+        const results = await this.eStep(k, r.state.params);
+        return { results, params: r.state.params, history: r.state.history, reason: r.reason };
+      } finally {
+        k.dispose();
+      }
     }
     // the params that produced the last results (the state's are newer only after an abort mid-run)
     if (r.state.params !== p0) dispose(r.state.params);
     return { results: lastNow.results, params: lastNow.params, history: r.state.history, reason: r.reason };
+  }
+}
+
+/** Thrown out of train's loop when its signal cut an E-step short (carries the partial results). */
+class EStepAborted extends Error {
+  constructor(readonly results: NestedSamplerResults, readonly params: ModelParams) {
+    super('aborted inside an E-step');
   }
 }

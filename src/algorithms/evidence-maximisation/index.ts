@@ -5,6 +5,6 @@
  * @module
  */
 export {
-  EvidenceMaximisation, type EvidenceMaximisationOptions, type EMSolver, type MStepResult, type EMStepRecord, type EMTrainOptions, type EMTrainResult,
+  EvidenceMaximisation, type EvidenceMaximisationOptions, type EMSolver, type MStepResult, type EMStepRecord, type EStepOptions, type EMTrainOptions, type EMTrainResult,
 } from './em.js';
 export { newtonCG, type FlatObjective, type NewtonCGOptions, type NewtonCGResult } from './newton-cg.js';

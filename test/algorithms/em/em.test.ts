@@ -28,7 +28,7 @@ const nsOptions = { maxSamples: 20000, numLivePoints: 60 };
 test('the E-step equals the sampler run at model(params) with the same key', async () => {
   const model = basicModel();
   const em = new bt.em.EvidenceMaximisation({ model, nsOptions });
-  const a = em.eStep(bt.random.key(4), th(-0.3));
+  const a = await em.eStep(bt.random.key(4), th(-0.3));
   const b = await new NestedSampler(model(th(-0.3)), nsOptions).run(bt.random.key(4));
   assert.is(a.logZMean, b.logZMean);
   assert.is(a.logZUncert, b.logZUncert);
@@ -38,10 +38,67 @@ test('the E-step equals the sampler run at model(params) with the same key', asy
   assert.equal(Array.from(a.parametrisedSamples.y!.dataSync()), Array.from(b.parametrisedSamples.y!.dataSync()));
 });
 
-test('the M-step objective: log Ẑ at the E-step θ is its log Z; its gradient matches finite differences', () => {
+test('eStep hands onProgress and signal to the sampler run: progress reported; an abort returns the results so far', async () => {
+  let calls = 0;
+  let abortAt = Infinity;
+  const ctl = new AbortController();
+  const model = new Model({
+    priorModel: function* () {
+      const x = yield new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x');
+      const y = yield new Prior({ dist: 'Normal', loc: x, scale: 1 }, 'y').parametrised();
+      return [y];
+    },
+    // a few shells into the run the signal fires (the sampler checks it between shells)
+    logLikelihood: (y: bt.Tensor) => {
+      if (++calls === abortAt) ctl.abort();
+      return bt.mul(-0.5, bt.square(y));
+    },
+  });
+  const em = new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples: 4000, numLivePoints: 30 } });
+  const seen: number[] = [];
+  const full = await em.eStep(bt.random.key(4), th(-0.3), { onProgress: (p) => seen.push(p.step) });
+  assert.ok(seen.length >= 1 && seen[seen.length - 1]! > 1, `progress steps ${seen}`);
+  abortAt = calls + 20;
+  const cut = await em.eStep(bt.random.key(4), th(-0.3), { signal: ctl.signal });
+  assert.ok(ctl.signal.aborted);
+  assert.is(cut.terminationReason, 0, 'cut short: no termination condition holds');
+  assert.ok(cut.totalNumLikelihoodEvaluations < full.totalNumLikelihoodEvaluations, `${cut.totalNumLikelihoodEvaluations} vs ${full.totalNumLikelihoodEvaluations}`);
+  assert.ok(full.terminationReason !== 0);
+});
+
+test('train aborted inside an E-step answers with the last finished E-step and its params, and leaks no tensors', async () => {
+  let armed = false;
+  let calls = 0;
+  const ctl = new AbortController();
+  const model = new Model({
+    priorModel: function* () {
+      const x = yield new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x');
+      const y = yield new Prior({ dist: 'Normal', loc: x, scale: 1 }, 'y').parametrised();
+      return [y];
+    },
+    // once step 0 has finished, abort a few likelihood calls into step 1's E-step
+    logLikelihood: (y: bt.Tensor) => {
+      if (armed && ++calls === 5) ctl.abort();
+      return bt.mul(-0.5, bt.square(y));
+    },
+  });
+  const em = new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples: 4000, numLivePoints: 30 }, logZFtol: 0, logZAtol: 0 });
+  const before = bt.memory().numTensors;
+  const r = await em.train(3, undefined, { signal: ctl.signal, onProgress: () => (armed = true) });
+  assert.is(r.reason, 'aborted');
+  assert.ok(calls >= 5, `likelihood calls after arming: ${calls}`);
+  assert.is(r.history.length, 1, 'only step 0 finished');
+  assert.is(r.results.logZMean, r.history[0]!.logZ);
+  assert.ok(r.results.terminationReason !== 0, 'a finished E-step');
+  assert.is(r.params.y_param!.item(), 0, 'the params that produced it (step 0 started at θ = 0)');
+  bt.dispose([r.params, r.results]);
+  assert.is(bt.memory().numTensors, before, 'tensors after the aborted train');
+});
+
+test('the M-step objective: log Ẑ at the E-step θ is its log Z; its gradient matches finite differences', async () => {
   const model = basicModel();
   const em = new bt.em.EvidenceMaximisation({ model, nsOptions });
-  const r = em.eStep(bt.random.key(1), th(0));
+  const r = await em.eStep(bt.random.key(1), th(0));
   const data = mStepData('test', r);
   const f = (t: bt.Tensor) => logEvidence(model, { y_param: t }, data);
   // Σ_i ΔX_i L_i = Σ dp_i Z = Z
@@ -57,7 +114,7 @@ test('the M-step objective: log Ẑ at the E-step θ is its log Z; its gradient 
   }
 });
 
-test('L = 0 samples get weight −∞, not NaN: the objective stays finite', () => {
+test('L = 0 samples get weight −∞, not NaN: the objective stays finite', async () => {
   const model = new Model({
     priorModel: function* () {
       const x = yield new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x');
@@ -68,7 +125,7 @@ test('L = 0 samples get weight −∞, not NaN: the objective stays finite', () 
     logLikelihood: (x: bt.Tensor, m: bt.Tensor) => bt.where(bt.less(x, 0.3), -Infinity, bt.mul(-0.5, bt.square(bt.sub(x, m)))),
   });
   const em = new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples: 3000 } });
-  const r = em.eStep(bt.random.key(0), model.params);
+  const r = await em.eStep(bt.random.key(0), model.params);
   assert.ok(Array.from(r.logLSamples.dataSync()).some((v) => v === -Infinity), 'some zero-likelihood samples');
   const m = em.mStep(bt.random.key(1), model.params, r);
   assert.ok(Number.isFinite(m.logZ) && Number.isFinite(m.params.m_param!.item() as number), `logZ ${m.logZ}`);
@@ -111,7 +168,7 @@ test('train resumed from a JSON checkpoint matches an uninterrupted run', async 
   assert.is.not(full.params.y_param!.item(), 0);
 });
 
-test('bad input: ConfigError before sampling', () => {
+test('bad input: ConfigError before sampling', async () => {
   const model = basicModel();
   const E = bt.em.EvidenceMaximisation;
   const cfg = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof bt.ConfigError && re.test((e as Error).message), String(re));
@@ -126,7 +183,13 @@ test('bad input: ConfigError before sampling', () => {
   cfg(() => new E({ model: {} as never, nsOptions }), /ns.Model/);
   const em = new E({ model, nsOptions });
   cfg(() => em.mStep(bt.random.key(0), model.params, {} as never), /nested-sampling results/);
-  assert.throws(() => em.eStep(bt.random.key(0), { q_param: bt.tensor(0, { dtype: 'float64' }) }), (e: unknown) => e instanceof bt.ConfigError);
+  // async: the error rejects the Promise (before any sampling)
+  let err: unknown = null;
+  await em.eStep(bt.random.key(0), { q_param: bt.tensor(0, { dtype: 'float64' }) }).catch((e: unknown) => (err = e));
+  assert.ok(err instanceof bt.ConfigError, String(err));
+  err = null;
+  await em.eStep(bt.random.key(0), model.params, { lr: 1 } as never).catch((e: unknown) => (err = e));
+  assert.ok(err instanceof bt.ConfigError && /unknown option 'lr'/.test((err as Error).message), String(err));
 });
 
 test('a NumericalError in a later E-step propagates from train and leaks no tensors', async () => {
