@@ -7,8 +7,7 @@
  *    draws (`bt.ns.resample`) against the exact marginals from the grid.
  * 2. Evidence maximisation on jaxns' `test_basic` (examples/ns/em-problems.ts): E-steps and
  *    M-steps until log Z stops moving (jaxns' rule: |Δ log Z| < log Z uncertainty), from θ = 0
- *    (log Z −0.9792) towards θ* = −0.6205 (log Z −0.5591; not reached yet, printed beside the
- *    result); the log Z trace against the exact log Z(θ) by quadrature, and the row checks log Z
+ *    (log Z −0.9792) towards θ* = −0.6205 (log Z −0.5591); the log Z trace against the exact log Z(θ) by quadrature, and the row checks log Z
  *    at the θ reached. Skipped, with a message, while `bt.em` is not in this build.
  *
  * `runNsDemo(outDir)` returns result rows for the demo table. Run alone: `npx tsx examples/nested-sampling.ts [outDir]`.
@@ -196,10 +195,11 @@ async function emDemo(outDir: string): Promise<ResultRow[]> {
   console.log(`  ${trace.length} E-steps in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   writeFileSync(join(outDir, 'em-logz-trace.svg'), emTraceSvg(trace));
   console.log(`  plot: ${join(outDir, 'em-logz-trace.svg')}`);
-  // θ* is not reached yet (an open item of issue 12: the reweighted evidence of this singular
-  // likelihood is heavy-tailed, the ESS guard keeps M-steps short and the logZFtol rule stops on
-  // noise); say so plainly rather than count it, and check the evidence at the θ EM reached
-  console.log(`  θ after EM ${last.theta.toFixed(4)}, θ* = ${TEST_BASIC_THETA_STAR} (quadrature): ${Math.abs(last.theta - TEST_BASIC_THETA_STAR) < 0.05 ? 'reached' : 'not reached (open item of issue 12)'}`);
+  // θ itself is not identified to ±0.05 by this problem: log Z(θ) is within 0.01 nat of its top on
+  // [−0.84, −0.44], the singular likelihood gives the M-step's gradient infinite variance, and the
+  // E-step's log Z noise is ~100× the 0.0007 nat that separates θ* ± 0.05 (examples/ns/em-basic-theta.ts).
+  // So the row checks what EM promises: the evidence at the θ reached, against quadrature.
+  console.log(`  θ after EM ${last.theta.toFixed(4)} (θ* = ${TEST_BASIC_THETA_STAR}; log Z(θ) is flat to 0.01 nat on [−0.84, −0.44])`);
   const exact = testBasicExactLogZ(last.theta);
   return [
     { problem: 'EM test_basic log Z at the final θ (3σ)', ours: pm(last.logZ, last.uncert), known: `${exact.toFixed(4)} (quadrature at θ = ${last.theta.toFixed(3)})`, err: Math.abs(last.logZ - exact), tol: 3 * last.uncert },
