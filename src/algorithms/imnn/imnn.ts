@@ -24,7 +24,7 @@ import type { Module } from '../../nn/types.js';
 import { splitKeys } from '../../random.js';
 import { run as loopRun } from '../loop/loop.js';
 import type { Progress } from '../loop/progress.js';
-import { fisherStatistics, getα, imnnLoss, type FStatistics } from './fisher.js';
+import { fisherStatistics, getα, imnnLoss, type FStatistics, type LossAux } from './fisher.js';
 import { checkCommon, type CommonOptions, type Checked } from './check.js';
 import { historyPlot, type PlotOptions } from './plot.js';
 
@@ -49,6 +49,12 @@ export interface IMNNAux {
   val_r?: Tensor;
   /** the weights the training statistics were computed at (before the update) */
   wBefore: PyTree;
+}
+
+/** @internal What an Aggregated subclass tells its in-memory parent's constructor: its name and extra arguments. */
+export interface Subclass {
+  name: string;
+  keys: string[];
 }
 
 /** Fit history (host numbers, one entry per iteration over all fit calls), plus maxDetF. */
@@ -216,8 +222,7 @@ export abstract class IMNN<P = PyTree> {
    */
   update(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] {
     const [trainKey, valKey] = key ? splitKeys(key, 2) : [undefined, undefined];
-    const lossFn = (w: P) => imnnLoss(...this.getSummaries(w, trainKey, false), λ, α);
-    const [[loss, st], g] = valueAndGrad(lossFn, { hasAux: true })(state.w) as [[Tensor, ReturnType<typeof imnnLoss>[1]], PyTree];
+    const [loss, st, g] = this.lossAndGradient(state.w, trainKey, λ, α);
     const [upd, opt] = this.optimiser.update(g, state.opt, state.w as PyTree);
     const w = applyUpdates(state.w as PyTree, upd) as P;
     const aux: IMNNAux = { loss, detF: det(st.F), detC: det(st.C), detinvC: det(st.invC), Λ2: st.Λ2, r: st.r, wBefore: state.w as PyTree };
@@ -227,6 +232,17 @@ export abstract class IMNN<P = PyTree> {
       Object.assign(aux, { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r });
     }
     return [{ w, opt }, aux];
+  }
+
+  /**
+   * Λ, its statistics and dΛ/dw at w, the simulations drawn with `key`: reverse mode over the
+   * whole forward computation (the Aggregated classes override it with the chunked two-pass
+   * chain rule).
+   */
+  protected lossAndGradient(w: P, key: Tensor | undefined, λ: number, α: number): [Tensor, LossAux, PyTree] {
+    const lossFn = (v: P) => imnnLoss(...this.getSummaries(v, key, false), λ, α);
+    const [[loss, st], g] = valueAndGrad(lossFn, { hasAux: true })(w) as [[Tensor, LossAux], PyTree];
+    return [loss, st, g];
   }
 
   /** The regularisation rate α from (λ, ε). */
