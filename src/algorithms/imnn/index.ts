@@ -9,6 +9,8 @@ export { IMNN as IMNNBase, type IMNNState, type IMNNAux, type IMNNHistory, type 
 export { SimulatorIMNN, type SimulatorIMNNOptions } from './simulator.js';
 export { GradientIMNN, jvpDerivatives, type GradientIMNNOptions } from './gradient.js';
 export { NumericalGradientIMNN, type NumericalGradientIMNNOptions } from './numerical.js';
+export { AggregatedSimulatorIMNN, type AggregatedSimulatorIMNNOptions, type SummaryOptions } from './aggregated-simulator.js';
+export { Aggregation, type AggregationOptions, type DataAggregationOptions } from './aggregation.js';
 export { IMNN, type AnyIMNNOptions } from './factory.js';
 export { getα, fisherStatistics, imnnLoss, regularisation, regularisationStrength, signedLogdet, type FStatistics, type LossAux } from './fisher.js';
 export type { CommonOptions } from './check.js';
