@@ -10,6 +10,8 @@ export { SimulatorIMNN, type SimulatorIMNNOptions } from './simulator.js';
 export { GradientIMNN, jvpDerivatives, type GradientIMNNOptions } from './gradient.js';
 export { NumericalGradientIMNN, type NumericalGradientIMNNOptions } from './numerical.js';
 export { AggregatedSimulatorIMNN, type AggregatedSimulatorIMNNOptions, type SummaryOptions } from './aggregated-simulator.js';
+export { AggregatedGradientIMNN, type AggregatedGradientIMNNOptions } from './aggregated-gradient.js';
+export { AggregatedNumericalGradientIMNN, type AggregatedNumericalGradientIMNNOptions } from './aggregated-numerical.js';
 export { Aggregation, type AggregationOptions, type DataAggregationOptions } from './aggregation.js';
 export { IMNN, type AnyIMNNOptions } from './factory.js';
 export { getα, fisherStatistics, imnnLoss, regularisation, regularisationStrength, signedLogdet, type FStatistics, type LossAux } from './fisher.js';
