@@ -13,7 +13,7 @@ export { AggregatedSimulatorIMNN, type AggregatedSimulatorIMNNOptions, type Summ
 export { AggregatedGradientIMNN, type AggregatedGradientIMNNOptions } from './aggregated-gradient.js';
 export { AggregatedNumericalGradientIMNN, type AggregatedNumericalGradientIMNNOptions } from './aggregated-numerical.js';
 export { Aggregation, type AggregationOptions, type DataAggregationOptions } from './aggregation.js';
-export { IMNN, type AnyIMNNOptions } from './factory.js';
+export { IMNN, type AnyIMNNOptions, type AnyIMNN } from './factory.js';
 export { getα, fisherStatistics, imnnLoss, regularisation, regularisationStrength, signedLogdet, type FStatistics, type LossAux } from './fisher.js';
 export type { CommonOptions } from './check.js';
 export type { PlotOptions } from './plot.js';
