@@ -33,7 +33,7 @@ export class AggregatedGradientIMNN<P = PyTree> extends GradientIMNN<P> {
     this.aggregation = new Aggregation(this.op, this.nS, this.nD, opts, true);
     this.aggregation.protect([this.fiducial, this.derivative, this.validationFiducial, this.validationDerivative]);
     (this as { θFid: Tensor }).θFid = keep(moveSync(this.θFid, this.host, this.op));
-    withBackend(this.host, () => this.ready());
+    this.ready(this.host);
   }
 
   /** the backend of the loss, the optimiser and the weights */

@@ -37,7 +37,7 @@ export class AggregatedNumericalGradientIMNN<P = PyTree> extends NumericalGradie
     this.aggregation.protect([this.fiducial, this.validationFiducial, this.flat]);
     (this as { θFid: Tensor }).θFid = keep(moveSync(this.θFid, this.host, this.op));
     (this as { δθ: Tensor }).δθ = keep(moveSync(this.δθ, this.host, this.op));
-    withBackend(this.host, () => this.ready());
+    this.ready(this.host);
   }
 
   /** the backend of the loss, the optimiser and the weights */

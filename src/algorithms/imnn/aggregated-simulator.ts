@@ -43,7 +43,7 @@ export class AggregatedSimulatorIMNN<P = PyTree> extends SimulatorIMNN<P> {
     super(opts, { name: 'AggregatedSimulatorIMNN', keys: KEYS });
     this.aggregation = new Aggregation(this.op, this.nS, this.nD, opts, false);
     (this as { θFid: Tensor }).θFid = keep(moveSync(this.θFid, this.host, this.op));
-    withBackend(this.host, () => this.ready());
+    this.ready(this.host);
   }
 
   /** the backend of the loss, the optimiser and the weights */

@@ -23,6 +23,8 @@ import type { GradientTransformation } from '../../optim/types.js';
 import type { Module } from '../../nn/types.js';
 import { splitKeys } from '../../random.js';
 import { run as loopRun } from '../loop/loop.js';
+import { withBackend } from '../../backends/backend.js';
+import { moveSync } from './aggregation.js';
 import type { Progress } from '../loop/progress.js';
 import { fisherStatistics, getα, imnnLoss, type FStatistics, type LossAux } from './fisher.js';
 import { checkCommon, type CommonOptions, type Checked } from './check.js';
@@ -147,6 +149,8 @@ export abstract class IMNN<P = PyTree> {
   invF?: Tensor;
   private bestW: P | undefined;
   private keyOrState: Tensor | IMNNState<P>;
+  /** the backend the weights live on (the Aggregated classes' host) */
+  private home: string | undefined;
   protected readonly op: string;
 
   constructor(name: string, opts: CommonOptions<P>, extraKeys: string[]) {
@@ -166,18 +170,32 @@ export abstract class IMNN<P = PyTree> {
     this.history = { detF: [], detC: [], detinvC: [], Λ2: [], r: [], val_detF: [], val_detC: [], val_detinvC: [], val_Λ2: [], val_r: [], maxDetF: -Infinity };
   }
 
-  /** Draws the weights (or takes the given state): the subclass calls it at the end of its constructor. */
-  protected ready(): void {
-    const ks = this.keyOrState;
-    if (ks instanceof Tensor) this.state = tidy(() => this.init(ks)) as IMNNState<P>;
-    else {
-      const probe = this.model.apply(ks.w, reshape(tidy(() => this.probeInput()), [1, ...this.inputShape]));
-      if (probe.ndim !== 2 || probe.shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${probe.shape.join(', ')}], expected [1, ${this.nSummaries}].`);
-      probe.dispose();
-      // a copy: fit frees replaced states, and the given one may belong to another IMNN
-      this.state = keep(copyTree(ks));
-    }
-    this.w = this.state.w;
+  /**
+   * Draws the weights (or takes the given state): the subclass calls it at the end of its
+   * constructor. With `host` (the Aggregated classes) the weights are made on that backend.
+   */
+  protected ready(host?: string): void {
+    this.home = host;
+    const make = () => {
+      const ks = this.keyOrState;
+      if (ks instanceof Tensor) this.state = tidy(() => this.init(this.atHome(ks))) as IMNNState<P>;
+      else {
+        const w = this.atHome(ks.w);
+        const probe = this.model.apply(w, reshape(tidy(() => this.atHome(this.probeInput())), [1, ...this.inputShape]));
+        if (probe.ndim !== 2 || probe.shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${probe.shape.join(', ')}], expected [1, ${this.nSummaries}].`);
+        probe.dispose();
+        // a copy: fit frees replaced states, and the given one may belong to another IMNN
+        this.state = keep(tidy(() => copyTree(this.atHome(ks))));
+      }
+      this.w = this.state.w;
+    };
+    if (host === undefined) make();
+    else withBackend(host, make);
+  }
+
+  /** x on the host backend of an Aggregated class (itself otherwise). */
+  protected atHome<T>(x: T): T {
+    return this.home === undefined ? x : moveSync(x, this.home, this.op);
   }
 
   /** θFid under its ASCII name. */
@@ -200,7 +218,7 @@ export abstract class IMNN<P = PyTree> {
   /** Fresh state: network parameters from `key`, the optimiser's state for them. */
   init(key: Tensor): IMNNState<P> {
     const w = this.model.init(key);
-    const x = this.model.apply(w, reshape(tidy(() => this.probeInput()), [1, ...this.inputShape]));
+    const x = this.model.apply(w, reshape(tidy(() => this.atHome(this.probeInput())), [1, ...this.inputShape]));
     if (x.shape.length !== 2 || x.shape[1] !== this.nSummaries) {
       throw new ShapeError(`${this.op}: the model maps one input of shape [${this.inputShape.join(', ')}] (as a batch [1, ...]) to shape [${x.shape.join(', ')}], expected [1, ${this.nSummaries}] (nSummaries = ${this.nSummaries}).`);
     }
