@@ -26,6 +26,8 @@ import { run as loopRun } from '../loop/loop.js';
 import { withBackend } from '../../backends/backend.js';
 import { moveSync } from './aggregation.js';
 import type { Progress } from '../loop/progress.js';
+import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
+import { fromJSON, toJSON, type TreeJSON } from '../../tree-json.js';
 import { fisherStatistics, getα, imnnLoss, type FStatistics, type LossAux } from './fisher.js';
 import { checkCommon, type CommonOptions, type Checked } from './check.js';
 import { historyPlot, type PlotOptions } from './plot.js';
@@ -92,9 +94,36 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Progress callback (every printRate iterations, or every maxIterations/20). */
   onProgress?: (p: Progress) => void;
+  /**
+   * Save a checkpoint every `every` iterations: the loop's (state, iteration, key) plus the fit's
+   * own counters, best weights and history under `imnn`; JSON.stringify it as it is.
+   */
+  checkpoint?: CheckpointOptions;
+  /**
+   * Carry on from a checkpoint of this class's fit (the object or its JSON text), on this or a
+   * fresh instance: the same λ, ε, patience, minIterations, best and rng give the fit that was
+   * never interrupted (bit for bit on the CPU). The state, history and best weights are the
+   * checkpoint's.
+   */
+  resume?: IMNNCheckpoint | string;
 }
 
-const FIT_KEYS = ['rng', 'patience', 'minIterations', 'maxIterations', 'printRate', 'best', 'signal', 'onProgress'];
+/** A checkpoint of an IMNN fit: the loop's, plus the fit's counters, best weights and history. */
+export interface IMNNCheckpoint extends Checkpoint {
+  /** bt.tree.toJSON of { settings, counter, patienceCounter, bestW, history } */
+  imnn: TreeJSON;
+}
+
+/** What a checkpoint records about the fit beyond the loop's state (a bt.tree). */
+interface FitExtras<P> {
+  settings: { λ: number; ε: number; patience: number; minIterations: number; best: boolean };
+  counter: number;
+  patienceCounter: number;
+  bestW: P | null;
+  history: IMNNHistory;
+}
+
+const FIT_KEYS = ['rng', 'patience', 'minIterations', 'maxIterations', 'printRate', 'best', 'signal', 'onProgress', 'checkpoint', 'resume'];
 const STATS = ['detF', 'detC', 'detinvC', 'Λ2', 'r'] as const;
 
 /** Disposes the tensors of `trees` that none of `keepTrees` holds (states share tensors with weights). */
@@ -296,10 +325,32 @@ export abstract class IMNN<P = PyTree> {
     if (opts.rng !== undefined && !(opts.rng instanceof Tensor && opts.rng.dtype === 'int32' && opts.rng.size === 2)) throw new ConfigError(`${op}: rng must be a PRNG key (bt.random.key(seed)).`);
     if (this.needsKey() && opts.rng === undefined) throw new ConfigError(`${op}: rng is required to draw simulations (pass bt.random.key(seed)).`);
 
+    const settings = { λ, ε, patience, minIterations, best };
+    if (opts.checkpoint !== undefined && (opts.checkpoint === null || typeof opts.checkpoint !== 'object' || typeof opts.checkpoint.save !== 'function')) {
+      throw new ConfigError(`${op}: checkpoint must be { every, save(checkpoint) }.`);
+    }
     let counter = 0;
     let patienceCounter = 0;
+    let resume: Checkpoint | undefined;
+    if (opts.resume !== undefined) {
+      const [cp, extras] = this.readFitCheckpoint(op, opts.resume, settings);
+      resume = cp;
+      counter = extras.counter;
+      patienceCounter = extras.patienceCounter;
+      const old = this.bestW;
+      this.bestW = extras.bestW ?? undefined;
+      if (old && old !== this.w) dispose(old as PyTree);
+      this.history = extras.history;
+    }
     const init = this.state;
     const h = this.history;
+    const checkpoint: CheckpointOptions | undefined = opts.checkpoint && {
+      every: opts.checkpoint.every,
+      save: async (cp) => {
+        const extras: FitExtras<P> = { settings, counter, patienceCounter, bestW: this.bestW ?? null, history: h };
+        await opts.checkpoint!.save({ ...cp, imnn: await toJSON(extras) } as IMNNCheckpoint);
+      },
+    };
     const read = async (t: Tensor | undefined) => (t === undefined ? NaN : (await t.data())[0]!);
     let result;
     try {
@@ -310,6 +361,8 @@ export abstract class IMNN<P = PyTree> {
         ...(opts.rng ? { key: opts.rng } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(checkpoint ? { checkpoint } : {}),
+        ...(resume ? { resume, ...(this.home ? { backend: this.home } : {}) } : {}),
         ...(printRate ? { progressEvery: printRate } : {}),
         progress: printRate !== undefined,
         unit: 'iteration',
@@ -357,6 +410,30 @@ export abstract class IMNN<P = PyTree> {
     release([init, oldW], [this.state, this.w, this.bestW]);
     this.setFStatistics({ w: this.w, ...(opts.rng ? { key: opts.rng } : {}) });
     return this;
+  }
+
+  /** A fit checkpoint read back: the loop's part, and the fit's counters, best weights and history (checked against this fit's settings). */
+  private readFitCheckpoint(op: string, raw: unknown, settings: FitExtras<P>['settings']): [Checkpoint, FitExtras<P>] {
+    let cp = raw;
+    if (typeof cp === 'string') {
+      try {
+        cp = JSON.parse(cp);
+      } catch (e) {
+        throw new ConfigError(`${op}: resume is a string but not JSON: ${(e as Error).message}`);
+      }
+    }
+    const imnn = (cp as { imnn?: unknown } | null)?.imnn;
+    if (imnn === undefined) throw new ConfigError(`${op}: resume must be a checkpoint of an IMNN fit (what fit's checkpoint.save received), with its 'imnn' part.`);
+    const extras = fromJSON(imnn, this.home ? { backend: this.home } : {}) as FitExtras<P>;
+    const diff = Object.entries(settings).filter(([k, v]) => (extras.settings as Record<string, unknown>)[k] !== v);
+    if (diff.length > 0) {
+      dispose(extras.bestW as PyTree);
+      throw new ConfigError(`${op}: the checkpoint was saved by a fit with ${diff.map(([k]) => `${k} = ${String((extras.settings as Record<string, unknown>)[k])}`).join(', ')}, not ${diff.map(([k, v]) => `${k} = ${String(v)}`).join(', ')}; resume with the same arguments.`);
+    }
+    const h = extras.history;
+    const lens = [...STATS].map((k) => h[k].length);
+    if (lens.some((l) => l !== lens[0])) throw new ConfigError(`${op}: the checkpoint's history is malformed.`);
+    return [cp as Checkpoint, extras];
   }
 
   /**
