@@ -104,7 +104,7 @@ export class AggregatedSimulatorIMNN<P = PyTree> extends SimulatorIMNN<P> {
     return derivative ? (r as [Tensor, Tensor]) : r[0]!;
   }
 
-  /** The chunks of the nS simulations drawn with `keys` [nS, 2]: the nD with derivatives, then the rest. */
+  /** The chunks of the nS simulations drawn with `keys` (shape [nS, 2]), the nD with derivatives first. */
   private pieces(keys: Tensor, extra?: (offset: number, n: number, derivative: boolean) => PyTree): [Piece[], Piece[]] {
     const a = this.aggregation;
     const n = a.nPerDevice;

@@ -43,10 +43,13 @@ export interface DataAggregationOptions extends AggregationOptions {
 
 /** A chunk of a pass: where it runs, its (cacheable) data and per-pass extras such as cotangents. */
 export interface Piece {
+  /** the backend it runs on */
   device: string;
   /** the cache key of its data ('' = never cached, e.g. keys that change every iteration) */
   id: string;
+  /** makes its data on the host (slices of a simulation set, or keys) */
   data: () => PyTree;
+  /** makes what changes from pass to pass (the cotangents of pass 2) */
   extra?: () => PyTree;
 }
 
