@@ -64,6 +64,8 @@ export function moveSync<T>(tree: T, backend: string, op: string): T {
     if (!(l instanceof Tensor)) return l;
     const src = l.concrete()._backend!;
     if (src === target) return l;
+    // a copy would drop a trace silently: the passes are not differentiated through (getGradient is the VJP)
+    if (l._backend === null) throw new ConfigError(`${op}: a traced value (inside grad/jvp/vmap) cannot move from '${src.name}' to '${backend}'; the Aggregated passes are not differentiable across backends: use getGradient for dΛ/dw.`);
     if (!src.readSync) throw new ConfigError(`${op}: a value on backend '${src.name}' cannot be read synchronously to move it to '${backend}'; use one backend for host and devices (e.g. all 'webgpu').`);
     return withBackend(backend, () => tensor(l.dataSync().slice(), { shape: [...l.shape], dtype: l.dtype }));
   });

@@ -121,23 +121,30 @@ test('getSummary on one input or a chunk; fit histories equal the in-memory fit'
   assertClose(a.getEstimate(fid.slice([0], [3])), m.getEstimate(fid.slice([0], [3])), 1e-10, 1e-12);
 });
 
-test('memory: the working bytes of an update grow with the chunk, not with nS (metered CPU backend)', () => {
+test('memory: the working bytes of an update grow with the chunk, not with nS (metered CPU backend; Gradient and Simulator)', () => {
   const net = bt.nn.mlp({ sizes: [10, 64, 64, 2], activation: 'leakyRelu' });
-  const working = (n: number, nPerDevice?: number) => {
+  const working = (n: number, nPerDevice?: number, simulator = false) => {
     const d = bt.withBackend('meter', () => bt.random.normal(bt.random.key(5), [n, 10]));
     const dd = bt.withBackend('meter', () => bt.random.normal(bt.random.key(6), [n, 10, 2]));
     const o = bt.withBackend('meter', () => ({ ...common(), model: net, nS: n, nD: n, fiducial: d, derivative: dd }));
-    const m = nPerDevice === undefined
-      ? bt.withBackend('meter', () => new bt.imnn.GradientIMNN(o))
-      : new bt.imnn.AggregatedGradientIMNN({ ...o, host: 'meter', devices: ['meter'], nPerDevice });
+    const { fiducial: _f, derivative: _d, ...os } = { ...o, simulator: sim };
+    const m = simulator
+      ? nPerDevice === undefined
+        ? bt.withBackend('meter', () => new bt.imnn.SimulatorIMNN(os))
+        : new bt.imnn.AggregatedSimulatorIMNN({ ...os, host: 'meter', devices: ['meter'], nPerDevice })
+      : nPerDevice === undefined
+        ? bt.withBackend('meter', () => new bt.imnn.GradientIMNN(o))
+        : new bt.imnn.AggregatedGradientIMNN({ ...o, host: 'meter', devices: ['meter'], nPerDevice });
+    const key = bt.withBackend('meter', () => bt.random.key(4));
     const before = meter.inner.memory().numBytes;
     const tensors = bt.memory().numTensors;
     meter.peak = before;
-    bt.tidy(() => void bt.withBackend('meter', () => m.update(m.state, undefined, 10, α)));
+    const total = bt.memory().numBytes;
+    bt.tidy(() => void bt.withBackend('meter', () => m.update(m.state, simulator ? key : undefined, 10, α)));
     const peak = meter.peak - before;
     assert.is(bt.memory().numTensors, tensors, 'an update inside tidy leaves no tensor behind');
-    assert.is(meter.inner.memory().numBytes, before);
-    bt.dispose([d, dd]);
+    assert.is(bt.memory().numBytes, total);
+    bt.dispose([d, dd, key]);
     return peak;
   };
   const full = working(400);
@@ -147,7 +154,11 @@ test('memory: the working bytes of an update grow with the chunk, not with nS (m
   const perSimHost = 6 * 8;
   assert.ok(big < full / 5, `aggregated ${big} B vs in memory ${full} B`);
   assert.ok(big - small < 300 * perSimHost * 12, `300 more simulations cost ${big - small} B on top of the chunk's ${small} B (in memory: ${full} B for 400)`);
-  console.log(`  working bytes of one update, nS = 400: in memory ${full}, chunks of 20: ${big} (nS = 100: ${small})`);
+  console.log(`  working bytes of one GradientIMNN update, nS = 400: in memory ${full}, chunks of 20: ${big} (nS = 100: ${small})`);
+  const [sFull, sBig, sSmall] = [working(400, undefined, true), working(400, 20, true), working(100, 20, true)];
+  assert.ok(sBig < sFull / 5, `simulator: aggregated ${sBig} B vs in memory ${sFull} B`);
+  assert.ok(sBig - sSmall < 300 * perSimHost * 12, `simulator: 300 more simulations cost ${sBig - sSmall} B on top of ${sSmall} B`);
+  console.log(`  working bytes of one SimulatorIMNN update, nS = 400: in memory ${sFull}, chunks of 20: ${sBig} (nS = 100: ${sSmall})`);
 });
 
 test('bad aggregation arguments are ConfigErrors naming them, before any iteration', () => {
