@@ -8,13 +8,14 @@
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
-import { keep, tidy } from '../../memory.js';
+import { dispose, keep, tidy } from '../../memory.js';
 import { withBackend } from '../../backends/backend.js';
 import { valueAndGrad } from '../../autodiff/reverse.js';
 import { concat, reshape, slice, squeeze } from '../../autodiff/ops/shape.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { GradientIMNN, jvpDerivatives, type GradientIMNNOptions } from './gradient.js';
-import { Aggregation, contract, gather, lossCotangents, moveSync, type DataAggregationOptions, type Piece } from './aggregation.js';
+import { Aggregation, contract, gather, joinRows, lossCotangents, moveSync, type DataAggregationOptions, type Piece } from './aggregation.js';
+import type { IMNNAux, IMNNState } from './imnn.js';
 import { checkCotangents } from './aggregated-simulator.js';
 import type { LossAux } from './fisher.js';
 
@@ -139,6 +140,40 @@ export class AggregatedGradientIMNN<P = PyTree> extends GradientIMNN<P> {
       const [main, rest] = this.pieces(false, cts);
       return this.aggregation.sum([...main, ...rest], w, this.θFid, (d, ct, wd, θd) => this.getSummary([ct as Tensor, d as Tensor], wd as P, θd, { derivative: Array.isArray(ct), gradient: true }) as PyTree) as P;
     });
+  }
+
+  /** getSummaries with asynchronous moves (any host and devices; the caller owns the results). */
+  async getSummariesAsync(w: P, _key?: Tensor, validate = false): Promise<[Tensor, Tensor]> {
+    const [main, rest] = this.pieces(validate && this.validate);
+    const a = this.aggregation;
+    const md = (await a.mapAsync(main, w, this.θFid, (d, _e, wd, θd) => this.getSummary(d as [Tensor, Tensor], wd as P, θd, { derivative: true }))) as Tensor[][];
+    const mr = (await a.mapAsync(rest, w, this.θFid, (d, _e, wd, θd) => [this.getSummary(d as Tensor, wd as P, θd) as Tensor])) as Tensor[][];
+    const [x, dx] = gather(this.host, md) as [Tensor, Tensor];
+    return [joinRows(this.host, x, gather(this.host, mr)[0]), dx];
+  }
+
+  /** getGradient with asynchronous moves. */
+  async getGradientAsync(dΛdx: [Tensor, Tensor], w: P, _key?: Tensor): Promise<P> {
+    const [gx, gdx] = checkCotangents(this.op, dΛdx, [this.nS, this.nSummaries], [this.nD, this.nSummaries, this.nParams]);
+    this.aggregation.protect([gx, gdx]);
+    const cts = (off: number, n: number, derivative: boolean) => (derivative ? [slice(gx, [off], [n]), slice(gdx, [off], [n])] : slice(gx, [off], [n]));
+    const [main, rest] = this.pieces(false, cts);
+    return (await this.aggregation.sumAsync([...main, ...rest], w, this.θFid, (d, ct, wd, θd) => this.getSummary([ct as Tensor, d as Tensor], wd as P, θd, { derivative: Array.isArray(ct), gradient: true }) as PyTree)) as P;
+  }
+
+  protected override fitStep(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] | Promise<[IMNNState<P>, IMNNAux]> {
+    if (this.aggregation.sync) return this.update(state, key, λ, α);
+    return this.updateTwoPass(state, key, λ, α, this.host, { summaries: (w, k, v) => this.getSummariesAsync(w, k, v), derive: (d) => d, gradient: (c, w) => this.getGradientAsync(c, w) as Promise<PyTree> });
+  }
+
+  protected override async fitStatistics(opts: { w: P; key?: Tensor }): Promise<void> {
+    if (this.aggregation.sync) {
+      this.setFStatistics(opts);
+      return;
+    }
+    const [x, dx] = await this.getSummariesAsync(opts.w, opts.key, true);
+    this.assignStatistics(x, dx);
+    dispose([x, dx]);
   }
 
   protected override lossAndGradient(w: P, key: Tensor | undefined, λ: number, α: number): [Tensor, LossAux, PyTree] {

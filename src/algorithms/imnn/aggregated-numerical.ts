@@ -7,7 +7,7 @@
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
-import { keep, tidy } from '../../memory.js';
+import { dispose, keep, tidy } from '../../memory.js';
 import { withBackend } from '../../backends/backend.js';
 import { valueAndGrad } from '../../autodiff/reverse.js';
 import { reshape, slice } from '../../autodiff/ops/shape.js';
@@ -16,6 +16,7 @@ import { NumericalGradientIMNN, finiteDifference, type NumericalGradientIMNNOpti
 import { Aggregation, contract, gather, lossCotangents, moveSync, type DataAggregationOptions, type Piece } from './aggregation.js';
 import { checkCotangents } from './aggregated-simulator.js';
 import type { LossAux } from './fisher.js';
+import type { IMNNAux, IMNNState } from './imnn.js';
 
 /** Options of AggregatedNumericalGradientIMNN: NumericalGradientIMNN's plus host, devices, nPerDevice, prefetch and cache. */
 export interface AggregatedNumericalGradientIMNNOptions<P = PyTree> extends NumericalGradientIMNNOptions<P>, DataAggregationOptions {}
@@ -143,6 +144,57 @@ export class AggregatedNumericalGradientIMNN<P = PyTree> extends NumericalGradie
       const [fid, per] = this.pieces(false, (section, off, n) => slice(section === 0 ? gx : gpFlat, [off], [n]));
       return this.aggregation.sum([...fid, ...per], w, this.θFid, (d, ct, wd, θd) => this.getSummary([ct as Tensor, d as Tensor], wd as P, θd, { gradient: true }) as PyTree) as P;
     });
+  }
+
+  /** rawSummaries with asynchronous moves. */
+  private async rawSummariesAsync(w: P, validate: boolean): Promise<[Tensor, Tensor]> {
+    const [fid, per] = this.pieces(validate);
+    const f = (d: PyTree, _e: PyTree, wd: PyTree, θd: Tensor) => [this.getSummary(d as Tensor, wd as P, θd)];
+    const [x] = gather(this.host, (await this.aggregation.mapAsync(fid, w, this.θFid, f)) as Tensor[][]);
+    const [xp] = gather(this.host, (await this.aggregation.mapAsync(per, w, this.θFid, f)) as Tensor[][]);
+    const r = withBackend(this.host, () => reshape(xp!, [this.nD, 2, this.nParams, this.nSummaries]));
+    if (r !== xp) xp!.dispose();
+    return [x!, r];
+  }
+
+  /** getSummaries with asynchronous moves (any host and devices; the caller owns the results). */
+  async getSummariesAsync(w: P, _key?: Tensor, validate = false): Promise<[Tensor, Tensor]> {
+    const [x, xp] = await this.rawSummariesAsync(w, validate && this.validate);
+    const dx = withBackend(this.host, () => finiteDifference(xp, this.δθ));
+    xp.dispose();
+    return [x, dx];
+  }
+
+  /** getGradient with asynchronous moves. */
+  async getGradientAsync(dΛdx: [Tensor, Tensor], w: P, _key?: Tensor): Promise<P> {
+    const [gx, gp] = checkCotangents(this.op, dΛdx, [this.nS, this.nSummaries], [this.nD, 2, this.nParams, this.nSummaries]);
+    const gpFlat = keep(reshape(gp, [this.nD * 2 * this.nParams, this.nSummaries]));
+    this.aggregation.protect([gx, gp, gpFlat]);
+    try {
+      const [fid, per] = this.pieces(false, (section, off, n) => slice(section === 0 ? gx : gpFlat, [off], [n]));
+      return (await this.aggregation.sumAsync([...fid, ...per], w, this.θFid, (d, ct, wd, θd) => this.getSummary([ct as Tensor, d as Tensor], wd as P, θd, { gradient: true }) as PyTree)) as P;
+    } finally {
+      if (gpFlat !== gp) gpFlat.dispose();
+    }
+  }
+
+  protected override fitStep(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] | Promise<[IMNNState<P>, IMNNAux]> {
+    if (this.aggregation.sync) return this.update(state, key, λ, α);
+    return this.updateTwoPass(state, key, λ, α, this.host, {
+      summaries: (w, _k, v) => this.rawSummariesAsync(w, v && this.validate),
+      derive: (a) => finiteDifference(a, this.δθ),
+      gradient: (c, w) => this.getGradientAsync(c, w) as Promise<PyTree>,
+    });
+  }
+
+  protected override async fitStatistics(opts: { w: P; key?: Tensor }): Promise<void> {
+    if (this.aggregation.sync) {
+      this.setFStatistics(opts);
+      return;
+    }
+    const [x, dx] = await this.getSummariesAsync(opts.w, opts.key, true);
+    this.assignStatistics(x, dx);
+    dispose([x, dx]);
   }
 
   protected override lossAndGradient(w: P, _key: Tensor | undefined, λ: number, α: number): [Tensor, LossAux, PyTree] {

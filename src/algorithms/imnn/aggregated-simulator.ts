@@ -11,14 +11,15 @@
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
-import { keep, tidy } from '../../memory.js';
+import { dispose, keep, tidy } from '../../memory.js';
 import { withBackend } from '../../backends/backend.js';
 import { valueAndGrad } from '../../autodiff/reverse.js';
 import { concat, reshape, slice, squeeze } from '../../autodiff/ops/shape.js';
 import { split } from '../../random.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { SimulatorIMNN, type SimulatorIMNNOptions } from './simulator.js';
-import { Aggregation, contract, gather, lossCotangents, moveSync, type AggregationOptions, type Piece } from './aggregation.js';
+import { Aggregation, contract, gather, joinRows, lossCotangents, moveSync, type AggregationOptions, type Piece } from './aggregation.js';
+import type { IMNNAux, IMNNState } from './imnn.js';
 import type { LossAux } from './fisher.js';
 
 /** Options of AggregatedSimulatorIMNN: SimulatorIMNN's plus host, devices and nPerDevice. */
@@ -143,6 +144,52 @@ export class AggregatedSimulatorIMNN<P = PyTree> extends SimulatorIMNN<P> {
       const [main, rest] = this.pieces(split(key, this.nS), cts);
       return this.aggregation.sum([...main, ...rest], w, this.θFid, (k, ct, wd, θd) => this.getSummary([ct as Tensor | [Tensor, Tensor], k as Tensor], wd as P, θd, { derivative: Array.isArray(ct), gradient: true })) as P;
     });
+  }
+
+  /** getSummaries with asynchronous moves (any host and devices; the caller owns the results). */
+  async getSummariesAsync(w: P, key?: Tensor, _validate = false): Promise<[Tensor, Tensor]> {
+    if (!(key instanceof Tensor)) throw new ConfigError(`${this.op}.getSummariesAsync: key is required to draw simulations.`);
+    const keys = keep(split(key, this.nS));
+    try {
+      const [main, rest] = this.pieces(keys);
+      const a = this.aggregation;
+      const md = (await a.mapAsync(main, w, this.θFid, (k, _e, wd, θd) => this.getSummary(k as Tensor, wd as P, θd, { derivative: true }))) as Tensor[][];
+      const mr = (await a.mapAsync(rest, w, this.θFid, (k, _e, wd, θd) => [this.getSummary(k as Tensor, wd as P, θd)]));
+      const [x, dx] = gather(this.host, md) as [Tensor, Tensor];
+      return [joinRows(this.host, x, gather(this.host, mr as Tensor[][])[0]), dx];
+    } finally {
+      if (!keys.isDisposed) keys.dispose();
+    }
+  }
+
+  /** getGradient with asynchronous moves. */
+  async getGradientAsync(dΛdx: [Tensor, Tensor], w: P, key?: Tensor): Promise<P> {
+    if (!(key instanceof Tensor)) throw new ConfigError(`${this.op}.getGradientAsync: key is required to draw the simulations again.`);
+    const [gx, gdx] = checkCotangents(this.op, dΛdx, [this.nS, this.nSummaries], [this.nD, this.nSummaries, this.nParams]);
+    this.aggregation.protect([gx, gdx]);
+    const keys = keep(split(key, this.nS));
+    try {
+      const cts = (off: number, n: number, derivative: boolean) => (derivative ? [slice(gx, [off], [n]), slice(gdx, [off], [n])] : slice(gx, [off], [n]));
+      const [main, rest] = this.pieces(keys, cts);
+      return (await this.aggregation.sumAsync([...main, ...rest], w, this.θFid, (k, ct, wd, θd) => this.getSummary([ct as Tensor | [Tensor, Tensor], k as Tensor], wd as P, θd, { derivative: Array.isArray(ct), gradient: true }))) as P;
+    } finally {
+      if (!keys.isDisposed) keys.dispose();
+    }
+  }
+
+  protected override fitStep(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] | Promise<[IMNNState<P>, IMNNAux]> {
+    if (this.aggregation.sync) return this.update(state, key, λ, α);
+    return this.updateTwoPass(state, key, λ, α, this.host, { summaries: (w, k) => this.getSummariesAsync(w, k), derive: (d) => d, gradient: (c, w, k) => this.getGradientAsync(c, w, k) as Promise<PyTree> });
+  }
+
+  protected override async fitStatistics(opts: { w: P; key?: Tensor }): Promise<void> {
+    if (this.aggregation.sync) {
+      this.setFStatistics(opts);
+      return;
+    }
+    const [x, dx] = await this.getSummariesAsync(opts.w, opts.key);
+    this.assignStatistics(x, dx);
+    dispose([x, dx]);
   }
 
   protected override lossAndGradient(w: P, key: Tensor | undefined, λ: number, α: number): [Tensor, LossAux, PyTree] {

@@ -13,7 +13,8 @@
 import { Tensor } from '../../tensor.js';
 import { ConfigError } from '../../errors.js';
 import { dispose, keep, tidy } from '../../memory.js';
-import { backendByName, getBackend, withBackend } from '../../backends/backend.js';
+import { backendByName, getBackend, withBackend, type Backend } from '../../backends/backend.js';
+import { allocArray, type DType } from '../../dtype.js';
 import { tensor } from '../../autodiff/ops/creation.js';
 import { add, mul } from '../../autodiff/ops/elementwise.js';
 import { sum } from '../../autodiff/ops/reduce.js';
@@ -66,9 +67,31 @@ export function moveSync<T>(tree: T, backend: string, op: string): T {
     if (src === target) return l;
     // a copy would drop a trace silently: the passes are not differentiated through (getGradient is the VJP)
     if (l._backend === null) throw new ConfigError(`${op}: a traced value (inside grad/jvp/vmap) cannot move from '${src.name}' to '${backend}'; the Aggregated passes are not differentiable across backends: use getGradient for dΛ/dw.`);
-    if (!src.readSync) throw new ConfigError(`${op}: a value on backend '${src.name}' cannot be read synchronously to move it to '${backend}'; use one backend for host and devices (e.g. all 'webgpu').`);
-    return withBackend(backend, () => tensor(l.dataSync().slice(), { shape: [...l.shape], dtype: l.dtype }));
+    if (!src.readSync) throw new ConfigError(`${op}: a value on backend '${src.name}' cannot be read synchronously to move it to '${backend}'; use getSummariesAsync/getGradientAsync (fit does), or one backend for host and devices.`);
+    return withBackend(backend, () => tensor(l.dataSync().slice(), { shape: [...l.shape], dtype: floatOn(l.dtype, target) }));
   });
+  return unflatten(def, moved) as T;
+}
+
+/** The dtype a value takes on `target`: float leaves become its default float (WebGPU: float32), int32 stays. */
+function floatOn(dtype: DType, target: Backend): DType {
+  return dtype === 'int32' ? dtype : target.defaultFloat ?? 'float64';
+}
+
+/** moveSync for any backends: reads asynchronously where it must (WebGPU). The copies are not in any tidy scope. */
+export async function moveAsync<T>(tree: T, backend: string, op: string): Promise<T> {
+  const target = backendByName(backend);
+  const [leaves, def] = flatten(tree as PyTree);
+  const moved = await Promise.all(leaves.map(async (l) => {
+    if (!(l instanceof Tensor)) return l;
+    const src = l.concrete()._backend!;
+    if (src === target) return l;
+    if (l._backend === null) throw new ConfigError(`${op}: a traced value (inside grad/jvp/vmap) cannot move from '${src.name}' to '${backend}'.`);
+    const dtype = floatOn(l.dtype, target);
+    const values = allocArray(dtype, l.size);
+    values.set(await l.data());
+    return withBackend(backend, () => tensor(values, { shape: [...l.shape], dtype }));
+  }));
   return unflatten(def, moved) as T;
 }
 
@@ -88,6 +111,13 @@ export class Aggregation {
   readonly nPerDevice: number;
   readonly prefetch: number;
   readonly cache: boolean;
+  /**
+   * Whether values move between host and devices synchronously (one backend, or all read
+   * synchronously like the CPU): then every method works; otherwise (a CPU host with a WebGPU
+   * device, say) fit runs the passes asynchronously and the synchronous getSummaries/getGradient
+   * refuse, pointing to getSummariesAsync/getGradientAsync.
+   */
+  readonly sync: boolean;
   /** nS − nD: the simulations without a derivative */
   readonly nRemaining: number;
   /** chunks-per-device passes over the nD derivative simulations */
@@ -111,11 +141,9 @@ export class Aggregation {
       throw new ConfigError(`${op}: devices must be a non-empty array of backend names (e.g. ['cpu']), got ${describe(devices)}.`);
     }
     for (const name of [host, ...devices]) backendByName(name); // a BackendError names an unknown or uninitialised one
-    const sync = [host, ...devices].map((d) => !!backendByName(d).readSync);
+    const readsSync = [host, ...devices].map((d) => !!backendByName(d).readSync);
     const distinct = new Set([host, ...devices].map((d) => backendByName(d)));
-    if (distinct.size > 1 && sync.some((s) => !s)) {
-      throw new ConfigError(`${op}: host '${host}' and devices [${devices.join(', ')}] mix a backend that reads asynchronously with another one; the Aggregated classes move values synchronously: use one backend for all of them.`);
-    }
+    this.sync = distinct.size === 1 || readsSync.every((r) => r);
     const nPer = o.nPerDevice;
     if (typeof nPer !== 'number' || !Number.isInteger(nPer) || nPer < 1) throw new ConfigError(`${op}: nPerDevice must be a positive integer, got ${describe(nPer)}.`);
     const per = devices.length * nPer;
@@ -155,6 +183,11 @@ export class Aggregation {
   /** Tensors a pass never frees (the simulation sets a chunk may be the whole of). */
   protect(tree: PyTree): void {
     for (const l of flatten(tree)[0]) if (l instanceof Tensor) this.protectedSet.add(l);
+  }
+
+  private releaseExcept(tree: PyTree, keepTree: PyTree): void {
+    const keepSet = new Set(flatten(keepTree)[0]);
+    for (const l of flatten(tree)[0]) if (l instanceof Tensor && !l.isDisposed && !keepSet.has(l) && !this.protectedSet.has(l)) l.dispose();
   }
 
   private release(tree: PyTree): void {
@@ -207,6 +240,74 @@ export class Aggregation {
     }
   }
 
+  /** `each` with asynchronous moves; `prefetch` pieces' moves are in flight ahead of use. */
+  private async eachAsync(pieces: Piece[], w: PyTree, θ: Tensor, fn: PieceFn, onResult: (r: PyTree) => void): Promise<void> {
+    const onDevice = new Map<string, [PyTree, Tensor]>();
+    const ahead = new Map<number, Promise<PyTree>>();
+    const cached = (p: Piece) => p.id !== '' && this.cache;
+    const moveOwned = async (p: Piece, make: () => PyTree): Promise<PyTree> => {
+      const src = keep(tidy(make));
+      const moved = await moveAsync(src, p.device, this.op);
+      if (moved !== src) this.releaseExcept(src, moved); // the host slices, once copied
+      return moved;
+    };
+    const fetch = (i: number): Promise<PyTree> => {
+      const p = pieces[i]!;
+      const hit = cached(p) ? this.cached.get(p.id) : undefined;
+      if (hit) return Promise.resolve(hit);
+      return moveOwned(p, p.data).then((moved) => {
+        if (cached(p)) this.cached.set(p.id, moved);
+        return moved;
+      });
+    };
+    try {
+      for (let i = 0; i < pieces.length; i++) {
+        const p = pieces[i]!;
+        for (let j = i; j <= Math.min(i + this.prefetch, pieces.length - 1); j++) if (!ahead.has(j)) ahead.set(j, fetch(j));
+        const data = await ahead.get(i)!;
+        ahead.delete(i);
+        let wd = onDevice.get(p.device);
+        if (!wd) {
+          wd = [await moveAsync(w, p.device, this.op), await moveAsync(θ, p.device, this.op)];
+          onDevice.set(p.device, wd);
+        }
+        const [wDev, θDev] = wd;
+        const extra = p.extra ? await moveOwned(p, p.extra) : undefined;
+        const out = keep(tidy(() => withBackend(p.device, () => fn(data, extra, wDev, θDev))));
+        this.release(extra);
+        if (!cached(p)) this.release(data);
+        const r = await moveAsync(out, this.host, this.op);
+        releaseCopies(out, r);
+        onResult(r);
+      }
+    } finally {
+      for (const [i, d] of ahead) void d.then((v) => !cached(pieces[i]!) && this.release(v), () => {});
+      for (const [wDev, θDev] of onDevice.values()) releaseCopies([wDev, θDev], [w, θ]);
+    }
+  }
+
+  /** `map` with asynchronous moves (results owned by the caller, in no tidy scope). */
+  async mapAsync(pieces: Piece[], w: PyTree, θ: Tensor, fn: PieceFn): Promise<PyTree[]> {
+    const out: PyTree[] = [];
+    await this.eachAsync(pieces, w, θ, fn, (r) => out.push(r));
+    return out;
+  }
+
+  /** `sum` with asynchronous moves. */
+  async sumAsync(pieces: Piece[], w: PyTree, θ: Tensor, fn: PieceFn): Promise<PyTree> {
+    let acc: PyTree | undefined;
+    await this.eachAsync(pieces, w, θ, fn, (r) => {
+      if (acc === undefined) {
+        acc = r;
+        return;
+      }
+      const prev = acc;
+      acc = keep(tidy(() => withBackend(this.host, () => map((a: Tensor, b: Tensor) => add(a, b), prev, r))));
+      dispose([prev, r]);
+    });
+    return acc!;
+  }
+
   /** fn over the pieces, each result on the host, in order (in the caller's tidy scope). */
   map(pieces: Piece[], w: PyTree, θ: Tensor, fn: PieceFn): PyTree[] {
     const out: PyTree[] = [];
@@ -243,6 +344,15 @@ export function gather(host: string, outs: Tensor[][]): Tensor[] {
   const result = new Set(cols);
   for (const o of outs) for (const t of o) if (!result.has(t)) t.dispose();
   return cols;
+}
+
+/** Rows of a then b on the host (a alone when b is absent); frees a and b. */
+export function joinRows(host: string, a: Tensor, b: Tensor | undefined): Tensor {
+  if (b === undefined) return a;
+  const r = withBackend(host, () => concatRows([a, b], 0));
+  a.dispose();
+  b.dispose();
+  return r;
 }
 
 /** Σ_k ⟨ct_k, y_k⟩: the scalar whose gradient is the vector–Jacobian product of y along ct. */

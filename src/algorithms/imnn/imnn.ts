@@ -24,7 +24,7 @@ import type { Module } from '../../nn/types.js';
 import { splitKeys } from '../../random.js';
 import { run as loopRun } from '../loop/loop.js';
 import { withBackend } from '../../backends/backend.js';
-import { moveSync } from './aggregation.js';
+import { lossCotangents, moveSync } from './aggregation.js';
 import type { Progress } from '../loop/progress.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
 import { fromJSON, toJSON, type TreeJSON } from '../../tree-json.js';
@@ -292,6 +292,62 @@ export abstract class IMNN<P = PyTree> {
     return [loss, st, g];
   }
 
+  /** One fit iteration: `update`, or (an Aggregated class moving values asynchronously) its async twin. */
+  protected fitStep(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] | Promise<[IMNNState<P>, IMNNAux]> {
+    return this.update(state, key, λ, α);
+  }
+
+  /** The statistics at the end of a fit: `setFStatistics`, or its async twin. */
+  protected fitStatistics(opts: { w: P; key?: Tensor }): void | Promise<void> {
+    this.setFStatistics(opts);
+  }
+
+  /**
+   * `update` with asynchronous passes (`summaries`: x and what `derive` turns into ∂x/∂θ;
+   * `gradient`: the VJP along Λ's cotangents): every tensor that crosses an await is kept here
+   * and freed once the new state and aux are made.
+   */
+  protected async updateTwoPass(
+    state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number, host: string,
+    passes: { summaries: (w: P, key: Tensor | undefined, validate: boolean) => Promise<[Tensor, Tensor]>; derive: (a: Tensor) => Tensor; gradient: (cts: [Tensor, Tensor], w: P, key: Tensor | undefined) => Promise<PyTree> },
+  ): Promise<[IMNNState<P>, IMNNAux]> {
+    const owned: unknown[] = [];
+    const own = <T>(x: T): T => (owned.push(x), keep(x));
+    try {
+      const [trainKey, valKey] = key ? own(tidy(() => splitKeys(key, 2))) : [undefined, undefined];
+      const [x, a] = own(await passes.summaries(state.w, trainKey, false));
+      const [loss, st, cts] = keep(tidy(() => lossCotangents(host, x, a, passes.derive, λ, α)));
+      owned.push(cts, st.F, st.C, st.invC, st.dμdθ, st.μ);
+      const g = own(await passes.gradient(cts, state.w, trainKey));
+      const [next, aux] = keep(tidy(() => withBackend(host, () => {
+        const [upd, opt] = this.optimiser.update(g, state.opt, state.w as PyTree);
+        const w = applyUpdates(state.w as PyTree, upd) as P;
+        const aux: IMNNAux = { loss, detF: det(st.F), detC: det(st.C), detinvC: det(st.invC), Λ2: st.Λ2, r: st.r, wBefore: state.w as PyTree };
+        return [{ w, opt }, aux] as [IMNNState<P>, IMNNAux];
+      })));
+      if (this.validate) {
+        const [vx, va] = own(await passes.summaries(next.w, valKey, true));
+        Object.assign(aux, keep(tidy(() => withBackend(host, () => {
+          const [, v] = imnnLoss(vx, passes.derive(va), λ, α);
+          return { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r };
+        }))));
+      }
+      return [next, aux];
+    } finally {
+      dispose(owned);
+    }
+  }
+
+  /** Sets the statistics from outputs x and derivatives dx (the async path of setFStatistics). */
+  protected assignStatistics(x: Tensor, dx: Tensor): void {
+    const st = tidy(() => {
+      const s = fisherStatistics(x, dx);
+      return { ...s, invF: inv(s.F, { onFailure: 'nan' }) };
+    });
+    dispose([this.F, this.C, this.invC, this.dμdθ, this.μ, this.invF].filter((t): t is Tensor => t !== undefined));
+    Object.assign(this, keep(st));
+  }
+
   /** The regularisation rate α from (λ, ε). */
   getα(λ: number, ε: number): number {
     return getα(λ, ε);
@@ -356,7 +412,7 @@ export abstract class IMNN<P = PyTree> {
     try {
       result = await loopRun<IMNNState<P>, IMNNAux>(init, {
         name: op,
-        step: (s, k) => this.update(s, k, λ, α),
+        step: (s, k) => this.fitStep(s, k, λ, α),
         steps: maxIterations,
         ...(opts.rng ? { key: opts.rng } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
@@ -408,7 +464,7 @@ export abstract class IMNN<P = PyTree> {
     this.state = result.state;
     this.w = best && this.bestW ? this.bestW : this.state.w;
     release([init, oldW], [this.state, this.w, this.bestW]);
-    this.setFStatistics({ w: this.w, ...(opts.rng ? { key: opts.rng } : {}) });
+    await this.fitStatistics({ w: this.w, ...(opts.rng ? { key: opts.rng } : {}) });
     return this;
   }
 
