@@ -5,10 +5,11 @@
  * optimiser run on. Only one chunk's intermediate values are alive at a time, so the memory of a
  * pass is bounded by nPerDevice (plus nS × nSummaries host outputs), not nS.
  *
- * Moves between backends are synchronous, so a pass can run inside an update: a value is copied
- * when its backend reads synchronously (CPU) and left alone when it already lives on the target
- * backend. Mixing a backend that reads asynchronously (WebGPU) with another one is refused
- * up front; host = devices = ['webgpu'] needs no move and works.
+ * Moves between backends are synchronous where they can be, so a pass runs inside an update: a
+ * value is copied when its backend reads synchronously (CPU) and left alone when it already lives
+ * on the target. Where a backend reads asynchronously and another one is involved (a CPU host
+ * with a WebGPU device), fit runs the same passes with asynchronous moves (`mapAsync`, `sumAsync`;
+ * floats take the target's default float: float32 on WebGPU) and the synchronous methods refuse.
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError } from '../../errors.js';
@@ -36,7 +37,10 @@ export interface AggregationOptions {
 
 /** prefetch and cache of the Aggregated classes with fixed simulation sets. */
 export interface DataAggregationOptions extends AggregationOptions {
-  /** chunks moved to their device ahead of use (default 0: each just before it is used) */
+  /**
+   * chunks moved to their device ahead of use (default 0: each just before it is used); with
+   * asynchronous moves these transfers are in flight while the current chunk computes
+   */
   prefetch?: number;
   /** keep every chunk moved to a device there for later passes (default false: free it after use) */
   cache?: boolean;
