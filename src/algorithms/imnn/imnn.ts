@@ -209,10 +209,8 @@ export abstract class IMNN<P = PyTree> {
       const ks = this.keyOrState;
       if (ks instanceof Tensor) this.state = tidy(() => this.init(this.atHome(ks))) as IMNNState<P>;
       else {
-        const w = this.atHome(ks.w);
-        const probe = this.model.apply(w, reshape(tidy(() => this.atHome(this.probeInput())), [1, ...this.inputShape]));
-        if (probe.ndim !== 2 || probe.shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${probe.shape.join(', ')}], expected [1, ${this.nSummaries}].`);
-        probe.dispose();
+        const shape = tidy(() => this.model.apply(this.atHome(ks.w), reshape(this.atHome(this.probeInput()), [1, ...this.inputShape])).shape);
+        if (shape.length !== 2 || shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${shape.join(', ')}], expected [1, ${this.nSummaries}].`);
         // a copy: fit frees replaced states, and the given one may belong to another IMNN
         this.state = keep(tidy(() => copyTree(this.atHome(ks))));
       }
