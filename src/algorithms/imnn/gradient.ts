@@ -8,7 +8,7 @@ import { Tensor } from '../../tensor.js';
 import { jvp } from '../../autodiff/forward.js';
 import { concat, moveAxis, slice, squeeze, stack } from '../../autodiff/ops/shape.js';
 import type { PyTree } from '../../autodiff/tree.js';
-import { IMNN } from './imnn.js';
+import { IMNN, type Subclass } from './imnn.js';
 import { checkSimulationSets, type CommonOptions } from './check.js';
 
 /** Options of GradientIMNN. */
@@ -45,8 +45,9 @@ export class GradientIMNN<P = PyTree> extends IMNN<P> {
   readonly validationFiducial?: Tensor;
   readonly validationDerivative?: Tensor;
 
-  constructor(opts: GradientIMNNOptions<P>) {
-    super('GradientIMNN', opts, ['fiducial', 'derivative', 'validationFiducial', 'validationDerivative']);
+  /** @param subclass for the Aggregated subclasses: their name and extra arguments (they call ready() themselves) */
+  constructor(opts: GradientIMNNOptions<P>, subclass?: Subclass) {
+    super(subclass?.name ?? 'GradientIMNN', opts, ['fiducial', 'derivative', 'validationFiducial', 'validationDerivative', ...(subclass?.keys ?? [])]);
     const inS = this.inputShape;
     const sets = checkSimulationSets(this.op, opts, [this.nS, ...inS], [this.nD, ...inS, this.nParams]);
     this.fiducial = sets.fiducial;
@@ -54,7 +55,7 @@ export class GradientIMNN<P = PyTree> extends IMNN<P> {
     this.validationFiducial = sets.validationFiducial;
     this.validationDerivative = sets.validationDerivative;
     this.validate = sets.validationFiducial !== undefined;
-    this.ready();
+    if (!subclass) this.ready();
   }
 
   protected probeInput(): Tensor {

@@ -23,8 +23,12 @@ import type { GradientTransformation } from '../../optim/types.js';
 import type { Module } from '../../nn/types.js';
 import { splitKeys } from '../../random.js';
 import { run as loopRun } from '../loop/loop.js';
+import { withBackend } from '../../backends/backend.js';
+import { lossCotangents, moveSync } from './aggregation.js';
 import type { Progress } from '../loop/progress.js';
-import { fisherStatistics, getα, imnnLoss, type FStatistics } from './fisher.js';
+import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
+import { fromJSON, toJSON, type TreeJSON } from '../../tree-json.js';
+import { fisherStatistics, getα, imnnLoss, type FStatistics, type LossAux } from './fisher.js';
 import { checkCommon, type CommonOptions, type Checked } from './check.js';
 import { historyPlot, type PlotOptions } from './plot.js';
 
@@ -49,6 +53,12 @@ export interface IMNNAux {
   val_r?: Tensor;
   /** the weights the training statistics were computed at (before the update) */
   wBefore: PyTree;
+}
+
+/** @internal What an Aggregated subclass tells its in-memory parent's constructor: its name and extra arguments. */
+export interface Subclass {
+  name: string;
+  keys: string[];
 }
 
 /** Fit history (host numbers, one entry per iteration over all fit calls), plus maxDetF. */
@@ -84,9 +94,36 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Progress callback (every printRate iterations, or every maxIterations/20). */
   onProgress?: (p: Progress) => void;
+  /**
+   * Save a checkpoint every `every` iterations: the loop's (state, iteration, key) plus the fit's
+   * own counters, best weights and history under `imnn`; JSON.stringify it as it is.
+   */
+  checkpoint?: CheckpointOptions;
+  /**
+   * Carry on from a checkpoint of this class's fit (the object or its JSON text), on this or a
+   * fresh instance: the same λ, ε, patience, minIterations, best and rng give the fit that was
+   * never interrupted (bit for bit on the CPU). The state, history and best weights are the
+   * checkpoint's.
+   */
+  resume?: IMNNCheckpoint | string;
 }
 
-const FIT_KEYS = ['rng', 'patience', 'minIterations', 'maxIterations', 'printRate', 'best', 'signal', 'onProgress'];
+/** A checkpoint of an IMNN fit: the loop's, plus the fit's counters, best weights and history. */
+export interface IMNNCheckpoint extends Checkpoint {
+  /** bt.tree.toJSON of { settings, counter, patienceCounter, bestW, history } */
+  imnn: TreeJSON;
+}
+
+/** What a checkpoint records about the fit beyond the loop's state (a bt.tree). */
+interface FitExtras<P> {
+  settings: { λ: number; ε: number; patience: number; minIterations: number; best: boolean };
+  counter: number;
+  patienceCounter: number;
+  bestW: P | null;
+  history: IMNNHistory;
+}
+
+const FIT_KEYS = ['rng', 'patience', 'minIterations', 'maxIterations', 'printRate', 'best', 'signal', 'onProgress', 'checkpoint', 'resume'];
 const STATS = ['detF', 'detC', 'detinvC', 'Λ2', 'r'] as const;
 
 /** Disposes the tensors of `trees` that none of `keepTrees` holds (states share tensors with weights). */
@@ -141,6 +178,8 @@ export abstract class IMNN<P = PyTree> {
   invF?: Tensor;
   private bestW: P | undefined;
   private keyOrState: Tensor | IMNNState<P>;
+  /** the backend the weights live on (the Aggregated classes' host) */
+  private home: string | undefined;
   protected readonly op: string;
 
   constructor(name: string, opts: CommonOptions<P>, extraKeys: string[]) {
@@ -160,18 +199,30 @@ export abstract class IMNN<P = PyTree> {
     this.history = { detF: [], detC: [], detinvC: [], Λ2: [], r: [], val_detF: [], val_detC: [], val_detinvC: [], val_Λ2: [], val_r: [], maxDetF: -Infinity };
   }
 
-  /** Draws the weights (or takes the given state): the subclass calls it at the end of its constructor. */
-  protected ready(): void {
-    const ks = this.keyOrState;
-    if (ks instanceof Tensor) this.state = tidy(() => this.init(ks)) as IMNNState<P>;
-    else {
-      const probe = this.model.apply(ks.w, reshape(tidy(() => this.probeInput()), [1, ...this.inputShape]));
-      if (probe.ndim !== 2 || probe.shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${probe.shape.join(', ')}], expected [1, ${this.nSummaries}].`);
-      probe.dispose();
-      // a copy: fit frees replaced states, and the given one may belong to another IMNN
-      this.state = keep(copyTree(ks));
-    }
-    this.w = this.state.w;
+  /**
+   * Draws the weights (or takes the given state): the subclass calls it at the end of its
+   * constructor. With `host` (the Aggregated classes) the weights are made on that backend.
+   */
+  protected ready(host?: string): void {
+    this.home = host;
+    const make = () => {
+      const ks = this.keyOrState;
+      if (ks instanceof Tensor) this.state = tidy(() => this.init(this.atHome(ks))) as IMNNState<P>;
+      else {
+        const shape = tidy(() => this.model.apply(this.atHome(ks.w), reshape(this.atHome(this.probeInput()), [1, ...this.inputShape])).shape);
+        if (shape.length !== 2 || shape[1] !== this.nSummaries) throw new ShapeError(`${this.op}: the state's weights give outputs of shape [${shape.join(', ')}], expected [1, ${this.nSummaries}].`);
+        // a copy: fit frees replaced states, and the given one may belong to another IMNN
+        this.state = keep(tidy(() => copyTree(this.atHome(ks))));
+      }
+      this.w = this.state.w;
+    };
+    if (host === undefined) make();
+    else withBackend(host, make);
+  }
+
+  /** x on the host backend of an Aggregated class (itself otherwise). */
+  protected atHome<T>(x: T): T {
+    return this.home === undefined ? x : moveSync(x, this.home, this.op);
   }
 
   /** θFid under its ASCII name. */
@@ -194,7 +245,7 @@ export abstract class IMNN<P = PyTree> {
   /** Fresh state: network parameters from `key`, the optimiser's state for them. */
   init(key: Tensor): IMNNState<P> {
     const w = this.model.init(key);
-    const x = this.model.apply(w, reshape(tidy(() => this.probeInput()), [1, ...this.inputShape]));
+    const x = this.model.apply(w, reshape(tidy(() => this.atHome(this.probeInput())), [1, ...this.inputShape]));
     if (x.shape.length !== 2 || x.shape[1] !== this.nSummaries) {
       throw new ShapeError(`${this.op}: the model maps one input of shape [${this.inputShape.join(', ')}] (as a batch [1, ...]) to shape [${x.shape.join(', ')}], expected [1, ${this.nSummaries}] (nSummaries = ${this.nSummaries}).`);
     }
@@ -216,8 +267,7 @@ export abstract class IMNN<P = PyTree> {
    */
   update(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] {
     const [trainKey, valKey] = key ? splitKeys(key, 2) : [undefined, undefined];
-    const lossFn = (w: P) => imnnLoss(...this.getSummaries(w, trainKey, false), λ, α);
-    const [[loss, st], g] = valueAndGrad(lossFn, { hasAux: true })(state.w) as [[Tensor, ReturnType<typeof imnnLoss>[1]], PyTree];
+    const [loss, st, g] = this.lossAndGradient(state.w, trainKey, λ, α);
     const [upd, opt] = this.optimiser.update(g, state.opt, state.w as PyTree);
     const w = applyUpdates(state.w as PyTree, upd) as P;
     const aux: IMNNAux = { loss, detF: det(st.F), detC: det(st.C), detinvC: det(st.invC), Λ2: st.Λ2, r: st.r, wBefore: state.w as PyTree };
@@ -227,6 +277,73 @@ export abstract class IMNN<P = PyTree> {
       Object.assign(aux, { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r });
     }
     return [{ w, opt }, aux];
+  }
+
+  /**
+   * Λ, its statistics and dΛ/dw at w, the simulations drawn with `key`: reverse mode over the
+   * whole forward computation (the Aggregated classes override it with the chunked two-pass
+   * chain rule).
+   */
+  protected lossAndGradient(w: P, key: Tensor | undefined, λ: number, α: number): [Tensor, LossAux, PyTree] {
+    const lossFn = (v: P) => imnnLoss(...this.getSummaries(v, key, false), λ, α);
+    const [[loss, st], g] = valueAndGrad(lossFn, { hasAux: true })(w) as [[Tensor, LossAux], PyTree];
+    return [loss, st, g];
+  }
+
+  /** One fit iteration: `update`, or (an Aggregated class moving values asynchronously) its async twin. */
+  protected fitStep(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] | Promise<[IMNNState<P>, IMNNAux]> {
+    return this.update(state, key, λ, α);
+  }
+
+  /** The statistics at the end of a fit: `setFStatistics`, or its async twin. */
+  protected fitStatistics(opts: { w: P; key?: Tensor }): void | Promise<void> {
+    this.setFStatistics(opts);
+  }
+
+  /**
+   * `update` with asynchronous passes (`summaries`: x and what `derive` turns into ∂x/∂θ;
+   * `gradient`: the VJP along Λ's cotangents): every tensor that crosses an await is kept here
+   * and freed once the new state and aux are made.
+   */
+  protected async updateTwoPass(
+    state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number, host: string,
+    passes: { summaries: (w: P, key: Tensor | undefined, validate: boolean) => Promise<[Tensor, Tensor]>; derive: (a: Tensor) => Tensor; gradient: (cts: [Tensor, Tensor], w: P, key: Tensor | undefined) => Promise<PyTree> },
+  ): Promise<[IMNNState<P>, IMNNAux]> {
+    const owned: unknown[] = [];
+    const own = <T>(x: T): T => (owned.push(x), keep(x));
+    try {
+      const [trainKey, valKey] = key ? own(tidy(() => splitKeys(key, 2))) : [undefined, undefined];
+      const [x, a] = own(await passes.summaries(state.w, trainKey, false));
+      const [loss, st, cts] = keep(tidy(() => lossCotangents(host, x, a, passes.derive, λ, α)));
+      owned.push(cts, st.F, st.C, st.invC, st.dμdθ, st.μ);
+      const g = own(await passes.gradient(cts, state.w, trainKey));
+      const [next, aux] = keep(tidy(() => withBackend(host, () => {
+        const [upd, opt] = this.optimiser.update(g, state.opt, state.w as PyTree);
+        const w = applyUpdates(state.w as PyTree, upd) as P;
+        const aux: IMNNAux = { loss, detF: det(st.F), detC: det(st.C), detinvC: det(st.invC), Λ2: st.Λ2, r: st.r, wBefore: state.w as PyTree };
+        return [{ w, opt }, aux] as [IMNNState<P>, IMNNAux];
+      })));
+      if (this.validate) {
+        const [vx, va] = own(await passes.summaries(next.w, valKey, true));
+        Object.assign(aux, keep(tidy(() => withBackend(host, () => {
+          const [, v] = imnnLoss(vx, passes.derive(va), λ, α);
+          return { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r };
+        }))));
+      }
+      return [next, aux];
+    } finally {
+      dispose(owned);
+    }
+  }
+
+  /** Sets the statistics from outputs x and derivatives dx (the async path of setFStatistics). */
+  protected assignStatistics(x: Tensor, dx: Tensor): void {
+    const st = tidy(() => {
+      const s = fisherStatistics(x, dx);
+      return { ...s, invF: inv(s.F, { onFailure: 'nan' }) };
+    });
+    dispose([this.F, this.C, this.invC, this.dμdθ, this.μ, this.invF].filter((t): t is Tensor => t !== undefined));
+    Object.assign(this, keep(st));
   }
 
   /** The regularisation rate α from (λ, ε). */
@@ -262,20 +379,44 @@ export abstract class IMNN<P = PyTree> {
     if (opts.rng !== undefined && !(opts.rng instanceof Tensor && opts.rng.dtype === 'int32' && opts.rng.size === 2)) throw new ConfigError(`${op}: rng must be a PRNG key (bt.random.key(seed)).`);
     if (this.needsKey() && opts.rng === undefined) throw new ConfigError(`${op}: rng is required to draw simulations (pass bt.random.key(seed)).`);
 
+    const settings = { λ, ε, patience, minIterations, best };
+    if (opts.checkpoint !== undefined && (opts.checkpoint === null || typeof opts.checkpoint !== 'object' || typeof opts.checkpoint.save !== 'function')) {
+      throw new ConfigError(`${op}: checkpoint must be { every, save(checkpoint) }.`);
+    }
     let counter = 0;
     let patienceCounter = 0;
+    let resume: Checkpoint | undefined;
+    if (opts.resume !== undefined) {
+      const [cp, extras] = this.readFitCheckpoint(op, opts.resume, settings);
+      resume = cp;
+      counter = extras.counter;
+      patienceCounter = extras.patienceCounter;
+      const old = this.bestW;
+      this.bestW = extras.bestW ?? undefined;
+      if (old && old !== this.w) dispose(old as PyTree);
+      this.history = extras.history;
+    }
     const init = this.state;
     const h = this.history;
+    const checkpoint: CheckpointOptions | undefined = opts.checkpoint && {
+      every: opts.checkpoint.every,
+      save: async (cp) => {
+        const extras: FitExtras<P> = { settings, counter, patienceCounter, bestW: this.bestW ?? null, history: h };
+        await opts.checkpoint!.save({ ...cp, imnn: await toJSON(extras) } as IMNNCheckpoint);
+      },
+    };
     const read = async (t: Tensor | undefined) => (t === undefined ? NaN : (await t.data())[0]!);
     let result;
     try {
       result = await loopRun<IMNNState<P>, IMNNAux>(init, {
         name: op,
-        step: (s, k) => this.update(s, k, λ, α),
+        step: (s, k) => this.fitStep(s, k, λ, α),
         steps: maxIterations,
         ...(opts.rng ? { key: opts.rng } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+        ...(checkpoint ? { checkpoint } : {}),
+        ...(resume ? { resume, ...(this.home ? { backend: this.home } : {}) } : {}),
         ...(printRate ? { progressEvery: printRate } : {}),
         progress: printRate !== undefined,
         unit: 'iteration',
@@ -321,8 +462,32 @@ export abstract class IMNN<P = PyTree> {
     this.state = result.state;
     this.w = best && this.bestW ? this.bestW : this.state.w;
     release([init, oldW], [this.state, this.w, this.bestW]);
-    this.setFStatistics({ w: this.w, ...(opts.rng ? { key: opts.rng } : {}) });
+    await this.fitStatistics({ w: this.w, ...(opts.rng ? { key: opts.rng } : {}) });
     return this;
+  }
+
+  /** A fit checkpoint read back: the loop's part, and the fit's counters, best weights and history (checked against this fit's settings). */
+  private readFitCheckpoint(op: string, raw: unknown, settings: FitExtras<P>['settings']): [Checkpoint, FitExtras<P>] {
+    let cp = raw;
+    if (typeof cp === 'string') {
+      try {
+        cp = JSON.parse(cp);
+      } catch (e) {
+        throw new ConfigError(`${op}: resume is a string but not JSON: ${(e as Error).message}`);
+      }
+    }
+    const imnn = (cp as { imnn?: unknown } | null)?.imnn;
+    if (imnn === undefined) throw new ConfigError(`${op}: resume must be a checkpoint of an IMNN fit (what fit's checkpoint.save received), with its 'imnn' part.`);
+    const extras = fromJSON(imnn, this.home ? { backend: this.home } : {}) as FitExtras<P>;
+    const diff = Object.entries(settings).filter(([k, v]) => (extras.settings as Record<string, unknown>)[k] !== v);
+    if (diff.length > 0) {
+      dispose(extras.bestW as PyTree);
+      throw new ConfigError(`${op}: the checkpoint was saved by a fit with ${diff.map(([k]) => `${k} = ${String((extras.settings as Record<string, unknown>)[k])}`).join(', ')}, not ${diff.map(([k, v]) => `${k} = ${String(v)}`).join(', ')}; resume with the same arguments.`);
+    }
+    const h = extras.history;
+    const lens = [...STATS].map((k) => h[k].length);
+    if (lens.some((l) => l !== lens[0])) throw new ConfigError(`${op}: the checkpoint's history is malformed.`);
+    return [cp as Checkpoint, extras];
   }
 
   /**

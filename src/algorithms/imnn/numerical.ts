@@ -13,7 +13,7 @@ import { concat, reshape, slice, squeeze, transpose } from '../../autodiff/ops/s
 import { div, sub } from '../../autodiff/ops/elementwise.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import { keep } from '../../memory.js';
-import { IMNN } from './imnn.js';
+import { IMNN, type Subclass } from './imnn.js';
 import { checkArray, checkSimulationSets, describe, type CommonOptions } from './check.js';
 
 /** Options of NumericalGradientIMNN. */
@@ -30,6 +30,13 @@ export interface NumericalGradientIMNNOptions<P = PyTree> extends CommonOptions<
   validationDerivative?: Tensor;
 }
 
+/** ∂x/∂θ [n, nSummaries, nParams] = (x₊ − x₋)/δθ from the outputs xpm [n, 2, nParams, nSummaries] of the ∓ simulations. */
+export function finiteDifference(xpm: Tensor, δθ: Tensor): Tensor {
+  const [n, , nP] = xpm.shape as [number, number, number];
+  const d = div(sub(squeeze(slice(xpm, [0, 1], [n, 1]), 1), squeeze(slice(xpm, [0, 0], [n, 1]), 1)), reshape(δθ, [nP, 1]));
+  return transpose(d, [0, 2, 1]);
+}
+
 /** An IMNN fit with numerical derivatives of the network outputs (imnn's NumericalGradientIMNN). */
 export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
   /** fitting and (optional) validation sets */
@@ -40,8 +47,9 @@ export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
   /** [nParams] */
   readonly δθ: Tensor;
 
-  constructor(opts: NumericalGradientIMNNOptions<P>) {
-    super('NumericalGradientIMNN', opts, ['fiducial', 'derivative', 'δθ', 'validationFiducial', 'validationDerivative']);
+  /** @param subclass for the Aggregated subclasses: their name and extra arguments (they call ready() themselves) */
+  constructor(opts: NumericalGradientIMNNOptions<P>, subclass?: Subclass) {
+    super(subclass?.name ?? 'NumericalGradientIMNN', opts, ['fiducial', 'derivative', 'δθ', 'validationFiducial', 'validationDerivative', ...(subclass?.keys ?? [])]);
     const inS = this.inputShape;
     const raw = opts.δθ;
     const dt = Array.isArray(raw) && raw.every((x) => typeof x === 'number') ? tensor(raw, { dtype: this.θFid.dtype }) : raw;
@@ -55,7 +63,7 @@ export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
     this.validationFiducial = sets.validationFiducial;
     this.validationDerivative = sets.validationDerivative;
     this.validate = sets.validationFiducial !== undefined;
-    this.ready();
+    if (!subclass) this.ready();
   }
 
   protected probeInput(): Tensor {
@@ -71,8 +79,6 @@ export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
     const all = concat([fid, reshape(der, [nD * 2 * nP, ...this.inputShape])], 0);
     const out = this.model.apply(w, all);
     const x = slice(out, [0], [this.nS]);
-    const xp = reshape(slice(out, [this.nS], [nD * 2 * nP]), [nD, 2, nP, nSum]);
-    const d = div(sub(squeeze(slice(xp, [0, 1], [nD, 1]), 1), squeeze(slice(xp, [0, 0], [nD, 1]), 1)), reshape(this.δθ, [nP, 1]));
-    return [x, transpose(d, [0, 2, 1])];
+    return [x, finiteDifference(reshape(slice(out, [this.nS], [nD * 2 * nP]), [nD, 2, nP, nSum]), this.δθ)];
   }
 }

@@ -12,7 +12,7 @@ import { eye } from '../../autodiff/ops/creation.js';
 import { concat, reshape, slice, stack } from '../../autodiff/ops/shape.js';
 import { split, key as makeKey } from '../../random.js';
 import type { PyTree } from '../../autodiff/tree.js';
-import { IMNN } from './imnn.js';
+import { IMNN, type Subclass } from './imnn.js';
 import { describe, type CommonOptions } from './check.js';
 
 /** Options of SimulatorIMNN: the common ones and `simulator(key, θ)` → one simulation [...inputShape]. */
@@ -26,19 +26,20 @@ export class SimulatorIMNN<P = PyTree> extends IMNN<P> {
   /** simulator(key, θ) */
   readonly simulator: (key: Tensor, θ: Tensor) => Tensor;
 
-  constructor(opts: SimulatorIMNNOptions<P>) {
+  /** @param subclass for the Aggregated subclasses: their name and extra arguments (they call ready() themselves) */
+  constructor(opts: SimulatorIMNNOptions<P>, subclass?: Subclass) {
     const sim = (opts as { simulator?: unknown } | null)?.simulator;
     if (typeof sim !== 'function' || sim.length !== 2) {
       throw new ConfigError(`imnn.SimulatorIMNN: simulator must be a function (key, θ) => simulation of two arguments, got ${describe(sim)}.`);
     }
-    super('SimulatorIMNN', opts, ['simulator']);
+    super(subclass?.name ?? 'SimulatorIMNN', opts, ['simulator', ...(subclass?.keys ?? [])]);
     this.simulator = sim as (key: Tensor, θ: Tensor) => Tensor;
     const d = this.simulator(makeKey(0), this.θFid);
     if (!(d instanceof Tensor) || d.ndim !== this.inputShape.length || d.shape.some((s, i) => s !== this.inputShape[i])) {
       throw new ConfigError(`imnn.SimulatorIMNN: simulator(key, θFid) must return a Tensor of shape inputShape [${this.inputShape.join(', ')}], got ${describe(d)}.`);
     }
     d.dispose();
-    this.ready();
+    if (!subclass) this.ready();
   }
 
   protected override needsKey(): boolean {
@@ -50,26 +51,35 @@ export class SimulatorIMNN<P = PyTree> extends IMNN<P> {
   }
 
   /** nS simulations at θ [n, ...inputShape] from keys [n, 2]. */
-  private simulate(keys: Tensor, θ: Tensor): Tensor {
+  protected simulate(keys: Tensor, θ: Tensor): Tensor {
     return vmap((k: Tensor, t: Tensor) => this.simulator(k, t), { inAxes: [0, null] })(keys, θ) as Tensor;
+  }
+
+  /**
+   * Outputs of the simulations made with keys [n, 2] at θ, x [n, nSummaries], and with
+   * `derivative` also ∂x/∂θ [n, nSummaries, nParams] by nParams forward passes along e_α.
+   */
+  protected summariesOf(w: P, keys: Tensor, θ: Tensor, derivative: boolean): [Tensor] | [Tensor, Tensor] {
+    if (!derivative) return [this.model.apply(w, this.simulate(keys, θ))];
+    const f = (t: Tensor) => this.model.apply(w, this.simulate(keys, t));
+    const E = eye(this.nParams, this.nParams, θ.dtype);
+    let x: Tensor | undefined;
+    const cols: Tensor[] = [];
+    for (let a = 0; a < this.nParams; a++) {
+      const e = reshape(slice(E, [a, 0], [1, this.nParams]), [this.nParams]);
+      const [y, dy] = jvp(f, [θ], [e]) as [Tensor, Tensor];
+      x ??= y;
+      cols.push(dy);
+    }
+    return [x!, stack(cols, -1)];
   }
 
   getSummaries(w: P, key?: Tensor, _validate = false): [Tensor, Tensor] {
     if (!(key instanceof Tensor)) throw new ConfigError(`${this.op}.getSummaries: key is required to draw simulations.`);
     const keys = split(key, this.nS);
-    const kd = slice(keys, [0, 0], [this.nD, 2]);
-    const f = (θ: Tensor) => this.model.apply(w, this.simulate(kd, θ));
-    const E = eye(this.nParams, this.nParams, this.θFid.dtype);
-    let xd: Tensor | undefined;
-    const cols: Tensor[] = [];
-    for (let a = 0; a < this.nParams; a++) {
-      const e = reshape(slice(E, [a, 0], [1, this.nParams]), [this.nParams]);
-      const [y, dy] = jvp(f, [this.θFid], [e]) as [Tensor, Tensor];
-      xd ??= y;
-      cols.push(dy);
-    }
-    let x = xd!;
-    if (this.nS > this.nD) x = concat([x, this.model.apply(w, this.simulate(slice(keys, [this.nD, 0], [this.nS - this.nD, 2]), this.θFid))], 0);
-    return [x, stack(cols, -1)];
+    const [xd, dx] = this.summariesOf(w, slice(keys, [0, 0], [this.nD, 2]), this.θFid, true) as [Tensor, Tensor];
+    if (this.nS === this.nD) return [xd, dx];
+    const [xr] = this.summariesOf(w, slice(keys, [this.nD, 0], [this.nS - this.nD, 2]), this.θFid, false);
+    return [concat([xd, xr], 0), dx];
   }
 }

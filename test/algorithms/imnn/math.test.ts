@@ -128,7 +128,7 @@ test('GradientIMNN (JVPs along ∂d/∂θ, 2-D inputs) = NumericalGradientIMNN o
   assertClose(dg.slice([0], [1]).reshape([3, 2]), J, 1e-10, 1e-12, 'jacfwd');
 });
 
-test('IMNN factory picks the class from its arguments; Aggregated arguments are refused', () => {
+test('IMNN factory picks the class from its arguments; Aggregated arguments pick the Aggregated variant', () => {
   const { fid, der } = linearSets(10, 2);
   const base = { nS: 10, nD: 10, nParams: 2, nSummaries: 3, inputShape: [3], θFid, model: identity, optimiser: adam(), keyOrState: bt.random.key(0) };
   assert.ok(bt.imnn.IMNN({ ...base, fiducial: fid, derivative: der }) instanceof bt.imnn.GradientIMNN);
@@ -136,7 +136,8 @@ test('IMNN factory picks the class from its arguments; Aggregated arguments are 
   assert.ok(bt.imnn.IMNN({ ...base, fiducial: fid, derivative: nd, δθ: [0.1, 0.1] }) instanceof bt.imnn.NumericalGradientIMNN);
   const s = (k: bt.Tensor, t: bt.Tensor) => bt.random.normal(k, [3]).add(t.sum());
   assert.ok(bt.imnn.IMNN({ ...base, simulator: s }) instanceof bt.imnn.SimulatorIMNN);
-  assert.throws(() => bt.imnn.IMNN({ ...base, simulator: s, host: 'cpu' } as never), (e: Error) => e instanceof bt.ConfigError && /Aggregated/.test(e.message));
+  assert.ok(bt.imnn.IMNN({ ...base, simulator: s, devices: ['cpu'], nPerDevice: 5 }) instanceof bt.imnn.AggregatedSimulatorIMNN);
+  assert.throws(() => bt.imnn.IMNN({ ...base, simulator: s, host: 'cpu' } as never), (e: Error) => e instanceof bt.ConfigError && /devices must be a non-empty array/.test(e.message));
   assert.throws(() => bt.imnn.IMNN({ ...base } as never), (e: Error) => e instanceof bt.ConfigError && /cannot tell/.test(e.message));
 });
 
