@@ -1,0 +1,227 @@
+import { Tensor } from '../../tensor.js';
+import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../dtype.js';
+import { BackendError } from '../../errors.js';
+import type { CpuBackend } from '../../backends/cpu/index.js';
+import type { CpuInput, CpuKernel } from '../../autodiff/primitive.js';
+import { adoptCpuArray, cpuKernelOf } from '../../backends/cpu/jit-access.js';
+import { batchOffsets, cpuKernels } from '../../backends/cpu/kernels.js';
+import { matmul, type FloatArray } from '../../backends/cpu/matmul/matmul.js';
+import { allocPooled, recycle } from '../../backends/cpu/pool.js';
+import type { Eqn, Program } from '../ir.js';
+import type { Executable } from '../run.js';
+import { fuse, type Step } from './fuse.js';
+import { groupSource, makeGroupFn } from './loops.js';
+import { isFusible } from './exprs.js';
+
+type Buffers = unknown[];
+type Run = (B: Buffers) => void;
+
+const REDUCTIONS = new Set(['reduceSum', 'reduceMax', 'reduceMin']);
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Compiles a traced program for the CPU backend: elementwise chains (and reductions they feed)
+ * become generated loops (./fuse.ts, ./loops.ts), matmuls call the matmul routine with offsets
+ * worked out once, every other op calls the kernel eager dispatch would call.
+ *
+ * Buffers are planned once. Every intermediate a loop or matmul writes gets a slot in an arena
+ * owned by the program, allocated at compile time and shared by values whose lifetimes do not
+ * overlap (first fit by dtype and length, a slot is free again only after its last reader's
+ * step); no call allocates them again. Values returned to the caller are written into fresh
+ * arrays each call (the caller owns them), and the outputs of library kernels, which allocate
+ * their own, go back to the pool after their last reader.
+ *
+ * Returns null when the program uses something this compiler cannot address (the caller then
+ * interprets it).
+ */
+export let lastSources: string[] = [];
+export function compileCpu(prog: Program, backend: CpuBackend): Executable | null {
+  const avals = prog.avals;
+  // An op whose kernel was replaced by registerKernel runs that kernel, never the fused copy.
+  const builtin = (op: string) => cpuKernelOf(backend, op) === (cpuKernels as Record<string, CpuKernel>)[op];
+  for (const e of prog.eqns) {
+    if (e.prim.view || cpuKernelOf(backend, e.prim.name)) continue;
+    const k = (e.prim as { impl?: Record<string, unknown> }).impl?.cpu;
+    if (typeof k !== 'function') return null;
+    backend.registerKernel(e.prim.name, k);
+  }
+  const { steps, root } = fuse(prog, (op) => (isFusible(op) || REDUCTIONS.has(op)) && builtin(op));
+
+  const inputRoots = new Set(prog.invars);
+  const constRoots = new Set(prog.constvars);
+  const outRoots = new Set<number>();
+  for (const v of prog.outvars) {
+    const r = root[v]!;
+    if (!inputRoots.has(r) && !constRoots.has(r)) outRoots.add(r);
+  }
+
+  // Reads (storage roots) of each step, and which group computes each root.
+  const groupOf = new Map<number, number>();
+  const reads: number[][] = steps.map((s, i) => {
+    if (s.kind === 'kernel') return s.eqn.inputs.map((u) => root[u]!);
+    const members = new Set(s.eqns.map((e) => e.outputs[0]!));
+    for (const m of members) groupOf.set(m, i);
+    const ext = new Set<number>();
+    for (const e of s.eqns) for (const u of e.inputs) if (!members.has(root[u]!)) ext.add(root[u]!);
+    return [...ext];
+  });
+  const lastUse = new Map<number, number>();
+  const readElsewhere = new Set<number>();
+  reads.forEach((rs, i) => {
+    for (const r of rs) {
+      lastUse.set(r, i);
+      if (groupOf.has(r) && groupOf.get(r) !== i) readElsewhere.add(r);
+    }
+  });
+  const stored = new Set<number>([...groupOf.keys()].filter((r) => outRoots.has(r) || readElsewhere.has(r)));
+
+  // Arena plan: roots written by loops and matmuls, outputs excepted.
+  const B: Buffers = new Array(avals.length).fill(null);
+  const arenaHandles: unknown[] = [];
+  const free = new Map<string, TypedArray[]>();
+  const keyOf = (r: number) => `${avals[r]!.dtype}:${sizeOf(avals[r]!.shape)}`;
+  const take = (r: number) => {
+    const list = free.get(keyOf(r));
+    let a = list?.pop();
+    if (!a) {
+      a = allocArray(avals[r]!.dtype, sizeOf(avals[r]!.shape));
+      arenaHandles.push(adoptCpuArray(backend, a));
+    }
+    B[r] = a;
+  };
+  const give = (r: number) => {
+    let list = free.get(keyOf(r));
+    if (!list) free.set(keyOf(r), (list = []));
+    list.push(B[r] as TypedArray);
+  };
+  const freshOuts: number[] = []; // output roots written by loops or matmuls: a new array per call
+  const runs: Run[] = [];
+  const isMatmul = (s: Step) => s.kind === 'kernel' && s.eqn.prim.name === 'matmul' && builtin('matmul') && avals[s.eqn.outputs[0]!]!.shape.length >= 2 && avals[s.eqn.outputs[0]!]!.dtype !== 'int32';
+  const planned = new Set<number>();
+  steps.forEach((s, i) => {
+    const writes = s.kind === 'group' ? [...s.eqns.map((e) => e.outputs[0]!).filter((r) => stored.has(r)), ...(s.reduce ? [s.reduce.outputs[0]!] : [])] : s.eqn.outputs;
+    const ownArrays = s.kind === 'group' || isMatmul(s);
+    for (const r of writes) {
+      if (!ownArrays) continue;
+      if (outRoots.has(r)) freshOuts.push(r);
+      else {
+        take(r);
+        planned.add(r);
+      }
+    }
+    runs.push(s.kind === 'group' ? groupRun(s, i) : isMatmul(s) ? matmulRun(s.eqn) : kernelRun(s.eqn));
+    // After the step: slots whose last reader this was are free again; kernel arrays go to the pool.
+    const done = [...reads[i]!, ...writes].filter((r) => (lastUse.get(r) ?? -1) <= i && !outRoots.has(r) && !inputRoots.has(r) && !constRoots.has(r));
+    for (const r of new Set(done)) {
+      if (planned.has(r)) give(r);
+      else runs.push((Bf) => recycle(Bf[r] as TypedArray));
+    }
+  });
+
+  function groupRun(s: Step & { kind: 'group' }, _i: number): Run {
+    const code = groupSource(s, avals, root, stored);
+    lastSources.push(code.src);
+    return makeGroupFn(code.src, code.scratch === null ? null : new Float64Array(code.scratch));
+  }
+
+  function matmulRun(e: Eqn): Run {
+    const [a, b] = e.inputs.map((u) => root[u]!);
+    const o = e.outputs[0]!;
+    const p = e.params as { transA?: boolean; transB?: boolean };
+    const os = avals[o]!.shape;
+    const r = os.length;
+    const m = os[r - 2]!;
+    const n = os[r - 1]!;
+    const ash = avals[e.inputs[0]!]!.shape;
+    const k = p.transA ? ash[ash.length - 2]! : ash[ash.length - 1]!;
+    const batchShape = os.slice(0, -2);
+    const batch = sizeOf(batchShape);
+    const aOff = batchOffsets(ash, batchShape, m * k);
+    const bOff = batchOffsets(avals[e.inputs[1]!]!.shape, batchShape, k * n);
+    const ta = !!p.transA;
+    const tb = !!p.transB;
+    return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb);
+  }
+
+  function kernelRun(e: Eqn): Run {
+    const kernel = cpuKernelOf(backend, e.prim.name)!;
+    const own = builtin(e.prim.name);
+    const ins = e.inputs.map((u) => root[u]!);
+    const args: { data: TypedArray | null; shape: readonly number[]; dtype: DType }[] = e.inputs.map((u) => ({ data: null, shape: avals[u]!.shape, dtype: avals[u]!.dtype }));
+    const outs = e.outputs.map((v) => avals[v]!);
+    const op = e.prim.name;
+    return (Bf) => {
+      for (let k = 0; k < ins.length; k++) args[k]!.data = Bf[ins[k]!] as TypedArray;
+      const res = kernel(args as CpuInput[], e.params, outs);
+      const list = Array.isArray(res) ? res : [res];
+      if (!own) checkUserOutputs(op, list, args as CpuInput[], outs);
+      for (let k = 0; k < list.length; k++) Bf[e.outputs[k]!] = list[k];
+    };
+  }
+
+  for (const c of prog.consts.keys()) B[prog.constvars[c]!] = backend.peek(prog.consts[c]!.concrete()._handle);
+  const invars = prog.invars;
+  const nIn = invars.length;
+  const freshDtype = freshOuts.map((r) => avals[r]!.dtype);
+  const freshSize = freshOuts.map((r) => sizeOf(avals[r]!.shape));
+  // Per output: where its storage comes from (an input, a const, or a value computed this call).
+  const outPlan = prog.outvars.map((v, j) => {
+    const r = root[v]!;
+    const firstAt = prog.outvars.findIndex((w) => root[w] === r);
+    return {
+      shape: avals[v]!.shape,
+      dtype: avals[v]!.dtype,
+      input: invars.indexOf(r),
+      constHandle: constRoots.has(r) ? prog.consts[prog.constvars.indexOf(r)]!.concrete()._handle : null,
+      root: r,
+      first: firstAt === j,
+      firstAt,
+    };
+  });
+  const nRuns = runs.length;
+  const handles: unknown[] = new Array(prog.outvars.length);
+
+  const exec = ((inputs: Tensor[]): Tensor[] => {
+    for (let i = 0; i < nIn; i++) B[invars[i]!] = backend.peek(inputs[i]!.concrete()._handle);
+    for (let j = 0; j < freshOuts.length; j++) B[freshOuts[j]!] = allocPooled(freshDtype[j]!, freshSize[j]!);
+    for (let i = 0; i < nRuns; i++) runs[i]!(B);
+    const res: Tensor[] = new Array(outPlan.length);
+    for (let j = 0; j < outPlan.length; j++) {
+      const o = outPlan[j]!;
+      let h: unknown;
+      if (o.input >= 0) h = backend.share(inputs[o.input]!.concrete()._handle);
+      else if (o.constHandle !== null) h = backend.share(o.constHandle);
+      else if (o.first) h = adoptCpuArray(backend, B[o.root] as TypedArray);
+      else h = backend.share(handles[o.firstAt]);
+      handles[j] = h;
+      res[j] = new Tensor(o.shape, o.dtype, h, backend);
+    }
+    // Drop references to the caller's arrays and to this call's results.
+    for (let i = 0; i < nIn; i++) B[invars[i]!] = null;
+    for (let j = 0; j < outPlan.length; j++) {
+      handles[j] = null;
+      if (outPlan[j]!.input < 0 && outPlan[j]!.constHandle === null) B[outPlan[j]!.root] = null;
+    }
+    return res;
+  }) as Executable;
+  Object.defineProperty(exec, 'program', { value: prog });
+  Object.defineProperty(exec, 'dispose', {
+    value: () => {
+      for (const h of arenaHandles.splice(0)) backend.release(h);
+    },
+  });
+  return exec;
+}
+
+/** A user kernel's outputs: the checks backend.run makes (count, size, dtype; a copy if it returned an input). */
+function checkUserOutputs(op: string, list: TypedArray[], args: CpuInput[], outs: readonly { shape: readonly number[]; dtype: DType }[]): void {
+  if (list.length !== outs.length) throw new BackendError(`cpu kernel '${op}' returned ${list.length} outputs, expected ${outs.length}.`);
+  for (let i = 0; i < list.length; i++) {
+    const out = list[i]!;
+    if (args.some((a) => a.data.buffer === out.buffer) || list.some((o, j) => j < i && o.buffer === out.buffer)) list[i] = out.slice();
+    const spec = outs[i]!;
+    if (list[i]!.length !== sizeOf(spec.shape) || bytesPerElement(spec.dtype) !== list[i]!.BYTES_PER_ELEMENT) {
+      throw new BackendError(`cpu kernel '${op}' output ${i}: got ${out.constructor.name}(${out.length}), expected ${spec.dtype} of shape [${spec.shape.join(', ')}].`);
+    }
+  }
+}
