@@ -45,6 +45,65 @@ interface Entry {
   outDef: TreeDef;
   /** Per output leaf: an index into the program's outputs, or a non-tensor value returned as is. */
   outLeaves: ({ k: number } | { value: unknown })[];
+  key: string;
+  /** What the arguments looked like when traced, for the cheap re-check of the next call. */
+  guard: ArgGuard[];
+  backend: Backend;
+}
+
+/** One argument as traced: a static value, or a pytree of tensors of these shapes and dtypes. */
+type ArgGuard = { static: unknown; key: string } | { def: TreeDef; avals: { shape: readonly number[]; dtype: string }[] };
+
+/**
+ * Collects the tensor leaves of `x` into `out` if x has exactly the structure `def` and each leaf
+ * is a live concrete tensor on `backend` with the recorded shape and dtype; false otherwise.
+ * Walks plain objects by the recorded (sorted) keys, so no sort and no string keys per call.
+ */
+function matchTree(def: TreeDef, x: unknown, avals: { shape: readonly number[]; dtype: string }[], backend: Backend, out: Tensor[], base: number): boolean {
+  if (def.kind === 'leaf') {
+    if (!(x instanceof Tensor) || x._backend !== backend || x._disposed) return false;
+    const a = avals[out.length - base]!;
+    if (x.dtype !== a.dtype || x.shape.length !== a.shape.length) return false;
+    for (let i = 0; i < a.shape.length; i++) if (x.shape[i] !== a.shape[i]) return false;
+    out.push(x);
+    return true;
+  }
+  if (def.kind === 'array') {
+    if (!Array.isArray(x) || x.length !== def.children.length) return false;
+    for (let i = 0; i < x.length; i++) if (!matchTree(def.children[i]!, x[i], avals, backend, out, base)) return false;
+    return true;
+  }
+  if (x === null || typeof x !== 'object' || Object.getPrototypeOf(x) !== Object.prototype) return false;
+  const o = x as Record<string, unknown>;
+  let n = 0;
+  for (const _k in o) n++;
+  if (n !== def.keys.length) return false;
+  for (let i = 0; i < def.keys.length; i++) {
+    const k = def.keys[i]!;
+    if (!Object.prototype.hasOwnProperty.call(o, k) || !matchTree(def.children[i]!, o[k], avals, backend, out, base)) return false;
+  }
+  return true;
+}
+
+function matchArgs(e: Entry, args: unknown[], out: Tensor[]): boolean {
+  const g = e.guard;
+  if (args.length !== g.length) return false;
+  for (let i = 0; i < g.length; i++) {
+    const a = g[i]!;
+    if ('static' in a) {
+      // an object is re-keyed every call: the caller may have changed it since
+      const v = args[i];
+      if (typeof v === 'object' && v !== null ? staticKey('jit', i, v) !== a.key : v !== a.static) return false;
+    } else if (!matchTree(a.def, args[i], a.avals, e.backend, out, out.length)) return false;
+  }
+  // without tensor arguments the program runs on the current backend: it must not have changed
+  return out.length > 0 || currentBackend() === e.backend;
+}
+
+/** Frees what a compiled program holds: its arena and its consts. */
+function drop(e: Entry): void {
+  e.exec.dispose?.();
+  for (const c of e.exec.program.consts) c.dispose();
 }
 
 function staticKey(name: string, i: number, v: unknown): string {
@@ -79,6 +138,7 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
   const maxSize = opts?.cacheSize ?? 64;
   if (!Number.isInteger(maxSize) || maxSize < 1) throw new ConfigError(`jit: cacheSize must be a positive integer, got ${maxSize}.`);
   const cache = new Map<string, Entry>();
+  let last: Entry | null = null; // the entry the previous call ran: checked first, without a key
   let hits = 0;
   let misses = 0;
 
@@ -107,10 +167,27 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
     let n = 0;
     for (const ls of leavesPerArg) for (let j = 0; j < ls.length; j++) invars.push(n++);
     const prog = { avals: t.avals, invars, constvars: t.constvars, consts: t.consts, eqns: t.eqns, outvars };
-    return { exec: compile(prog, backend), outDef, outLeaves };
+    const guard: ArgGuard[] = args.map((a, i) =>
+      defs[i] === null ? { static: a, key: staticKey('jit', i, a) } : { def: defs[i]!, avals: leavesPerArg[i]!.map((l) => ({ shape: l.shape.slice(), dtype: l.dtype })) },
+    );
+    return { exec: compile(prog, backend), outDef, outLeaves, key: '', guard, backend };
+  };
+
+  const run = (entry: Entry, leaves: Tensor[]) => {
+    const outs = entry.exec(leaves);
+    const ol = entry.outLeaves;
+    if (entry.outDef.kind === 'leaf' && ol.length === 1 && 'k' in ol[0]!) return outs[ol[0].k];
+    return unflatten(entry.outDef, ol.map((o) => ('k' in o ? outs[o.k] : o.value)));
   };
 
   const jitted = ((...args: unknown[]) => {
+    if (last !== null) {
+      const leaves: Tensor[] = [];
+      if (matchArgs(last, args, leaves)) {
+        hits++;
+        return run(last, leaves);
+      }
+    }
     const leavesPerArg: Tensor[][] = [];
     const defs: (TreeDef | null)[] = [];
     let key = `${args.length}|`;
@@ -146,6 +223,11 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
     if (outer) return f(...(args as Parameters<F>));
     backend ??= currentBackend();
     key += backend.name;
+    // Calls that took the fast path did not refresh the LRU order: the last-run entry is the newest.
+    if (last !== null && cache.get(last.key) === last) {
+      cache.delete(last.key);
+      cache.set(last.key, last);
+    }
     let entry = cache.get(key);
     if (entry) {
       hits++;
@@ -153,21 +235,23 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
     } else {
       misses++;
       entry = trace(args, leavesPerArg, defs, backend);
+      entry.key = key;
       if (cache.size >= maxSize) {
         const oldest = cache.keys().next().value!;
-        for (const c of cache.get(oldest)!.exec.program.consts) c.dispose();
+        drop(cache.get(oldest)!);
         cache.delete(oldest);
       }
     }
     cache.set(key, entry);
-    const outs = entry.exec(leavesPerArg.flat());
-    return unflatten(entry.outDef, entry.outLeaves.map((o) => ('k' in o ? outs[o.k] : o.value)));
+    last = entry;
+    return run(entry, leavesPerArg.flat());
   }) as unknown as Jitted<F>;
   Object.defineProperty(jitted, 'retraces', { get: () => misses });
   jitted.cacheInfo = () => ({ hits, misses, size: cache.size, maxSize });
   jitted.clearCache = () => {
-    for (const e of cache.values()) for (const c of e.exec.program.consts) c.dispose();
+    for (const e of cache.values()) drop(e);
     cache.clear();
+    last = null;
   };
   return jitted;
 }
