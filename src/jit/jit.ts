@@ -38,6 +38,12 @@ export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>
   readonly retraces: number;
   /** Drops every compiled program. */
   clearCache(): void;
+  /**
+   * The program the last call ran, in words: its steps (fused loops such as
+   * `loop[256,128]: add tanh`, and the kernels between them) and the bytes of buffers it keeps
+   * between calls; null before the first call. Steps are listed by the CPU compiler only.
+   */
+  compiled(): { steps: readonly string[]; arenaBytes: number; equations: number } | null;
 };
 
 interface Entry {
@@ -248,6 +254,8 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
   }) as unknown as Jitted<F>;
   Object.defineProperty(jitted, 'retraces', { get: () => misses });
   jitted.cacheInfo = () => ({ hits, misses, size: cache.size, maxSize });
+  jitted.compiled = () =>
+    last && { steps: last.exec.steps ?? [], arenaBytes: last.exec.arenaBytes ?? 0, equations: last.exec.program.eqns.length };
   jitted.clearCache = () => {
     for (const e of cache.values()) drop(e);
     cache.clear();

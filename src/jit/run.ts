@@ -14,6 +14,10 @@ export interface Executable {
   readonly program: Program;
   /** Frees the buffers the program keeps between calls (its arena); the consts stay with the program. */
   readonly dispose?: () => void;
+  /** The compiled steps in words (CPU compiler only): fused loops and the kernels between them. */
+  readonly steps?: readonly string[];
+  /** Bytes of the buffers the program keeps between calls (CPU compiler only). */
+  readonly arenaBytes?: number;
 }
 
 /**

@@ -34,7 +34,6 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  * Returns null when the program uses something this compiler cannot address (the caller then
  * interprets it).
  */
-export let lastSources: string[] = [];
 export function compileCpu(prog: Program, backend: CpuBackend): Executable | null {
   const avals = prog.avals;
   // An op whose kernel was replaced by registerKernel runs that kernel, never the fused copy.
@@ -120,7 +119,6 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
 
   function groupRun(s: Step & { kind: 'group' }, _i: number): Run {
     const code = groupSource(s, avals, root, stored);
-    lastSources.push(code.src);
     return makeGroupFn(code.src, code.scratch === null ? null : new Float64Array(code.scratch));
   }
 
@@ -205,12 +203,20 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
     return res;
   }) as Executable;
   Object.defineProperty(exec, 'program', { value: prog });
+  Object.defineProperty(exec, 'steps', { value: steps.map(describe) });
+  Object.defineProperty(exec, 'arenaBytes', { value: arenaHandles.reduce((n: number, h) => n + backend.peek(h).byteLength, 0) });
   Object.defineProperty(exec, 'dispose', {
     value: () => {
       for (const h of arenaHandles.splice(0)) backend.release(h);
     },
   });
   return exec;
+}
+
+/** One step in words, for tests and debugging: `loop[2,3]: mul exp → reduceSum` or an op name. */
+function describe(s: Step): string {
+  if (s.kind === 'kernel') return s.eqn.prim.name;
+  return `loop[${s.shape.join(',')}]: ${s.eqns.map((e) => e.prim.name).join(' ')}${s.reduce ? ` → ${s.reduce.prim.name}` : ''}`;
 }
 
 /** A user kernel's outputs: the checks backend.run makes (count, size, dtype; a copy if it returned an input). */
