@@ -123,6 +123,26 @@ test('values that leave a loop, a matmul between loops, repeated and view output
   assert.equal(jf.compiled()!.steps, ['loop[2,4]: mul sin mul → reduceSum', 'loop[2,4]: div', 'matmul', 'loop[2,3]: exp exp']);
 });
 
+test('shape ops, lone reductions and indexing write into reused buffers: every call equals eager', () => {
+  const idx = bt.tensor([2, 0, 2], { dtype: 'int32' });
+  const f = (x: bt.Tensor, y: bt.Tensor) => {
+    const t = bt.transpose(x); // [4,3]
+    const p = bt.pad(t, [1, 0], [0, 2]); // [5,5]
+    const c = bt.concat([bt.slice(p, [0, 1], [3, 3]), bt.take(y, idx, 0)], 0); // [6,3]
+    const s = bt.scatterAdd(c, idx, bt.slice(c, [0, 0], [3, 3]), 0);
+    const q = bt.cumsum(s, { axis: 0, reverse: true });
+    return [q, bt.sum(x, { axis: 0 }), bt.max(y), bt.argmax(q, { axis: 1 }), bt.broadcastTo(bt.min(x, { axis: 1, keepdims: true }), [3, 2])];
+  };
+  const jf = bt.jit(f);
+  for (let i = 0; i < 3; i++) {
+    const x = bt.tensor(vals(12, 30 + i)).reshape([3, 4]);
+    const y = bt.tensor(vals(9, 40 + i)).reshape([3, 3]);
+    const r = jf(x, y);
+    const e = f(x, y);
+    r.forEach((t, k) => same(t, e[k]!, `call ${i} output ${k}`));
+  }
+});
+
 test('the arena is reused across calls, and returned tensors never alias it', () => {
   const f = (x: bt.Tensor, y: bt.Tensor) => {
     const a = bt.matmul(x.tanh(), y.exp());

@@ -12,6 +12,7 @@ import type { Executable } from '../run.js';
 import { fuse, type Step } from './fuse.js';
 import { groupSource, makeGroupFn } from './loops.js';
 import { isFusible } from './exprs.js';
+import { directOps } from './direct.js';
 
 type Buffers = unknown[];
 type Run = (B: Buffers) => void;
@@ -22,9 +23,11 @@ const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /**
  * Compiles a traced program for the CPU backend: elementwise chains (and reductions they feed)
  * become generated loops (./fuse.ts, ./loops.ts), matmuls call the matmul routine with offsets
- * worked out once, every other op calls the kernel eager dispatch would call.
+ * worked out once, shape ops and lone reductions call the routine under their kernel with a
+ * planned output (./direct.ts), every other op (linalg, random, special functions, user
+ * primitives) calls the kernel eager dispatch would call.
  *
- * Buffers are planned once. Every intermediate a loop or matmul writes gets a slot in an arena
+ * Buffers are planned once. Every intermediate a loop, matmul or direct routine writes gets a slot in an arena
  * owned by the program, allocated at compile time and shared by values whose lifetimes do not
  * overlap (first fit by dtype and length, a slot is free again only after its last reader's
  * step); no call allocates them again. Values returned to the caller are written into fresh
@@ -96,10 +99,11 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
   const freshOuts: number[] = []; // output roots written by loops or matmuls: a new array per call
   const runs: Run[] = [];
   const isMatmul = (s: Step) => s.kind === 'kernel' && s.eqn.prim.name === 'matmul' && builtin('matmul') && avals[s.eqn.outputs[0]!]!.shape.length >= 2 && avals[s.eqn.outputs[0]!]!.dtype !== 'int32';
+  const isDirect = (s: Step) => s.kind === 'kernel' && Object.prototype.hasOwnProperty.call(directOps, s.eqn.prim.name) && builtin(s.eqn.prim.name);
   const planned = new Set<number>();
   steps.forEach((s, i) => {
     const writes = s.kind === 'group' ? [...s.eqns.map((e) => e.outputs[0]!).filter((r) => stored.has(r)), ...(s.reduce ? [s.reduce.outputs[0]!] : [])] : s.eqn.outputs;
-    const ownArrays = s.kind === 'group' || isMatmul(s);
+    const ownArrays = s.kind === 'group' || isMatmul(s) || isDirect(s);
     for (const r of writes) {
       if (!ownArrays) continue;
       if (outRoots.has(r)) freshOuts.push(r);
@@ -108,7 +112,10 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
         planned.add(r);
       }
     }
-    runs.push(s.kind === 'group' ? groupRun(s, i) : isMatmul(s) ? matmulRun(s.eqn) : kernelRun(s.eqn));
+    if (s.kind === 'group') runs.push(groupRun(s));
+    else if (isMatmul(s)) runs.push(matmulRun(s.eqn));
+    else if (isDirect(s)) runs.push(directOps[s.eqn.prim.name]!(s.eqn, avals, root));
+    else runs.push(kernelRun(s.eqn));
     // After the step: slots whose last reader this was are free again; kernel arrays go to the pool.
     const done = [...reads[i]!, ...writes].filter((r) => (lastUse.get(r) ?? -1) <= i && !outRoots.has(r) && !inputRoots.has(r) && !constRoots.has(r));
     for (const r of new Set(done)) {
@@ -117,7 +124,7 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
     }
   });
 
-  function groupRun(s: Step & { kind: 'group' }, _i: number): Run {
+  function groupRun(s: Step & { kind: 'group' }): Run {
     const code = groupSource(s, avals, root, stored);
     return makeGroupFn(code.src, code.scratch === null ? null : new Float64Array(code.scratch));
   }
