@@ -126,7 +126,7 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
 
   function groupRun(s: Step & { kind: 'group' }): Run {
     const code = groupSource(s, avals, root, stored);
-    return makeGroupFn(code.src, code.scratch === null ? null : new Float64Array(code.scratch));
+    return makeGroupFn(code, code.scratch === null ? null : new Float64Array(code.scratch));
   }
 
   function matmulRun(e: Eqn): Run {

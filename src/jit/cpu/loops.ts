@@ -17,6 +17,12 @@ export interface GroupCode {
   src: string;
   /** Float64 scratch length the reduction needs (null: none, or it accumulates straight into its output). */
   scratch: number | null;
+  /**
+   * Loop bounds and strides, bound as k0, k1... when the function is made: out of the source
+   * text, so a retrace at another batch size reuses the same generated function (and V8's
+   * compiled code for it) instead of compiling a new one.
+   */
+  consts: number[];
 }
 
 interface Load {
@@ -31,6 +37,11 @@ interface Load {
 export function groupSource(g: Group, avals: readonly Aval[], root: Int32Array, stored: ReadonlySet<number>): GroupCode {
   const L = g.shape;
   const rank = L.length;
+  const consts: number[] = [];
+  const num = (v: number) => {
+    consts.push(v);
+    return `k${consts.length - 1}`;
+  };
   let size = 1;
   for (const d of L) size *= d;
   const members = new Set(g.eqns.map((e) => e.outputs[0]!));
@@ -96,7 +107,7 @@ export function groupSource(g: Group, avals: readonly Aval[], root: Int32Array, 
   }
   for (const r of bufs) head.unshift(`const x${r} = B[${r}];`);
   const tail: string[] = [];
-  if (scratch !== null) tail.push(`for (let k = 0; k < ${scratch}; k++) x${redOut}[k] = acc[k];`);
+  if (scratch !== null) tail.push(`for (let k = 0; k < ${num(scratch)}; k++) x${redOut}[k] = acc[k];`);
 
   const loadAt = (l: Load, idx: string) => `const ${l.name} = ${l.buf}[${idx}];`;
   const all = [...loads.values()];
@@ -108,10 +119,10 @@ export function groupSource(g: Group, avals: readonly Aval[], root: Int32Array, 
     const flat = all.filter((l) => l.depth >= 0).map((l) => loadAt(l, 'i')).join(' ');
     const acc = red ? 'acc[0] = ' + redIn + ';' : ''; // rank 0: the kernel copies its one element
     loop = `${scalars.map((l) => loadAt(l, '0')).join(' ')}
-      for (let i = 0; i < ${size}; i++) { ${flat} ${body.join(' ')} ${acc} }`;
-  } else loop = scalars.map((l) => loadAt(l, '0')).join(' ') + nested(L, all.filter((l) => l.depth >= 0), body, red ? { kind, accStr, v: redIn } : null);
+      for (let i = 0; i < ${num(size)}; i++) { ${flat} ${body.join(' ')} ${acc} }`;
+  } else loop = scalars.map((l) => loadAt(l, '0')).join(' ') + nested(L, all.filter((l) => l.depth >= 0), body, red ? { kind, accStr, v: redIn } : null, num);
   const src = `${head.join('\n')}\n${loop}\n${tail.join('\n')}`;
-  return { src, scratch };
+  return { src, scratch, consts };
 }
 
 /**
@@ -119,7 +130,7 @@ export function groupSource(g: Group, avals: readonly Aval[], root: Int32Array, 
  * strides baked in); each operand is loaded at the depth of its innermost moving axis. Without a
  * reduction, axes that every operand walks contiguously are merged first.
  */
-function nested(shape: readonly number[], loads: Load[], body: string[], red: { kind: string; accStr: number[]; v: string } | null): string {
+function nested(shape: readonly number[], loads: Load[], body: string[], red: { kind: string; accStr: number[]; v: string } | null, num: (v: number) => string): string {
   let dims = shape.slice();
   let strides = loads.map((l) => l.strides.slice());
   let accStr = red ? red.accStr.slice() : [];
@@ -149,7 +160,7 @@ function nested(shape: readonly number[], loads: Load[], body: string[], red: { 
   const moving = [...offs.filter((o) => !o.full), ...(acc ? [acc] : [])];
   const gen = (k: number): string => {
     const init = moving.map((o) => `, ${o.name}_${k} = ${k === 0 ? '0' : `${o.name}_${k - 1}`}`).join('');
-    const inc = moving.filter((o) => o.s[k] !== 0).map((o) => `, ${o.name}_${k} += ${o.s[k]}`).join('');
+    const inc = moving.filter((o) => o.s[k] !== 0).map((o) => `, ${o.name}_${k} += ${num(o.s[k]!)}`).join('');
     const here = offs.filter((o) => o.depth === k).map((o) => `const ${o.load.name} = ${o.load.buf}[${o.full ? 'i' : `${o.name}_${k}`}];`).join(' ');
     const inner = k === R - 1;
     let content: string;
@@ -166,7 +177,7 @@ function nested(shape: readonly number[], loads: Load[], body: string[], red: { 
       const fullLoads = offs.filter((o) => o.full && o.depth !== k).map((o) => `const ${o.load.name} = ${o.load.buf}[i];`).join(' ');
       content = `${here} ${fullLoads} ${body.join(' ')} ${accum} i++;`;
     } else content = `${here} ${gen(k + 1)}`;
-    const loop = `for (let j${k} = 0${init}; j${k} < ${dims[k]}; j${k}++${inc}) { ${content} }`;
+    const loop = `for (let j${k} = 0${init}; j${k} < ${num(dims[k]!)}; j${k}++${inc}) { ${content} }`;
     if (inner && red && red.kind === 'reduceSum' && red.accStr[k] === 0) {
       // the kernel's row total: t over the last axis, then one add into the accumulator
       return `{ let t = 0; ${loop} acc[${k === 0 ? '0' : `pa_${k - 1}`}] += t; }`;
@@ -180,14 +191,16 @@ function nested(shape: readonly number[], loads: Load[], body: string[], red: { 
 }
 
 /** Builds the group's function; `scratch` is its reduction accumulator when it needs one. */
-export function makeGroupFn(src: string, scratch: Float64Array | null): (B: unknown[]) => void {
-  let make = made.get(src);
+export function makeGroupFn(code: GroupCode, scratch: Float64Array | null): (B: unknown[]) => void {
+  const key = `${code.consts.length}|${code.src}`;
+  let make = made.get(key);
   if (!make) {
     if (made.size > 2000) made.clear();
-    make = new Function(...Object.keys(exprHelpers), 'scratch', `return function fused(B) {\n${src}\n}`) as Maker;
-    made.set(src, make);
+    const bind = code.consts.length > 0 ? `const ${code.consts.map((_, i) => `k${i} = K[${i}]`).join(', ')};` : '';
+    make = new Function(...Object.keys(exprHelpers), 'scratch', 'K', `${bind}\nreturn function fused(B) {\n${code.src}\n}`) as Maker;
+    made.set(key, make);
   }
-  return make(...Object.values(exprHelpers), scratch);
+  return make(...Object.values(exprHelpers), scratch, code.consts);
 }
 type Maker = (...args: unknown[]) => (B: unknown[]) => void;
 const made = new Map<string, Maker>();
