@@ -143,6 +143,29 @@ test('shape ops, lone reductions and indexing write into reused buffers: every c
   }
 });
 
+test('a user primitive between fused loops runs its own kernel; one that returns its input is copied', () => {
+  const cube = bt.definePrimitive({
+    name: 'jitFuseTestCube',
+    impl: { cpu: ([x]) => x!.data.map((v) => v * v * v) },
+    nondiff: true,
+  });
+  const echo = bt.definePrimitive({ name: 'jitFuseTestEcho', impl: { cpu: ([x]) => x!.data }, nondiff: true });
+  const f = (x: bt.Tensor) => {
+    const c = (cube([x.add(1)]) as unknown as bt.Tensor[])[0]!;
+    const e = (echo([c.mul(2)]) as unknown as bt.Tensor[])[0]!;
+    return [bt.sum(c.sub(e), { axis: 0 }), e];
+  };
+  const jf = bt.jit(f);
+  for (let i = 0; i < 3; i++) {
+    const x = bt.tensor(vals(6, 50 + i)).reshape([3, 2]);
+    const [a, b] = jf(x);
+    const [c, d] = f(x);
+    same(a!, c!, `call ${i} sum`);
+    same(b!, d!, `call ${i} echo output`);
+  }
+  assert.ok(jf.compiled()!.steps.includes('jitFuseTestCube'));
+});
+
 test('the arena is reused across calls, and returned tensors never alias it', () => {
   const f = (x: bt.Tensor, y: bt.Tensor) => {
     const a = bt.matmul(x.tanh(), y.exp());
