@@ -127,8 +127,12 @@ function staticKey(name: string, i: number, v: unknown): string {
 
 /**
  * jit(f, { staticArgnums, donateArgnums, cacheSize }): traces f once per input signature (pytree
- * structure, shapes, dtypes, backend, static values) into a program of primitive applications, and
- * then runs that program directly against the backend's kernels. Called with values of an outer
+ * structure, shapes, dtypes, backend, static values) into a program of primitive applications and
+ * compiles it. On the CPU backend, chains of elementwise ops (and the sums/maxima they feed) run as
+ * generated loops, intermediates live in buffers planned once per program and reused every call,
+ * and other ops call their kernels; results equal eager dispatch bit for bit. Other backends replay
+ * the program kernel by kernel. A call whose arguments look like the previous call's (same
+ * structure, shapes, dtypes, statics) skips the cache lookup. Called with values of an outer
  * transform (inside grad, jvp, vmap), f is inlined into that transform, so every composition gives
  * the un-jitted numbers. Reading a traced value on the host inside f throws a TracerError.
  *
