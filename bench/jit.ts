@@ -1,6 +1,7 @@
 /**
  * jit against eager dispatch on the CPU backend: an 8-D Gaussian log-likelihood at 1-1000 points
- * per call (beside plain JS), and an MLP 32-128-128-2 value+grad step at batch 256.
+ * per call (beside plain JS), an MLP 32-128-128-2 value+grad step at batch 256, and jacfwd of
+ * x ↦ tanh(Wx)·x, R^64 → R^64.
  *
  * Times are CPU time of this process (process.cpuUsage) per call, the median of interleaved
  * rounds: on a shared, loaded machine wall time mostly measures the other processes. Each
@@ -77,6 +78,12 @@ const loss = (p: P, x: bt.Tensor, y: bt.Tensor) => {
 const vg = bt.valueAndGrad(loss);
 const jvg = bt.jit(vg);
 
+const W = bt.random.normal(bt.random.key(5), [64, 64]).mul(0.1);
+const g64 = (x: bt.Tensor) => bt.tanh(bt.matmul(W, x.reshape([64, 1])).reshape([64])).mul(x);
+const jac = bt.jacfwd(g64);
+const jjac = bt.jit(jac);
+const x64 = bt.random.normal(bt.random.key(6), [64]);
+
 const cases: [string, () => void, number][] = [];
 const NS = [1, 10, 100, 1000];
 for (const n of NS) {
@@ -89,6 +96,8 @@ for (const n of NS) {
 }
 cases.push(['mlp eager', () => bt.dispose(vg(params, xb, yb)), 1000]);
 cases.push(['mlp jit', () => bt.dispose(jvg(params, xb, yb)), 1000]);
+cases.push(['jacfwd eager', () => bt.dispose(jac(x64)), 300]);
+cases.push(['jacfwd jit', () => bt.dispose(jjac(x64)), 300]);
 
 const samples = new Map<string, number[]>(cases.map(([k]) => [k, []]));
 for (let r = 0; r < rounds; r++) for (const [k, fn, ms] of cases) samples.get(k)!.push(time(fn, ms));
@@ -107,4 +116,7 @@ for (const n of NS) {
 const [me, mj] = [med('mlp eager'), med('mlp jit')];
 Object.assign(result, { mlp_eager_steps_per_s: 1e6 / me, mlp_jit_steps_per_s: 1e6 / mj });
 console.log(`MLP 32-128-128-2 value+grad batch 256: eager ${(1e6 / me).toFixed(0)} steps/s, jit ${(1e6 / mj).toFixed(0)} steps/s (CPU time)`);
+const [je, jj] = [med('jacfwd eager'), med('jacfwd jit')];
+Object.assign(result, { jacfwd_eager_per_s: 1e6 / je, jacfwd_jit_per_s: 1e6 / jj });
+console.log(`jacfwd R^64→R^64: eager ${(1e6 / je).toFixed(0)} Jacobians/s, jit ${(1e6 / jj).toFixed(0)} Jacobians/s (CPU time)`);
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), timer: 'process CPU time', rounds, ...result }, null, 2) + '\n');
