@@ -106,6 +106,9 @@ function matchArgs(e: Entry, args: unknown[], out: Tensor[]): boolean {
   return out.length > 0 || currentBackend() === e.backend;
 }
 
+/** How many recently run entries a call checks before building a cache key. */
+const RECENT = 4;
+
 /** Frees what a compiled program holds: its arena and its consts. */
 function drop(e: Entry): void {
   e.exec.dispose?.();
@@ -148,7 +151,9 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
   const maxSize = opts?.cacheSize ?? 64;
   if (!Number.isInteger(maxSize) || maxSize < 1) throw new ConfigError(`jit: cacheSize must be a positive integer, got ${maxSize}.`);
   const cache = new Map<string, Entry>();
-  let last: Entry | null = null; // the entry the previous call ran: checked first, without a key
+  // The entries the last few calls ran, newest first: checked against the arguments before any key
+  // is built, so a caller alternating between a few shapes (one point, a batch) stays on this path.
+  let recent: Entry[] = [];
   let hits = 0;
   let misses = 0;
 
@@ -191,11 +196,16 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
   };
 
   const jitted = ((...args: unknown[]) => {
-    if (last !== null) {
+    for (let r = 0; r < recent.length; r++) {
+      const e = recent[r]!;
       const leaves: Tensor[] = [];
-      if (matchArgs(last, args, leaves)) {
+      if (matchArgs(e, args, leaves)) {
         hits++;
-        return run(last, leaves);
+        if (r > 0) {
+          recent.splice(r, 1);
+          recent.unshift(e);
+        }
+        return run(e, leaves);
       }
     }
     const leavesPerArg: Tensor[][] = [];
@@ -233,10 +243,12 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
     if (outer) return f(...(args as Parameters<F>));
     backend ??= currentBackend();
     key += backend.name;
-    // Calls that took the fast path did not refresh the LRU order: the last-run entry is the newest.
-    if (last !== null && cache.get(last.key) === last) {
-      cache.delete(last.key);
-      cache.set(last.key, last);
+    // Calls that took the fast path did not refresh the LRU order: the recent entries are the newest.
+    for (let r = recent.length - 1; r >= 0; r--) {
+      const e = recent[r]!;
+      if (cache.get(e.key) !== e) continue;
+      cache.delete(e.key);
+      cache.set(e.key, e);
     }
     let entry = cache.get(key);
     if (entry) {
@@ -248,22 +260,24 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
       entry.key = key;
       if (cache.size >= maxSize) {
         const oldest = cache.keys().next().value!;
-        drop(cache.get(oldest)!);
+        const old = cache.get(oldest)!;
+        drop(old);
         cache.delete(oldest);
+        recent = recent.filter((e) => e !== old);
       }
     }
     cache.set(key, entry);
-    last = entry;
+    recent = [entry, ...recent.filter((e) => e !== entry)].slice(0, RECENT);
     return run(entry, leavesPerArg.flat());
   }) as unknown as Jitted<F>;
   Object.defineProperty(jitted, 'retraces', { get: () => misses });
   jitted.cacheInfo = () => ({ hits, misses, size: cache.size, maxSize });
   jitted.compiled = () =>
-    last && { steps: last.exec.steps ?? [], arenaBytes: last.exec.arenaBytes ?? 0, equations: last.exec.program.eqns.length };
+    recent.length === 0 ? null : { steps: recent[0]!.exec.steps ?? [], arenaBytes: recent[0]!.exec.arenaBytes ?? 0, equations: recent[0]!.exec.program.eqns.length };
   jitted.clearCache = () => {
     for (const e of cache.values()) drop(e);
     cache.clear();
-    last = null;
+    recent = [];
   };
   return jitted;
 }

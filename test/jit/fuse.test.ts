@@ -184,7 +184,7 @@ test('the arena is reused across calls, and returned tensors never alias it', ()
   assert.is(jf.retraces, 1);
 });
 
-test('fast path: a mutated static object, a changed pytree, a disposed input', () => {
+test('fast path: a mutated static object, a changed pytree, alternating shapes and the LRU order, a disposed input', () => {
   const cfg = { scale: 2 };
   const jf = bt.jit((p: { a: bt.Tensor; b?: bt.Tensor }, c: { scale: number }) => (p.b ? p.a.mul(p.b) : p.a).mul(c.scale), { staticArgnums: [1] });
   const x = bt.tensor([1, 2, 3]);
@@ -194,6 +194,21 @@ test('fast path: a mutated static object, a changed pytree, a disposed input', (
   same(jf({ a: x, b: x }, cfg), x.mul(x).mul(5), 'another key set retraces');
   same(jf({ a: x }, cfg), x.mul(5), 'back to the first structure');
   assert.is(jf.retraces, 3);
+  // alternating shapes stay on the fast path; the LRU order still follows the calls
+  const h = bt.jit((t: bt.Tensor) => t.mul(3), { cacheSize: 2 });
+  const [A, B, C] = [bt.ones([1]), bt.ones([2]), bt.ones([3])];
+  for (let i = 0; i < 3; i++) {
+    same(h(A), A.mul(3), 'A');
+    same(h(B), B.mul(3), 'B');
+  }
+  same(h(A), A.mul(3), 'A again');
+  assert.is(h.retraces, 2);
+  assert.is(h.cacheInfo().hits, 5);
+  h(C); // evicts B, the least recently used
+  h(A);
+  assert.is(h.retraces, 3, 'A was used after B: still cached');
+  h(B);
+  assert.is(h.retraces, 4, 'B was evicted');
   const d = bt.tensor([1, 2, 3]);
   d.dispose();
   assert.throws(() => jf({ a: d }, cfg), (e: unknown) => e instanceof bt.ConfigError && /disposed/.test((e as Error).message));
