@@ -126,9 +126,10 @@ export function groupSource(g: Group, avals: readonly Aval[], root: Int32Array, 
 }
 
 /**
- * Nested loops over the loop shape with one running offset per broadcast operand (constant
- * strides baked in); each operand is loaded at the depth of its innermost moving axis. Without a
- * reduction, axes that every operand walks contiguously are merged first.
+ * Nested loops over the loop shape with one running offset per broadcast operand; each is loaded
+ * at the depth of its innermost moving axis, contiguous (full) operands in the innermost body at
+ * the flat counter i. Without a reduction, size-1 axes are dropped and axes that every operand
+ * walks contiguously are merged first (with one, the loops must keep the kernel's row structure).
  */
 function nested(shape: readonly number[], loads: Load[], body: string[], red: { kind: string; accStr: number[]; v: string } | null, num: (v: number) => string): string {
   let dims = shape.slice();
@@ -146,6 +147,10 @@ function nested(shape: readonly number[], loads: Load[], body: string[], red: { 
         strides.forEach((s) => s.splice(k, 2, s[k + 1]!));
       }
     }
+    if (dims.length === 0) {
+      dims = [1];
+      strides = strides.map(() => [0]);
+    }
   }
   const R = dims.length;
   const depthOf = (s: number[]) => {
@@ -153,15 +158,14 @@ function nested(shape: readonly number[], loads: Load[], body: string[], red: { 
     s.forEach((x, k) => (x !== 0 ? (d = k) : 0));
     return d;
   };
-  const depth = strides.map(depthOf);
-  // A merged stride vector can make an operand constant (depth -1) only if it was already scalar.
-  const offs = loads.map((l, j) => ({ name: `p${j}`, s: strides[j]!, load: l, depth: depth[j]!, full: l.full }));
+  // full operands: depth -2, never loaded at an outer level (see fullLoads)
+  const offs = loads.map((l, j) => ({ name: `p${j}`, s: strides[j]!, load: l, depth: l.full ? -2 : depthOf(strides[j]!), full: l.full }));
   const acc = red ? { name: 'pa', s: accStr } : null;
   const moving = [...offs.filter((o) => !o.full), ...(acc ? [acc] : [])];
   const gen = (k: number): string => {
     const init = moving.map((o) => `, ${o.name}_${k} = ${k === 0 ? '0' : `${o.name}_${k - 1}`}`).join('');
     const inc = moving.filter((o) => o.s[k] !== 0).map((o) => `, ${o.name}_${k} += ${num(o.s[k]!)}`).join('');
-    const here = offs.filter((o) => o.depth === k).map((o) => `const ${o.load.name} = ${o.load.buf}[${o.full ? 'i' : `${o.name}_${k}`}];`).join(' ');
+    const here = offs.filter((o) => o.depth === k).map((o) => `const ${o.load.name} = ${o.load.buf}[${o.name}_${k}];`).join(' ');
     const inner = k === R - 1;
     let content: string;
     if (inner) {
@@ -174,7 +178,7 @@ function nested(shape: readonly number[], loads: Load[], body: string[], red: { 
           accum = `if (${red.v} ${cmp} acc[${pa}] || ${red.v} !== ${red.v}) acc[${pa}] = ${red.v};`;
         }
       }
-      const fullLoads = offs.filter((o) => o.full && o.depth !== k).map((o) => `const ${o.load.name} = ${o.load.buf}[i];`).join(' ');
+      const fullLoads = offs.filter((o) => o.full).map((o) => `const ${o.load.name} = ${o.load.buf}[i];`).join(' ');
       content = `${here} ${fullLoads} ${body.join(' ')} ${accum} i++;`;
     } else content = `${here} ${gen(k + 1)}`;
     const loop = `for (let j${k} = 0${init}; j${k} < ${num(dims[k]!)}; j${k}++${inc}) { ${content} }`;
@@ -184,10 +188,7 @@ function nested(shape: readonly number[], loads: Load[], body: string[], red: { 
     }
     return loop;
   };
-  // Full (contiguous) operands use the flat counter i; loading them at their depth would be wrong
-  // inside an inner loop, so they are loaded in the innermost body (the `fullLoads` above).
-  for (const o of offs) if (o.full) o.depth = -2;
-  return `let i = 0; ${R === 0 ? '' : gen(0)}`;
+  return `let i = 0; ${gen(0)}`;
 }
 
 /** Builds the group's function; `scratch` is its reduction accumulator when it needs one. */
