@@ -18,7 +18,7 @@ const rand = () => {
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
 
 const UNARY = ['exp', 'sin', 'tanh', 'abs', 'neg', 'sigmoid', 'cos', 'square'] as const;
-const BINARY = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum'] as const;
+const BINARY = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'select'] as const;
 
 function apply(s: Step, vals: bt.Tensor[]): bt.Tensor {
   const a = vals[s.a]!;
@@ -34,8 +34,9 @@ function apply(s: Step, vals: bt.Tensor[]): bt.Tensor {
       return a.reshape([-1]);
     case 'matmul':
       return bt.matmul(a, b!);
-    case 'tanhOf':
-      return bt.tanh(a.mul(0.5));
+    case 'select':
+      // a comparison (int32), a where on it, and a cast back: mixed dtypes inside one loop
+      return bt.where(bt.greater(a, b!), a, b!.mul(2)).add(bt.cast(bt.less(a, b!), a.dtype));
     default:
       return b ? (bt as any)[s.op](a, b) : (bt as any)[s.op](a);
   }
