@@ -9,9 +9,14 @@ import { CpuBackend } from './index.js';
  * one small file.
  */
 
-/** Whether `b` is the built-in CPU backend (whose buffers the jit compiler can address directly). */
+/**
+ * Whether `b` is the built-in CPU backend with the internals below (its kernel table and wrap);
+ * if a refactor renames them this says no and jit falls back to replaying kernels, and the jit
+ * tests that list compiled steps fail, pointing here.
+ */
 export function isCpuBackend(b: unknown): b is CpuBackend {
-  return b instanceof CpuBackend;
+  const inner = b as { kernels?: unknown; wrap?: unknown };
+  return b instanceof CpuBackend && inner.kernels instanceof Map && typeof inner.wrap === 'function';
 }
 
 /** The kernel `backend.run(op, ...)` would call now (built in, or added by registerKernel). */
