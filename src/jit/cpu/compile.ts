@@ -1,18 +1,17 @@
 import { Tensor } from '../../tensor.js';
-import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../dtype.js';
-import { BackendError } from '../../errors.js';
+import { allocArray, type TypedArray } from '../../dtype.js';
 import type { CpuBackend } from '../../backends/cpu/index.js';
-import type { CpuInput, CpuKernel } from '../../autodiff/primitive.js';
+import type { CpuKernel } from '../../autodiff/primitive.js';
 import { adoptCpuArray, cpuKernelOf } from '../../backends/cpu/jit-access.js';
-import { batchOffsets, cpuKernels } from '../../backends/cpu/kernels.js';
-import { matmul, type FloatArray } from '../../backends/cpu/matmul/matmul.js';
+import { cpuKernels } from '../../backends/cpu/kernels.js';
 import { allocPooled, recycle } from '../../backends/cpu/pool.js';
-import type { Eqn, Program } from '../ir.js';
+import type { Program } from '../ir.js';
 import type { Executable } from '../run.js';
 import { fuse, type Step } from './fuse.js';
 import { groupSource, makeGroupFn } from './loops.js';
 import { isFusible } from './exprs.js';
-import { directOps } from './direct.js';
+import { directOps, matmulStep } from './direct.js';
+import { kernelStep } from './kernel-step.js';
 
 type Buffers = unknown[];
 type Run = (B: Buffers) => void;
@@ -96,7 +95,7 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
     if (!list) free.set(keyOf(r), (list = []));
     list.push(B[r] as TypedArray);
   };
-  const freshOuts: number[] = []; // output roots written by loops or matmuls: a new array per call
+  const freshOuts: number[] = []; // output roots written by loops, matmuls or direct routines: a new array per call
   const runs: Run[] = [];
   const isMatmul = (s: Step) => s.kind === 'kernel' && s.eqn.prim.name === 'matmul' && builtin('matmul') && avals[s.eqn.outputs[0]!]!.shape.length >= 2 && avals[s.eqn.outputs[0]!]!.dtype !== 'int32';
   const isDirect = (s: Step) => s.kind === 'kernel' && Object.prototype.hasOwnProperty.call(directOps, s.eqn.prim.name) && builtin(s.eqn.prim.name);
@@ -113,9 +112,9 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
       }
     }
     if (s.kind === 'group') runs.push(groupRun(s));
-    else if (isMatmul(s)) runs.push(matmulRun(s.eqn));
+    else if (isMatmul(s)) runs.push(matmulStep(s.eqn, avals, root));
     else if (isDirect(s)) runs.push(directOps[s.eqn.prim.name]!(s.eqn, avals, root));
-    else runs.push(kernelRun(s.eqn));
+    else runs.push(kernelStep(s.eqn, avals, root, cpuKernelOf(backend, s.eqn.prim.name)!, builtin(s.eqn.prim.name)));
     // After the step: slots whose last reader this was are free again; kernel arrays go to the pool.
     const done = [...reads[i]!, ...writes].filter((r) => (lastUse.get(r) ?? -1) <= i && !outRoots.has(r) && !inputRoots.has(r) && !constRoots.has(r));
     for (const r of new Set(done)) {
@@ -127,41 +126,6 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
   function groupRun(s: Step & { kind: 'group' }): Run {
     const code = groupSource(s, avals, root, stored);
     return makeGroupFn(code, code.scratch === null ? null : new Float64Array(code.scratch));
-  }
-
-  function matmulRun(e: Eqn): Run {
-    const [a, b] = e.inputs.map((u) => root[u]!);
-    const o = e.outputs[0]!;
-    const p = e.params as { transA?: boolean; transB?: boolean };
-    const os = avals[o]!.shape;
-    const r = os.length;
-    const m = os[r - 2]!;
-    const n = os[r - 1]!;
-    const ash = avals[e.inputs[0]!]!.shape;
-    const k = p.transA ? ash[ash.length - 2]! : ash[ash.length - 1]!;
-    const batchShape = os.slice(0, -2);
-    const batch = sizeOf(batchShape);
-    const aOff = batchOffsets(ash, batchShape, m * k);
-    const bOff = batchOffsets(avals[e.inputs[1]!]!.shape, batchShape, k * n);
-    const ta = !!p.transA;
-    const tb = !!p.transB;
-    return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb);
-  }
-
-  function kernelRun(e: Eqn): Run {
-    const kernel = cpuKernelOf(backend, e.prim.name)!;
-    const own = builtin(e.prim.name);
-    const ins = e.inputs.map((u) => root[u]!);
-    const args: { data: TypedArray | null; shape: readonly number[]; dtype: DType }[] = e.inputs.map((u) => ({ data: null, shape: avals[u]!.shape, dtype: avals[u]!.dtype }));
-    const outs = e.outputs.map((v) => avals[v]!);
-    const op = e.prim.name;
-    return (Bf) => {
-      for (let k = 0; k < ins.length; k++) args[k]!.data = Bf[ins[k]!] as TypedArray;
-      const res = kernel(args as CpuInput[], e.params, outs);
-      const list = Array.isArray(res) ? res : [res];
-      if (!own) checkUserOutputs(op, list, args as CpuInput[], outs);
-      for (let k = 0; k < list.length; k++) Bf[e.outputs[k]!] = list[k];
-    };
   }
 
   for (const c of prog.consts.keys()) B[prog.constvars[c]!] = backend.peek(prog.consts[c]!.concrete()._handle);
@@ -224,17 +188,4 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
 function describe(s: Step): string {
   if (s.kind === 'kernel') return s.eqn.prim.name;
   return `loop[${s.shape.join(',')}]: ${s.eqns.map((e) => e.prim.name).join(' ')}${s.reduce ? ` → ${s.reduce.prim.name}` : ''}`;
-}
-
-/** A user kernel's outputs: the checks backend.run makes (count, size, dtype; a copy if it returned an input). */
-function checkUserOutputs(op: string, list: TypedArray[], args: CpuInput[], outs: readonly { shape: readonly number[]; dtype: DType }[]): void {
-  if (list.length !== outs.length) throw new BackendError(`cpu kernel '${op}' returned ${list.length} outputs, expected ${outs.length}.`);
-  for (let i = 0; i < list.length; i++) {
-    const out = list[i]!;
-    if (args.some((a) => a.data.buffer === out.buffer) || list.some((o, j) => j < i && o.buffer === out.buffer)) list[i] = out.slice();
-    const spec = outs[i]!;
-    if (list[i]!.length !== sizeOf(spec.shape) || bytesPerElement(spec.dtype) !== list[i]!.BYTES_PER_ELEMENT) {
-      throw new BackendError(`cpu kernel '${op}' output ${i}: got ${out.constructor.name}(${out.length}), expected ${spec.dtype} of shape [${spec.shape.join(', ')}].`);
-    }
-  }
 }

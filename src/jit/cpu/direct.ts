@@ -3,6 +3,8 @@ import type { Aval } from '../../autodiff/primitive.js';
 import { broadcastTo, concat, pad, slice, transpose } from '../../backends/cpu/shape-kernels.js';
 import { scatterAdd, take } from '../../backends/cpu/index-kernels.js';
 import { argExtreme, cumsum, reduce } from '../../backends/cpu/reduce.js';
+import { batchOffsets } from '../../backends/cpu/kernels.js';
+import { matmul, type FloatArray } from '../../backends/cpu/matmul/matmul.js';
 import type { Eqn } from '../ir.js';
 
 /**
@@ -94,3 +96,23 @@ export const directOps: Record<string, Maker> = {
     }) as Maker,
   ])),
 };
+
+/** A matmul into a planned output, with the batch offsets the kernel would compute worked out once. */
+export function matmulStep(e: Eqn, avals: readonly Aval[], root: Int32Array): Run {
+  const [a, b] = e.inputs.map((u) => root[u]!);
+  const o = e.outputs[0]!;
+  const p = e.params as { transA?: boolean; transB?: boolean };
+  const os = avals[o]!.shape;
+  const r = os.length;
+  const m = os[r - 2]!;
+  const n = os[r - 1]!;
+  const ash = avals[e.inputs[0]!]!.shape;
+  const k = p.transA ? ash[ash.length - 2]! : ash[ash.length - 1]!;
+  const batchShape = os.slice(0, -2);
+  const batch = batchShape.reduce((x, y) => x * y, 1);
+  const aOff = batchOffsets(ash, batchShape, m * k);
+  const bOff = batchOffsets(avals[e.inputs[1]!]!.shape, batchShape, k * n);
+  const ta = !!p.transA;
+  const tb = !!p.transB;
+  return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb);
+}
