@@ -2,6 +2,35 @@ import { Tensor } from '../tensor.js';
 import { BackendError } from '../errors.js';
 import type { Backend } from '../backends/backend.js';
 import type { Program } from './ir.js';
+import { isCpuBackend } from '../backends/cpu/jit-access.js';
+import { compileCpu } from './cpu/compile.js';
+
+/**
+ * A compiled program: call it with the input tensors (the program's invars, in order); it
+ * returns new tensors the caller owns. `dispose` frees what the program holds between calls.
+ */
+export interface Executable {
+  (inputs: Tensor[]): Tensor[];
+  readonly program: Program;
+  /** Frees the buffers the program keeps between calls (its arena); the consts stay with the program. */
+  readonly dispose?: () => void;
+  /** The compiled steps in words (CPU compiler only): fused loops and the kernels between them. */
+  readonly steps?: readonly string[];
+  /** Bytes of the buffers the program keeps between calls (CPU compiler only). */
+  readonly arenaBytes?: number;
+}
+
+/**
+ * Compiles a traced program for `backend`: on the CPU backend into fused loops over a planned
+ * arena (./cpu/compile.ts); elsewhere (and for what that compiler cannot address) an interpreter.
+ */
+export function compile(prog: Program, backend: Backend): Executable {
+  if (isCpuBackend(backend)) {
+    const exec = compileCpu(prog, backend);
+    if (exec) return exec;
+  }
+  return interpret(prog, backend);
+}
 
 /**
  * Runs a traced program straight against a backend's kernels: handles in a flat array, no Tensor
@@ -9,12 +38,7 @@ import type { Program } from './ir.js';
  * reading each variable) releases every intermediate as soon as nothing later needs it. The same
  * kernels run in the same order as eager dispatch, so results are bitwise equal.
  */
-export interface Executable {
-  (inputs: Tensor[]): Tensor[];
-  readonly program: Program;
-}
-
-export function compile(prog: Program, backend: Backend): Executable {
+export function interpret(prog: Program, backend: Backend): Executable {
   const nvars = prog.avals.length;
   for (const e of prog.eqns) {
     if (e.prim.view || backend.hasKernel(e.prim.name)) continue;
