@@ -59,6 +59,12 @@ const TERNARY: Record<'where', string> = {
 
 const helpers = { erf, erfinv, ndtri, sigmoid };
 
+/**
+ * The expression tables themselves, for code generators that must evaluate exactly what these
+ * kernels evaluate (bt.jit's fused CPU loops stay bit-for-bit equal to eager dispatch this way).
+ */
+export const elementwiseExpressions = { unary: UNARY, binary: BINARY, intOverrides: INT_OVERRIDES, ternary: TERNARY, helpers } as const;
+
 export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean): NaryKernel {
   if (op === 'where') return naryKernel(3, TERNARY[op], helpers);
   if (op in UNARY) return naryKernel(1, UNARY[op as UnaryOp], helpers);
