@@ -28,7 +28,7 @@ import { take } from '../../autodiff/ops/indexing.js';
 import { tensor } from '../../autodiff/ops/creation.js';
 import { steinEstimate } from './stein.js';
 import { moreEstimate } from './more.js';
-import { ngBasedUpdate, type NgBasedUpdaterType } from './ng-updater.js';
+import { ngBasedUpdate, type NgBasedUpdaterType, type TrustRegionOptions } from './ng-updater.js';
 import { adaptComponentStepsizes, adaptWeightStepsize, initWeightStepsize, parseStepsizeConfig, type ComponentStepsizeType, type StepsizeConfig, type WeightStepsizeState, type WeightStepsizeType } from './stepsize.js';
 import { updateWeights, type WeightUpdaterType } from './weight-updater.js';
 import { adaptNumComponents, checkAdaptiveConfig, type AdaptiveConfig, type ComponentPrior } from './component-adaptation.js';
@@ -44,6 +44,8 @@ export interface GmmviModules {
   sampleSelector: { type: SampleSelectorType; options: SampleSelectorOptions };
   ngEstimator: { type: 'Stein' | 'MORE'; onlyUseOwnSamples: boolean; useSelfNormalizedImportanceWeights: boolean };
   ngBasedUpdater: NgBasedUpdaterType;
+  /** the trust-region updater's options (from `ng_based_updater_config`; empty for the others) */
+  ngBasedUpdaterOptions: TrustRegionOptions;
   componentStepsizeAdapter: { type: ComponentStepsizeType; config: StepsizeConfig };
   weightUpdater: { type: WeightUpdaterType; useSelfNormalizedImportanceWeights: boolean };
   weightStepsizeAdapter: { type: WeightStepsizeType; config: StepsizeConfig };
@@ -82,8 +84,9 @@ function str(op: string, config: Record<string, unknown>, key: string, known: re
   if (typeof v !== 'string' || !known.includes(v)) throw new ConfigError(`${op}: config.${key} is ${v === undefined ? 'missing' : `'${String(v)}'`} (known: ${known.join(', ')}).`);
   return v;
 }
-function strict(op: string, name: string, c: Record<string, unknown>, keys: readonly string[]): void {
-  for (const k of Object.keys(c)) if (!keys.includes(k)) throw new ConfigError(`${op}: unknown key ${name}.${k} (known: ${keys.length ? keys.join(', ') : 'none'}).`);
+function strict(op: string, name: string, c: Record<string, unknown>, keys: readonly string[], optional: readonly string[] = []): void {
+  const known = [...keys, ...optional];
+  for (const k of Object.keys(c)) if (!known.includes(k)) throw new ConfigError(`${op}: unknown key ${name}.${k} (known: ${known.length ? known.join(', ') : 'none'}).`);
   for (const k of keys) if (!(k in c)) throw new ConfigError(`${op}: ${name}.${k} is missing.`);
 }
 function bool(op: string, name: string, v: unknown): boolean {
@@ -107,7 +110,9 @@ export function parseModules(config: Record<string, unknown>, target: LNPDF): Gm
   const sel = obj(op, config, 'sample_selector_config');
   strict(op, 'sample_selector_config', sel, ['desired_samples_per_component', 'ratio_reused_samples_to_desired']);
   const updType = str(op, config, 'ng_based_updater_type', ['direct', 'iBLR', 'trust-region']) as NgBasedUpdaterType;
-  strict(op, 'ng_based_updater_config', obj(op, config, 'ng_based_updater_config'), []);
+  const upd = obj(op, config, 'ng_based_updater_config');
+  strict(op, 'ng_based_updater_config', upd, [], updType === 'trust-region' ? ['full_step_when_feasible'] : []);
+  const fullStep = upd.full_step_when_feasible === undefined ? false : bool(op, 'full_step_when_feasible', upd.full_step_when_feasible);
   const csType = str(op, config, 'component_stepsize_adapter_type', ['fixed', 'decaying', 'improvement-based', 'improvement_based']);
   const wuType = str(op, config, 'weight_updater_type', ['direct', 'trust-region']) as WeightUpdaterType;
   const wu = obj(op, config, 'weight_updater_config');
@@ -123,6 +128,7 @@ export function parseModules(config: Record<string, unknown>, target: LNPDF): Gm
     sampleSelector: { type: selType, options: checkSelectorOptions(op, { desiredSamplesPerComponent: sel.desired_samples_per_component as number, ratioReusedSamplesToDesired: sel.ratio_reused_samples_to_desired as number }) },
     ngEstimator: { type: estType, onlyUseOwnSamples: bool(op, 'only_use_own_samples', est.only_use_own_samples), useSelfNormalizedImportanceWeights: bool(op, 'use_self_normalized_importance_weights', est.use_self_normalized_importance_weights) },
     ngBasedUpdater: updType,
+    ngBasedUpdaterOptions: updType === 'trust-region' ? { fullStepWhenFeasible: fullStep } : {},
     componentStepsizeAdapter: { type: (csType === 'improvement_based' ? 'improvement-based' : csType) as ComponentStepsizeType, config: parseStepsizeConfig(op, csType, obj(op, config, 'component_stepsize_adapter_config')) },
     weightUpdater: { type: wuType, useSelfNormalizedImportanceWeights: bool(op, 'use_self_normalized_importance_weights', wu.use_self_normalized_importance_weights) },
     weightStepsizeAdapter: { type: (wsType === 'improvement-based' ? 'improvement_based' : wsType) as WeightStepsizeType, config: parseStepsizeConfig(op, wsType, obj(op, config, 'weight_stepsize_adapter_config')) },
@@ -157,7 +163,7 @@ export async function gmmviStep(m: GmmviModules, state: GmmviState, key: Tensor)
   let model = updateStepsizes(state.model, steps);
   const estOpts = { onlyUseOwnSamples: m.ngEstimator.onlyUseOwnSamples, useSelfNormalizedImportanceWeights: m.ngEstimator.useSelfNormalizedImportanceWeights, temperature: m.temperature, dbNumGaussians: sampleDb.means.shape[0] };
   const est = m.ngEstimator.type === 'MORE' ? moreEstimate(model, window, estOpts) : steinEstimate(model.model, window, estOpts);
-  const [afterNg, ngInfo] = await ngBasedUpdate(m.ngBasedUpdater, model, est.expectedHessianNeg, est.expectedGradientNeg, steps, m.temperature);
+  const [afterNg, ngInfo] = await ngBasedUpdate(m.ngBasedUpdater, model, est.expectedHessianNeg, est.expectedGradientNeg, steps, m.temperature, m.ngBasedUpdaterOptions);
   dispose(est);
   model = afterNg;
   const ws = await adaptWeightStepsize(m.weightStepsizeAdapter.type, state.weightStepsize, model, m.weightStepsizeAdapter.config);

@@ -28,7 +28,7 @@ export {
   FixedSampleSelector, type SampleSelectorType, type SampleSelectorOptions, type SampleSelection, type SelectResult,
 } from './sample-selector.js';
 export { steinEstimate, type SteinOptions, type NgEstimate } from './stein.js';
-export { directUpdate, iblrUpdate, trustRegionUpdate, ngBasedUpdate, type NgBasedUpdaterType, type NgUpdateInfo } from './ng-updater.js';
+export { directUpdate, iblrUpdate, trustRegionUpdate, ngBasedUpdate, type NgBasedUpdaterType, type NgUpdateInfo, type TrustRegionOptions } from './ng-updater.js';
 export { updateWeights, expectedComponentRewards, type WeightUpdaterType, type WeightUpdateOptions, type WeightUpdateInfo } from './weight-updater.js';
 export {
   parseStepsizeConfig, adaptComponentStepsizes, initWeightStepsize, adaptWeightStepsize,

@@ -8,14 +8,19 @@
  * Trust region: Λ(η) = Λ + H⁻/η, lin(η) = Λμ + (H⁻μ − g⁻)/η; the KL bound ε_o is met by bisection
  * in log η, in lockstep over the components (one batched Cholesky per step; the K KL values are
  * the only host read), cold bracket [−20, 80], warm [max(0, log η_last − 3), log η_last + 3],
- * stop within 10 % of ε or when the bracket is narrower than 0.1 in η; η* = max(η, β). A component
- * whose full step (η = β) is already inside its trust region takes it without bisecting.
+ * stop within 10 % of ε or when the bracket is narrower than 0.1 in η; η* = max(η, β), exactly as
+ * gmmvi. With `fullStepWhenFeasible` (config `full_step_when_feasible: true`), a component whose
+ * full step (η = β) is already inside its trust region takes it without bisecting.
  *
  * Deliberate differences from gmmvi (README quirks): a failed component's ridge grows to
  * max(1e-6, 10 λ) (gmmvi's min(1e-6, 10 λ) can never exceed 1e-6, §12.2); the full-covariance
- * direct and iBLR updates also work for diagonal covariances (§12.10); the trust-region step is the
- * full step η = β whenever that satisfies the bound (gmmvi's bisection cannot reach it from a cold
- * bracket: its η-unit tolerance stops at e⁵, so a loose bound still damps the step ~150×).
+ * direct and iBLR updates also work for diagonal covariances (§12.10).
+ *
+ * Why the full-step shortcut is opt-in: gmmvi's bisection cannot reach η = β from a cold bracket
+ * (its η-unit tolerance stops near e⁵), so a loose bound still damps a fresh component's first
+ * step ~150×. Taking the full step instead is the dual's exact solution, but it changes the
+ * dynamics the paper's settings were tuned for: on gmm20 the damped steps keep far-off components
+ * from collapsing early and the run finds all 10 modes, the full steps do not.
  */
 import type { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
@@ -190,14 +195,25 @@ function klAt(s: GmmWrapperState, prec: Tensor, lin: Tensor, hNeg: Tensor, rLin:
   return { kl, mean, newPrec };
 }
 
+/** Options of the trust-region updater (gmmvi's `ng_based_updater_config` is empty; this is ours). */
+export interface TrustRegionOptions {
+  /** take η = β without bisecting where the full step already satisfies the bound (default false: gmmvi's bisection) */
+  fullStepWhenFeasible?: boolean;
+}
+
 /**
  * Trust-region NG step (T): per component the largest step along the natural gradient whose
  * KL(new ‖ old) stays within ε_o (see the module comment); `temperature` β floors η.
  */
-export async function trustRegionUpdate(s: GmmWrapperState, hessianNeg: Tensor, gradientNeg: Tensor, stepsizes: Tensor, temperature = 1): Promise<[GmmWrapperState, NgUpdateInfo]> {
+export async function trustRegionUpdate(s: GmmWrapperState, hessianNeg: Tensor, gradientNeg: Tensor, stepsizes: Tensor, temperature = 1, options: TrustRegionOptions = {}): Promise<[GmmWrapperState, NgUpdateInfo]> {
   const op = 'gmmvi.trustRegionUpdate';
   checkInputs(op, s, hessianNeg, gradientNeg, stepsizes);
   if (typeof temperature !== 'number' || !(temperature > 0)) throw new ConfigError(`${op}: temperature must be a positive number, got ${String(temperature)}.`);
+  if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object like { fullStepWhenFeasible: true }, got ${String(options)}.`);
+  const unknown = Object.keys(options).filter((key) => key !== 'fullStepWhenFeasible');
+  if (unknown.length > 0) throw new ConfigError(`${op}: unknown option(s) ${unknown.join(', ')} (known: fullStepWhenFeasible).`);
+  const fullStep = options.fullStepWhenFeasible ?? false;
+  if (typeof fullStep !== 'boolean') throw new ConfigError(`${op}: fullStepWhenFeasible must be true or false, got ${String(fullStep)}.`);
   const k = numComponents(s.model);
   const dg = s.model.diagonal;
   const dt = s.model.means.dtype;
@@ -211,15 +227,16 @@ export async function trustRegionUpdate(s: GmmWrapperState, hessianNeg: Tensor, 
   const ub = last.map((e) => (e < 0 ? 80 : Math.log(e) + 3));
   const feasible = new Array<boolean>(k).fill(false);
   const done = new Array<boolean>(k).fill(false);
-  // The floor first: where the full step η = β already satisfies the bound, η* = β is the dual's
-  // solution. (gmmvi's bisection, whose tolerance is in η units, stops a cold start at e⁵ instead.)
-  const klFloorT = tidy(() => klAt(s, prec, lin, hessianNeg, rLin, tensor(new Array<number>(k).fill(temperature), { dtype: dt })).kl);
-  const klFloor = await readNumbers(klFloorT);
-  klFloorT.dispose();
-  for (let o = 0; o < k; o++) {
-    if (klFloor[o]! <= eps[o]!) {
-      lb[o] = ub[o] = Math.log(temperature);
-      done[o] = true;
+  if (fullStep) {
+    // where the full step η = β already satisfies the bound, η* = β is the dual's solution
+    const klFloorT = tidy(() => klAt(s, prec, lin, hessianNeg, rLin, tensor(new Array<number>(k).fill(temperature), { dtype: dt })).kl);
+    const klFloor = await readNumbers(klFloorT);
+    klFloorT.dispose();
+    for (let o = 0; o < k; o++) {
+      if (klFloor[o]! <= eps[o]!) {
+        lb[o] = ub[o] = Math.log(temperature);
+        done[o] = true;
+      }
     }
   }
   for (let it = 0; it < 1000; it++) {
@@ -263,9 +280,9 @@ export async function trustRegionUpdate(s: GmmWrapperState, hessianNeg: Tensor, 
 }
 
 /** Dispatch by gmmvi's type string ('direct', 'iBLR', 'trust-region'). */
-export function ngBasedUpdate(type: NgBasedUpdaterType, s: GmmWrapperState, hessianNeg: Tensor, gradientNeg: Tensor, stepsizes: Tensor, temperature = 1): Promise<[GmmWrapperState, NgUpdateInfo]> {
+export function ngBasedUpdate(type: NgBasedUpdaterType, s: GmmWrapperState, hessianNeg: Tensor, gradientNeg: Tensor, stepsizes: Tensor, temperature = 1, trustRegion: TrustRegionOptions = {}): Promise<[GmmWrapperState, NgUpdateInfo]> {
   if (type === 'direct') return directUpdate(s, hessianNeg, gradientNeg, stepsizes);
   if (type === 'iBLR') return iblrUpdate(s, hessianNeg, gradientNeg, stepsizes);
-  if (type === 'trust-region') return trustRegionUpdate(s, hessianNeg, gradientNeg, stepsizes, temperature);
+  if (type === 'trust-region') return trustRegionUpdate(s, hessianNeg, gradientNeg, stepsizes, temperature, trustRegion);
   throw new ConfigError(`gmmvi.ngBasedUpdate: unknown ng_based_updater_type '${String(type)}' (known: direct, iBLR, trust-region).`);
 }

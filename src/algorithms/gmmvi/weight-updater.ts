@@ -137,7 +137,9 @@ export async function updateWeights(type: WeightUpdaterType, s: GmmWrapperState,
     accepted = at(eta);
   }
   rHat.dispose();
-  if (accepted === null) return [stored, { expectedRewards, kl: 0, eta: NaN, updated: false }];
+  // gmmvi "replaces" the weights by the old ones when no η fits: the weight history still rolls,
+  // which the deletion heuristic's window counts on.
+  if (accepted === null) return [wrapperReplaceWeights(stored, logW), { expectedRewards, kl: 0, eta: NaN, updated: false }];
   const nw = tensor(accepted, { dtype: logW.dtype });
   const next = wrapperReplaceWeights(stored, nw);
   nw.dispose();

@@ -1,7 +1,8 @@
 /**
  * NG-based component updaters (§13 of the notes): on a Gaussian target N(m, S) with exact
  * expectations (H⁻ = S⁻¹ − Σ⁻¹, g⁻ = S⁻¹(μ − m)), direct with ε = 1 and trust-region with a large
- * bound land on (m, S) in one step; with a small bound the trust-region step's KL (checked by a
+ * bound and fullStepWhenFeasible land on (m, S) in one step (gmmvi's own bisection stops at η = e⁵
+ * from a cold start); with a small bound the trust-region step's KL (checked by a
  * host Gaussian KL) is within 10 % of ε or below it; a component whose update is not positive
  * definite is kept and counted (ridge grown), not raised; iBLR skips the mean on a first update.
  */
@@ -42,15 +43,37 @@ test('direct (I), ε = 1, exact expectations: (m, S) in one step (full and diago
   }
 });
 
-test('trust-region (T), large bound: η* = β = 1, the full step to (m, S); η recorded for a warm start', async () => {
+test('trust-region (T), large bound with fullStepWhenFeasible: η* = β = 1, the full step to (m, S); η recorded for a warm start', async () => {
   for (const diagonal of [false, true]) {
     const { w, S, m, hNeg, gNeg } = setup(diagonal);
-    const [next, info] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.full([2], 1e6));
+    const [next, info] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.full([2], 1e6), 1, { fullStepWhenFeasible: true });
     assert.equal(info.successes, [true, true]);
     assert.equal(info.etas, [1, 1]);
     assertClose(next.model.means, m, 1e-9, 1e-9, 'means');
     assertClose(covOf(next.model), S, 1e-9, 1e-9, 'covariances');
     assert.equal(Array.from(next.lastLogEtas.dataSync()), [1, 1]);
+  }
+});
+
+test('trust-region, a loose bound from a cold start: gmmvi\'s bisection stops at η = e⁵ (tolerance in η units); fullStepWhenFeasible takes η = β', async () => {
+  for (const diagonal of [false, true]) {
+    const { w, hNeg, gNeg } = setup(diagonal);
+    // the full step's own KL, then a bound twice as loose: η = β is feasible
+    const [, full] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.full([2], 1e6), 1, { fullStepWhenFeasible: true });
+    const eps = full.kls.map((kl) => 2 * kl);
+    const [, damped] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.tensor(eps));
+    // cold bracket [−20, 80]: m = 30 and m = 5 are feasible, then e^m − e^lb < 0.1 ends the search at ub = 5
+    assertClose(damped.etas, [Math.exp(5), Math.exp(5)], 1e-12, 0, `${diagonal ? 'diag' : 'full'}: η = e⁵`);
+    assert.ok(damped.kls.every((kl, o) => kl < 0.5 * eps[o]!), 'the damped step is well inside the bound');
+    const [, taken] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.tensor(eps), 1, { fullStepWhenFeasible: true });
+    assert.equal(taken.etas, [1, 1]);
+    assertClose(taken.kls, full.kls, 1e-12, 1e-12, 'the full step');
+  }
+  const { w, hNeg, gNeg } = setup(false);
+  for (const [bad, named] of [[{ fullStep: true }, /fullStep/], [{ fullStepWhenFeasible: 1 }, /fullStepWhenFeasible must be true or false/]] as const) {
+    const err = await g.trustRegionUpdate(w, hNeg, gNeg, bt.ones([2]), 1, bad as unknown as bt.gmmvi.TrustRegionOptions).then(() => null, (e: unknown) => e);
+    assert.instance(err, bt.ConfigError);
+    assert.match((err as Error).message, named);
   }
 });
 

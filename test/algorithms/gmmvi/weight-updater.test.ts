@@ -2,7 +2,8 @@
  * Weight updaters (U direct, O trust-region): R̂ = 0 when the target is the model itself (β = 1);
  * R̂_o = c_o for a target log q + c_o near well-separated components; stored rewards β log w + R̂;
  * direct with ε = 1, β = 1 gives w′ ∝ w exp(R̂); the trust-region step's KL(w′ ‖ w) ≤ 1.1 ε
- * (checked on the host from the weights it produced); one component: rewards stored, weights kept.
+ * (checked on the host from the weights it produced); no feasible η: weights kept, history rolled;
+ * one component: rewards stored, weights kept.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -66,6 +67,18 @@ test('trust-region (O): KL(w′ ‖ w) ≤ 1.1 ε on the host, and at least ε/2
     assert.ok(Math.abs(kl - info.kl) < 1e-9, `reported KL ${info.kl} vs ${kl}`);
     assert.ok(kl >= 0.5 * eps, `ε ${eps}: KL ${kl} uses the trust region`);
   }
+});
+
+test('trust-region (O) with no feasible η (a NaN reward): weights kept, but the weight history rolls as gmmvi\'s replace_weights does', async () => {
+  // (a bound of 0 is not a reliable way to get here: KL(w′(η) ‖ w) at η ≈ e⁴⁵ is rounding noise of either sign)
+  const { h, w, sel } = setup(3, [NaN, -1, 2]);
+  const before = w.weightHistory.toArray() as number[][];
+  const [next, info] = await g.updateWeights('trust-region', w, sel, 0.1, SNIS);
+  assert.is(info.updated, false);
+  assertClose(g.weights(next.model), h.w, 1e-12, 1e-12, 'weights kept');
+  const after = next.weightHistory.toArray() as number[][];
+  assertClose(after.map((r) => r.slice(0, -1)).flat(), before.map((r) => r.slice(1)).flat(), 0, 0, 'history shifted by one');
+  assertClose(after.map((r) => r[r.length - 1]!), h.w, 1e-12, 1e-12, 'the kept weights appended');
 });
 
 test('one component: rewards stored, weights kept; bad type and stepsize are ConfigErrors', async () => {
