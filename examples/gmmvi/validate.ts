@@ -2,10 +2,10 @@
  * GMMVI known answers (issue 13, acceptance 3), run by hand — long: SAMTRON with gmmvi's
  * experiment configs, printing −ELBO, target evaluations and modes at each log point.
  *
- *   npx tsx examples/gmmvi/validate.ts [gmm20|breast_cancer|planar_robot_4|stm20 …] [--iterations N] [--minutes M] [--full-step]
+ *   npx tsx examples/gmmvi/validate.ts [gmm20|breast_cancer|planar_robot_4|stm20 …] [--iterations N] [--minutes M] [--gmmvi-bisection]
  *
- * `--full-step` sets ng_based_updater_config.full_step_when_feasible (η = β where the full NG step
- * fits the trust region) instead of gmmvi's own bisection.
+ * `--gmmvi-bisection` sets ng_based_updater_config.full_step_when_feasible = false: gmmvi's own
+ * trust-region bisection instead of the full NG step η = β where that fits the bound.
  *
  * Targets (paper / VIPS): gmm20 −ELBO < 0.01 with 10/10 modes within 1e6 evaluations;
  * breast_cancer ≤ 78.25; planar_robot_4 ≤ 12.1; stm20 ≤ 0.5 with ≥ 8/10 modes. Generated targets
@@ -20,7 +20,7 @@ const opt = (name: string, def: number) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
-const FLAGS = ['--full-step'];
+const FLAGS = ['--gmmvi-bisection'];
 const names = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--') && !FLAGS.includes(args[i - 1]!)));
 const todo = names.length ? names : ['breast_cancer', 'planar_robot_4', 'stm20', 'gmm20'];
 const GOALS: Record<string, { elbo: number; modes?: number; maxEvals?: number; iterations: number }> = {
@@ -33,8 +33,8 @@ const GOALS: Record<string, { elbo: number; modes?: number; maxEvals?: number; i
 for (const exp of todo) {
   const goal = GOALS[exp];
   if (!goal) throw new Error(`unknown experiment ${exp} (known: ${Object.keys(GOALS).join(', ')})`);
-  const config = args.includes('--full-step')
-    ? g.updateConfig(g.getDefaultConfig('SAMTRON', exp), { ng_based_updater_config: { full_step_when_feasible: true } })
+  const config = args.includes('--gmmvi-bisection')
+    ? g.updateConfig(g.getDefaultConfig('SAMTRON', exp), { ng_based_updater_config: { full_step_when_feasible: false } })
     : g.getDefaultConfig('SAMTRON', exp);
   const raw = exp.startsWith('breast') ? loadBreastCancerRaw() : undefined;
   const target = g.targetFromConfig(config, bt.random.key(13), raw && { features: raw.x, labels: raw.y });
@@ -47,7 +47,7 @@ for (const exp of todo) {
     if ('goals' in target) return `per goal ${JSON.stringify(g.planarRobotModes(target as bt.gmmvi.PlanarRobotTarget, s.model.model.means))}`;
     return '-';
   };
-  console.log(`\n== SAMTRON on ${exp} (d = ${target.numDimensions}, ${iterations} iterations max${args.includes('--full-step') ? ', full NG steps where feasible' : ''}) ==`);
+  console.log(`\n== SAMTRON on ${exp} (d = ${target.numDimensions}, ${iterations} iterations max${args.includes('--gmmvi-bisection') ? ", gmmvi's trust-region bisection" : ''}) ==`);
   let state = g.init(config, target, bt.random.key(1));
   let firstHit: { evals: number; it: number } | undefined;
   const res = await g.run(state, target, {

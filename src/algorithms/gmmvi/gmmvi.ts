@@ -112,7 +112,7 @@ export function parseModules(config: Record<string, unknown>, target: LNPDF): Gm
   const updType = str(op, config, 'ng_based_updater_type', ['direct', 'iBLR', 'trust-region']) as NgBasedUpdaterType;
   const upd = obj(op, config, 'ng_based_updater_config');
   strict(op, 'ng_based_updater_config', upd, [], updType === 'trust-region' ? ['full_step_when_feasible'] : []);
-  const fullStep = upd.full_step_when_feasible === undefined ? false : bool(op, 'full_step_when_feasible', upd.full_step_when_feasible);
+  const fullStep = upd.full_step_when_feasible === undefined ? true : bool(op, 'full_step_when_feasible', upd.full_step_when_feasible);
   const csType = str(op, config, 'component_stepsize_adapter_type', ['fixed', 'decaying', 'improvement-based', 'improvement_based']);
   const wuType = str(op, config, 'weight_updater_type', ['direct', 'trust-region']) as WeightUpdaterType;
   const wu = obj(op, config, 'weight_updater_config');

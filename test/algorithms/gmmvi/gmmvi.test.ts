@@ -166,9 +166,9 @@ test('config errors name the key', () => {
   assert.throws(() => g.GMMVI.buildFromConfig(config({ ng_based_updater_config: { eta: 1 } }), gaussian, model), isConfig(/ng_based_updater_config.eta/));
   // our one trust-region option: a boolean, and only for the trust-region updater
   assert.throws(() => g.GMMVI.buildFromConfig(config({ ng_based_updater_config: { full_step_when_feasible: 'yes' } }), gaussian, model), isConfig(/full_step_when_feasible must be true or false/));
-  assert.throws(() => g.GMMVI.buildFromConfig(config({ ng_based_updater_type: 'iBLR', ng_based_updater_config: { full_step_when_feasible: true } }), gaussian, model), isConfig(/unknown key ng_based_updater_config.full_step_when_feasible/));
-  assert.equal(g.parseModules(config({ ng_based_updater_config: { full_step_when_feasible: true } }), gaussian).ngBasedUpdaterOptions, { fullStepWhenFeasible: true });
-  assert.equal(g.parseModules(config(), gaussian).ngBasedUpdaterOptions, { fullStepWhenFeasible: false });
+  assert.throws(() => g.GMMVI.buildFromConfig(config({ ng_based_updater_type: 'iBLR', ng_based_updater_config: { full_step_when_feasible: false } }), gaussian, model), isConfig(/unknown key ng_based_updater_config.full_step_when_feasible/));
+  assert.equal(g.parseModules(config({ ng_based_updater_config: { full_step_when_feasible: false } }), gaussian).ngBasedUpdaterOptions, { fullStepWhenFeasible: false });
+  assert.equal(g.parseModules(config(), gaussian).ngBasedUpdaterOptions, { fullStepWhenFeasible: true });
   const { weight_updater_config: _, ...missing } = config();
   assert.throws(() => g.GMMVI.buildFromConfig(missing, gaussian, model), isConfig(/weight_updater_config must be an object \(missing\)/));
 });

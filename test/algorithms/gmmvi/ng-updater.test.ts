@@ -1,8 +1,8 @@
 /**
  * NG-based component updaters (§13 of the notes): on a Gaussian target N(m, S) with exact
  * expectations (H⁻ = S⁻¹ − Σ⁻¹, g⁻ = S⁻¹(μ − m)), direct with ε = 1 and trust-region with a large
- * bound and fullStepWhenFeasible land on (m, S) in one step (gmmvi's own bisection stops at η = e⁵
- * from a cold start); with a small bound the trust-region step's KL (checked by a
+ * bound land on (m, S) in one step (gmmvi's own bisection, `fullStepWhenFeasible: false`, stops at
+ * η = e⁵ from a cold start); with a small bound the trust-region step's KL (checked by a
  * host Gaussian KL) is within 10 % of ε or below it; a component whose update is not positive
  * definite is kept and counted (ridge grown), not raised; iBLR skips the mean on a first update.
  */
@@ -43,10 +43,10 @@ test('direct (I), ε = 1, exact expectations: (m, S) in one step (full and diago
   }
 });
 
-test('trust-region (T), large bound with fullStepWhenFeasible: η* = β = 1, the full step to (m, S); η recorded for a warm start', async () => {
+test('trust-region (T), large bound: η* = β = 1, the full step to (m, S); η recorded for a warm start', async () => {
   for (const diagonal of [false, true]) {
     const { w, S, m, hNeg, gNeg } = setup(diagonal);
-    const [next, info] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.full([2], 1e6), 1, { fullStepWhenFeasible: true });
+    const [next, info] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.full([2], 1e6));
     assert.equal(info.successes, [true, true]);
     assert.equal(info.etas, [1, 1]);
     assertClose(next.model.means, m, 1e-9, 1e-9, 'means');
@@ -55,17 +55,17 @@ test('trust-region (T), large bound with fullStepWhenFeasible: η* = β = 1, the
   }
 });
 
-test('trust-region, a loose bound from a cold start: gmmvi\'s bisection stops at η = e⁵ (tolerance in η units); fullStepWhenFeasible takes η = β', async () => {
+test('trust-region, a loose bound from a cold start: the full step η = β by default; with fullStepWhenFeasible: false, gmmvi\'s bisection stops at η = e⁵ (tolerance in η units)', async () => {
   for (const diagonal of [false, true]) {
     const { w, hNeg, gNeg } = setup(diagonal);
     // the full step's own KL, then a bound twice as loose: η = β is feasible
-    const [, full] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.full([2], 1e6), 1, { fullStepWhenFeasible: true });
+    const [, full] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.full([2], 1e6));
     const eps = full.kls.map((kl) => 2 * kl);
-    const [, damped] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.tensor(eps));
+    const [, damped] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.tensor(eps), 1, { fullStepWhenFeasible: false });
     // cold bracket [−20, 80]: m = 30 and m = 5 are feasible, then e^m − e^lb < 0.1 ends the search at ub = 5
     assertClose(damped.etas, [Math.exp(5), Math.exp(5)], 1e-12, 0, `${diagonal ? 'diag' : 'full'}: η = e⁵`);
     assert.ok(damped.kls.every((kl, o) => kl < 0.5 * eps[o]!), 'the damped step is well inside the bound');
-    const [, taken] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.tensor(eps), 1, { fullStepWhenFeasible: true });
+    const [, taken] = await g.trustRegionUpdate(w, hNeg, gNeg, bt.tensor(eps));
     assert.equal(taken.etas, [1, 1]);
     assertClose(taken.kls, full.kls, 1e-12, 1e-12, 'the full step');
   }
