@@ -92,6 +92,24 @@ test('a simulator loss (random walk, T = 20): the VI class with jit = without, b
   off.dispose();
 });
 
+test('Brock–Hommes with the MMD loss (T = 10, 11 parameters; reverse and forward, chunk 3): jitted = eager bit for bit over 2 epochs', () => {
+  const bh = S.brockHommes(10);
+  const truth = [Math.log(120), 0, 0.9, 0.9, 1.01, 0, 0.2, -0.2, 0, Math.log(0.04), 0];
+  const data = bt.keep(S.simulate(bh, bt.tensor(truth), bt.random.key(2))[0]!);
+  const mmd = S.mmdLoss(data, { bandwidth: S.medianHeuristic(data) });
+  const loss = (th: bt.Tensor, _y: bt.Tensor, k: bt.Tensor) => mmd(S.simulate(bh, th, k, { gradientHorizon: 0 })[0]!);
+  const loc = bt.tensor(truth.map((v) => v + 0.05));
+  for (const extra of [{}, { diffMode: 'forward' as const, jacobianChunkSize: 3 }]) {
+    const base = { loss, prior: new bt.distributions.MultivariateNormal({ loc, covariance: bt.eye(11) }), nSamplesPerEpoch: 4, nSamplesRegularisation: 50, w: 0.01, ...extra };
+    const q = () => new bt.distributions.MultivariateNormal({ loc, covariance: bt.eye(11).mul(0.01) });
+    const a = epochsOf({ ...base, posteriorEstimator: q() }, data, 2);
+    const b = epochsOf({ ...base, posteriorEstimator: q(), jit: false }, data, 2);
+    a.out.forEach((s, e) => sameTree(s, b.out[e], `Brock–Hommes ${JSON.stringify(extra)} epoch ${e}`));
+    assert.is(a.t.jitInfo().jitted, true);
+    a.t.dispose();
+  }
+});
+
 test('a loss that reads the host: one warning, then eager with the same numbers; jit: true throws the TracerError', () => {
   const { y, prior, q0 } = gaussianProblem();
   const loss = (theta: bt.Tensor, data: bt.Tensor) => {
