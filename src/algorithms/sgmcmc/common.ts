@@ -337,8 +337,9 @@ export function momentumSpec(op: string, options: { momenta?: PyTree | number; c
 /**
  * The kernel as one step function with the jit option applied: (ts, batch, key, h) → [ts', aux,
  * probe]. Jitted, the hyperparameters enter as scalar tensors of the params' dtype (one trace for
- * any schedule; the scalars of the last values are cached); with params of mixed dtypes they
- * stay numbers, part of the cache key. `step` only names the step in errors raised while tracing.
+ * any schedule; the scalars of the last values are cached); with params of mixed dtypes (which the
+ * finiteness probe rejects today anyway) they would stay numbers, part of the cache key. `step`
+ * only names the step in errors raised while tracing.
  */
 export class KernelStep {
   private readonly fn: JitStep<(ts: Record<string, any>, batch: unknown, key: Tensor | null, h: HyperArg) => [Record<string, unknown>, unknown, Tensor]>;
