@@ -175,6 +175,10 @@ export function jit<F extends (...args: any[]) => any>(f: F, opts?: JitOptions):
         });
         return null;
       });
+    } catch (e) {
+      // a failed trace (a host read, a shape error in f) leaves no constants behind
+      for (const c of t.consts) c.dispose();
+      throw e;
     } finally {
       popTrace(t);
     }

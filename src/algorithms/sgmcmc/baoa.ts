@@ -35,6 +35,12 @@ export interface BAOAOptions {
   momenta?: PyTree | number;
   /** Read the log posterior each step and stop with a NumericalError if it or a gradient is not finite (default true; CPU only). */
   checkFinite?: boolean;
+  /**
+   * Trace the step (log-posterior gradient and transition) once per input signature and replay it
+   * (default). If the log posterior cannot be traced (it reads a value on the host or branches on
+   * data), update warns once and runs eagerly; true makes that an error, false never traces.
+   */
+  jit?: boolean;
 }
 
 export interface BAOAState<P = PyTree> extends BaseState<P> {
@@ -44,7 +50,7 @@ export interface BAOAState<P = PyTree> extends BaseState<P> {
   step: number;
 }
 
-const KNOWN = ['lr', 'alpha', 'sigma', 'temperature', 'momenta', 'checkFinite'] as const;
+const KNOWN = ['lr', 'alpha', 'sigma', 'temperature', 'momenta', 'checkFinite', 'jit'] as const;
 
 /** A BAOA sampler `{ init, update }` for `logPosterior`; init needs a key unless `momenta` is given (the default momenta are N(0, 1) draws). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: BAOAOptions = {} as BAOAOptions): Sampler<BAOAState<P>, A> {
@@ -57,7 +63,8 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
     const e = evalSchedule(where, 'lr', lr, step);
     const T = evalSchedule(where, 'temperature', temperature, step);
     const zeta = Math.sqrt(T * (1 - Math.exp(-2 * gamma * e)));
-    return { lr: e, temperature: T, decay: Math.exp(-gamma * e), noise: zeta * sigma };
+    // half = (ε/2)·σ⁻² made here, so jitted and eager round the same value
+    return { lr: e, temperature: T, decay: Math.exp(-gamma * e), noise: zeta * sigma, half: (e / 2) * prec };
   };
   const spec: KernelSpec = {
     ...momentumSpec(op, options),
@@ -65,7 +72,7 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
     kernel(ts, batch, key, h, step, ctx) {
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;
-      const half = (e / 2) * prec;
+      const half = h.half!;
       const xi = key ? normalLike(ts.params, key, ctx.chains) : null;
       const m1 = treeMap((m: Tensor, g: Tensor) => add(m, mul(g, e)), ts.momenta, grads);
       const p1 = treeMap((p: Tensor, m: Tensor) => add(p, mul(m, half)), ts.params, m1);

@@ -21,6 +21,10 @@ import { reshape, slice } from '../../autodiff/ops/shape.js';
 import { normal, split, splitKeys } from '../../random.js';
 import { fmtShape } from '../../shape.js';
 import { checkKnown } from '../../validate.js';
+import { jitStep, type JitOption, type JitStep } from '../../jit/step.js';
+import type { JitCacheInfo } from '../../jit/jit.js';
+import type { TensorLike } from '../../autodiff/ops/util.js';
+import { keep } from '../../memory.js';
 
 /** A constant or a function of the step count (posteriors' `Schedule`). */
 export type Schedule = number | ((step: number) => number);
@@ -51,6 +55,19 @@ export interface Sampler<S extends BaseState = BaseState, A = any> {
   update(state: S, batch: unknown, key?: Tensor): [S, A];
   /** @internal the kernel behind init/update (used by parallel()). */
   readonly _spec: KernelSpec;
+  /** Whether update is traced once and replayed (`jit` option), its trace count and cache. */
+  jitInfo(): JitInfo;
+  /** Frees the compiled update programs and the cached hyperparameter scalars (update still works: it retraces). */
+  dispose(): void;
+}
+
+/** What a sampler reports about its jitted update. */
+export interface JitInfo {
+  /** false with jit: false, or after the step fell back to eager. */
+  jitted: boolean;
+  /** Times the update was traced (one per input signature: shapes, dtypes, structure). */
+  retraces: number;
+  cache: JitCacheInfo | null;
 }
 
 /**
@@ -69,6 +86,13 @@ export const SINGLE: ChainContext = { chains: 0, lp: 'vmap', batchPerChain: fals
 /** Host numbers for one step. */
 export type Hyper = Record<string, number>;
 
+/**
+ * The hyperparameters as the kernel sees them: numbers (eager) or scalar tensors of the params'
+ * dtype (jitted, so a schedule does not retrace). Every product of host numbers the kernel needs is
+ * made in hyper() (on the host, in float64), so both ways round the same values once.
+ */
+export type HyperArg = Record<string, TensorLike>;
+
 /** @internal what each sampler file provides. */
 export interface KernelSpec {
   name: string;
@@ -84,7 +108,7 @@ export interface KernelSpec {
    * The pure kernel: the tensor state (without step) → the new tensor state, aux and a finiteness
    * probe (a scalar that is non-finite iff the log posterior or a gradient entry is).
    */
-  kernel(ts: Record<string, any>, batch: unknown, key: Tensor | null, h: Hyper, step: number, ctx: ChainContext): [Record<string, unknown>, unknown, Tensor];
+  kernel(ts: Record<string, any>, batch: unknown, key: Tensor | null, h: HyperArg, step: number, ctx: ChainContext): [Record<string, unknown>, unknown, Tensor];
   /** Names of the tensor-state trees that must mirror params (checked on update). */
   mirrors: string[];
   /** Check finiteness each step (CPU reads one scalar per step). */
@@ -310,12 +334,56 @@ export function momentumSpec(op: string, options: { momenta?: PyTree | number; c
   };
 }
 
-/** Builds init/update from a kernel spec. */
+/**
+ * The kernel as one step function with the jit option applied: (ts, batch, key, h) → [ts', aux,
+ * probe]. Jitted, the hyperparameters enter as scalar tensors of the params' dtype (one trace for
+ * any schedule; the scalars of the last values are cached); with params of mixed dtypes (which the
+ * finiteness probe rejects today anyway) they would stay numbers, part of the cache key. `step`
+ * only names the step in errors raised while tracing.
+ */
+export class KernelStep {
+  private readonly fn: JitStep<(ts: Record<string, any>, batch: unknown, key: Tensor | null, h: HyperArg) => [Record<string, unknown>, unknown, Tensor]>;
+  private step = 0;
+  private scalars: { dtype: string; values: Hyper; tensors: Record<string, Tensor> } | null = null;
+  constructor(spec: KernelSpec, ctx: ChainContext, where: string, mode: JitOption) {
+    this.fn = jitStep(where, (ts, batch, key, h) => spec.kernel(ts, batch, key, h, this.step, ctx), mode);
+  }
+  run(ts: Record<string, any>, batch: unknown, key: Tensor | null, h: Hyper, step: number): [Record<string, unknown>, unknown, Tensor] {
+    this.step = step;
+    return this.fn(ts, batch, key, this.fn.jitted ? this.hyperArg(ts.params, h) : h);
+  }
+  private hyperArg(params: PyTree, h: Hyper): HyperArg {
+    const ls = flatten(params)[0] as Tensor[];
+    const dtype = ls[0]!.dtype;
+    if (ls.some((l) => l.dtype !== dtype)) return h;
+    const c = this.scalars;
+    if (c && c.dtype === dtype && Object.keys(h).length === Object.keys(c.values).length && Object.keys(h).every((k) => Object.is(h[k], c.values[k]))) return c.tensors;
+    this.freeScalars();
+    const tensors: Record<string, Tensor> = {};
+    for (const k of Object.keys(h)) tensors[k] = keep(full([], h[k]!, dtype));
+    this.scalars = { dtype, values: { ...h }, tensors };
+    return tensors;
+  }
+  private freeScalars(): void {
+    if (this.scalars) for (const t of Object.values(this.scalars.tensors)) t.dispose();
+    this.scalars = null;
+  }
+  info(): JitInfo {
+    return { jitted: this.fn.jitted, retraces: this.fn.retraces, cache: this.fn.cacheInfo() };
+  }
+  dispose(): void {
+    this.fn.dispose();
+    this.freeScalars();
+  }
+}
+
+/** Builds init/update from a kernel spec; `options.jit` is the jit option of update (see src/jit/step.ts). */
 export function makeSampler<S extends BaseState>(spec: KernelSpec, options: Record<string, unknown>, logPosteriorFn: LogPosterior): Sampler<S> {
   void logPosteriorFn;
   const op = spec.name;
   // Constant options can be checked now, so a bad β fails at build time rather than at step 0.
   if (typeof options.lr === 'number' && typeof options.temperature === 'number') spec.hyper(0, `${op}.build`);
+  const step = new KernelStep(spec, SINGLE, `${op}.update`, options.jit as JitOption);
   return {
     name: spec.name,
     options: Object.freeze({ ...options }),
@@ -327,19 +395,21 @@ export function makeSampler<S extends BaseState>(spec: KernelSpec, options: Reco
       return { ...ts, params, logPosterior: full([], NaN, ls[0]!.dtype), step: 0 } as unknown as S;
     },
     update(state: S, batch: unknown, key?: Tensor): [S, any] {
-      const { step, ts } = checkState(spec, state);
-      const h = spec.hyper(step);
+      const { step: t, ts } = checkState(spec, state);
+      const h = spec.hyper(t);
       const needKey = spec.needsNoise(h);
       if (needKey && !(key instanceof TensorClass)) {
         throw new ConfigError(`${op}.update: this step draws noise, so update needs a key: update(state, batch, key) (got ${key === undefined ? 'none' : typeof key}).`);
       }
       const [next, aux] = tidy(() => {
-        const [nts, a, probe] = spec.kernel(ts, batch, needKey ? key! : null, h, step, SINGLE);
-        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step, batch);
+        const [nts, a, probe] = step.run(ts, batch, needKey ? key! : null, h, t);
+        if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, t, batch);
         return [nts, a] as const;
       });
-      return [{ ...next, step: step + 1 } as unknown as S, aux];
+      return [{ ...next, step: t + 1 } as unknown as S, aux];
     },
+    jitInfo: () => step.info(),
+    dispose: () => step.dispose(),
   };
 }
 

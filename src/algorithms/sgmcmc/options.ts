@@ -5,6 +5,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import { checkKnown, describeValue } from '../../validate.js';
+import { checkJitOption } from '../../jit/step.js';
 import type { Hyper, Schedule } from './common.js';
 
 
@@ -68,6 +69,7 @@ export function buildPreamble<N extends string>(
   const o = (options ?? {}) as Record<string, unknown>;
   if (typeof o !== 'object' || Array.isArray(o)) throw new ConfigError(`${where}: options must be an object with at least lr, e.g. { lr: 1e-3 }, got ${describeValue(options)}.`);
   checkKnown(where, o, known);
+  checkJitOption(where, o.jit);
   checkScheduleOption(where, 'lr', o.lr, true);
   checkScheduleOption(where, 'temperature', o.temperature);
   const out = {} as Record<N, number>;

@@ -17,7 +17,8 @@ import { broadcastTo, expandDims } from '../../autodiff/ops/shape.js';
 import { split } from '../../random.js';
 import { fmtShape } from '../../shape.js';
 import { checkKnown, checkPositiveInt } from '../../validate.js';
-import { checkProbe, checkState, paramLeaves, type BaseState, type ChainContext, type Sampler } from './common.js';
+import { checkProbe, checkState, KernelStep, paramLeaves, type BaseState, type ChainContext, type JitInfo, type Sampler } from './common.js';
+import type { JitOption } from '../../jit/step.js';
 
 /** Options of `parallel`: the number of chains and how batch and logPosterior treat the chain axis. */
 export interface ParallelOptions {
@@ -41,6 +42,10 @@ export interface ParallelSampler<S extends BaseState = BaseState, A = any> {
   init(params: PyTree, key?: Tensor): S;
   /** One step of every chain; the key is split into one per chain (chain c gets split(key, C)[c]), needed unless the noise is zero. */
   update(state: S, batch: unknown, key?: Tensor): [S, A];
+  /** The jitted update's state (the sampler's `jit` option applies to the chains' step too). */
+  jitInfo(): JitInfo;
+  /** Frees the compiled update programs (update still works: it retraces). */
+  dispose(): void;
 }
 
 /** Stacks C copies of params along a new leading axis (every chain starts at the same point). */
@@ -59,6 +64,7 @@ export function parallel<S extends BaseState, A>(sampler: Sampler<S, A>, options
   const spec = sampler._spec;
   const ctx: ChainContext = { chains: C, lp: options.batchedLogPosterior ? 'batched' : 'vmap', batchPerChain: options.batchPerChain ?? false };
   const op = `${spec.name} (parallel, ${C} chains)`;
+  const kstep = new KernelStep(spec, ctx, `${op}.update`, sampler.options.jit as JitOption);
   const checkChainAxis = (what: string, tree: PyTree) => {
     const ls = paramLeaves(`${op}.${what}`, tree);
     ls.forEach((l, i) => {
@@ -87,11 +93,13 @@ export function parallel<S extends BaseState, A>(sampler: Sampler<S, A>, options
       const needKey = spec.needsNoise(h);
       if (needKey && !(key instanceof TensorClass)) throw new ConfigError(`${op}.update: this step draws noise, so update needs a key.`);
       const [next, aux] = tidy(() => {
-        const [nts, a, probe] = spec.kernel(ts, batch, needKey ? split(key!, C) : null, h, step, ctx);
+        const [nts, a, probe] = kstep.run(ts, batch, needKey ? split(key!, C) : null, h, step);
         if (spec.checkFinite) checkProbe(`${op}.update`, probe, nts.logPosterior as Tensor, step, batch);
         return [nts, a as A] as const;
       });
       return [{ ...next, step: step + 1 } as unknown as S, aux];
     },
+    jitInfo: () => kstep.info(),
+    dispose: () => kstep.dispose(),
   };
 }

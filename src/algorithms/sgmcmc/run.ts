@@ -170,9 +170,10 @@ export interface MinibatchOptions {
 /**
  * An endless iterator of minibatches of `data` (a pytree whose leaves share a leading axis of N
  * rows), reshuffled every epoch. Each batch is made when next() is called, so inside run()'s
- * per-step tidy it is freed after its step.
+ * per-step tidy it is freed after its step. With a key the iterator holds the epoch's permutation
+ * (one tensor): dispose() frees it (a later next() makes it again, so the batches are the same).
  */
-export function minibatches(data: PyTree, options: MinibatchOptions): IterableIterator<PyTree> {
+export function minibatches(data: PyTree, options: MinibatchOptions): IterableIterator<PyTree> & { dispose(): void } {
   checkKnown('sgmcmc.minibatches', options, ['batchSize', 'key', 'dropLast']);
   const [ls, def] = flatten(data);
   if (ls.length === 0) throw new ConfigError('sgmcmc.minibatches: data has no Tensor leaves.');
@@ -191,17 +192,23 @@ export function minibatches(data: PyTree, options: MinibatchOptions): IterableIt
   let epoch = -1;
   let perm: Tensor | null = null;
   let pos = perEpoch;
-  const it: IterableIterator<PyTree> = {
+  const it: IterableIterator<PyTree> & { dispose(): void } = {
     [Symbol.iterator]() {
       return it;
+    },
+    dispose() {
+      perm?.dispose();
+      perm = null;
     },
     next() {
       if (pos >= perEpoch) {
         epoch++;
         pos = 0;
         if (perm) perm.dispose();
-        perm = options.key ? keep(tidy(() => permutation(foldIn(options.key!, epoch), N))) : null;
+        perm = null;
       }
+      // made again after dispose(): the same permutation of this epoch
+      if (options.key && !perm) perm = keep(tidy(() => permutation(foldIn(options.key!, epoch), N)));
       const start = pos * bs;
       const size = Math.min(bs, N - start);
       pos++;

@@ -36,6 +36,12 @@ export interface SGHMCOptions {
   momenta?: PyTree | number;
   /** Read the log posterior each step and stop with a NumericalError if it or a gradient is not finite (default true; CPU only). */
   checkFinite?: boolean;
+  /**
+   * Trace the step (log-posterior gradient and transition) once per input signature and replay it
+   * (default). If the log posterior cannot be traced (it reads a value on the host or branches on
+   * data), update warns once and runs eagerly; true makes that an error, false never traces.
+   */
+  jit?: boolean;
 }
 
 export interface SGHMCState<P = PyTree> extends BaseState<P> {
@@ -45,7 +51,7 @@ export interface SGHMCState<P = PyTree> extends BaseState<P> {
   step: number;
 }
 
-const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'checkFinite'] as const;
+const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'checkFinite', 'jit'] as const;
 
 /** An SGHMC sampler `{ init, update }` for `logPosterior`; init needs a key unless `momenta` is given (the default momenta are N(0, 1) draws). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGHMCOptions = {} as SGHMCOptions): Sampler<SGHMCState<P>, A> {
@@ -53,7 +59,12 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
   const { lr, temperature, numbers } = buildPreamble(op, logPosterior, options, KNOWN, MOMENTUM_NUMBERS);
   const { alpha, beta, sigma } = numbers;
   const prec = sigma ** -2;
-  const hyper = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
+  const langevin = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
+  // the products of host numbers the kernel uses, made here so jitted and eager round the same values
+  const hyper = (step: number, where?: string) => {
+    const h = langevin(step, where);
+    return { ...h, lrPrec: h.lr! * prec, friction: h.lr! * prec * alpha };
+  };
   const spec: KernelSpec = {
     ...momentumSpec(op, options),
     hyper,
@@ -61,10 +72,10 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
       const [value, grads, aux, probe] = gradLogPosterior(`${op}.update`, logPosterior as LogPosterior, ts.params, batch, step, ctx);
       const e = h.lr!;
       const xi = key ? normalLike(ts.params, key, ctx.chains) : null;
-      const params = treeMap((p: Tensor, m: Tensor) => add(p, mul(m, e * prec)), ts.params, ts.momenta);
+      const params = treeMap((p: Tensor, m: Tensor) => add(p, mul(m, h.lrPrec!)), ts.params, ts.momenta);
       const momenta = treeMap(
         (m: Tensor, g: Tensor, x?: Tensor) => {
-          let out = sub(add(m, mul(g, e)), mul(m, e * prec * alpha));
+          let out = sub(add(m, mul(g, e)), mul(m, h.friction!));
           if (x) out = add(out, mul(x, h.noise!));
           return out;
         },

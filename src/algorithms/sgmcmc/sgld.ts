@@ -26,6 +26,12 @@ export interface SGLDOptions {
   temperature?: Schedule;
   /** Read the log posterior each step and stop with a NumericalError if it or a gradient is not finite (default true; CPU only). */
   checkFinite?: boolean;
+  /**
+   * Trace the step (log-posterior gradient and transition) once per input signature and replay it
+   * (default). If the log posterior cannot be traced (it reads a value on the host or branches on
+   * data), update warns once and runs eagerly; true makes that an error, false never traces.
+   */
+  jit?: boolean;
 }
 
 export interface SGLDState<P = PyTree> extends BaseState<P> {
@@ -34,7 +40,7 @@ export interface SGLDState<P = PyTree> extends BaseState<P> {
   step: number;
 }
 
-const KNOWN = ['lr', 'beta', 'temperature', 'checkFinite'] as const;
+const KNOWN = ['lr', 'beta', 'temperature', 'checkFinite', 'jit'] as const;
 
 /** An SGLD sampler `{ init, update }` for `logPosterior` (init needs no key). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGLDOptions = {} as SGLDOptions): Sampler<SGLDState<P>, A> {

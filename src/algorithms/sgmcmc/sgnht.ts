@@ -36,7 +36,7 @@ export interface SGNHTState<P = PyTree> extends BaseState<P> {
   step: number;
 }
 
-const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'xi', 'checkFinite'] as const;
+const KNOWN = ['lr', 'alpha', 'beta', 'sigma', 'temperature', 'momenta', 'xi', 'checkFinite', 'jit'] as const;
 
 /** An SGNHT sampler `{ init, update }` for `logPosterior`; init needs a key unless `momenta` is given (the default momenta are N(0, 1) draws). */
 export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>, options: SGNHTOptions = {} as SGNHTOptions): Sampler<SGNHTState<P>, A> {
@@ -45,7 +45,12 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
   const { alpha, beta, sigma } = numbers;
   const xi0 = checkNumberOption(`${op}.build`, 'xi', options.xi ?? alpha, { min: -Infinity });
   const prec = sigma ** -2;
-  const hyper = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
+  const langevin = langevinHyper(op, lr, temperature, beta, 2 * alpha, '2·alpha');
+  // e·σ⁻² made on the host, so jitted and eager round the same value
+  const hyper = (step: number, where?: string) => {
+    const h = langevin(step, where);
+    return { ...h, lrPrec: h.lr! * prec };
+  };
   const spec: KernelSpec = {
     ...momentumSpec(op, options),
     initTensors: (params, key, ctx) => ({
@@ -58,10 +63,10 @@ export function build<P = PyTree, A = any>(logPosterior: LogPosterior<P, any, A>
       const e = h.lr!;
       const xiOld = ts.xi as Tensor;
       const noise = key ? normalLike(ts.params, key, ctx.chains) : null;
-      const params = treeMap((p: Tensor, m: Tensor) => add(p, mul(m, e * prec)), ts.params, ts.momenta);
+      const params = treeMap((p: Tensor, m: Tensor) => add(p, mul(m, h.lrPrec!)), ts.params, ts.momenta);
       const momenta = treeMap(
         (m: Tensor, g: Tensor, x?: Tensor) => {
-          let out = sub(add(m, mul(g, e)), mul(mul(m, perChain(xiOld, m, ctx.chains)), e * prec));
+          let out = sub(add(m, mul(g, e)), mul(mul(m, perChain(xiOld, m, ctx.chains)), h.lrPrec!));
           if (x) out = add(out, mul(x, h.noise!));
           return out;
         },

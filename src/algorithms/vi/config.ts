@@ -5,6 +5,7 @@
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError } from '../../errors.js';
+import { checkJitOption, type JitOption } from '../../jit/step.js';
 import { adam } from '../../optim/alias.js';
 import { chain } from '../../optim/chain.js';
 import { clipByGlobalNorm } from '../../optim/clip.js';
@@ -42,6 +43,13 @@ export interface BuildOptions<D = unknown> {
   jacobianChunkSize?: number;
   /** path-only gradient of the KL (default true); false differentiates log q fully */
   stickingTheLanding?: boolean;
+  /**
+   * Trace each epoch's estimate (samples, simulator losses, gradient, best-so-far) once per input
+   * signature and replay it (default); the optimiser step runs eagerly after it (its state holds
+   * host counters). If the loss cannot be traced (it reads a value on the host or branches on
+   * data), the epoch warns once and runs eagerly; true makes that an error, false never traces.
+   */
+  jit?: boolean;
 }
 
 /** A checked VI problem: the objective's spec, the optimiser in use, and the resolved options. */
@@ -53,11 +61,13 @@ export interface VIConfig<D = unknown> {
   readonly baseOptimizer: GradientTransformation<any>;
   readonly initializationLr: number;
   readonly gradientClippingNorm: number;
+  /** the jit option (undefined: on, with a warned eager fallback) */
+  readonly jit: JitOption;
 }
 
 export const BUILD_KEYS = [
   'loss', 'prior', 'posteriorEstimator', 'w', 'initializationLr', 'gradientClippingNorm', 'optimizer', 'nSamplesPerEpoch',
-  'nSamplesRegularisation', 'diffMode', 'gradientEstimationMethod', 'baseline', 'jacobianChunkSize', 'stickingTheLanding',
+  'nSamplesRegularisation', 'diffMode', 'gradientEstimationMethod', 'baseline', 'jacobianChunkSize', 'stickingTheLanding', 'jit',
 ] as const;
 
 function posInt(op: string, name: string, v: unknown, allowUndefined = false): void {
@@ -107,6 +117,7 @@ export function makeConfig<D>(op: string, o: BuildOptions<D>, known: readonly st
   if (o.optimizer !== undefined && (typeof o.optimizer?.init !== 'function' || typeof o.optimizer?.update !== 'function')) {
     throw new ConfigError(`${op}: optimizer must be a gradient transformation { init, update } (e.g. bt.optim.adam({ learningRate: 1e-3 })).`);
   }
+  const jit = checkJitOption(op, o.jit);
   checkShapes(o.prior, o.posteriorEstimator);
   const baseOptimizer = o.optimizer ?? adam({ learningRate: 1e-3 });
   return {
@@ -118,6 +129,7 @@ export function makeConfig<D>(op: string, o: BuildOptions<D>, known: readonly st
     baseOptimizer,
     initializationLr,
     gradientClippingNorm: clip,
+    jit,
   };
 }
 

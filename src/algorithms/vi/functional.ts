@@ -31,6 +31,8 @@ import type { StopReason } from '../loop/stop.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
 import { lossAndGrad, regularisation } from './objective.js';
 import { checkKey, makeConfig, type BuildOptions, type VIConfig } from './config.js';
+import { jitStep, type JitStep } from '../../jit/step.js';
+import type { JitCacheInfo } from '../../jit/jit.js';
 
 /** The state of a VI run: estimator parameters, optimiser state, the best parameters so far, epochs taken. */
 export interface VIState {
@@ -73,16 +75,55 @@ export interface VITransform<D = unknown> {
   init(params?: PyTree): VIState;
   /** One epoch with the key of this epoch (e.g. foldIn(key, state.epoch)); `state` is neither changed nor disposed. */
   update(state: VIState, data: D, key: Tensor): [VIState, EpochAux];
+  /** Whether the epoch's estimate is traced once and replayed (`jit` option), its trace count and cache. */
+  jitInfo(): { jitted: boolean; retraces: number; cache: JitCacheInfo | null };
+  /** Frees the compiled programs (update still works: it retraces). */
+  dispose(): void;
 }
 
 /** The functional VI of these options. */
 export function build<D = unknown>(options: BuildOptions<D>): VITransform<D> {
   const config = makeConfig('vi.build', options);
+  const est = estimator(config, 'vi.update');
   return {
     config,
     init: (params) => init(config, params),
-    update: (state, data, key) => update(config, state, data, key),
+    update: (state, data, key) => update(config, state, data, key, est),
+    jitInfo: () => ({ jitted: est.jitted, retraces: est.retraces, cache: est.cacheInfo() }),
+    dispose: () => est.dispose(),
   };
+}
+
+/** What an epoch computes before the optimiser step: the gradient, the new best and the epoch's numbers. */
+export interface Estimate {
+  grads: PyTree;
+  best: VIState['best'];
+  aux: EpochAux;
+}
+
+/** An epoch's estimate as a function of the tensors it reads. */
+export type EstimateFn<D = unknown> = (params: PyTree, best: VIState['best'], data: D, key: Tensor) => Estimate;
+
+/**
+ * The epoch's estimate (losses, gradient, finiteness, best-so-far) at `params`: pure in its
+ * arguments, so it can be jitted. The optimiser step is left out: its state holds host counters
+ * (Adam's step count feeds host-side bias corrections), which a trace would freeze.
+ */
+export function estimate<D>(config: VIConfig<D>, params: PyTree, best: VIState['best'], data: D, key: Tensor): Estimate {
+  const r = lossAndGrad(config.spec, params, data, key);
+  const gradFinite = cast(isFinite(globalNorm(r.grads)), r.total.dtype);
+  const improved = less(r.total, best.loss); // NaN never improves
+  const newBest = {
+    params: treeMap((a: unknown, b: unknown) => (a instanceof Tensor ? where(improved, a, b as Tensor) : a), params, best.params),
+    loss: where(improved, r.total, best.loss),
+  };
+  const aux: EpochAux = { total: r.total, loss: r.loss, regularisation: r.regularisation, nDropped: cast(r.nDropped, r.total.dtype), gradFinite, improved: cast(improved, r.total.dtype) };
+  return { grads: r.grads, best: newBest, aux };
+}
+
+/** `estimate` with the config's jit option applied (see src/jit/step.ts); `op` names it in the fallback warning. */
+export function estimator<D>(config: VIConfig<D>, op: string): JitStep<EstimateFn<D>> {
+  return jitStep(op, (params: PyTree, best: VIState['best'], data: D, key: Tensor) => estimate(config, params, best, data, key), config.jit);
 }
 
 /** The initial state: params (default the estimator's), a fresh optimiser state, best = params at loss +Infinity. */
@@ -104,22 +145,18 @@ function firstTensor(p: PyTree): Tensor {
   return found;
 }
 
-/** One epoch (pure): the new state and this epoch's estimates. */
-export function update<D>(config: VIConfig<D>, state: VIState, data: D, key: Tensor): [VIState, EpochAux] {
+/**
+ * One epoch (pure): the new state and this epoch's estimates. `est` computes the estimate (by
+ * default eagerly; build() and the VI class pass their jitted one), then the optimiser steps.
+ */
+export function update<D>(config: VIConfig<D>, state: VIState, data: D, key: Tensor, est?: EstimateFn<D>): [VIState, EpochAux] {
   if (!state || typeof state !== 'object' || !state.best || !Number.isInteger(state.epoch)) {
     throw new ConfigError('vi.update: state must be what vi init()/update() returned ({ params, optState, best, epoch }).');
   }
   return tidy(() => {
-    const r = lossAndGrad(config.spec, state.params, data, key);
-    const gradFinite = cast(isFinite(globalNorm(r.grads)), r.total.dtype);
-    const [updates, optState] = config.optimizer.update(r.grads, state.optState, state.params);
+    const { grads, best, aux } = est ? est(state.params, state.best, data, key) : estimate(config, state.params, state.best, data, key);
+    const [updates, optState] = config.optimizer.update(grads, state.optState, state.params);
     const params = applyUpdates(state.params, updates);
-    const improved = less(r.total, state.best.loss); // NaN never improves
-    const best = {
-      params: treeMap((a: unknown, b: unknown) => (a instanceof Tensor ? where(improved, a, b as Tensor) : a), state.params, state.best.params),
-      loss: where(improved, r.total, state.best.loss),
-    };
-    const aux: EpochAux = { total: r.total, loss: r.loss, regularisation: r.regularisation, nDropped: cast(r.nDropped, r.total.dtype), gradFinite, improved: cast(improved, r.total.dtype) };
     return [{ params, optState, best, epoch: state.epoch + 1 }, aux];
   });
 }

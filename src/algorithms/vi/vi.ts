@@ -24,7 +24,9 @@ import type { ProgressOptions } from '../loop/progress.js';
 import type { StopReason } from '../loop/stop.js';
 import { callLoss } from './objective.js';
 import { BUILD_KEYS, checkKey, makeConfig, type BuildOptions, type VIConfig } from './config.js';
-import { checkEpoch, fitToPrior, init, readEpoch, update, type EpochAux, type EpochValues, type VIState } from './functional.js';
+import { checkEpoch, estimator, fitToPrior, init, readEpoch, update, type EpochAux, type EpochValues, type EstimateFn, type VIState } from './functional.js';
+import type { JitStep } from '../../jit/step.js';
+import type { JitCacheInfo } from '../../jit/jit.js';
 
 /** One epoch of VI.step/run, on the host. */
 export interface EpochRecord {
@@ -78,7 +80,7 @@ const KNOWN: readonly string[] = [...BUILD_KEYS, 'initializeEstimatorToPrior', '
 /** blackbirds' `VI` object: options in, `run(data, nEpochs, maxEpochsWithoutImprovement)`, a loss history and the best estimator out. */
 export class VI<D = unknown> {
   /** the options as given, defaults filled in */
-  readonly options: Readonly<Required<Omit<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch' | 'key' | 'progress'>> & Pick<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch'> & { progress: boolean | ProgressOptions | undefined }>;
+  readonly options: Readonly<Required<Omit<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch' | 'key' | 'progress' | 'jit'>> & Pick<VIOptions<D>, 'jacobianChunkSize' | 'onEpoch' | 'jit'> & { progress: boolean | ProgressOptions | undefined }>;
   /** the PRNG key of the epochs */
   readonly key: Tensor;
   /** the optimiser of the epochs (clipping chained in front when asked) */
@@ -98,6 +100,8 @@ export class VI<D = unknown> {
   private readonly userTensors: Set<Tensor>;
   private validated = false;
   private readonly ownKey: boolean;
+  /** the epoch's estimate with the jit option applied */
+  private readonly est: JitStep<EstimateFn<D>>;
 
   constructor(options: VIOptions<D>) {
     if (!options || typeof options !== 'object') throw new ConfigError('vi.VI: expected an options object { loss, prior, posteriorEstimator, ... }.');
@@ -117,8 +121,9 @@ export class VI<D = unknown> {
     const c = this.config;
     this.options = {
       ...c.spec, initializeEstimatorToPrior: initializeEstimatorToPrior ?? false, initializationLr: c.initializationLr, gradientClippingNorm: c.gradientClippingNorm,
-      optimizer: c.baseOptimizer, progress, onEpoch,
+      optimizer: c.baseOptimizer, progress, onEpoch, jit: c.jit,
     };
+    this.est = estimator(c, 'vi.VI');
     this.optimizer = c.optimizer;
     this.ownKey = key === undefined;
     this.key = keep(key ?? makeKey(0));
@@ -165,7 +170,14 @@ export class VI<D = unknown> {
     this.validate(data);
     const t0 = performance.now();
     const epoch = this.state.epoch;
-    const [next, aux] = update(this.config, this.state, data, foldIn(this.key, epoch));
+    const k = foldIn(this.key, epoch);
+    let next: VIState;
+    let aux: EpochAux;
+    try {
+      [next, aux] = update(this.config, this.state, data, k, this.est);
+    } finally {
+      k.dispose(); // the epoch's key is this call's own
+    }
     let v: EpochValues;
     try {
       v = await readEpoch(aux);
@@ -216,7 +228,7 @@ export class VI<D = unknown> {
         key: this.key,
         signal: opts.signal,
         progress: this.loopProgress(),
-        step: (s, k) => update(this.config, s, data, k!),
+        step: (s, k) => update(this.config, s, data, k!, this.est),
         earlyStopping: { monitor: (aux) => readEpoch(aux).then((v) => v.total), patience: maxEpochsWithoutImprovement },
         values: (_s, aux) => ({ total: aux.total }),
         onStep: async (_s, aux, after) => {
@@ -251,6 +263,12 @@ export class VI<D = unknown> {
   dispose(): void {
     releaseExcept([this.state], [], this.userTensors);
     if (this.ownKey) this.key.dispose();
+    this.est.dispose();
+  }
+
+  /** Whether the epoch's estimate is traced once and replayed (`jit` option), its trace count and cache. */
+  jitInfo(): { jitted: boolean; retraces: number; cache: JitCacheInfo | null } {
+    return { jitted: this.est.jitted, retraces: this.est.retraces, cache: this.est.cacheInfo() };
   }
 
   /** The loop's display: the default (a bar on a terminal, lines every few seconds otherwise, after a moment), an options object, or none (false; true writes per-epoch lines itself). */
