@@ -1,0 +1,430 @@
+/**
+ * Generators for the Wasm SIMD triangular-solve kernels (through the byte emitter of
+ * ../matmul/wasm-emit.ts). One function per (lower/upper, transposeA, unitDiagonal):
+ *
+ *   trsm(aP, xP, d, ld, nPanels)   X := op(A)^{-1} X, in place
+ *
+ * A is d×d float64, row-major at aP (row stride d*8 bytes); X is d rows of float64 at xP with a row
+ * stride of ld bytes, covering nPanels*2 columns (the driver pads each row to an even count; the pad
+ * lanes are solved like any column and discarded). Each panel is one f64x2 vector: the whole d-row
+ * solve of two columns runs with its rows in registers and L1, and A (≤ a few KB) stays in L1.
+ *
+ * Why the odd shapes below: every kernel performs exactly the arithmetic of the JS kernels in
+ * triangular.ts (matLowerN … matUpperT), operation for operation and in the same order — 4-row
+ * blocks whose off-diagonal update is X_r - (((a0·v0 + a1·v1) + a2·v2) + a3·v3), the 4×4 diagonal
+ * block solved by substitution with true divisions, single tail rows that skip zero coefficients —
+ * so the two paths give bit-identical results, including the Inf/NaN that zero diagonals produce.
+ */
+import { Code, I32, V128, type FuncDef } from '../matmul/wasm-emit.js';
+
+/** Local-variable allocator over a Code buffer (the params are i32 and come first). */
+class Gen {
+  readonly c = new Code();
+  readonly locals: number[] = [];
+  constructor(private readonly nParams: number) {}
+  i32(): number { this.locals.push(I32); return this.nParams + this.locals.length - 1; }
+  v128(): number { this.locals.push(V128); return this.nParams + this.locals.length - 1; }
+  /** `body` runs `count` times (count ≥ 0; the local is consumed). */
+  repeat(count: number, body: () => void): void {
+    const c = this.c;
+    c.block().loop();
+    c.get(count).eqz().brIf(1);
+    body();
+    c.get(count).i32(1).sub().set(count);
+    c.br(0).end().end();
+  }
+  /** local += step (a local or a constant). */
+  bump(local: number, step: number, isConst = false): void {
+    this.c.get(local);
+    if (isConst) this.c.i32(step); else this.c.get(step);
+    this.c.add().set(local);
+  }
+  /** Pushes splat(f64 at ptr + off). */
+  splat(ptr: number, off: number): void { this.c.get(ptr).loadSplat(8, off); }
+  /** dst := load(ptr + r*ld) for r = 0..3, using precomputed ld multiples. */
+  load4(dst: number[], ptr: number, ldMul: number[]): void {
+    for (let r = 0; r < 4; r++) {
+      this.c.get(ptr);
+      if (r > 0) this.c.get(ldMul[r]!).add();
+      this.c.v128Load(0).set(dst[r]!);
+    }
+  }
+  store4(src: number[], ptr: number, ldMul: number[]): void {
+    for (let r = 0; r < 4; r++) {
+      this.c.get(ptr);
+      if (r > 0) this.c.get(ldMul[r]!).add();
+      this.c.get(src[r]!).v128Store(0);
+    }
+  }
+  /** Pushes ((a0·v0 + a1·v1) + a2·v2) + a3·v3 where a_q = splat(ptrs[q] + offs[q]). */
+  sum4(ptrs: number[], offs: number[], v: number[]): void {
+    const c = this.c;
+    for (let q = 0; q < 4; q++) {
+      this.splat(ptrs[q]!, offs[q]!);
+      c.get(v[q]!).fmul(8);
+      if (q > 0) c.fadd(8);
+    }
+  }
+}
+
+export interface TrsmVariant { lower: boolean; trans: boolean; unit: boolean }
+
+export const trsmName = (v: TrsmVariant): string => `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}`;
+
+const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4 };
+
+/** Emits one trsm kernel. The op's effective triangle decides left-looking (op lower-N / upper-N) or
+ * right-looking (the transposed forms) order, exactly as the JS kernels do. */
+export function trsmFunc(v: TrsmVariant): FuncDef {
+  const g = new Gen(5);
+  const c = g.c;
+  const d8 = g.i32(), ld2 = g.i32(), ld3 = g.i32(), ld4 = g.i32(), nb = g.i32(), rem = g.i32();
+  const xc = g.i32(), pc = g.i32();
+  // d8 = row stride of A; ld multiples address the 4 rows of a block of X.
+  c.get(P.d).i32(8).mul().set(d8);
+  c.get(P.ld).i32(2).mul().set(ld2);
+  c.get(P.ld).i32(3).mul().set(ld3);
+  c.get(P.ld).i32(4).mul().set(ld4);
+  c.get(P.d).i32(2).shrU().set(nb);
+  c.get(P.d).i32(3).and().set(rem);
+  c.get(P.xP).set(xc);
+  c.get(P.nPanels).set(pc);
+  const ldMul = [-1, P.ld, ld2, ld3];
+  const ctx: Ctx = { g, v, d8, ldMul, ld4, nb, rem, xc };
+  c.loop(); // panels
+  if (!v.trans && v.lower) lowerN(ctx);
+  else if (!v.trans) upperN(ctx);
+  else if (v.lower) lowerT(ctx);
+  else upperT(ctx);
+  g.bump(xc, 16, true);
+  c.get(pc).i32(1).sub().tee(pc).brIf(0);
+  c.end();
+  return { name: trsmName(v), params: [I32, I32, I32, I32, I32], locals: g.locals, body: c };
+}
+
+interface Ctx { g: Gen; v: TrsmVariant; d8: number; ldMul: number[]; ld4: number; nb: number; rem: number; xc: number }
+
+/** Diagonal 4×4 block by substitution, in the JS order. `order` lists the block rows in solve order;
+ * coef(r, s) is the (ptr, off) of the coefficient multiplying solved row s in row r; diag(r) that of
+ * the divisor. acc[r] holds the right-hand side of row r and receives its solution. */
+function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[],
+  coef: (r: number, s: number) => [number, number], diag: (r: number) => [number, number]): void {
+  const c = g.c;
+  for (let a = 0; a < 4; a++) {
+    const r = order[a]!;
+    c.get(acc[r]!);
+    for (let b = 0; b < a; b++) {
+      const s = order[b]!;
+      const [p, o] = coef(r, s);
+      g.splat(p, o);
+      c.get(acc[s]!).fmul(8).fsub(8);
+    }
+    if (!unit) { const [p, o] = diag(r); g.splat(p, o); c.fdiv(8); }
+    c.set(acc[r]!);
+  }
+}
+
+/** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
+function lowerN({ g, v, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
+  const c = g.c;
+  const aRow = g.i32(), xRow = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32(), i = g.i32(), t = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const acc = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
+  c.get(P.aP).set(aRow);
+  c.get(xc).set(xRow);
+  c.i32(0).set(bi);
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    g.load4(acc, xRow, ldMul);
+    for (let r = 0; r < 4; r++) { c.get(aRow); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
+    c.get(xc).set(pk);
+    c.get(bi).set(kc);
+    g.repeat(kc, () => {
+      g.load4(x, pk, ldMul);
+      for (let r = 0; r < 4; r++) {
+        c.get(acc[r]!);
+        g.sum4([pa[r]!, pa[r]!, pa[r]!, pa[r]!], [0, 8, 16, 24], x);
+        c.fsub(8).set(acc[r]!);
+      }
+      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+      g.bump(pk, ld4);
+    });
+    // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
+    diagBlock(g, v.unit, [0, 1, 2, 3], acc, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+    g.store4(acc, xRow, ldMul);
+    c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
+    g.bump(xRow, ld4);
+    g.bump(bi, 1, true);
+  });
+  // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i /= A_ii.
+  c.get(bi).i32(2).shl().set(i);
+  const rl = g.i32();
+  c.get(rem).set(rl); // rem is reused by every panel
+  g.repeat(rl, () => {
+    c.get(xRow).v128Load(0).set(acc[0]!);
+    c.get(aRow).set(pa[0]!);
+    c.get(xc).set(pk);
+    c.get(i).set(t);
+    g.repeat(t, () => {
+      axpyIfNonzero(g, acc[0]!, pa[0]!, pk);
+      g.bump(pa[0]!, 8, true);
+      g.bump(pk, P.ld);
+    });
+    if (!v.unit) { c.get(acc[0]!); g.splat(pa[0]!, 0); c.fdiv(8).set(acc[0]!); }
+    c.get(xRow).get(acc[0]!).v128Store(0);
+    g.bump(aRow, d8);
+    g.bump(xRow, P.ld);
+    g.bump(i, 1, true);
+  });
+}
+
+/** acc := acc - splat(A[pa]) * X[pk], skipped when A[pa] is ±0 (as the JS tail loops do). */
+function axpyIfNonzero(g: Gen, acc: number, pa: number, pk: number): void {
+  const c = g.c;
+  c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
+  c.get(acc);
+  g.splat(pa, 0);
+  c.get(pk).v128Load(0).fmul(8).fsub(8).set(acc);
+  c.end();
+}
+
+/** X_dst := X_dst - splat(A[pa]) * src for a row at pk, skipped when A[pa] is ±0. */
+function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number): void {
+  const c = g.c;
+  c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
+  c.get(pk);
+  c.get(pk).v128Load(0);
+  g.splat(pa, 0);
+  c.get(src).fmul(8).fsub(8).v128Store(0);
+  c.end();
+}
+
+/** U X = B (matUpperN): blocks of 4 rows from the bottom (top row j = d-4, d-8, …), each first
+ * reduced by the already solved rows below it (always a whole number of 4-row blocks). */
+function upperN({ g, v, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
+  const c = g.c;
+  const aTop = g.i32(), xTop = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32(), pd = g.i32(), t = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const acc = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
+  // aTop = &A[d-4, d-4]... kept as &A[j, 0] and &X[j]; pd = &A[j, j].
+  c.get(P.d).i32(4).sub().tee(t).get(d8).mul().get(P.aP).add().set(aTop);
+  c.get(t).get(P.ld).mul().get(xc).add().set(xTop);
+  c.i32(0).set(bi);
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    // j = d - 4 - 4*bi; pd = aTop + 8j
+    c.get(P.d).i32(4).sub().get(bi).i32(2).shl().sub().i32(8).mul().get(aTop).add().set(pd);
+    g.load4(acc, xTop, ldMul);
+    // k from j+4: pa[r] = &A[j+r, j+4], pk = &X[j+4]
+    for (let r = 0; r < 4; r++) { c.get(pd).i32(32); if (r > 0) c.get(d8).i32(r).mul().add(); c.add().set(pa[r]!); }
+    c.get(xTop).get(ld4).add().set(pk);
+    c.get(bi).set(kc);
+    g.repeat(kc, () => {
+      g.load4(x, pk, ldMul);
+      for (let r = 0; r < 4; r++) {
+        c.get(acc[r]!);
+        g.sum4([pa[r]!, pa[r]!, pa[r]!, pa[r]!], [0, 8, 16, 24], x);
+        c.fsub(8).set(acc[r]!);
+      }
+      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+      g.bump(pk, ld4);
+    });
+    // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
+    for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
+    diagBlock(g, v.unit, [3, 2, 1, 0], acc, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+    g.store4(acc, xTop, ldMul);
+    c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
+    c.get(xTop).get(ld4).sub().set(xTop);
+    g.bump(bi, 1, true);
+  });
+  // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i /= A_ii.
+  c.get(rem).i32(1).sub().tee(t).get(d8).mul().get(P.aP).add().set(aTop); // &A[i, 0]
+  c.get(t).get(P.ld).mul().get(xc).add().set(xTop); // &X[i]
+  c.get(t).set(bi); // bi := i
+  const rl = g.i32();
+  c.get(rem).set(rl); // rem is reused by every panel
+  g.repeat(rl, () => {
+    c.get(xTop).v128Load(0).set(acc[0]!);
+    c.get(aTop).get(bi).i32(8).mul().add().set(pd); // &A[i, i]
+    c.get(pd).i32(8).add().set(pa[0]!);
+    c.get(xTop).get(P.ld).add().set(pk);
+    c.get(P.d).get(bi).sub().i32(1).sub().set(kc);
+    g.repeat(kc, () => {
+      axpyIfNonzero(g, acc[0]!, pa[0]!, pk);
+      g.bump(pa[0]!, 8, true);
+      g.bump(pk, P.ld);
+    });
+    if (!v.unit) { c.get(acc[0]!); g.splat(pd, 0); c.fdiv(8).set(acc[0]!); }
+    c.get(xTop).get(acc[0]!).v128Store(0);
+    c.get(aTop).get(d8).sub().set(aTop);
+    c.get(xTop).get(P.ld).sub().set(xTop);
+    c.get(bi).i32(1).sub().set(bi);
+  });
+}
+
+/** The right-looking update of the transposed forms: with the block rows j..j+3 solved (v), every row
+ * k of `count4` 4-row groups then `single` rows from pk gets X_k -= Σ_p A[j+p, k] v_p, coefficients at
+ * pa[p] (advancing along row j+p of A). */
+function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number, single: number, vs: number[], x: number[]): void {
+  const c = g.c;
+  const { ldMul, ld4 } = ctx;
+  g.repeat(count4, () => {
+    g.load4(x, pk, ldMul);
+    for (let q = 0; q < 4; q++) {
+      c.get(x[q]!);
+      g.sum4(pa, [8 * q, 8 * q, 8 * q, 8 * q], vs);
+      c.fsub(8).set(x[q]!);
+    }
+    g.store4(x, pk, ldMul);
+    for (let p = 0; p < 4; p++) g.bump(pa[p]!, 32, true);
+    g.bump(pk, ld4);
+  });
+  g.repeat(single, () => {
+    c.get(pk);
+    c.get(pk).v128Load(0);
+    g.sum4(pa, [0, 0, 0, 0], vs);
+    c.fsub(8).v128Store(0);
+    for (let p = 0; p < 4; p++) g.bump(pa[p]!, 8, true);
+    g.bump(pk, P.ld);
+  });
+}
+
+/** L^T X = B (matLowerT): blocks of 4 from the bottom (top row j = d-4, …): solve the block with
+ * (L^T)'s diagonal block, then push it into all rows above (k < j: j>>2 groups of 4, then j&3 single). */
+function lowerT(ctx: Ctx): void {
+  const { g, v, d8, ldMul, ld4, nb, rem, xc } = ctx;
+  const c = g.c;
+  const aTop = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32(), j = g.i32();
+  const i = g.i32(), t = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const vs = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
+  const acc = g.v128();
+  c.get(P.d).i32(4).sub().tee(j).get(d8).mul().get(P.aP).add().set(aTop); // &A[j, 0]
+  c.get(j).get(P.ld).mul().get(xc).add().set(xTop); // &X[j]
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    c.get(aTop).get(j).i32(8).mul().add().set(pd); // &A[j, j]
+    for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
+    g.load4(vs, xTop, ldMul);
+    // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
+    diagBlock(g, v.unit, [3, 2, 1, 0], vs, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+    g.store4(vs, xTop, ldMul);
+    for (let r = 0; r < 4; r++) { c.get(aTop); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); } // &A[j+r, 0]
+    c.get(xc).set(pk);
+    c.get(j).i32(2).shrU().set(k4);
+    c.get(j).i32(3).and().set(k1);
+    updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+    c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
+    c.get(xTop).get(ld4).sub().set(xTop);
+    c.get(j).i32(4).sub().set(j);
+  });
+  // Tail rows i = rem-1 … 0: X_i /= L_ii, then X_k -= L_ik X_i for k < i (zeros skipped).
+  c.get(rem).i32(1).sub().tee(i).get(d8).mul().get(P.aP).add().set(aTop); // &A[i, 0]
+  c.get(i).get(P.ld).mul().get(xc).add().set(xTop);
+  const rl = g.i32();
+  c.get(rem).set(rl); // rem is reused by every panel
+  g.repeat(rl, () => {
+    c.get(xTop).v128Load(0).set(acc);
+    if (!v.unit) { c.get(acc); c.get(aTop).get(i).i32(8).mul().add().loadSplat(8, 0); c.fdiv(8).set(acc); }
+    c.get(xTop).get(acc).v128Store(0);
+    c.get(aTop).set(pa[0]!);
+    c.get(xc).set(pk);
+    c.get(i).set(t);
+    g.repeat(t, () => {
+      rowUpdateIfNonzero(g, pa[0]!, pk, acc);
+      g.bump(pa[0]!, 8, true);
+      g.bump(pk, P.ld);
+    });
+    c.get(aTop).get(d8).sub().set(aTop);
+    c.get(xTop).get(P.ld).sub().set(xTop);
+    c.get(i).i32(1).sub().set(i);
+  });
+}
+
+/** U^T X = B (matUpperT): blocks of 4 from the top (row i = 0, 4, …): solve the block, then push it
+ * into all rows below (k ≥ i+4: (d-i-4)>>2 groups of 4, then (d-i-4)&3 single rows). */
+function upperT(ctx: Ctx): void {
+  const { g, v, d8, ldMul, ld4, nb, rem, xc } = ctx;
+  const c = g.c;
+  const aTop = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32(), i = g.i32();
+  const t = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const vs = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
+  const acc = g.v128();
+  c.get(P.aP).set(aTop); // &A[i, 0]
+  c.get(xc).set(xTop);
+  c.i32(0).set(i);
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
+    for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
+    g.load4(vs, xTop, ldMul);
+    // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
+    diagBlock(g, v.unit, [0, 1, 2, 3], vs, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+    g.store4(vs, xTop, ldMul);
+    for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true); // &A[i+r, i+4]
+    c.get(xTop).get(ld4).add().set(pk);
+    c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
+    c.get(t).i32(3).and().set(k1);
+    updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+    c.get(aTop).get(d8).i32(4).mul().add().set(aTop);
+    g.bump(xTop, ld4);
+    g.bump(i, 4, true);
+  });
+  // Tail rows i = 4nb … d-1: X_i /= U_ii, then X_k -= U_ik X_i for k > i (zeros skipped).
+  const rl = g.i32();
+  c.get(rem).set(rl); // rem is reused by every panel
+  g.repeat(rl, () => {
+    c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
+    c.get(xTop).v128Load(0).set(acc);
+    if (!v.unit) { c.get(acc); g.splat(pd, 0); c.fdiv(8).set(acc); }
+    c.get(xTop).get(acc).v128Store(0);
+    c.get(pd).i32(8).add().set(pa[0]!);
+    c.get(xTop).get(P.ld).add().set(pk);
+    c.get(P.d).get(i).sub().i32(1).sub().set(t);
+    g.repeat(t, () => {
+      rowUpdateIfNonzero(g, pa[0]!, pk, acc);
+      g.bump(pa[0]!, 8, true);
+      g.bump(pk, P.ld);
+    });
+    g.bump(aTop, d8);
+    g.bump(xTop, P.ld);
+    g.bump(i, 1, true);
+  });
+}
+
+/**
+ * widen(src, srcLd, dst, dstLd, rows, pairs): float32 rows (stride srcLd bytes) to float64 rows
+ * (stride dstLd), two elements per step (the second of an odd last pair reads one float past the
+ * row: slack or the next row, landing in a pad lane that is never used).
+ * narrow(src, srcLd, dst, dstLd, rows, pairs): the reverse, rounding to nearest even; an odd row's
+ * last pair writes one float past the row, which the next row (written later) or slack absorbs.
+ */
+export function widenFunc(name: string): FuncDef { return convFunc(name, true); }
+export function narrowFunc(name: string): FuncDef { return convFunc(name, false); }
+
+function convFunc(name: string, widen: boolean): FuncDef {
+  const g = new Gen(6);
+  const c = g.c;
+  const [src, srcLd, dst, dstLd, rows, pairs] = [0, 1, 2, 3, 4, 5];
+  const s = g.i32(), dd = g.i32(), n = g.i32();
+  g.repeat(rows, () => {
+    c.get(src).set(s);
+    c.get(dst).set(dd);
+    c.get(pairs).set(n);
+    g.repeat(n, () => {
+      if (widen) {
+        c.get(dd).get(s).load64Zero(0).promoteLow().v128Store(0);
+        g.bump(s, 8, true);
+        g.bump(dd, 16, true);
+      } else {
+        c.get(dd).get(s).v128Load(0).demoteZero().store64Lane(0, 0);
+        g.bump(s, 16, true);
+        g.bump(dd, 8, true);
+      }
+    });
+    g.bump(src, srcLd);
+    g.bump(dst, dstLd);
+  });
+  return { name, params: [I32, I32, I32, I32, I32, I32], locals: g.locals, body: c };
+}
