@@ -16,6 +16,9 @@ import { narrowFunc, trsmFunc, trsmName, widenFunc } from './wasm-trsm.js';
 type Fn = (...args: number[]) => void;
 
 const PAGE = 65536;
+const NOCOPY = !!process.env.TRSM_NOCOPY;
+/** f64x2 vectors per column panel of the main kernel (the last pairs of columns use nv = 1). */
+const NV = Number(process.env.TRSM_NV ?? 2);
 /** Operands beyond this many bytes of Wasm memory stay on the JS path (keeps addresses positive i32s). */
 const MAX_BYTES = 1 << 30;
 
@@ -30,7 +33,7 @@ function init(): boolean {
   try {
     const funcs = [widenFunc('widen'), narrowFunc('narrow')];
     for (const lower of [true, false]) for (const trans of [false, true]) for (const unit of [false, true]) {
-      funcs.push(trsmFunc({ lower, trans, unit }));
+      for (const nv of new Set([NV, 1])) funcs.push(trsmFunc({ lower, trans, unit, nv }));
     }
     const mem = new Wasm.Memory({ initial: 16 });
     const inst = new Wasm.Instance(new Wasm.Module(assemble(funcs, { shared: false, maxPages: 0 })), { env: { mem } });
@@ -91,12 +94,14 @@ export function trsmWasm(
     }
   }
 
-  const solve = kernels[trsmName({ lower, trans: transposeA, unit: unitDiagonal })]!;
+  const solve = kernels[trsmName({ lower, trans: transposeA, unit: unitDiagonal, nv: NV })]!;
+  const solve1 = kernels[trsmName({ lower, trans: transposeA, unit: unitDiagonal, nv: 1 })]!;
   const nm = n * m, x64 = xBase / 8, s32 = sBase / 4, ldE = mPad, pairs = mPad / 2;
+  const mainPanels = Math.floor(pairs / NV), restPairs = pairs - mainPanels * NV;
   if (f32) H32.fill(0, s32 + nm, s32 + nm + 4); // slack read by an odd last row's widening: keep it finite
   for (let t = 0; t < batch; t++) {
     const bOff = t * bBatchStride, oOff = t * nm;
-    if (f32) {
+    if (NOCOPY) {} else if (f32) {
       H32.set(b.subarray(bOff, bOff + nm), s32);
       kernels.widen!(sBase, m * 4, xBase, ld, n, pairs);
     } else if (ldE === m) {
@@ -107,8 +112,10 @@ export function trsmWasm(
         H[x64 + r * ldE + m] = 0; // pad lane: a finite value, so it cannot slow the lane beside it
       }
     }
-    solve(aBatchStride === 0 ? 0 : t * nn * 8, xBase, n, ld, pairs);
-    if (f32) {
+    const aP = aBatchStride === 0 ? 0 : t * nn * 8;
+    solve(aP, xBase, n, ld, mainPanels);
+    if (restPairs > 0) solve1(aP, xBase + mainPanels * NV * 16, n, ld, restPairs);
+    if (NOCOPY) {} else if (f32) {
       kernels.narrow!(xBase, ld, sBase, m * 4, n, pairs);
       out.set(H32.subarray(s32, s32 + nm), oOff);
     } else if (ldE === m) {

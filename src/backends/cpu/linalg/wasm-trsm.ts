@@ -42,18 +42,18 @@ class Gen {
   /** Pushes splat(f64 at ptr + off). */
   splat(ptr: number, off: number): void { this.c.get(ptr).loadSplat(8, off); }
   /** dst := load(ptr + r*ld) for r = 0..3, using precomputed ld multiples. */
-  load4(dst: number[], ptr: number, ldMul: number[]): void {
+  load4(dst: number[], ptr: number, ldMul: number[], off = 0): void {
     for (let r = 0; r < 4; r++) {
       this.c.get(ptr);
       if (r > 0) this.c.get(ldMul[r]!).add();
-      this.c.v128Load(0).set(dst[r]!);
+      this.c.v128Load(off).set(dst[r]!);
     }
   }
-  store4(src: number[], ptr: number, ldMul: number[]): void {
+  store4(src: number[], ptr: number, ldMul: number[], off = 0): void {
     for (let r = 0; r < 4; r++) {
       this.c.get(ptr);
       if (r > 0) this.c.get(ldMul[r]!).add();
-      this.c.get(src[r]!).v128Store(0);
+      this.c.get(src[r]!).v128Store(off);
     }
   }
   /** Pushes ((a0·v0 + a1·v1) + a2·v2) + a3·v3 where a_q = splat(ptrs[q] + offs[q]). */
@@ -67,14 +67,14 @@ class Gen {
   }
 }
 
-export interface TrsmVariant { lower: boolean; trans: boolean; unit: boolean }
+export interface TrsmVariant { lower: boolean; trans: boolean; unit: boolean; /** f64x2 vectors per panel */ nv: number }
 
-export const trsmName = (v: TrsmVariant): string => `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}`;
+export const trsmName = (v: TrsmVariant): string => `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}${v.nv}`;
 
 const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4 };
 
-/** Emits one trsm kernel. The op's effective triangle decides left-looking (op lower-N / upper-N) or
- * right-looking (the transposed forms) order, exactly as the JS kernels do. */
+/** Emits one trsm kernel. A panel is nv vectors (2·nv columns): their independent substitution chains
+ * interleave, hiding the latency of the divisions on the diagonal. */
 export function trsmFunc(v: TrsmVariant): FuncDef {
   const g = new Gen(5);
   const c = g.c;
@@ -90,19 +90,25 @@ export function trsmFunc(v: TrsmVariant): FuncDef {
   c.get(P.xP).set(xc);
   c.get(P.nPanels).set(pc);
   const ldMul = [-1, P.ld, ld2, ld3];
-  const ctx: Ctx = { g, v, d8, ldMul, ld4, nb, rem, xc };
-  c.loop(); // panels
+  const ctx: Ctx = { g, v, nv: v.nv, d8, ldMul, ld4, nb, rem, xc };
+  c.block().loop(); // panels
+  c.get(pc).eqz().brIf(1);
   if (!v.trans && v.lower) lowerN(ctx);
   else if (!v.trans) upperN(ctx);
   else if (v.lower) lowerT(ctx);
   else upperT(ctx);
-  g.bump(xc, 16, true);
-  c.get(pc).i32(1).sub().tee(pc).brIf(0);
-  c.end();
+  g.bump(xc, 16 * v.nv, true);
+  c.get(pc).i32(1).sub().set(pc);
+  c.br(0).end().end();
   return { name: trsmName(v), params: [I32, I32, I32, I32, I32], locals: g.locals, body: c };
 }
 
-interface Ctx { g: Gen; v: TrsmVariant; d8: number; ldMul: number[]; ld4: number; nb: number; rem: number; xc: number }
+interface Ctx { g: Gen; v: TrsmVariant; nv: number; d8: number; ldMul: number[]; ld4: number; nb: number; rem: number; xc: number }
+
+const vecs = (g: Gen, n: number): number[] => Array.from({ length: n }, () => g.v128());
+/** acc[r][u]: row r, vector u of a panel. */
+const grid = (g: Gen, rows: number, nv: number): number[][] => Array.from({ length: rows }, () => vecs(g, nv));
+const col = (m: number[][], u: number): number[] => m.map((row) => row[u]!);
 
 /** Diagonal 4×4 block by substitution, in the JS order. `order` lists the block rows in solve order;
  * coef(r, s) is the (ptr, off) of the coefficient multiplying solved row s in row r; diag(r) that of
@@ -124,89 +130,103 @@ function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[],
   }
 }
 
+/** acc[r] := acc[r] - (((a_r0·x0 + a_r1·x1) + a_r2·x2) + a_r3·x3) with a_rq at pa[r] + 8q: the
+ * left-looking 4×4 update (JS update4x4). */
+function update4x4(g: Gen, acc: number[], pa: number[], x: number[]): void {
+  for (let r = 0; r < 4; r++) {
+    g.c.get(acc[r]!);
+    g.sum4([pa[r]!, pa[r]!, pa[r]!, pa[r]!], [0, 8, 16, 24], x);
+    g.c.fsub(8).set(acc[r]!);
+  }
+}
+
 /** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
-function lowerN({ g, v, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
+function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
   const c = g.c;
   const aRow = g.i32(), xRow = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32(), i = g.i32(), t = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const acc = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
+  const acc = grid(g, 4, nv), x = vecs(g, 4);
   c.get(P.aP).set(aRow);
   c.get(xc).set(xRow);
   c.i32(0).set(bi);
   c.get(nb).set(bl);
   g.repeat(bl, () => {
-    g.load4(acc, xRow, ldMul);
+    for (let u = 0; u < nv; u++) g.load4(col(acc, u), xRow, ldMul, 16 * u);
     for (let r = 0; r < 4; r++) { c.get(aRow); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
     c.get(xc).set(pk);
     c.get(bi).set(kc);
     g.repeat(kc, () => {
-      g.load4(x, pk, ldMul);
-      for (let r = 0; r < 4; r++) {
-        c.get(acc[r]!);
-        g.sum4([pa[r]!, pa[r]!, pa[r]!, pa[r]!], [0, 8, 16, 24], x);
-        c.fsub(8).set(acc[r]!);
-      }
+      for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
       for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
       g.bump(pk, ld4);
     });
     // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
-    diagBlock(g, v.unit, [0, 1, 2, 3], acc, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
-    g.store4(acc, xRow, ldMul);
+    for (let u = 0; u < nv; u++) {
+      diagBlock(g, v.unit, [0, 1, 2, 3], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+      g.store4(col(acc, u), xRow, ldMul, 16 * u);
+    }
     c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
     g.bump(xRow, ld4);
     g.bump(bi, 1, true);
   });
   // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i /= A_ii.
+  const a0 = acc[0]!;
   c.get(bi).i32(2).shl().set(i);
   const rl = g.i32();
   c.get(rem).set(rl); // rem is reused by every panel
   g.repeat(rl, () => {
-    c.get(xRow).v128Load(0).set(acc[0]!);
+    for (let u = 0; u < nv; u++) c.get(xRow).v128Load(16 * u).set(a0[u]!);
     c.get(aRow).set(pa[0]!);
     c.get(xc).set(pk);
     c.get(i).set(t);
     g.repeat(t, () => {
-      axpyIfNonzero(g, acc[0]!, pa[0]!, pk);
+      axpyIfNonzero(g, a0, pa[0]!, pk);
       g.bump(pa[0]!, 8, true);
       g.bump(pk, P.ld);
     });
-    if (!v.unit) { c.get(acc[0]!); g.splat(pa[0]!, 0); c.fdiv(8).set(acc[0]!); }
-    c.get(xRow).get(acc[0]!).v128Store(0);
+    for (let u = 0; u < nv; u++) {
+      if (!v.unit) { c.get(a0[u]!); g.splat(pa[0]!, 0); c.fdiv(8).set(a0[u]!); }
+      c.get(xRow).get(a0[u]!).v128Store(16 * u);
+    }
     g.bump(aRow, d8);
     g.bump(xRow, P.ld);
     g.bump(i, 1, true);
   });
 }
 
-/** acc := acc - splat(A[pa]) * X[pk], skipped when A[pa] is ±0 (as the JS tail loops do). */
-function axpyIfNonzero(g: Gen, acc: number, pa: number, pk: number): void {
+/** acc[u] := acc[u] - splat(A[pa]) * X[pk + 16u], skipped when A[pa] is ±0 (as the JS tail loops do). */
+function axpyIfNonzero(g: Gen, acc: number[], pa: number, pk: number): void {
   const c = g.c;
   c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
-  c.get(acc);
-  g.splat(pa, 0);
-  c.get(pk).v128Load(0).fmul(8).fsub(8).set(acc);
+  for (let u = 0; u < acc.length; u++) {
+    c.get(acc[u]!);
+    g.splat(pa, 0);
+    c.get(pk).v128Load(16 * u).fmul(8).fsub(8).set(acc[u]!);
+  }
   c.end();
 }
 
-/** X_dst := X_dst - splat(A[pa]) * src for a row at pk, skipped when A[pa] is ±0. */
-function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number): void {
+/** X[pk + 16u] := X[pk + 16u] - splat(A[pa]) * src[u], skipped when A[pa] is ±0. */
+function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number[]): void {
   const c = g.c;
   c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
-  c.get(pk);
-  c.get(pk).v128Load(0);
-  g.splat(pa, 0);
-  c.get(src).fmul(8).fsub(8).v128Store(0);
+  for (let u = 0; u < src.length; u++) {
+    c.get(pk);
+    c.get(pk).v128Load(16 * u);
+    g.splat(pa, 0);
+    c.get(src[u]!).fmul(8).fsub(8).v128Store(16 * u);
+  }
   c.end();
 }
 
 /** U X = B (matUpperN): blocks of 4 rows from the bottom (top row j = d-4, d-8, …), each first
  * reduced by the already solved rows below it (always a whole number of 4-row blocks). */
-function upperN({ g, v, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
+function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
   const c = g.c;
   const aTop = g.i32(), xTop = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32(), pd = g.i32(), t = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const acc = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
-  // aTop = &A[d-4, d-4]... kept as &A[j, 0] and &X[j]; pd = &A[j, j].
+  const acc = grid(g, 4, nv), x = vecs(g, 4);
+  // aTop = &A[j, 0], xTop = &X[j] for the block's top row j; pd = &A[j, j].
   c.get(P.d).i32(4).sub().tee(t).get(d8).mul().get(P.aP).add().set(aTop);
   c.get(t).get(P.ld).mul().get(xc).add().set(xTop);
   c.i32(0).set(bi);
@@ -214,76 +234,80 @@ function upperN({ g, v, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
   g.repeat(bl, () => {
     // j = d - 4 - 4*bi; pd = aTop + 8j
     c.get(P.d).i32(4).sub().get(bi).i32(2).shl().sub().i32(8).mul().get(aTop).add().set(pd);
-    g.load4(acc, xTop, ldMul);
+    for (let u = 0; u < nv; u++) g.load4(col(acc, u), xTop, ldMul, 16 * u);
     // k from j+4: pa[r] = &A[j+r, j+4], pk = &X[j+4]
     for (let r = 0; r < 4; r++) { c.get(pd).i32(32); if (r > 0) c.get(d8).i32(r).mul().add(); c.add().set(pa[r]!); }
     c.get(xTop).get(ld4).add().set(pk);
     c.get(bi).set(kc);
     g.repeat(kc, () => {
-      g.load4(x, pk, ldMul);
-      for (let r = 0; r < 4; r++) {
-        c.get(acc[r]!);
-        g.sum4([pa[r]!, pa[r]!, pa[r]!, pa[r]!], [0, 8, 16, 24], x);
-        c.fsub(8).set(acc[r]!);
-      }
+      for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
       for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
       g.bump(pk, ld4);
     });
     // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
     for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
-    diagBlock(g, v.unit, [3, 2, 1, 0], acc, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
-    g.store4(acc, xTop, ldMul);
+    for (let u = 0; u < nv; u++) {
+      diagBlock(g, v.unit, [3, 2, 1, 0], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+      g.store4(col(acc, u), xTop, ldMul, 16 * u);
+    }
     c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
     c.get(xTop).get(ld4).sub().set(xTop);
     g.bump(bi, 1, true);
   });
   // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i /= A_ii.
+  const a0 = acc[0]!;
   c.get(rem).i32(1).sub().tee(t).get(d8).mul().get(P.aP).add().set(aTop); // &A[i, 0]
   c.get(t).get(P.ld).mul().get(xc).add().set(xTop); // &X[i]
   c.get(t).set(bi); // bi := i
   const rl = g.i32();
   c.get(rem).set(rl); // rem is reused by every panel
   g.repeat(rl, () => {
-    c.get(xTop).v128Load(0).set(acc[0]!);
+    for (let u = 0; u < nv; u++) c.get(xTop).v128Load(16 * u).set(a0[u]!);
     c.get(aTop).get(bi).i32(8).mul().add().set(pd); // &A[i, i]
     c.get(pd).i32(8).add().set(pa[0]!);
     c.get(xTop).get(P.ld).add().set(pk);
     c.get(P.d).get(bi).sub().i32(1).sub().set(kc);
     g.repeat(kc, () => {
-      axpyIfNonzero(g, acc[0]!, pa[0]!, pk);
+      axpyIfNonzero(g, a0, pa[0]!, pk);
       g.bump(pa[0]!, 8, true);
       g.bump(pk, P.ld);
     });
-    if (!v.unit) { c.get(acc[0]!); g.splat(pd, 0); c.fdiv(8).set(acc[0]!); }
-    c.get(xTop).get(acc[0]!).v128Store(0);
+    for (let u = 0; u < nv; u++) {
+      if (!v.unit) { c.get(a0[u]!); g.splat(pd, 0); c.fdiv(8).set(a0[u]!); }
+      c.get(xTop).get(a0[u]!).v128Store(16 * u);
+    }
     c.get(aTop).get(d8).sub().set(aTop);
     c.get(xTop).get(P.ld).sub().set(xTop);
     c.get(bi).i32(1).sub().set(bi);
   });
 }
 
-/** The right-looking update of the transposed forms: with the block rows j..j+3 solved (v), every row
- * k of `count4` 4-row groups then `single` rows from pk gets X_k -= Σ_p A[j+p, k] v_p, coefficients at
- * pa[p] (advancing along row j+p of A). */
-function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number, single: number, vs: number[], x: number[]): void {
+/** The right-looking update of the transposed forms: with the block rows j..j+3 solved (vs[p][u]),
+ * every row k of `count4` 4-row groups then `single` rows from pk gets
+ * X_k -= ((a_0·v_0 + a_1·v_1) + a_2·v_2) + a_3·v_3 with a_p = A[j+p, k] at pa[p] (JS update4x4T). */
+function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number, single: number, vs: number[][], x: number[]): void {
   const c = g.c;
-  const { ldMul, ld4 } = ctx;
+  const { ldMul, ld4, nv } = ctx;
   g.repeat(count4, () => {
-    g.load4(x, pk, ldMul);
-    for (let q = 0; q < 4; q++) {
-      c.get(x[q]!);
-      g.sum4(pa, [8 * q, 8 * q, 8 * q, 8 * q], vs);
-      c.fsub(8).set(x[q]!);
+    for (let u = 0; u < nv; u++) {
+      g.load4(x, pk, ldMul, 16 * u);
+      for (let q = 0; q < 4; q++) {
+        c.get(x[q]!);
+        g.sum4(pa, [8 * q, 8 * q, 8 * q, 8 * q], col(vs, u));
+        c.fsub(8).set(x[q]!);
+      }
+      g.store4(x, pk, ldMul, 16 * u);
     }
-    g.store4(x, pk, ldMul);
     for (let p = 0; p < 4; p++) g.bump(pa[p]!, 32, true);
     g.bump(pk, ld4);
   });
   g.repeat(single, () => {
-    c.get(pk);
-    c.get(pk).v128Load(0);
-    g.sum4(pa, [0, 0, 0, 0], vs);
-    c.fsub(8).v128Store(0);
+    for (let u = 0; u < nv; u++) {
+      c.get(pk);
+      c.get(pk).v128Load(16 * u);
+      g.sum4(pa, [0, 0, 0, 0], col(vs, u));
+      c.fsub(8).v128Store(16 * u);
+    }
     for (let p = 0; p < 4; p++) g.bump(pa[p]!, 8, true);
     g.bump(pk, P.ld);
   });
@@ -292,23 +316,25 @@ function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number,
 /** L^T X = B (matLowerT): blocks of 4 from the bottom (top row j = d-4, …): solve the block with
  * (L^T)'s diagonal block, then push it into all rows above (k < j: j>>2 groups of 4, then j&3 single). */
 function lowerT(ctx: Ctx): void {
-  const { g, v, d8, ldMul, ld4, nb, rem, xc } = ctx;
+  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc } = ctx;
   const c = g.c;
   const aTop = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32(), j = g.i32();
   const i = g.i32(), t = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const vs = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
-  const acc = g.v128();
+  const vs = grid(g, 4, nv), x = vecs(g, 4);
+  const acc = vs[0]!;
   c.get(P.d).i32(4).sub().tee(j).get(d8).mul().get(P.aP).add().set(aTop); // &A[j, 0]
   c.get(j).get(P.ld).mul().get(xc).add().set(xTop); // &X[j]
   c.get(nb).set(bl);
   g.repeat(bl, () => {
     c.get(aTop).get(j).i32(8).mul().add().set(pd); // &A[j, j]
     for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
-    g.load4(vs, xTop, ldMul);
     // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
-    diagBlock(g, v.unit, [3, 2, 1, 0], vs, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
-    g.store4(vs, xTop, ldMul);
+    for (let u = 0; u < nv; u++) {
+      g.load4(col(vs, u), xTop, ldMul, 16 * u);
+      diagBlock(g, v.unit, [3, 2, 1, 0], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+      g.store4(col(vs, u), xTop, ldMul, 16 * u);
+    }
     for (let r = 0; r < 4; r++) { c.get(aTop); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); } // &A[j+r, 0]
     c.get(xc).set(pk);
     c.get(j).i32(2).shrU().set(k4);
@@ -324,9 +350,11 @@ function lowerT(ctx: Ctx): void {
   const rl = g.i32();
   c.get(rem).set(rl); // rem is reused by every panel
   g.repeat(rl, () => {
-    c.get(xTop).v128Load(0).set(acc);
-    if (!v.unit) { c.get(acc); c.get(aTop).get(i).i32(8).mul().add().loadSplat(8, 0); c.fdiv(8).set(acc); }
-    c.get(xTop).get(acc).v128Store(0);
+    for (let u = 0; u < nv; u++) {
+      c.get(xTop).v128Load(16 * u).set(acc[u]!);
+      if (!v.unit) { c.get(acc[u]!); c.get(aTop).get(i).i32(8).mul().add().loadSplat(8, 0); c.fdiv(8).set(acc[u]!); }
+      c.get(xTop).get(acc[u]!).v128Store(16 * u);
+    }
     c.get(aTop).set(pa[0]!);
     c.get(xc).set(pk);
     c.get(i).set(t);
@@ -344,13 +372,13 @@ function lowerT(ctx: Ctx): void {
 /** U^T X = B (matUpperT): blocks of 4 from the top (row i = 0, 4, …): solve the block, then push it
  * into all rows below (k ≥ i+4: (d-i-4)>>2 groups of 4, then (d-i-4)&3 single rows). */
 function upperT(ctx: Ctx): void {
-  const { g, v, d8, ldMul, ld4, nb, rem, xc } = ctx;
+  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc } = ctx;
   const c = g.c;
   const aTop = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32(), i = g.i32();
   const t = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const vs = [g.v128(), g.v128(), g.v128(), g.v128()], x = [g.v128(), g.v128(), g.v128(), g.v128()];
-  const acc = g.v128();
+  const vs = grid(g, 4, nv), x = vecs(g, 4);
+  const acc = vs[0]!;
   c.get(P.aP).set(aTop); // &A[i, 0]
   c.get(xc).set(xTop);
   c.i32(0).set(i);
@@ -358,10 +386,12 @@ function upperT(ctx: Ctx): void {
   g.repeat(bl, () => {
     c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
     for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
-    g.load4(vs, xTop, ldMul);
     // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
-    diagBlock(g, v.unit, [0, 1, 2, 3], vs, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
-    g.store4(vs, xTop, ldMul);
+    for (let u = 0; u < nv; u++) {
+      g.load4(col(vs, u), xTop, ldMul, 16 * u);
+      diagBlock(g, v.unit, [0, 1, 2, 3], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+      g.store4(col(vs, u), xTop, ldMul, 16 * u);
+    }
     for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true); // &A[i+r, i+4]
     c.get(xTop).get(ld4).add().set(pk);
     c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
@@ -376,9 +406,11 @@ function upperT(ctx: Ctx): void {
   c.get(rem).set(rl); // rem is reused by every panel
   g.repeat(rl, () => {
     c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
-    c.get(xTop).v128Load(0).set(acc);
-    if (!v.unit) { c.get(acc); g.splat(pd, 0); c.fdiv(8).set(acc); }
-    c.get(xTop).get(acc).v128Store(0);
+    for (let u = 0; u < nv; u++) {
+      c.get(xTop).v128Load(16 * u).set(acc[u]!);
+      if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
+      c.get(xTop).get(acc[u]!).v128Store(16 * u);
+    }
     c.get(pd).i32(8).add().set(pa[0]!);
     c.get(xTop).get(P.ld).add().set(pk);
     c.get(P.d).get(i).sub().i32(1).sub().set(t);
