@@ -16,9 +16,11 @@ import { narrowFunc, trsmFunc, trsmName, widenFunc } from './wasm-trsm.js';
 type Fn = (...args: number[]) => void;
 
 const PAGE = 65536;
-const NOCOPY = !!process.env.TRSM_NOCOPY;
-/** f64x2 vectors per column panel of the main kernel (the last pairs of columns use nv = 1). */
-const NV = Number(process.env.TRSM_NV ?? 2);
+/** f64x2 vectors per column panel of the main kernel (the last pairs of columns use nv = 1). Measured on
+ * [30,20,20]\[30,20,9000] (2-core EPYC, loaded): nv 2/3/4 within noise of each other, nv 1 slower. */
+const NV = 2;
+/** Panels per column tile: a tile's rows stay in L1 while every step of the solve sweeps it. */
+const TILE_P = 16;
 /** Operands beyond this many bytes of Wasm memory stay on the JS path (keeps addresses positive i32s). */
 const MAX_BYTES = 1 << 30;
 
@@ -62,13 +64,15 @@ const align16 = (x: number) => Math.ceil(x / 16) * 16;
 
 /**
  * Solves op(A_t) X_t = B_t for t < batch, as triangular.ts's triangularSolve (same arguments and
- * aliasing rules). Returns false, having done nothing, when Wasm SIMD is unavailable or the operands
- * do not fit; the caller then runs the JS kernels.
+ * aliasing rules). Returns false, having done nothing, when m < 2, Wasm SIMD is unavailable or the
+ * operands do not fit; the caller then runs the JS kernels.
  */
 export function trsmWasm(
   a: FloatArray, b: FloatArray, out: FloatArray, batch: number, n: number, m: number,
   lower: boolean, transposeA: boolean, unitDiagonal: boolean, aBatchStride: number, bBatchStride: number,
 ): boolean {
+  // m = 1: the JS path uses its vector routines (another summation order), which these kernels do not mirror.
+  if (m < 2) return false;
   if (ready === null) ready = init();
   if (!ready) return false;
   const f32 = !(a instanceof Float64Array);
@@ -101,7 +105,7 @@ export function trsmWasm(
   if (f32) H32.fill(0, s32 + nm, s32 + nm + 4); // slack read by an odd last row's widening: keep it finite
   for (let t = 0; t < batch; t++) {
     const bOff = t * bBatchStride, oOff = t * nm;
-    if (NOCOPY) {} else if (f32) {
+    if (f32) {
       H32.set(b.subarray(bOff, bOff + nm), s32);
       kernels.widen!(sBase, m * 4, xBase, ld, n, pairs);
     } else if (ldE === m) {
@@ -113,9 +117,9 @@ export function trsmWasm(
       }
     }
     const aP = aBatchStride === 0 ? 0 : t * nn * 8;
-    solve(aP, xBase, n, ld, mainPanels);
-    if (restPairs > 0) solve1(aP, xBase + mainPanels * NV * 16, n, ld, restPairs);
-    if (NOCOPY) {} else if (f32) {
+    solve(aP, xBase, n, ld, mainPanels, TILE_P);
+    if (restPairs > 0) solve1(aP, xBase + mainPanels * NV * 16, n, ld, restPairs, NV);
+    if (f32) {
       kernels.narrow!(xBase, ld, sBase, m * 4, n, pairs);
       out.set(H32.subarray(s32, s32 + nm), oOff);
     } else if (ldE === m) {

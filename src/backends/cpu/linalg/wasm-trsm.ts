@@ -71,15 +71,20 @@ export interface TrsmVariant { lower: boolean; trans: boolean; unit: boolean; /*
 
 export const trsmName = (v: TrsmVariant): string => `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}${v.nv}`;
 
-const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4 };
+const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4, tileP: 5 };
 
-/** Emits one trsm kernel. A panel is nv vectors (2·nv columns): their independent substitution chains
- * interleave, hiding the latency of the divisions on the diagonal. */
+/**
+ * Emits one trsm kernel. A panel is nv vectors (2·nv columns). Columns are taken in tiles of tileP
+ * panels (small enough that the tile's d rows stay in L1), and within a tile each step of the
+ * substitution (a 4-row block, or a tail row) runs over all the tile's panels before the next step:
+ * consecutive panels are independent, so the long chains through the diagonal's divisions overlap
+ * (one panel at a time would wait on them).
+ */
 export function trsmFunc(v: TrsmVariant): FuncDef {
-  const g = new Gen(5);
+  const g = new Gen(6);
   const c = g.c;
   const d8 = g.i32(), ld2 = g.i32(), ld3 = g.i32(), ld4 = g.i32(), nb = g.i32(), rem = g.i32();
-  const xc = g.i32(), pc = g.i32();
+  const xt = g.i32(), pc = g.i32(), tp = g.i32(), xc = g.i32(), pp = g.i32();
   // d8 = row stride of A; ld multiples address the 4 rows of a block of X.
   c.get(P.d).i32(8).mul().set(d8);
   c.get(P.ld).i32(2).mul().set(ld2);
@@ -87,28 +92,52 @@ export function trsmFunc(v: TrsmVariant): FuncDef {
   c.get(P.ld).i32(4).mul().set(ld4);
   c.get(P.d).i32(2).shrU().set(nb);
   c.get(P.d).i32(3).and().set(rem);
-  c.get(P.xP).set(xc);
+  c.get(P.xP).set(xt);
   c.get(P.nPanels).set(pc);
   const ldMul = [-1, P.ld, ld2, ld3];
-  const ctx: Ctx = { g, v, nv: v.nv, d8, ldMul, ld4, nb, rem, xc };
-  c.block().loop(); // panels
+  /** Emits `body` once per panel of the current tile, with xc = the panel's first column of row 0. */
+  const panels = (body: () => void): void => {
+    c.get(xt).set(xc);
+    c.get(tp).set(pp);
+    g.repeat(pp, () => { body(); g.bump(xc, 16 * v.nv, true); });
+  };
+  const ctx: Ctx = { g, v, nv: v.nv, d8, ldMul, ld4, nb, rem, xc, panels };
+  c.block().loop(); // tiles
   c.get(pc).eqz().brIf(1);
+  // tp = min(tileP, pc)
+  c.get(P.tileP).set(tp);
+  c.get(pc).get(P.tileP).ltU().if();
+  c.get(pc).set(tp);
+  c.end();
   if (!v.trans && v.lower) lowerN(ctx);
   else if (!v.trans) upperN(ctx);
   else if (v.lower) lowerT(ctx);
   else upperT(ctx);
-  g.bump(xc, 16 * v.nv, true);
-  c.get(pc).i32(1).sub().set(pc);
+  c.get(xt).get(tp).i32(16 * v.nv).mul().add().set(xt);
+  c.get(pc).get(tp).sub().set(pc);
   c.br(0).end().end();
-  return { name: trsmName(v), params: [I32, I32, I32, I32, I32], locals: g.locals, body: c };
+  return { name: trsmName(v), params: [I32, I32, I32, I32, I32, I32], locals: g.locals, body: c };
 }
 
-interface Ctx { g: Gen; v: TrsmVariant; nv: number; d8: number; ldMul: number[]; ld4: number; nb: number; rem: number; xc: number }
+interface Ctx {
+  g: Gen; v: TrsmVariant; nv: number; d8: number; ldMul: number[]; ld4: number; nb: number; rem: number; xc: number;
+  panels: (body: () => void) => void;
+}
 
 const vecs = (g: Gen, n: number): number[] => Array.from({ length: n }, () => g.v128());
 /** acc[r][u]: row r, vector u of a panel. */
 const grid = (g: Gen, rows: number, nv: number): number[][] => Array.from({ length: rows }, () => vecs(g, nv));
 const col = (m: number[][], u: number): number[] => m.map((row) => row[u]!);
+
+/** pa[r] := base + r*d8 for r = 0..3. */
+function rowPtrs(g: Gen, pa: number[], base: number, d8: number, plus = 0): void {
+  for (let r = 0; r < 4; r++) {
+    g.c.get(base);
+    if (plus) g.c.i32(plus).add();
+    if (r > 0) g.c.get(d8).i32(r).mul().add();
+    g.c.set(pa[r]!);
+  }
+}
 
 /** Diagonal 4×4 block by substitution, in the JS order. `order` lists the block rows in solve order;
  * coef(r, s) is the (ptr, off) of the coefficient multiplying solved row s in row r; diag(r) that of
@@ -140,60 +169,6 @@ function update4x4(g: Gen, acc: number[], pa: number[], x: number[]): void {
   }
 }
 
-/** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
-function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
-  const c = g.c;
-  const aRow = g.i32(), xRow = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32(), i = g.i32(), t = g.i32();
-  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const acc = grid(g, 4, nv), x = vecs(g, 4);
-  c.get(P.aP).set(aRow);
-  c.get(xc).set(xRow);
-  c.i32(0).set(bi);
-  c.get(nb).set(bl);
-  g.repeat(bl, () => {
-    for (let u = 0; u < nv; u++) g.load4(col(acc, u), xRow, ldMul, 16 * u);
-    for (let r = 0; r < 4; r++) { c.get(aRow); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
-    c.get(xc).set(pk);
-    c.get(bi).set(kc);
-    g.repeat(kc, () => {
-      for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
-      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
-      g.bump(pk, ld4);
-    });
-    // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
-    for (let u = 0; u < nv; u++) {
-      diagBlock(g, v.unit, [0, 1, 2, 3], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
-      g.store4(col(acc, u), xRow, ldMul, 16 * u);
-    }
-    c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
-    g.bump(xRow, ld4);
-    g.bump(bi, 1, true);
-  });
-  // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i /= A_ii.
-  const a0 = acc[0]!;
-  c.get(bi).i32(2).shl().set(i);
-  const rl = g.i32();
-  c.get(rem).set(rl); // rem is reused by every panel
-  g.repeat(rl, () => {
-    for (let u = 0; u < nv; u++) c.get(xRow).v128Load(16 * u).set(a0[u]!);
-    c.get(aRow).set(pa[0]!);
-    c.get(xc).set(pk);
-    c.get(i).set(t);
-    g.repeat(t, () => {
-      axpyIfNonzero(g, a0, pa[0]!, pk);
-      g.bump(pa[0]!, 8, true);
-      g.bump(pk, P.ld);
-    });
-    for (let u = 0; u < nv; u++) {
-      if (!v.unit) { c.get(a0[u]!); g.splat(pa[0]!, 0); c.fdiv(8).set(a0[u]!); }
-      c.get(xRow).get(a0[u]!).v128Store(16 * u);
-    }
-    g.bump(aRow, d8);
-    g.bump(xRow, P.ld);
-    g.bump(i, 1, true);
-  });
-}
-
 /** acc[u] := acc[u] - splat(A[pa]) * X[pk + 16u], skipped when A[pa] is ±0 (as the JS tail loops do). */
 function axpyIfNonzero(g: Gen, acc: number[], pa: number, pk: number): void {
   const c = g.c;
@@ -219,65 +194,127 @@ function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number[]): void
   c.end();
 }
 
-/** U X = B (matUpperN): blocks of 4 rows from the bottom (top row j = d-4, d-8, …), each first
- * reduced by the already solved rows below it (always a whole number of 4-row blocks). */
-function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc }: Ctx): void {
+/** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
+function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const c = g.c;
-  const aTop = g.i32(), xTop = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32(), pd = g.i32(), t = g.i32();
+  const aRow = g.i32(), xOff = g.i32(), xRow = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
+  const i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
   const acc = grid(g, 4, nv), x = vecs(g, 4);
-  // aTop = &A[j, 0], xTop = &X[j] for the block's top row j; pd = &A[j, j].
-  c.get(P.d).i32(4).sub().tee(t).get(d8).mul().get(P.aP).add().set(aTop);
-  c.get(t).get(P.ld).mul().get(xc).add().set(xTop);
+  c.get(P.aP).set(aRow); // &A[i, 0]
+  c.i32(0).set(xOff); // i*ld
   c.i32(0).set(bi);
   c.get(nb).set(bl);
   g.repeat(bl, () => {
-    // j = d - 4 - 4*bi; pd = aTop + 8j
-    c.get(P.d).i32(4).sub().get(bi).i32(2).shl().sub().i32(8).mul().get(aTop).add().set(pd);
-    for (let u = 0; u < nv; u++) g.load4(col(acc, u), xTop, ldMul, 16 * u);
-    // k from j+4: pa[r] = &A[j+r, j+4], pk = &X[j+4]
-    for (let r = 0; r < 4; r++) { c.get(pd).i32(32); if (r > 0) c.get(d8).i32(r).mul().add(); c.add().set(pa[r]!); }
-    c.get(xTop).get(ld4).add().set(pk);
-    c.get(bi).set(kc);
-    g.repeat(kc, () => {
-      for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
-      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
-      g.bump(pk, ld4);
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xRow);
+      for (let u = 0; u < nv; u++) g.load4(col(acc, u), xRow, ldMul, 16 * u);
+      rowPtrs(g, pa, aRow, d8);
+      c.get(xc).set(pk);
+      c.get(bi).set(kc);
+      g.repeat(kc, () => {
+        for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
+        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+        g.bump(pk, ld4);
+      });
+      // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
+      for (let u = 0; u < nv; u++) {
+        diagBlock(g, v.unit, [0, 1, 2, 3], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(acc, u), xRow, ldMul, 16 * u);
+      }
     });
-    // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
-    for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
-    for (let u = 0; u < nv; u++) {
-      diagBlock(g, v.unit, [3, 2, 1, 0], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
-      g.store4(col(acc, u), xTop, ldMul, 16 * u);
-    }
-    c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
-    c.get(xTop).get(ld4).sub().set(xTop);
+    c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
+    g.bump(xOff, ld4);
+    g.bump(bi, 1, true);
+  });
+  // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i /= A_ii.
+  const a0 = acc[0]!;
+  c.get(bi).i32(2).shl().set(i);
+  c.get(rem).set(rl);
+  g.repeat(rl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xRow);
+      for (let u = 0; u < nv; u++) c.get(xRow).v128Load(16 * u).set(a0[u]!);
+      c.get(aRow).set(pa[0]!);
+      c.get(xc).set(pk);
+      c.get(i).set(t);
+      g.repeat(t, () => {
+        axpyIfNonzero(g, a0, pa[0]!, pk);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
+      for (let u = 0; u < nv; u++) {
+        if (!v.unit) { c.get(a0[u]!); g.splat(pa[0]!, 0); c.fdiv(8).set(a0[u]!); }
+        c.get(xRow).get(a0[u]!).v128Store(16 * u);
+      }
+    });
+    g.bump(aRow, d8);
+    g.bump(xOff, P.ld);
+    g.bump(i, 1, true);
+  });
+}
+
+/** U X = B (matUpperN): blocks of 4 rows from the bottom (top row j = d-4, d-8, …), each first
+ * reduced by the already solved rows below it (always a whole number of 4-row blocks). */
+function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
+  const c = g.c;
+  const aTop = g.i32(), xOff = g.i32(), xTop = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
+  const pd = g.i32(), t = g.i32(), rl = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const acc = grid(g, 4, nv), x = vecs(g, 4);
+  // pd = &A[j, j], xOff = j*ld for the block's top row j = d-4-4bi.
+  c.get(P.d).i32(4).sub().tee(t).get(d8).i32(8).add().mul().get(P.aP).add().set(pd);
+  c.get(t).get(P.ld).mul().set(xOff);
+  c.i32(0).set(bi);
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) g.load4(col(acc, u), xTop, ldMul, 16 * u);
+      rowPtrs(g, pa, pd, d8, 32); // &A[j+r, j+4]
+      c.get(xTop).get(ld4).add().set(pk); // &X[j+4]
+      c.get(bi).set(kc);
+      g.repeat(kc, () => {
+        for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
+        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+        g.bump(pk, ld4);
+      });
+      // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
+      rowPtrs(g, pa, pd, d8);
+      for (let u = 0; u < nv; u++) {
+        diagBlock(g, v.unit, [3, 2, 1, 0], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(acc, u), xTop, ldMul, 16 * u);
+      }
+    });
+    c.get(pd).get(d8).i32(8).add().i32(4).mul().sub().set(pd);
+    c.get(xOff).get(ld4).sub().set(xOff);
     g.bump(bi, 1, true);
   });
   // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i /= A_ii.
   const a0 = acc[0]!;
-  c.get(rem).i32(1).sub().tee(t).get(d8).mul().get(P.aP).add().set(aTop); // &A[i, 0]
-  c.get(t).get(P.ld).mul().get(xc).add().set(xTop); // &X[i]
+  c.get(rem).i32(1).sub().tee(t).get(d8).i32(8).add().mul().get(P.aP).add().set(pd); // &A[i, i]
+  c.get(t).get(P.ld).mul().set(xOff);
   c.get(t).set(bi); // bi := i
-  const rl = g.i32();
-  c.get(rem).set(rl); // rem is reused by every panel
+  c.get(rem).set(rl);
   g.repeat(rl, () => {
-    for (let u = 0; u < nv; u++) c.get(xTop).v128Load(16 * u).set(a0[u]!);
-    c.get(aTop).get(bi).i32(8).mul().add().set(pd); // &A[i, i]
-    c.get(pd).i32(8).add().set(pa[0]!);
-    c.get(xTop).get(P.ld).add().set(pk);
-    c.get(P.d).get(bi).sub().i32(1).sub().set(kc);
-    g.repeat(kc, () => {
-      axpyIfNonzero(g, a0, pa[0]!, pk);
-      g.bump(pa[0]!, 8, true);
-      g.bump(pk, P.ld);
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) c.get(xTop).v128Load(16 * u).set(a0[u]!);
+      c.get(pd).i32(8).add().set(pa[0]!);
+      c.get(xTop).get(P.ld).add().set(pk);
+      c.get(P.d).get(bi).sub().i32(1).sub().set(kc);
+      g.repeat(kc, () => {
+        axpyIfNonzero(g, a0, pa[0]!, pk);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
+      for (let u = 0; u < nv; u++) {
+        if (!v.unit) { c.get(a0[u]!); g.splat(pd, 0); c.fdiv(8).set(a0[u]!); }
+        c.get(xTop).get(a0[u]!).v128Store(16 * u);
+      }
     });
-    for (let u = 0; u < nv; u++) {
-      if (!v.unit) { c.get(a0[u]!); g.splat(pd, 0); c.fdiv(8).set(a0[u]!); }
-      c.get(xTop).get(a0[u]!).v128Store(16 * u);
-    }
-    c.get(aTop).get(d8).sub().set(aTop);
-    c.get(xTop).get(P.ld).sub().set(xTop);
+    c.get(pd).get(d8).i32(8).add().sub().set(pd);
+    c.get(xOff).get(P.ld).sub().set(xOff);
     c.get(bi).i32(1).sub().set(bi);
   });
 }
@@ -316,55 +353,61 @@ function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number,
 /** L^T X = B (matLowerT): blocks of 4 from the bottom (top row j = d-4, …): solve the block with
  * (L^T)'s diagonal block, then push it into all rows above (k < j: j>>2 groups of 4, then j&3 single). */
 function lowerT(ctx: Ctx): void {
-  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc } = ctx;
+  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels } = ctx;
   const c = g.c;
-  const aTop = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32(), j = g.i32();
-  const i = g.i32(), t = g.i32();
+  const aTop = g.i32(), xOff = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32();
+  const pd = g.i32(), j = g.i32(), i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
   const vs = grid(g, 4, nv), x = vecs(g, 4);
   const acc = vs[0]!;
   c.get(P.d).i32(4).sub().tee(j).get(d8).mul().get(P.aP).add().set(aTop); // &A[j, 0]
-  c.get(j).get(P.ld).mul().get(xc).add().set(xTop); // &X[j]
+  c.get(j).get(P.ld).mul().set(xOff); // j*ld
   c.get(nb).set(bl);
   g.repeat(bl, () => {
     c.get(aTop).get(j).i32(8).mul().add().set(pd); // &A[j, j]
-    for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
-    // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
-    for (let u = 0; u < nv; u++) {
-      g.load4(col(vs, u), xTop, ldMul, 16 * u);
-      diagBlock(g, v.unit, [3, 2, 1, 0], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
-      g.store4(col(vs, u), xTop, ldMul, 16 * u);
-    }
-    for (let r = 0; r < 4; r++) { c.get(aTop); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); } // &A[j+r, 0]
-    c.get(xc).set(pk);
-    c.get(j).i32(2).shrU().set(k4);
-    c.get(j).i32(3).and().set(k1);
-    updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      rowPtrs(g, pa, pd, d8);
+      // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
+      for (let u = 0; u < nv; u++) {
+        g.load4(col(vs, u), xTop, ldMul, 16 * u);
+        diagBlock(g, v.unit, [3, 2, 1, 0], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      }
+      rowPtrs(g, pa, aTop, d8); // &A[j+r, 0]
+      c.get(xc).set(pk);
+      c.get(j).i32(2).shrU().set(k4);
+      c.get(j).i32(3).and().set(k1);
+      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+    });
     c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
-    c.get(xTop).get(ld4).sub().set(xTop);
+    c.get(xOff).get(ld4).sub().set(xOff);
     c.get(j).i32(4).sub().set(j);
   });
   // Tail rows i = rem-1 … 0: X_i /= L_ii, then X_k -= L_ik X_i for k < i (zeros skipped).
   c.get(rem).i32(1).sub().tee(i).get(d8).mul().get(P.aP).add().set(aTop); // &A[i, 0]
-  c.get(i).get(P.ld).mul().get(xc).add().set(xTop);
-  const rl = g.i32();
-  c.get(rem).set(rl); // rem is reused by every panel
+  c.get(i).get(P.ld).mul().set(xOff);
+  c.get(rem).set(rl);
   g.repeat(rl, () => {
-    for (let u = 0; u < nv; u++) {
-      c.get(xTop).v128Load(16 * u).set(acc[u]!);
-      if (!v.unit) { c.get(acc[u]!); c.get(aTop).get(i).i32(8).mul().add().loadSplat(8, 0); c.fdiv(8).set(acc[u]!); }
-      c.get(xTop).get(acc[u]!).v128Store(16 * u);
-    }
-    c.get(aTop).set(pa[0]!);
-    c.get(xc).set(pk);
-    c.get(i).set(t);
-    g.repeat(t, () => {
-      rowUpdateIfNonzero(g, pa[0]!, pk, acc);
-      g.bump(pa[0]!, 8, true);
-      g.bump(pk, P.ld);
+    c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) {
+        c.get(xTop).v128Load(16 * u).set(acc[u]!);
+        if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
+        c.get(xTop).get(acc[u]!).v128Store(16 * u);
+      }
+      c.get(aTop).set(pa[0]!);
+      c.get(xc).set(pk);
+      c.get(i).set(t);
+      g.repeat(t, () => {
+        rowUpdateIfNonzero(g, pa[0]!, pk, acc);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
     });
     c.get(aTop).get(d8).sub().set(aTop);
-    c.get(xTop).get(P.ld).sub().set(xTop);
+    c.get(xOff).get(P.ld).sub().set(xOff);
     c.get(i).i32(1).sub().set(i);
   });
 }
@@ -372,55 +415,58 @@ function lowerT(ctx: Ctx): void {
 /** U^T X = B (matUpperT): blocks of 4 from the top (row i = 0, 4, …): solve the block, then push it
  * into all rows below (k ≥ i+4: (d-i-4)>>2 groups of 4, then (d-i-4)&3 single rows). */
 function upperT(ctx: Ctx): void {
-  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc } = ctx;
+  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels } = ctx;
   const c = g.c;
-  const aTop = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32(), i = g.i32();
-  const t = g.i32();
+  const xOff = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32();
+  const i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
   const vs = grid(g, 4, nv), x = vecs(g, 4);
   const acc = vs[0]!;
-  c.get(P.aP).set(aTop); // &A[i, 0]
-  c.get(xc).set(xTop);
+  c.get(P.aP).set(pd); // &A[i, i]
+  c.i32(0).set(xOff);
   c.i32(0).set(i);
   c.get(nb).set(bl);
   g.repeat(bl, () => {
-    c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
-    for (let r = 0; r < 4; r++) { c.get(pd); if (r > 0) c.get(d8).i32(r).mul().add(); c.set(pa[r]!); }
-    // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
-    for (let u = 0; u < nv; u++) {
-      g.load4(col(vs, u), xTop, ldMul, 16 * u);
-      diagBlock(g, v.unit, [0, 1, 2, 3], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
-      g.store4(col(vs, u), xTop, ldMul, 16 * u);
-    }
-    for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true); // &A[i+r, i+4]
-    c.get(xTop).get(ld4).add().set(pk);
-    c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
-    c.get(t).i32(3).and().set(k1);
-    updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
-    c.get(aTop).get(d8).i32(4).mul().add().set(aTop);
-    g.bump(xTop, ld4);
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      rowPtrs(g, pa, pd, d8);
+      // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
+      for (let u = 0; u < nv; u++) {
+        g.load4(col(vs, u), xTop, ldMul, 16 * u);
+        diagBlock(g, v.unit, [0, 1, 2, 3], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      }
+      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true); // &A[i+r, i+4]
+      c.get(xTop).get(ld4).add().set(pk);
+      c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
+      c.get(t).i32(3).and().set(k1);
+      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+    });
+    c.get(pd).get(d8).i32(8).add().i32(4).mul().add().set(pd);
+    g.bump(xOff, ld4);
     g.bump(i, 4, true);
   });
   // Tail rows i = 4nb … d-1: X_i /= U_ii, then X_k -= U_ik X_i for k > i (zeros skipped).
-  const rl = g.i32();
-  c.get(rem).set(rl); // rem is reused by every panel
+  c.get(rem).set(rl);
   g.repeat(rl, () => {
-    c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
-    for (let u = 0; u < nv; u++) {
-      c.get(xTop).v128Load(16 * u).set(acc[u]!);
-      if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
-      c.get(xTop).get(acc[u]!).v128Store(16 * u);
-    }
-    c.get(pd).i32(8).add().set(pa[0]!);
-    c.get(xTop).get(P.ld).add().set(pk);
-    c.get(P.d).get(i).sub().i32(1).sub().set(t);
-    g.repeat(t, () => {
-      rowUpdateIfNonzero(g, pa[0]!, pk, acc);
-      g.bump(pa[0]!, 8, true);
-      g.bump(pk, P.ld);
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) {
+        c.get(xTop).v128Load(16 * u).set(acc[u]!);
+        if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
+        c.get(xTop).get(acc[u]!).v128Store(16 * u);
+      }
+      c.get(pd).i32(8).add().set(pa[0]!);
+      c.get(xTop).get(P.ld).add().set(pk);
+      c.get(P.d).get(i).sub().i32(1).sub().set(t);
+      g.repeat(t, () => {
+        rowUpdateIfNonzero(g, pa[0]!, pk, acc);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
     });
-    g.bump(aTop, d8);
-    g.bump(xTop, P.ld);
+    c.get(pd).get(d8).i32(8).add().add().set(pd);
+    g.bump(xOff, P.ld);
     g.bump(i, 1, true);
   });
 }
