@@ -1,13 +1,13 @@
 /**
  * Generators for the Wasm SIMD triangular-solve kernels (through the byte emitter of
- * ../matmul/wasm-emit.ts). One function per (lower/upper, transposeA, unitDiagonal):
+ * ../matmul/wasm-emit.ts). One function per (lower/upper, transposeA, unitDiagonal, nv):
  *
- *   trsm(aP, xP, d, ld, nPanels)   X := op(A)^{-1} X, in place
+ *   trsm(aP, xP, d, ld, nPanels, tileP)   X := op(A)^{-1} X, in place
  *
  * A is d×d float64, row-major at aP (row stride d*8 bytes); X is d rows of float64 at xP with a row
- * stride of ld bytes, covering nPanels*2 columns (the driver pads each row to an even count; the pad
- * lanes are solved like any column and discarded). Each panel is one f64x2 vector: the whole d-row
- * solve of two columns runs with its rows in registers and L1, and A (≤ a few KB) stays in L1.
+ * stride of ld bytes, covering nPanels panels of nv f64x2 vectors (2·nv columns; the driver pads rows
+ * to an even count, and pad lanes are solved like any column and discarded). A (≤ a few KB) and a
+ * tile of tileP panels stay in L1 (see trsmFunc for the loop order).
  *
  * Why the odd shapes below: every kernel performs exactly the arithmetic of the JS kernels in
  * triangular.ts (matLowerN … matUpperT), operation for operation and in the same order — 4-row
