@@ -11,7 +11,8 @@
  *    computed two rows at a time to halve memory traffic.
  *  - triangularSolve / luSolve: right-hand-side rows are updated with axpy's over contiguous rows of X,
  *    tiled over the columns of B so the working set of X stays in cache, and register-blocked over
- *    four rows of X at a time.
+ *    four rows of X at a time. triangularSolve with ≥ 2 right-hand sides and enough work runs the same
+ *    arithmetic as Wasm SIMD kernels (linalg/trsm-wasm.ts), bit for bit.
  *  - luFactor: right-looking rank-1 updates over contiguous rows (partial pivoting, like LAPACK getf2).
  */
 

@@ -1,4 +1,11 @@
 import { asF64, copyOut, scratch, type FloatArray } from './scratch.js';
+import { trsmWasm } from './trsm-wasm.js';
+
+/** Below this many multiply-adds (batch·n²·m/2) the JS loops beat the Wasm path's copies and call. */
+const WASM_MIN_WORK = 2048;
+let wasmOn = true;
+/** Enables/disables the Wasm route (benchmarks and tests compare the two; the results are identical). */
+export function setTriangularWasm(on: boolean): void { wasmOn = on; }
 
 /** Column tile width (in elements) for the triangular solves: keeps an n×TILE slab of X in L2 for n≈512. */
 const TILE = 64;
@@ -26,6 +33,10 @@ export function triangularSolve(
   bBatchStride: number,
 ): void {
   if (batch <= 0 || n === 0 || m === 0) return;
+  // The Wasm kernels repeat the general-m JS kernels' arithmetic bit for bit; m = 1 keeps the JS vector
+  // routines (a different order, and too little work to gain).
+  if (wasmOn && m >= 2 && (batch * n * n * m) / 2 >= WASM_MIN_WORK &&
+    trsmWasm(a, b, out, batch, n, m, lower, transposeA, unitDiagonal, aBatchStride, bBatchStride)) return;
   const nm = n * m;
   const aExtent = (batch - 1) * aBatchStride + n * n;
   const a64 = asF64(a, aExtent, 0);

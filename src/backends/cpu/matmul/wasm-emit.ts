@@ -46,6 +46,9 @@ export class Code {
   eq(): this { this.bytes.push(0x46); return this; }
   ltU(): this { this.bytes.push(0x49); return this; }
   eqz(): this { this.bytes.push(0x45); return this; }
+  and(): this { this.bytes.push(0x71); return this; }
+  shl(): this { this.bytes.push(0x74); return this; }
+  shrU(): this { this.bytes.push(0x76); return this; }
   /** Structured control: blocktype 0x40 = no result. */
   loop(): this { this.bytes.push(0x03, 0x40); return this; }
   if(): this { this.bytes.push(0x04, 0x40); return this; }
@@ -66,6 +69,26 @@ export class Code {
   /** f32x4.add / f64x2.add and f32x4.mul / f64x2.mul. */
   fadd(bytes: 4 | 8): this { return this.simd(bytes === 4 ? 0xe4 : 0xf0); }
   fmul(bytes: 4 | 8): this { return this.simd(bytes === 4 ? 0xe6 : 0xf2); }
+  /** f32x4.sub / f64x2.sub and f32x4.div / f64x2.div (IEEE, correctly rounded like the JS operators). */
+  fsub(bytes: 4 | 8): this { return this.simd(bytes === 4 ? 0xe5 : 0xf1); }
+  fdiv(bytes: 4 | 8): this { return this.simd(bytes === 4 ? 0xe7 : 0xf3); }
+  /** v128.load64_zero: 8 bytes into the low half, the high half zeroed. */
+  load64Zero(offset: number): this { return this.simd(0x5d).memarg(0, offset); }
+  /** v128.store64_lane: stores lane `lane` (8 bytes) of the vector. */
+  store64Lane(offset: number, lane: number): this { this.simd(0x5b).memarg(0, offset); this.bytes.push(lane); return this; }
+  /** f64x2.promote_low_f32x4 (exact) and f32x4.demote_f64x2_zero (round to nearest even, as a Float32Array store). */
+  promoteLow(): this { return this.simd(0x5f); }
+  demoteZero(): this { return this.simd(0x5e); }
+
+  /** Scalar f64: f64.load, f64.const, f64.ne (NaN != 0 is true, -0 != 0 is false, as JS's !==). */
+  f64Load(offset: number): this { this.bytes.push(0x2b); return this.memarg(0, offset); }
+  f64Const(v: number): this {
+    this.bytes.push(0x44);
+    const b = new Uint8Array(new Float64Array([v]).buffer);
+    for (const x of b) this.bytes.push(x);
+    return this;
+  }
+  f64Ne(): this { this.bytes.push(0x62); return this; }
 }
 
 export interface FuncDef {

@@ -1,0 +1,508 @@
+/**
+ * Generators for the Wasm SIMD triangular-solve kernels (through the byte emitter of
+ * ../matmul/wasm-emit.ts). One function per (lower/upper, transposeA, unitDiagonal, nv):
+ *
+ *   trsm(aP, xP, d, ld, nPanels, tileP)   X := op(A)^{-1} X, in place
+ *
+ * A is d×d float64, row-major at aP (row stride d*8 bytes); X is d rows of float64 at xP with a row
+ * stride of ld bytes, covering nPanels panels of nv f64x2 vectors (2·nv columns; the driver pads rows
+ * to an even count, and pad lanes are solved like any column and discarded). A (≤ a few KB) and a
+ * tile of tileP panels stay in L1 (see trsmFunc for the loop order).
+ *
+ * Why the odd shapes below: every kernel performs exactly the arithmetic of the JS kernels in
+ * triangular.ts (matLowerN … matUpperT), operation for operation and in the same order — 4-row
+ * blocks whose off-diagonal update is X_r - (((a0·v0 + a1·v1) + a2·v2) + a3·v3), the 4×4 diagonal
+ * block solved by substitution with true divisions, single tail rows that skip zero coefficients —
+ * so the two paths give bit-identical results, including the Inf/NaN that zero diagonals produce.
+ */
+import { Code, I32, V128, type FuncDef } from '../matmul/wasm-emit.js';
+
+/** Local-variable allocator over a Code buffer (the params are i32 and come first). */
+class Gen {
+  readonly c = new Code();
+  readonly locals: number[] = [];
+  constructor(private readonly nParams: number) {}
+  i32(): number { this.locals.push(I32); return this.nParams + this.locals.length - 1; }
+  v128(): number { this.locals.push(V128); return this.nParams + this.locals.length - 1; }
+  /** `body` runs `count` times (count ≥ 0; the local is consumed). */
+  repeat(count: number, body: () => void): void {
+    const c = this.c;
+    c.block().loop();
+    c.get(count).eqz().brIf(1);
+    body();
+    c.get(count).i32(1).sub().set(count);
+    c.br(0).end().end();
+  }
+  /** local += step (a local or a constant). */
+  bump(local: number, step: number, isConst = false): void {
+    this.c.get(local);
+    if (isConst) this.c.i32(step); else this.c.get(step);
+    this.c.add().set(local);
+  }
+  /** Pushes splat(f64 at ptr + off). */
+  splat(ptr: number, off: number): void { this.c.get(ptr).loadSplat(8, off); }
+  /** dst := load(ptr + r*ld) for r = 0..3, using precomputed ld multiples. */
+  load4(dst: number[], ptr: number, ldMul: number[], off = 0): void {
+    for (let r = 0; r < 4; r++) {
+      this.c.get(ptr);
+      if (r > 0) this.c.get(ldMul[r]!).add();
+      this.c.v128Load(off).set(dst[r]!);
+    }
+  }
+  store4(src: number[], ptr: number, ldMul: number[], off = 0): void {
+    for (let r = 0; r < 4; r++) {
+      this.c.get(ptr);
+      if (r > 0) this.c.get(ldMul[r]!).add();
+      this.c.get(src[r]!).v128Store(off);
+    }
+  }
+  /** Pushes ((a0·v0 + a1·v1) + a2·v2) + a3·v3 where a_q = splat(ptrs[q] + offs[q]). */
+  sum4(ptrs: number[], offs: number[], v: number[]): void {
+    const c = this.c;
+    for (let q = 0; q < 4; q++) {
+      this.splat(ptrs[q]!, offs[q]!);
+      c.get(v[q]!).fmul(8);
+      if (q > 0) c.fadd(8);
+    }
+  }
+}
+
+export interface TrsmVariant { lower: boolean; trans: boolean; unit: boolean; /** f64x2 vectors per panel */ nv: number }
+
+export const trsmName = (v: TrsmVariant): string => `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}${v.nv}`;
+
+const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4, tileP: 5 };
+
+/**
+ * Emits one trsm kernel. A panel is nv vectors (2·nv columns). Columns are taken in tiles of tileP
+ * panels (small enough that the tile's d rows stay in L1), and within a tile each step of the
+ * substitution (a 4-row block, or a tail row) runs over all the tile's panels before the next step:
+ * consecutive panels are independent, so the long chains through the diagonal's divisions overlap
+ * (one panel at a time would wait on them).
+ */
+export function trsmFunc(v: TrsmVariant): FuncDef {
+  const g = new Gen(6);
+  const c = g.c;
+  const d8 = g.i32(), ld2 = g.i32(), ld3 = g.i32(), ld4 = g.i32(), nb = g.i32(), rem = g.i32();
+  const xt = g.i32(), pc = g.i32(), tp = g.i32(), xc = g.i32(), pp = g.i32();
+  // d8 = row stride of A; ld multiples address the 4 rows of a block of X.
+  c.get(P.d).i32(8).mul().set(d8);
+  c.get(P.ld).i32(2).mul().set(ld2);
+  c.get(P.ld).i32(3).mul().set(ld3);
+  c.get(P.ld).i32(4).mul().set(ld4);
+  c.get(P.d).i32(2).shrU().set(nb);
+  c.get(P.d).i32(3).and().set(rem);
+  c.get(P.xP).set(xt);
+  c.get(P.nPanels).set(pc);
+  const ldMul = [-1, P.ld, ld2, ld3];
+  /** Emits `body` once per panel of the current tile, with xc = the panel's first column of row 0. */
+  const panels = (body: () => void): void => {
+    c.get(xt).set(xc);
+    c.get(tp).set(pp);
+    g.repeat(pp, () => { body(); g.bump(xc, 16 * v.nv, true); });
+  };
+  const ctx: Ctx = { g, v, nv: v.nv, d8, ldMul, ld4, nb, rem, xc, panels };
+  c.block().loop(); // tiles
+  c.get(pc).eqz().brIf(1);
+  // tp = min(tileP, pc)
+  c.get(P.tileP).set(tp);
+  c.get(pc).get(P.tileP).ltU().if();
+  c.get(pc).set(tp);
+  c.end();
+  if (!v.trans && v.lower) lowerN(ctx);
+  else if (!v.trans) upperN(ctx);
+  else if (v.lower) lowerT(ctx);
+  else upperT(ctx);
+  c.get(xt).get(tp).i32(16 * v.nv).mul().add().set(xt);
+  c.get(pc).get(tp).sub().set(pc);
+  c.br(0).end().end();
+  return { name: trsmName(v), params: [I32, I32, I32, I32, I32, I32], locals: g.locals, body: c };
+}
+
+interface Ctx {
+  g: Gen; v: TrsmVariant; nv: number; d8: number; ldMul: number[]; ld4: number; nb: number; rem: number; xc: number;
+  panels: (body: () => void) => void;
+}
+
+const vecs = (g: Gen, n: number): number[] => Array.from({ length: n }, () => g.v128());
+/** acc[r][u]: row r, vector u of a panel. */
+const grid = (g: Gen, rows: number, nv: number): number[][] => Array.from({ length: rows }, () => vecs(g, nv));
+const col = (m: number[][], u: number): number[] => m.map((row) => row[u]!);
+
+/** pa[r] := base + r*d8 for r = 0..3. */
+function rowPtrs(g: Gen, pa: number[], base: number, d8: number, plus = 0): void {
+  for (let r = 0; r < 4; r++) {
+    g.c.get(base);
+    if (plus) g.c.i32(plus).add();
+    if (r > 0) g.c.get(d8).i32(r).mul().add();
+    g.c.set(pa[r]!);
+  }
+}
+
+/** Diagonal 4×4 block by substitution, in the JS order. `order` lists the block rows in solve order;
+ * coef(r, s) is the (ptr, off) of the coefficient multiplying solved row s in row r; diag(r) that of
+ * the divisor. acc[r] holds the right-hand side of row r and receives its solution. */
+function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[],
+  coef: (r: number, s: number) => [number, number], diag: (r: number) => [number, number]): void {
+  const c = g.c;
+  for (let a = 0; a < 4; a++) {
+    const r = order[a]!;
+    c.get(acc[r]!);
+    for (let b = 0; b < a; b++) {
+      const s = order[b]!;
+      const [p, o] = coef(r, s);
+      g.splat(p, o);
+      c.get(acc[s]!).fmul(8).fsub(8);
+    }
+    if (!unit) { const [p, o] = diag(r); g.splat(p, o); c.fdiv(8); }
+    c.set(acc[r]!);
+  }
+}
+
+/** acc[r] := acc[r] - (((a_r0·x0 + a_r1·x1) + a_r2·x2) + a_r3·x3) with a_rq at pa[r] + 8q: the
+ * left-looking 4×4 update (JS update4x4). */
+function update4x4(g: Gen, acc: number[], pa: number[], x: number[]): void {
+  for (let r = 0; r < 4; r++) {
+    g.c.get(acc[r]!);
+    g.sum4([pa[r]!, pa[r]!, pa[r]!, pa[r]!], [0, 8, 16, 24], x);
+    g.c.fsub(8).set(acc[r]!);
+  }
+}
+
+/** acc[u] := acc[u] - splat(A[pa]) * X[pk + 16u], skipped when A[pa] is ±0 (as the JS tail loops do). */
+function axpyIfNonzero(g: Gen, acc: number[], pa: number, pk: number): void {
+  const c = g.c;
+  c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
+  for (let u = 0; u < acc.length; u++) {
+    c.get(acc[u]!);
+    g.splat(pa, 0);
+    c.get(pk).v128Load(16 * u).fmul(8).fsub(8).set(acc[u]!);
+  }
+  c.end();
+}
+
+/** X[pk + 16u] := X[pk + 16u] - splat(A[pa]) * src[u], skipped when A[pa] is ±0. */
+function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number[]): void {
+  const c = g.c;
+  c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
+  for (let u = 0; u < src.length; u++) {
+    c.get(pk);
+    c.get(pk).v128Load(16 * u);
+    g.splat(pa, 0);
+    c.get(src[u]!).fmul(8).fsub(8).v128Store(16 * u);
+  }
+  c.end();
+}
+
+/** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
+function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
+  const c = g.c;
+  const aRow = g.i32(), xOff = g.i32(), xRow = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
+  const i = g.i32(), t = g.i32(), rl = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const acc = grid(g, 4, nv), x = vecs(g, 4);
+  c.get(P.aP).set(aRow); // &A[i, 0]
+  c.i32(0).set(xOff); // i*ld
+  c.i32(0).set(bi);
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xRow);
+      for (let u = 0; u < nv; u++) g.load4(col(acc, u), xRow, ldMul, 16 * u);
+      rowPtrs(g, pa, aRow, d8);
+      c.get(xc).set(pk);
+      c.get(bi).set(kc);
+      g.repeat(kc, () => {
+        for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
+        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+        g.bump(pk, ld4);
+      });
+      // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
+      for (let u = 0; u < nv; u++) {
+        diagBlock(g, v.unit, [0, 1, 2, 3], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(acc, u), xRow, ldMul, 16 * u);
+      }
+    });
+    c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
+    g.bump(xOff, ld4);
+    g.bump(bi, 1, true);
+  });
+  // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i /= A_ii.
+  const a0 = acc[0]!;
+  c.get(bi).i32(2).shl().set(i);
+  c.get(rem).set(rl);
+  g.repeat(rl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xRow);
+      for (let u = 0; u < nv; u++) c.get(xRow).v128Load(16 * u).set(a0[u]!);
+      c.get(aRow).set(pa[0]!);
+      c.get(xc).set(pk);
+      c.get(i).set(t);
+      g.repeat(t, () => {
+        axpyIfNonzero(g, a0, pa[0]!, pk);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
+      for (let u = 0; u < nv; u++) {
+        if (!v.unit) { c.get(a0[u]!); g.splat(pa[0]!, 0); c.fdiv(8).set(a0[u]!); }
+        c.get(xRow).get(a0[u]!).v128Store(16 * u);
+      }
+    });
+    g.bump(aRow, d8);
+    g.bump(xOff, P.ld);
+    g.bump(i, 1, true);
+  });
+}
+
+/** U X = B (matUpperN): blocks of 4 rows from the bottom (top row j = d-4, d-8, …), each first
+ * reduced by the already solved rows below it (always a whole number of 4-row blocks). */
+function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
+  const c = g.c;
+  const aTop = g.i32(), xOff = g.i32(), xTop = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
+  const pd = g.i32(), t = g.i32(), rl = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const acc = grid(g, 4, nv), x = vecs(g, 4);
+  // pd = &A[j, j], xOff = j*ld for the block's top row j = d-4-4bi.
+  c.get(P.d).i32(4).sub().tee(t).get(d8).i32(8).add().mul().get(P.aP).add().set(pd);
+  c.get(t).get(P.ld).mul().set(xOff);
+  c.i32(0).set(bi);
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) g.load4(col(acc, u), xTop, ldMul, 16 * u);
+      rowPtrs(g, pa, pd, d8, 32); // &A[j+r, j+4]
+      c.get(xTop).get(ld4).add().set(pk); // &X[j+4]
+      c.get(bi).set(kc);
+      g.repeat(kc, () => {
+        for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
+        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+        g.bump(pk, ld4);
+      });
+      // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
+      rowPtrs(g, pa, pd, d8);
+      for (let u = 0; u < nv; u++) {
+        diagBlock(g, v.unit, [3, 2, 1, 0], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(acc, u), xTop, ldMul, 16 * u);
+      }
+    });
+    c.get(pd).get(d8).i32(8).add().i32(4).mul().sub().set(pd);
+    c.get(xOff).get(ld4).sub().set(xOff);
+    g.bump(bi, 1, true);
+  });
+  // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i /= A_ii.
+  const a0 = acc[0]!;
+  c.get(rem).i32(1).sub().tee(t).get(d8).i32(8).add().mul().get(P.aP).add().set(pd); // &A[i, i]
+  c.get(t).get(P.ld).mul().set(xOff);
+  c.get(t).set(bi); // bi := i
+  c.get(rem).set(rl);
+  g.repeat(rl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) c.get(xTop).v128Load(16 * u).set(a0[u]!);
+      c.get(pd).i32(8).add().set(pa[0]!);
+      c.get(xTop).get(P.ld).add().set(pk);
+      c.get(P.d).get(bi).sub().i32(1).sub().set(kc);
+      g.repeat(kc, () => {
+        axpyIfNonzero(g, a0, pa[0]!, pk);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
+      for (let u = 0; u < nv; u++) {
+        if (!v.unit) { c.get(a0[u]!); g.splat(pd, 0); c.fdiv(8).set(a0[u]!); }
+        c.get(xTop).get(a0[u]!).v128Store(16 * u);
+      }
+    });
+    c.get(pd).get(d8).i32(8).add().sub().set(pd);
+    c.get(xOff).get(P.ld).sub().set(xOff);
+    c.get(bi).i32(1).sub().set(bi);
+  });
+}
+
+/** The right-looking update of the transposed forms: with the block rows j..j+3 solved (vs[p][u]),
+ * every row k of `count4` 4-row groups then `single` rows from pk gets
+ * X_k -= ((a_0·v_0 + a_1·v_1) + a_2·v_2) + a_3·v_3 with a_p = A[j+p, k] at pa[p] (JS update4x4T). */
+function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number, single: number, vs: number[][], x: number[]): void {
+  const c = g.c;
+  const { ldMul, ld4, nv } = ctx;
+  g.repeat(count4, () => {
+    for (let u = 0; u < nv; u++) {
+      g.load4(x, pk, ldMul, 16 * u);
+      for (let q = 0; q < 4; q++) {
+        c.get(x[q]!);
+        g.sum4(pa, [8 * q, 8 * q, 8 * q, 8 * q], col(vs, u));
+        c.fsub(8).set(x[q]!);
+      }
+      g.store4(x, pk, ldMul, 16 * u);
+    }
+    for (let p = 0; p < 4; p++) g.bump(pa[p]!, 32, true);
+    g.bump(pk, ld4);
+  });
+  g.repeat(single, () => {
+    for (let u = 0; u < nv; u++) {
+      c.get(pk);
+      c.get(pk).v128Load(16 * u);
+      g.sum4(pa, [0, 0, 0, 0], col(vs, u));
+      c.fsub(8).v128Store(16 * u);
+    }
+    for (let p = 0; p < 4; p++) g.bump(pa[p]!, 8, true);
+    g.bump(pk, P.ld);
+  });
+}
+
+/** L^T X = B (matLowerT): blocks of 4 from the bottom (top row j = d-4, …): solve the block with
+ * (L^T)'s diagonal block, then push it into all rows above (k < j: j>>2 groups of 4, then j&3 single). */
+function lowerT(ctx: Ctx): void {
+  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels } = ctx;
+  const c = g.c;
+  const aTop = g.i32(), xOff = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32();
+  const pd = g.i32(), j = g.i32(), i = g.i32(), t = g.i32(), rl = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const vs = grid(g, 4, nv), x = vecs(g, 4);
+  const acc = vs[0]!;
+  c.get(P.d).i32(4).sub().tee(j).get(d8).mul().get(P.aP).add().set(aTop); // &A[j, 0]
+  c.get(j).get(P.ld).mul().set(xOff); // j*ld
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    c.get(aTop).get(j).i32(8).mul().add().set(pd); // &A[j, j]
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      rowPtrs(g, pa, pd, d8);
+      // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
+      for (let u = 0; u < nv; u++) {
+        g.load4(col(vs, u), xTop, ldMul, 16 * u);
+        diagBlock(g, v.unit, [3, 2, 1, 0], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      }
+      rowPtrs(g, pa, aTop, d8); // &A[j+r, 0]
+      c.get(xc).set(pk);
+      c.get(j).i32(2).shrU().set(k4);
+      c.get(j).i32(3).and().set(k1);
+      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+    });
+    c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
+    c.get(xOff).get(ld4).sub().set(xOff);
+    c.get(j).i32(4).sub().set(j);
+  });
+  // Tail rows i = rem-1 … 0: X_i /= L_ii, then X_k -= L_ik X_i for k < i (zeros skipped).
+  c.get(rem).i32(1).sub().tee(i).get(d8).mul().get(P.aP).add().set(aTop); // &A[i, 0]
+  c.get(i).get(P.ld).mul().set(xOff);
+  c.get(rem).set(rl);
+  g.repeat(rl, () => {
+    c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) {
+        c.get(xTop).v128Load(16 * u).set(acc[u]!);
+        if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
+        c.get(xTop).get(acc[u]!).v128Store(16 * u);
+      }
+      c.get(aTop).set(pa[0]!);
+      c.get(xc).set(pk);
+      c.get(i).set(t);
+      g.repeat(t, () => {
+        rowUpdateIfNonzero(g, pa[0]!, pk, acc);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
+    });
+    c.get(aTop).get(d8).sub().set(aTop);
+    c.get(xOff).get(P.ld).sub().set(xOff);
+    c.get(i).i32(1).sub().set(i);
+  });
+}
+
+/** U^T X = B (matUpperT): blocks of 4 from the top (row i = 0, 4, …): solve the block, then push it
+ * into all rows below (k ≥ i+4: (d-i-4)>>2 groups of 4, then (d-i-4)&3 single rows). */
+function upperT(ctx: Ctx): void {
+  const { g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels } = ctx;
+  const c = g.c;
+  const xOff = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32();
+  const i = g.i32(), t = g.i32(), rl = g.i32();
+  const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
+  const vs = grid(g, 4, nv), x = vecs(g, 4);
+  const acc = vs[0]!;
+  c.get(P.aP).set(pd); // &A[i, i]
+  c.i32(0).set(xOff);
+  c.i32(0).set(i);
+  c.get(nb).set(bl);
+  g.repeat(bl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      rowPtrs(g, pa, pd, d8);
+      // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
+      for (let u = 0; u < nv; u++) {
+        g.load4(col(vs, u), xTop, ldMul, 16 * u);
+        diagBlock(g, v.unit, [0, 1, 2, 3], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+        g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      }
+      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true); // &A[i+r, i+4]
+      c.get(xTop).get(ld4).add().set(pk);
+      c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
+      c.get(t).i32(3).and().set(k1);
+      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+    });
+    c.get(pd).get(d8).i32(8).add().i32(4).mul().add().set(pd);
+    g.bump(xOff, ld4);
+    g.bump(i, 4, true);
+  });
+  // Tail rows i = 4nb … d-1: X_i /= U_ii, then X_k -= U_ik X_i for k > i (zeros skipped).
+  c.get(rem).set(rl);
+  g.repeat(rl, () => {
+    panels(() => {
+      c.get(xc).get(xOff).add().set(xTop);
+      for (let u = 0; u < nv; u++) {
+        c.get(xTop).v128Load(16 * u).set(acc[u]!);
+        if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
+        c.get(xTop).get(acc[u]!).v128Store(16 * u);
+      }
+      c.get(pd).i32(8).add().set(pa[0]!);
+      c.get(xTop).get(P.ld).add().set(pk);
+      c.get(P.d).get(i).sub().i32(1).sub().set(t);
+      g.repeat(t, () => {
+        rowUpdateIfNonzero(g, pa[0]!, pk, acc);
+        g.bump(pa[0]!, 8, true);
+        g.bump(pk, P.ld);
+      });
+    });
+    c.get(pd).get(d8).i32(8).add().add().set(pd);
+    g.bump(xOff, P.ld);
+    g.bump(i, 1, true);
+  });
+}
+
+/**
+ * widen(src, srcLd, dst, dstLd, rows, pairs): float32 rows (stride srcLd bytes) to float64 rows
+ * (stride dstLd), two elements per step (the second of an odd last pair reads one float past the
+ * row: slack or the next row, landing in a pad lane that is never used).
+ * narrow(src, srcLd, dst, dstLd, rows, pairs): the reverse, rounding to nearest even; an odd row's
+ * last pair writes one float past the row, which the next row (written later) or slack absorbs.
+ */
+export function widenFunc(name: string): FuncDef { return convFunc(name, true); }
+export function narrowFunc(name: string): FuncDef { return convFunc(name, false); }
+
+function convFunc(name: string, widen: boolean): FuncDef {
+  const g = new Gen(6);
+  const c = g.c;
+  const [src, srcLd, dst, dstLd, rows, pairs] = [0, 1, 2, 3, 4, 5];
+  const s = g.i32(), dd = g.i32(), n = g.i32();
+  g.repeat(rows, () => {
+    c.get(src).set(s);
+    c.get(dst).set(dd);
+    c.get(pairs).set(n);
+    g.repeat(n, () => {
+      if (widen) {
+        c.get(dd).get(s).load64Zero(0).promoteLow().v128Store(0);
+        g.bump(s, 8, true);
+        g.bump(dd, 16, true);
+      } else {
+        c.get(dd).get(s).v128Load(0).demoteZero().store64Lane(0, 0);
+        g.bump(s, 16, true);
+        g.bump(dd, 8, true);
+      }
+    });
+    g.bump(src, srcLd);
+    g.bump(dst, dstLd);
+  });
+  return { name, params: [I32, I32, I32, I32, I32, I32], locals: g.locals, body: c };
+}
