@@ -102,11 +102,15 @@ export function fieldModel(opts: FieldModelOptions): FieldModel {
  * orthonormal [features, nSummaries], so the summaries start with covariance I. Why: the loss
  * pins C to I (Λ₂), but the pooled features fluctuate by ~1 % of their size, so from the default
  * head C ≈ 1e-5·I and Adam at 1e-3…1e-2 spends thousands of steps only scaling the outputs up.
- * The head is still random (no derivative or θ information is used).
+ * The head is still random (no derivative or θ information is used). `chunk`: fields per
+ * feature pass (default all).
  */
-export function whitenHead(model: FieldModel, p: FieldModelParams, fields: bt.Tensor, key: bt.Tensor): FieldModelParams {
+export function whitenHead(model: FieldModel, p: FieldModelParams, fields: bt.Tensor, key: bt.Tensor, chunk = fields.shape[0]!): FieldModelParams {
   return bt.tidy(() => {
-    const f = model.features(p, fields);
+    // features `chunk` fields at a time (memory: the convolutions of large fields)
+    const parts: bt.Tensor[] = [];
+    for (let i = 0; i < fields.shape[0]!; i += chunk) parts.push(bt.tidy(() => model.features(p, fields.slice([i], [Math.min(chunk, fields.shape[0]! - i)]))));
+    const f = bt.concat(parts, 0);
     const [m, nf] = f.shape as [number, number];
     const k = p.head.w.shape[1]!;
     if (m <= nf) throw new bt.ShapeError(`whitenHead: need more fields than features (${nf}), got ${m}.`);
