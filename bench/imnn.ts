@@ -82,7 +82,15 @@ async function runCase(name: string, backend: string, iterations: number, warmup
   const dt = backend === 'cpu' ? 'float64' : 'float32';
   try {
     const m = bt.withBackend(backend, () => problems[name]!(dt));
-    const fit = (its: number, seed: number) => bt.withBackend(backend, () => m.fit(10, 0.1, { rng: bt.random.key(seed), maxIterations: its, minIterations: its, patience: 1e5, best: false }));
+    // fit awaits between iterations (past withBackend's synchronous scope): the backend is made the default
+    const fit = async (its: number, seed: number) => {
+      bt.setBackend(backend);
+      try {
+        await m.fit(10, 0.1, { rng: bt.random.key(seed), maxIterations: its, minIterations: its, patience: 1e5, best: false });
+      } finally {
+        bt.setBackend('cpu');
+      }
+    };
     if (warmup > 0) await fit(warmup, 1);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
