@@ -73,7 +73,7 @@ const problems: Record<string, (dt: 'float32' | 'float64') => bt.imnn.SimulatorI
     const model = fieldModel({ n: 32, dtype: dt });
     const optimiser = bt.optim.adam({ learningRate: 1e-2 });
     const probe = bt.vmap((k: bt.Tensor) => sim(k, θFid))(bt.random.split(bt.random.key(99), 200)) as bt.Tensor;
-    const w0 = whitenHead(model, model.init(bt.random.key(0)), probe, bt.random.key(98));
+    const w0 = whitenHead(model, model.init(bt.random.key(0)), probe, 98);
     return new bt.imnn.SimulatorIMNN({ nS: 100, nD: 100, nParams: 2, nSummaries: 2, inputShape: [32, 32], θFid, model, optimiser, keyOrState: { w: w0, opt: optimiser.init(w0) }, simulator: sim });
   },
 };

@@ -99,13 +99,13 @@ export function fieldModel(opts: FieldModelOptions): FieldModel {
 /**
  * Data-dependent start for the head (as LSUV initialisation): W = L⁻ᵀQ, b = −Wᵀ mean(f), with
  * C_f = LLᵀ the features' covariance over `fields` [M, N, N] (M > features) and Q a random
- * orthonormal [features, nSummaries], so the summaries start with covariance I. Why: the loss
+ * orthonormal [features, nSummaries] (from `seed`), so the summaries start with covariance I. Why: the loss
  * pins C to I (Λ₂), but the pooled features fluctuate by ~1 % of their size, so from the default
  * head C ≈ 1e-5·I and Adam at 1e-3…1e-2 spends thousands of steps only scaling the outputs up.
  * The head is still random (no derivative or θ information is used). `chunk`: fields per
  * feature pass (default all).
  */
-export function whitenHead(model: FieldModel, p: FieldModelParams, fields: bt.Tensor, key: bt.Tensor, chunk = fields.shape[0]!): FieldModelParams {
+export function whitenHead(model: FieldModel, p: FieldModelParams, fields: bt.Tensor, seed: number, chunk = fields.shape[0]!): FieldModelParams {
   return bt.tidy(() => {
     // features `chunk` fields at a time (memory: the convolutions of large fields)
     const parts: bt.Tensor[] = [];
@@ -119,7 +119,8 @@ export function whitenHead(model: FieldModel, p: FieldModelParams, fields: bt.Te
     const C = bt.matmul(bt.mT(fc), fc).div(m - 1);
     const L = bt.linalg.cholesky(C);
     // Gram–Schmidt on k random normal columns
-    const g = bt.random.normal(key, [nf, k], { dtype: f.dtype as 'float64' }).dataSync();
+    // drawn on the CPU (a WebGPU tensor cannot be read synchronously)
+    const g = bt.withBackend('cpu', () => bt.tidy(() => bt.random.normal(bt.random.key(seed), [nf, k], { dtype: 'float64' }).dataSync()));
     const q = Array.from({ length: k }, (_, j) => Array.from({ length: nf }, (_, i) => g[i * k + j]!));
     q.forEach((v, j) => {
       for (let i = 0; i < j; i++) { const d = v.reduce((a, x, r) => a + x * q[i]![r]!, 0); v.forEach((_, r) => { v[r]! -= d * q[i]![r]!; }); }

@@ -88,7 +88,7 @@ if (which === 'field') {
   const optimiser = bt.optim.adam({ learningRate: 1e-2 });
   const t0 = performance.now();
   const probe = bt.vmap((k: bt.Tensor) => fsim(k, θFid))(bt.random.split(bt.random.key(99), 200)) as bt.Tensor;
-  const w0 = whitenHead(model, model.init(bt.random.key(0)), probe, bt.random.key(98), 20);
+  const w0 = whitenHead(model, model.init(bt.random.key(0)), probe, 98, 20);
   const opts = { nS, nD: nS, nParams: 2, nSummaries: 2, inputShape: [N, N], θFid, model, optimiser, keyOrState: { w: w0, opt: optimiser.init(w0) }, simulator: fsim };
   // at 128² one conv activation of 100 fields is ≈ 100 MB and its im2col 9× that: the
   // aggregated class (two passes, 10 fields at a time) keeps the memory bounded

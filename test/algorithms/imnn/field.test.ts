@@ -80,7 +80,7 @@ test('SimulatorIMNN on the 32×32 field: det F / analytic within the band (fresh
   const model = fieldModel({ n: N });
   const optimiser = bt.optim.adam({ learningRate: 1e-2 });
   const probe = bt.vmap((k: bt.Tensor) => sim(k, θFid))(bt.random.split(bt.random.key(99), 200)) as bt.Tensor;
-  const w0 = whitenHead(model, model.init(bt.random.key(0)), probe, bt.random.key(98));
+  const w0 = whitenHead(model, model.init(bt.random.key(0)), probe, 98);
   probe.dispose();
   const opts = { nS: 100, nD: 100, nParams: 2, nSummaries: 2, inputShape: [N, N], θFid, model, optimiser, keyOrState: { w: w0, opt: optimiser.init(w0) }, simulator: sim };
   const m = new bt.imnn.SimulatorIMNN(opts);
