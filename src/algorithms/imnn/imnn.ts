@@ -531,6 +531,18 @@ export abstract class IMNN<P = PyTree> {
     });
   }
 
+  /**
+   * Frees the tensors this instance owns: the training state (weights and optimiser state), the
+   * best weights and the Fisher statistics. What the caller passed in (θFid, data sets, a state
+   * given as keyOrState, which was copied) stays theirs. The instance is unusable afterwards.
+   */
+  dispose(): void {
+    const stats = [this.F, this.C, this.invC, this.dμdθ, this.μ, this.invF];
+    release([this.state, this.w, this.bestW ?? null, stats], []);
+    this.F = this.C = this.invC = this.dμdθ = this.μ = this.invF = undefined;
+    this.bestW = undefined;
+  }
+
   /** The training history as an SVG string: det F (against expectedDetF), det C and det C⁻¹, Λ₂ and r. */
   plot(opts: PlotOptions = {}): string {
     return historyPlot(this.history, this.validate, opts);
