@@ -21,15 +21,17 @@ const sim = (k: bt.Tensor, θ: bt.Tensor) => bt.random.normal(k, [10]).mul(θ.sl
 /** Runs the section, writes imnn-history.svg and imnn-marginals.svg into `out`, returns its result rows. */
 export async function runImnnDemo(out: string): Promise<ResultRow[]> {
   const t0 = performance.now();
+  // the keys are held here and freed at the end (fit is async: no tidy scope around it)
+  const keys = [0, 1, 11].map((k) => bt.random.key(k));
   const opts = {
     nS: 300, nD: 300, nParams: 2, nSummaries: 2, inputShape: [10], θFid: [0, 1], simulator: sim,
-    model: bt.nn.mlp({ sizes: [10, 32, 32, 2], activation: 'leakyRelu' }), optimiser: bt.optim.adam({ learningRate: 1e-2 }), keyOrState: bt.random.key(0),
+    model: bt.nn.mlp({ sizes: [10, 32, 32, 2], activation: 'leakyRelu' }), optimiser: bt.optim.adam({ learningRate: 1e-2 }), keyOrState: keys[0]!,
   };
   const m = new bt.imnn.SimulatorIMNN(opts);
-  await m.fit(10, 0.1, { rng: bt.random.key(1), maxIterations: ITERATIONS, patience: 1e5, best: false });
+  await m.fit(10, 0.1, { rng: keys[1]!, maxIterations: ITERATIONS, patience: 1e5, best: false });
   // det F of the final weights on 5000 fresh simulations (≈ 3 % sampling error)
   const big = new bt.imnn.SimulatorIMNN({ ...opts, nS: 5000, nD: 5000, keyOrState: m.state });
-  big.setFStatistics({ key: bt.random.key(11) });
+  big.setFStatistics({ key: keys[2]! });
   const detF = bt.tidy(() => bt.linalg.det(big.F!).item());
   console.log(`  SimulatorIMNN: ${ITERATIONS} iterations, last training det F ${m.history.detF.at(-1)!.toFixed(2)}; det F on 5000 fresh simulations ${detF.toFixed(2)} (analytic 50)`);
 
@@ -47,7 +49,7 @@ export async function runImnnDemo(out: string): Promise<ResultRow[]> {
   const θ̂ = Array.from(est.dataSync());
   const prior = bt.imnn.lfi.uniformPrior([-1.5, 0.2], [2, 4]);
   const G = 200;
-  const ga = new bt.imnn.lfi.GaussianApproximation(est.reshape([1, 2]), big.invF!, prior, G);
+  const ga = bt.tidy(() => new bt.imnn.lfi.GaussianApproximation(est.reshape([1, 2]), big.invF!, prior, G));
   const mg = ga.marginals[0]!;
   // exact posterior under the flat prior: p ∝ θ1^(−n/2) exp(−Σ(d − θ0)²/(2θ1)) on the same grid
   const [r0, r1] = [mg.ranges[0]!, mg.ranges[1]!];
@@ -67,7 +69,9 @@ export async function runImnnDemo(out: string): Promise<ResultRow[]> {
   const iF = Array.from(big.invF!.dataSync());
   const z0 = Math.abs(θ̂[0]! - truth[0]!) / Math.sqrt(iF[0]!);
   const z1 = Math.abs(θ̂[1]! - truth[1]!) / Math.sqrt(iF[3]!);
-  bt.dispose([d, est]);
+  bt.dispose([d, est, ...keys]);
+  m.dispose();
+  big.dispose();
   console.log(`  estimate θ̂ = (${θ̂.map((v) => v.toFixed(3)).join(', ')}) for θ = (0.3, 1.4), √diag F⁻¹ = (${Math.sqrt(iF[0]!).toFixed(3)}, ${Math.sqrt(iF[3]!).toFixed(3)})`);
   console.log(`  wrote imnn-history.svg, imnn-marginals.svg (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return [

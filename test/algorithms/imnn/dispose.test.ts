@@ -41,8 +41,8 @@ test("GradientIMNN.dispose keeps the caller's data sets", async () => {
   await g.fit(10, 0.1, { maxIterations: 5, minIterations: 0, patience: 2 });
   g.dispose();
   assert.ok(!z.isDisposed && !der.isDisposed);
-  // θFid given as an array became the instance's tensor: one tensor of its own stays (documented)
-  assert.ok(bt.memory().numTensors - before <= 1, `left: ${bt.memory().numTensors - before}`);
+  // θFid given as numbers became the instance's tensor, freed too
+  assert.is(bt.memory().numTensors, before);
 });
 
 test.run();
