@@ -9,7 +9,8 @@
  *  (f) SG-MCMC: SGHMC on Bayesian logistic regression; (g) VI for simulators
  *  (h) nested sampling (Gaussian shells, corner plot) and evidence maximisation (test_basic, log Z trace)
  *  (i) GMMVI: SAMTRON on a 2-D three-mode mixture (contours with the fitted components, −ELBO curve)
- *  (j) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
+ *  (j) IMNN: SimulatorIMNN on the Gaussian mean/variance problem (det F history against 50, posterior marginals)
+ *  (k) WebGPU (when an adapter is present): the same PRNG stream and the logistic-regression MAP on the GPU
  *
  * Writes SVG plots into demo-output/ (or --out DIR) and ends with a results table. Exits 1 if
  * any known answer is missed.
@@ -19,6 +20,7 @@ import { runViDemo } from './vi.js';
 import { runNsDemo } from './nested-sampling.js';
 import { runGmmviDemo } from './gmmvi.js';
 import { runWebgpuDemo } from './webgpu.js';
+import { runImnnDemo } from './imnn.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as bt from '../src/index.js';
@@ -672,9 +674,15 @@ await timed('(i)', 'GMMVI', async () => {
   for (const r of await runGmmviDemo(OUT)) results.push(r);
 });
 
-// (j) the same code on WebGPU, when an adapter is present
-await timed('(j)', 'WebGPU', async () => {
-  header('(j) WebGPU: the same code on the GPU (float32)');
+// (j) IMNN (imnn's SimulatorIMNN) on the Gaussian mean/variance problem, with the Gaussian-approximation posterior
+await timed('(j)', 'IMNN', async () => {
+  header('(j) IMNN: SimulatorIMNN on the Gaussian mean/variance problem (det F against 50, posterior marginals)');
+  for (const r of await runImnnDemo(OUT)) results.push(r);
+});
+
+// (k) the same code on WebGPU, when an adapter is present
+await timed('(k)', 'WebGPU', async () => {
+  header('(k) WebGPU: the same code on the GPU (float32)');
   for (const r of await runWebgpuDemo()) results.push(r);
 });
 const leaked = bt.memory().numTensors - tensorsAtStart;

@@ -177,6 +177,7 @@ export abstract class IMNN<P = PyTree> {
   /** F⁻¹ */
   invF?: Tensor;
   private bestW: P | undefined;
+  private readonly ownsθFid: boolean;
   private keyOrState: Tensor | IMNNState<P>;
   /** the backend the weights live on (the Aggregated classes' host) */
   private home: string | undefined;
@@ -191,6 +192,9 @@ export abstract class IMNN<P = PyTree> {
     this.nSummaries = c.nSummaries;
     this.inputShape = c.inputShape;
     this.θFid = keep(c.θFid);
+    // θFid given as numbers became this instance's tensor (dispose frees it); a given tensor stays the caller's
+    const tf = (opts as { θFid?: unknown; thetaFid?: unknown }).θFid ?? (opts as { thetaFid?: unknown }).thetaFid;
+    this.ownsθFid = this.θFid !== tf;
     this.model = c.model;
     this.optimiser = c.optimiser;
     this.keyOrState = c.state ?? c.key!;
@@ -529,6 +533,19 @@ export abstract class IMNN<P = PyTree> {
       const θ = add(matmul(matmul(matmul(sub(x, this.μ!), this.invC!), this.dμdθ!), this.invF!), this.θFid);
       return single ? reshape(θ, [this.nParams]) : θ;
     });
+  }
+
+  /**
+   * Frees the tensors this instance owns: the training state (weights and optimiser state), the
+   * best weights, the Fisher statistics, and θFid when it was given as numbers. What the caller
+   * passed in as tensors (θFid, data sets, a state given as keyOrState, which was copied) stays
+   * theirs. The instance is unusable afterwards.
+   */
+  dispose(): void {
+    const stats = [this.F, this.C, this.invC, this.dμdθ, this.μ, this.invF];
+    release([this.state, this.w, this.bestW ?? null, stats, this.ownsθFid ? this.θFid : null], []);
+    this.F = this.C = this.invC = this.dμdθ = this.μ = this.invF = undefined;
+    this.bestW = undefined;
   }
 
   /** The training history as an SVG string: det F (against expectedDetF), det C and det C⁻¹, Λ₂ and r. */

@@ -6,6 +6,7 @@
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError } from '../../errors.js';
+import { tidy } from '../../memory.js';
 import { jvp } from '../../autodiff/forward.js';
 import { vmap } from '../../autodiff/batching.js';
 import { eye } from '../../autodiff/ops/creation.js';
@@ -34,11 +35,13 @@ export class SimulatorIMNN<P = PyTree> extends IMNN<P> {
     }
     super(subclass?.name ?? 'SimulatorIMNN', opts, ['simulator', ...(subclass?.keys ?? [])]);
     this.simulator = sim as (key: Tensor, θ: Tensor) => Tensor;
-    const d = this.simulator(makeKey(0), this.θFid);
-    if (!(d instanceof Tensor) || d.ndim !== this.inputShape.length || d.shape.some((s, i) => s !== this.inputShape[i])) {
-      throw new ConfigError(`imnn.SimulatorIMNN: simulator(key, θFid) must return a Tensor of shape inputShape [${this.inputShape.join(', ')}], got ${describe(d)}.`);
-    }
-    d.dispose();
+    // tidy: the probe's key and the simulator's intermediates are freed with it
+    tidy(() => {
+      const d = this.simulator(makeKey(0), this.θFid);
+      if (!(d instanceof Tensor) || d.ndim !== this.inputShape.length || d.shape.some((s, i) => s !== this.inputShape[i])) {
+        throw new ConfigError(`imnn.SimulatorIMNN: simulator(key, θFid) must return a Tensor of shape inputShape [${this.inputShape.join(', ')}], got ${describe(d)}.`);
+      }
+    });
     if (!subclass) this.ready();
   }
 

@@ -68,7 +68,11 @@ test('PMC: the final population matches the exact ABC posterior (weighted KS, th
 test('PMC: an uncentred covariance or a constant kernel would fail; the weights here are the mixture ones', () => {
   // with a flat prior, weights are 1/Σ_j w_j K(θ_i|θ_j): particles in the tails (low mixture density) weigh more
   const pmc = new PopulationMonteCarlo(target, prior, simulator, compressor, 60, F);
-  const r = pmc.run(bt.random.key(2), { nPoints: 500, nInitialPoints: 2000, percentile: 50, maxIterations: 2, acceptanceRatio: 0.01 });
+  const key = bt.random.key(2);
+  const before = bt.memory().numTensors;
+  const r = pmc.run(key, { nPoints: 500, nInitialPoints: 2000, percentile: 50, maxIterations: 2, acceptanceRatio: 0.01 });
+  // run returns host arrays: every key, draw and summary it made is freed (it leaked them before)
+  assert.is(bt.memory().numTensors, before, 'tensors left by PopulationMonteCarlo.run');
   const w = r.weights;
   const spread = Math.max(...w) / Math.min(...w);
   assert.ok(spread > 1.05, `weights not constant (max/min ${spread})`);

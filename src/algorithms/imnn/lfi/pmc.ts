@@ -10,6 +10,7 @@ import { ConfigError, NumericalError } from '../../../errors.js';
 import { Tensor } from '../../../tensor.js';
 import { checkKey, foldIn, normal, uniform } from '../../../random.js';
 import { tensor } from '../../../autodiff/ops/creation.js';
+import { tidy } from '../../../memory.js';
 import { ApproximateBayesianComputation } from './abc.js';
 import { histogramMarginals, type Marginals } from './grid.js';
 import type { BoxPrior } from './prior.js';
@@ -90,6 +91,8 @@ export class PopulationMonteCarlo {
     const p = abc.nParams;
     const n = nPoints;
 
+    // one tidy scope: the keys, draws and summaries of every generation are freed (the result is host arrays)
+    return tidy(() => {
     // generation 0: rejection from the prior, the n closest kept; prior draws carry equal weight
     const [th0, s0] = abc.simulate(foldIn(key, 0), nInitialPoints);
     const r0 = abc.distance(s0, nInitialPoints, target);
@@ -145,6 +148,7 @@ export class PopulationMonteCarlo {
       nDraws,
       marginals: histogramMarginals(theta, w, p, abc.prior, abc.gridsize, smoothing),
     };
+    });
   }
 
   /** m proposals: a parent j ~ w, then θ_j + L z, z redrawn until θ lies in the prior box. */
