@@ -85,5 +85,7 @@ export async function runImnnDemo(out: string): Promise<ResultRow[]> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const i = process.argv.indexOf('--out');
   const out = i > 0 ? process.argv[i + 1]! : 'demo-output';
-  printRows(await runImnnDemo(out));
+  const rows = await runImnnDemo(out);
+  printRows(rows);
+  if (rows.some((r) => !(r.err <= r.tol))) process.exit(1);
 }
