@@ -203,10 +203,11 @@ export async function fitSghmc(data: BreastCancer, o: SghmcFitOptions = {}): Pro
   const state = par.init(init);
   const col = bt.sgmcmc.collect({ burnIn, thin, chains: true, covariance: 'diag' });
   const trace: SghmcFit['trace'] = [];
+  const batches = bt.sgmcmc.minibatches({ x: data.xTrain, y: data.yTrain }, { batchSize, key: batchKey });
   const res = await bt.sgmcmc.run(par, state, {
     steps,
     key: runKey,
-    batches: bt.sgmcmc.minibatches({ x: data.xTrain, y: data.yTrain }, { batchSize, key: batchKey }),
+    batches,
     collector: col,
     onStep: (s, _aux, t) => {
       if (t % traceEvery === 0) {
@@ -219,6 +220,10 @@ export async function fitSghmc(data: BreastCancer, o: SghmcFitOptions = {}): Pro
   });
   // run() disposes the states it made, never the one passed in: the initial state and the keys are ours
   bt.dispose([res.state, state, init, key, runKey, batchKey]);
+  // the compiled step (jit) and the iterator's permutation
+  par.dispose();
+  sampler.dispose();
+  batches.dispose();
   // per-batch logPosterior over chains, aux etc. are gone; the batch-mean aux is ignored here
   const mean = Array.from(col.meanFlat());
   const sd = Array.from(col.covFlat(), Math.sqrt);
