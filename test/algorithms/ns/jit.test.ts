@@ -14,7 +14,7 @@ const D = 4;
 const P = bt.keep(bt.tensor(Array.from({ length: D }, (_, i) => Array.from({ length: D }, (_, j) => (i === j ? 2 : 0.3))), { dtype: 'float64' }));
 const loc = bt.keep(bt.zeros([D], 'float64'));
 const scale = bt.keep(bt.ones([D], 'float64'));
-const prior = function* () {
+const prior = function* (): Generator<bt.ns.Prior, bt.Tensor, bt.Tensor> {
   return yield new Prior({ dist: 'Normal', loc, scale }, 'x');
 };
 const gaussian = new Model({ priorModel: prior, logLikelihood: (x: bt.Tensor) => bt.mul(-0.5, bt.sum(bt.mul(x, bt.matmul(P, x)))) });
