@@ -228,7 +228,7 @@ export class NestedSampler {
     const [words, k] = await this.hostKey('ns.NestedSampler.init', key);
     try {
       if (!this.onDevice) return this.init(k);
-      return this.init(k, await deviceInit(this.model, words, this.numLivePoints, this.deviceCounters));
+      return this.init(k, await deviceInit(this.model, words, this.numLivePoints, this.deviceCounters, this.lik));
     } finally {
       k.dispose();
     }
@@ -242,7 +242,7 @@ export class NestedSampler {
       const { lStar, seeds } = this.contour(state);
       const { seedU, seedL } = this.seedRows(state, seeds);
       const o = { shellSize: this.shellSize, numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k, readEvery: this.readEvery };
-      return this.update(state, k, await deviceShell(this.model, { lStar, seedU, seedL, uniformPhase: state.uniformPhase }, words, o, this.deviceCounters));
+      return this.update(state, k, await deviceShell(this.model, { lStar, seedU, seedL, uniformPhase: state.uniformPhase }, words, o, this.deviceCounters, this.lik));
     } finally {
       k.dispose();
     }

@@ -74,6 +74,25 @@ test('jitted (default) and eager runs agree bit for bit: log Z, U, log L, X, eva
   }
 });
 
+test('the device path (chains as tensors, run here on the CPU): jitted and eager agree bit for bit, one trace per batch shape', async () => {
+  const go = async (jit: boolean): Promise<[Results, bt.ns.NestedSampler]> => {
+    const s = new NestedSampler(gaussian, { ...small, jit });
+    s.onDevice = true;
+    const key = bt.random.key(5);
+    const r = await s.run(key);
+    key.dispose();
+    return [r, s];
+  };
+  const [eager] = await go(false);
+  const [jitted, s] = await go(true);
+  sameRun(jitted, eager, 'device path');
+  // all c chains at init, the m of a shell after: two shapes
+  assert.is(s.jitInfo().retraces, 2);
+  free(eager);
+  free(jitted);
+  s.dispose();
+});
+
 test('retraces are bounded: one per power-of-two batch size, fewer than the distinct numbers of active chains', async () => {
   // a vectorized (traceable) likelihood that records the batch sizes it sees: every call eagerly,
   // only the traces jitted
