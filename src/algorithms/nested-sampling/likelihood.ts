@@ -6,7 +6,8 @@
  * still shrinking), so on the host path a batch of n rows is padded to the next power of two with
  * rows at the cube's centre and the padding's values are dropped: at most ⌈log₂ c⌉ + 1 programs
  * per sampler instead of one per distinct n (each row's value does not depend on the batch around
- * it, so the numbers equal the eager ones bit for bit). The parameters θ are program inputs, not
+ * it, so the numbers equal the eager ones bit for bit). The device path evaluates every chain of a
+ * shell each round, a fixed batch: no padding there. The parameters θ are program inputs, not
  * captured constants, so model(θ') replays the same program with the new θ.
  */
 import type { Tensor } from '../../tensor.js';
