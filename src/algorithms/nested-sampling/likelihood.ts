@@ -23,6 +23,8 @@ export interface NsJitInfo {
   /** Times the likelihood was traced (one per padded batch size). */
   retraces: number;
   cache: JitCacheInfo | null;
+  /** Batched likelihood calls made (jitted or eager; a jitted call does not run the user's function). */
+  calls: number;
 }
 
 /** The smallest power of two ≥ n (n ≥ 1). */
@@ -31,6 +33,7 @@ export const bucket = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1
 /** log L over batches of unit-cube points, jitted or eager as the option says. */
 export class BatchLikelihood {
   private readonly fn: JitStep<(u: Tensor, params: ModelParams) => Tensor>;
+  private calls = 0;
   constructor(
     readonly model: Model,
     mode: JitOption,
@@ -60,11 +63,12 @@ export class BatchLikelihood {
 
   /** log L over all rows of u [n, D] (the device path: n is fixed per shell, so no padding). */
   tensor(u: Tensor): Tensor {
+    this.calls++;
     return this.fn(u, this.model.params);
   }
 
   info(): NsJitInfo {
-    return { jitted: this.fn.jitted, retraces: this.fn.retraces, cache: this.fn.cacheInfo() };
+    return { jitted: this.fn.jitted, retraces: this.fn.retraces, cache: this.fn.cacheInfo(), calls: this.calls };
   }
 
   /** Frees the compiled programs (the likelihood keeps working: it retraces). */
