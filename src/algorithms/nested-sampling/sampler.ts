@@ -11,6 +11,9 @@
  * Where the model lives on a backend that reads asynchronously (WebGPU), a shell's chains run on
  * the device (device-shell.ts: accept and shrink by `where`, a status read every `readEvery`
  * rounds) through initAsync/updateAsync; the bookkeeping above stays on the host in float64.
+ *
+ * On both paths the batched likelihood is jitted by default (likelihood.ts: traced once per batch
+ * size, host batches padded to powers of two; `jit: false` gives the same numbers eagerly).
  */
 import { Tensor } from '../../tensor.js';
 import { BackendError, ConfigError, NumericalError } from '../../errors.js';
