@@ -7,12 +7,15 @@
  *
  * Variants run here:
  *   - engine likelihood: the one-point log-likelihood written with tensor ops, vmapped over the
- *     chains by the sampler (how a user writes it);
+ *     chains by the sampler (how a user writes it), with the sampler's default `jit` (the batched
+ *     likelihood traced once per power-of-two batch size and replayed) and with `jit: false`
+ *     (eager dispatch, the numbers before jit); same seeds, so the same log Z and evaluations;
  *     In float32 (WebGPU) it is the centred form |x − x̄1|²/a + D·x̄²/(a + D·b) of the same quadratic,
  *     which does not cancel; there the shell's chains stay on the device (read back every 4 rounds);
  *   - plain-JS likelihood (CPU only): a `vectorized` Model whose likelihood reads the batch of
  *     points once and evaluates the same dense quadratic form in a JavaScript loop (the prior
- *     transform still runs on the engine); a WebGPU tensor cannot be read synchronously, so this
+ *     transform still runs on the engine, eagerly: `jit: false`, since a likelihood that reads its
+ *     points on the host cannot be traced); a WebGPU tensor cannot be read synchronously, so this
  *     variant is skipped there.
  * Reference rows, not run here: the prototype of issue 12 on this engine, and jaxns v2.6.2's
  * published numbers (jaxns cannot be installed on this machine: no Python package index is
@@ -70,7 +73,7 @@ interface Row {
   note?: string;
 }
 
-/** The 8-D problem with a call counter; `plainJs` swaps the likelihood for a JavaScript loop over the batch. */
+/** The 8-D problem; `plainJs` swaps the likelihood for a JavaScript loop over the batch. */
 function problem(dtype: bt.FloatDType, plainJs: boolean) {
   const a = 0.01;
   const b = 0.99;
@@ -82,21 +85,17 @@ function problem(dtype: bt.FloatDType, plainJs: boolean) {
   const exact = -0.5 * (q + D * Math.log(2 * Math.PI) + (D - 1) * Math.log(a2) + Math.log(a2 + D * b));
   const P = bt.keep(bt.tensor(inv, { dtype }));
   const flatInv = Float64Array.from(inv.flat());
-  const counter = { calls: 0 };
   const engineLogL = (x: bt.Tensor) => {
-    counter.calls++;
     return bt.add(bt.mul(-0.5, bt.sum(bt.mul(x, bt.matmul(P, x)))), logNorm);
   };
   // in float32 xᵀΣ⁻¹x at x ≈ 15 cancels terms of ≈10⁴ down to ≈10²; the same form without the
   // cancellation: xᵀΣ⁻¹x = |x − x̄1|²/a + D·x̄²/(a + D·b)
   const centredLogL = (x: bt.Tensor) => {
-    counter.calls++;
     const xbar = bt.mean(x);
     const q = bt.add(bt.div(bt.sum(bt.square(bt.sub(x, xbar))), a), bt.mul(D / (a + D * b), bt.square(xbar)));
     return bt.add(bt.mul(-0.5, q), logNorm);
   };
   const plainLogL = (x: bt.Tensor) => {
-    counter.calls++;
     const v = x.dataSync();
     const n = x.shape[0]!;
     const out = new Float64Array(n);
@@ -120,32 +119,38 @@ function problem(dtype: bt.FloatDType, plainJs: boolean) {
     logLikelihood: plainJs ? plainLogL : dtype === 'float32' ? centredLogL : engineLogL,
     vectorized: plainJs,
   });
-  counter.calls = 0; // discovery's call does not count
-  return { model, exact, counter, dispose: () => bt.dispose([P, loc, scale]) };
+  return { model, exact, dispose: () => bt.dispose([P, loc, scale]) };
 }
 
 const disposeResults = (r: bt.ns.NestedSamplerResults) => bt.dispose([r.USamples, r.logLSamples, r.logDpMean, r.logXMean, r.numLivePointsPerSample, r.samples]);
 const firstLine = (e: unknown) => (e instanceof Error ? `${e.name}: ${e.message.split('\n')[0]}` : String(e));
 
-async function runVariant(variant: string, dtype: bt.FloatDType, plainJs: boolean, seeds: number, smoke: boolean): Promise<Row[]> {
+async function runVariant(variant: string, dtype: bt.FloatDType, plainJs: boolean, seeds: number, smoke: boolean, jit: boolean | undefined): Promise<Row[]> {
   let p: ReturnType<typeof problem>;
   try {
     p = problem(dtype, plainJs);
   } catch (e) {
     return [{ variant, kind: 'unavailable', note: `the model could not be built on this backend: ${firstLine(e)}` }];
   }
-  const options = smoke ? { numLivePoints: 24, s: 1, maxSamples: 480 } : {};
+  const options: bt.ns.NestedSamplerOptions = { ...(smoke ? { numLivePoints: 24, s: 1, maxSamples: 480 } : {}), ...(jit === undefined ? {} : { jit }) };
   const rows: Row[] = [];
   try {
     // warm-up (JIT): a short run through the uniform phase into the first slice shells
-    if (!smoke) disposeResults(await new bt.ns.NestedSampler(p.model, { maxSamples: 4800 }).run(bt.random.key(999)));
+    if (!smoke) {
+      const w = new bt.ns.NestedSampler(p.model, { maxSamples: 4800, ...(jit === undefined ? {} : { jit }) });
+      disposeResults(await w.run(bt.random.key(999)));
+      w.dispose();
+    }
     for (let s = 0; s < seeds; s++) {
-      p.counter.calls = 0;
       const t0 = performance.now();
       const c0 = process.cpuUsage();
-      const r = await new bt.ns.NestedSampler(p.model, options).run(bt.random.key(1000 + s));
+      // a fresh sampler per run: its traces count in its time
+      const sampler = new bt.ns.NestedSampler(p.model, options);
+      const r = await sampler.run(bt.random.key(1000 + s));
       const seconds = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(c0);
+      const info = sampler.jitInfo();
+      sampler.dispose();
       const row: Row = {
         variant,
         kind: 'measured',
@@ -154,10 +159,11 @@ async function runVariant(variant: string, dtype: bt.FloatDType, plainJs: boolea
         logZUncert: r.logZUncert,
         error: r.logZMean - p.exact,
         evaluations: r.totalNumLikelihoodEvaluations,
-        calls: p.counter.calls,
+        // the sampler's count: a jitted call does not run the likelihood's own counter
+        calls: info.calls,
         seconds,
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
-        note: r.terminationReasons.join(', '),
+        note: `${r.terminationReasons.join(', ')}${info.jitted ? `; ${info.retraces} traces` : ''}`,
       };
       disposeResults(r);
       rows.push(row);
@@ -266,8 +272,11 @@ async function main() {
       rows.push({ variant: `engine likelihood (${backend})`, kind: 'unavailable', note: `backend '${backend}' not available here: ${firstLine(e)}` });
     }
   }
-  if (!rows.length) rows.push(...(await runVariant(`engine likelihood (${backend}, vmap)`, dtype, false, seeds, smoke)));
-  if (backend === 'cpu') rows.push(...(await runVariant('plain-JS likelihood (cpu, vectorized)', 'float64', true, seeds, smoke)));
+  if (!rows.length) {
+    rows.push(...(await runVariant(`engine likelihood (${backend}, vmap, jit)`, dtype, false, seeds, smoke, undefined)));
+    rows.push(...(await runVariant(`engine likelihood (${backend}, vmap, jit: false)`, dtype, false, seeds, smoke, false)));
+  }
+  if (backend === 'cpu') rows.push(...(await runVariant('plain-JS likelihood (cpu, vectorized, jit: false)', 'float64', true, seeds, smoke, false)));
   else rows.push({ variant: `plain-JS likelihood (${backend})`, kind: 'unavailable', note: 'skipped: a vectorized plain-JS likelihood reads its points synchronously, which only the CPU backend can' });
   bt.setBackend('cpu');
   const emRows: EmRow[] = [];

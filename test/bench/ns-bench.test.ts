@@ -30,14 +30,19 @@ test('bench/ns.ts --smoke (cpu): engine and plain-JS variants measured, referenc
     const j = JSON.parse(readFileSync(join(out, 'ns-cpu.json'), 'utf8')) as { meta: { smoke: boolean }; runs: Row[]; references: Row[]; em: { solver: string; eStepSeconds?: number; mStepSeconds?: number; note: string }[] };
     assert.ok(j.meta.smoke);
     const measured = j.runs.filter((x) => x.kind === 'measured');
-    assert.equal(measured.map((x) => x.variant.split(' (')[0]), ['engine likelihood', 'plain-JS likelihood']);
+    assert.equal(measured.map((x) => x.variant.split(' (')[0]), ['engine likelihood', 'engine likelihood', 'plain-JS likelihood']);
+    assert.match(measured[0]!.variant, /jit\)/);
+    assert.match(measured[1]!.variant, /jit: false/);
     for (const x of measured) {
       assert.ok(Number.isFinite(x.logZ) && x.seconds! > 0, `${x.variant}: log Z ${x.logZ}, ${x.seconds} s`);
       assert.ok(x.calls! > 0 && x.calls! <= x.evaluations!, `${x.variant}: ${x.calls} calls for ${x.evaluations} evaluations`);
     }
-    // the same key gives the same path whichever way the likelihood is computed
-    assert.is(measured[0]!.evaluations, measured[1]!.evaluations);
-    assert.is(measured[0]!.calls, measured[1]!.calls);
+    // the same key gives the same path whichever way the likelihood is computed (jitted or not)
+    for (const x of measured.slice(1)) {
+      assert.is(x.evaluations, measured[0]!.evaluations);
+      assert.is(x.calls, measured[0]!.calls);
+    }
+    assert.is(measured[0]!.logZ, measured[1]!.logZ);
     assert.ok(j.references.length >= 3 && j.references.every((x) => x.kind === 'reference' && /not run here/.test(x.note ?? '')));
     assert.equal(j.em.map((r) => r.solver), ['newton-cg', 'sgd', 'adam (1e-2)']);
     for (const r of j.em) {

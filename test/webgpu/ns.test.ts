@@ -40,6 +40,10 @@ if (gpu) {
     // one batched call per round, a read every readEvery (4) rounds and a few per shell
     assert.ok(ns.deviceCounters.calls > 0 && ns.deviceCounters.reads < ns.deviceCounters.calls, JSON.stringify(ns.deviceCounters));
     assert.is(ns.deviceCounters.numEval, r.totalNumLikelihoodEvaluations);
+    // the batched likelihood is jitted (default): one trace for the c chains at init, one for a shell's m
+    assert.ok(ns.jitInfo().jitted, JSON.stringify(ns.jitInfo()));
+    assert.is(ns.jitInfo().retraces, 2);
+    assert.is(ns.jitInfo().calls, ns.deviceCounters.calls);
     // posterior draws stay on the device: E[x] = (1 − e⁻¹)/2 / ∫₀¹e^{−x²} = 0.42318, sd < 0.3
     const draws = bt.ns.resample(bt.random.key(2), r, 500);
     assert.is(draws.x!.backend, 'webgpu');

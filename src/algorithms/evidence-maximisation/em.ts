@@ -176,7 +176,7 @@ export class EvidenceMaximisation {
     this.model = options.model;
     this.nsOptions = { ...ns };
     // the sampler's own checks (unknown options, ranges) now, not at the first E-step
-    void new NestedSampler(this.model, this.nsOptions);
+    new NestedSampler(this.model, this.nsOptions).dispose();
     this.maxNumEpochs = num('maxNumEpochs', options.maxNumEpochs, 50, (x) => Number.isInteger(x) && x >= 1, 'a positive integer');
     this.gtol = num('gtol', options.gtol, 0.01, (x) => x > 0, 'a positive number');
     this.logZFtol = num('logZFtol', options.logZFtol, 1, (x) => x >= 0, 'a non-negative number');
@@ -211,8 +211,13 @@ export class EvidenceMaximisation {
     const model = this.checkParams(op, params);
     if (options === null || typeof options !== 'object') throw new ConfigError(`${op}: options must be an object.`);
     for (const k of Object.keys(options)) if (!ESTEP_KNOWN.includes(k)) throw new ConfigError(`${op}: unknown option '${k}' (known: ${ESTEP_KNOWN.join(', ')}).`);
+    // a fresh sampler per E-step (θ changes): its compiled likelihood programs go with it
     const sampler = new NestedSampler(model, this.nsOptions);
-    return sampler.run(key, { terminationCond: this.terminationCond, onProgress: options.onProgress, signal: options.signal, progress: options.progress ?? false });
+    try {
+      return await sampler.run(key, { terminationCond: this.terminationCond, onProgress: options.onProgress, signal: options.signal, progress: options.progress ?? false });
+    } finally {
+      sampler.dispose();
+    }
   }
 
   /**

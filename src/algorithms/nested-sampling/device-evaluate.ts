@@ -9,6 +9,7 @@ import { tidy } from '../../memory.js';
 import type { TypedArray } from '../../dtype.js';
 import { fromHost } from '../../autodiff/core.js';
 import type { Model } from './model.js';
+import type { BatchLikelihood } from './likelihood.js';
 
 /** Host numbers as a tensor on the model's backend, in its dtype. */
 export function onModel(model: Model, values: ArrayLike<number>, shape: number[]): Tensor {
@@ -22,10 +23,10 @@ export interface DeviceCounters {
   reads: number;
 }
 
-/** log L over the rows of u [n, D] on the model's backend → [n], not read. */
-export function evaluateDevice(model: Model, u: Tensor, counters: DeviceCounters): Tensor {
+/** log L over the rows of u [n, D] on the model's backend → [n], not read (jitted or not as `lik` says; eager without one). */
+export function evaluateDevice(model: Model, u: Tensor, counters: DeviceCounters, lik?: BatchLikelihood): Tensor {
   const n = u.shape[0]!;
-  const l = model.logLikelihoodBatch(u);
+  const l = lik ? lik.tensor(u) : model.logLikelihoodBatch(u);
   if (l.ndim !== 1 || l.shape[0] !== n) throw new ShapeError(`ns: logLikelihood must return a scalar per point; over ${n} points it gave shape [${l.shape.join(', ')}].`);
   counters.calls++;
   return l;

@@ -6,6 +6,7 @@
  */
 import { foldInKeys } from '../../prng/threefry.js';
 import type { Model } from './model.js';
+import type { BatchLikelihood } from './likelihood.js';
 import { HostRng } from './rng.js';
 import { deviceSlice, deviceUniform } from './device-slice.js';
 import type { DeviceCounters } from './device-evaluate.js';
@@ -41,7 +42,7 @@ export interface ShellOptions {
 }
 
 /** The m replacements of a shell, chains on the model's backend; keys derived from `key` on the host. */
-export async function deviceShell(model: Model, input: ShellInput, key: Int32Array, o: ShellOptions, counters: DeviceCounters): Promise<FreshPoints> {
+export async function deviceShell(model: Model, input: ShellInput, key: Int32Array, o: ShellOptions, counters: DeviceCounters, lik?: BatchLikelihood): Promise<FreshPoints> {
   const D = model.uNdims;
   const m = o.shellSize;
   const { lStar, seedU, seedL } = input;
@@ -49,7 +50,7 @@ export async function deviceShell(model: Model, input: ShellInput, key: Int32Arr
   const out: FreshPoints = { u: new Float64Array(m * D), logL: new Float64Array(m), cost: new Float64Array(m), phantomU: new Float64Array(0), phantomL: new Float64Array(0), numEval: 0 };
   let todo = Array.from({ length: m }, (_, i) => i);
   if (input.uniformPhase) {
-    const r = await deviceUniform(model, foldInKeys(key, 1, 0), m, lStar, o.readEvery, counters);
+    const r = await deviceUniform(model, foldInKeys(key, 1, 0), m, lStar, o.readEvery, counters, 100, lik);
     const left: number[] = [];
     for (let i = 0; i < m; i++) {
       out.cost[i] = r.cost[i]!;
@@ -71,7 +72,7 @@ export async function deviceShell(model: Model, input: ShellInput, key: Int32Arr
       x0.set(seedU.subarray(s * D, (s + 1) * D), j * D);
       l0[j] = seedL[s]!;
     }
-    const r = await deviceSlice(model, foldInKeys(key, 1, 2), x0, l0, n, lStar, { numSlices: o.numSlices, midpointShrink: o.midpointShrink, readEvery: o.readEvery, numPhantom: o.numPhantom }, counters);
+    const r = await deviceSlice(model, foldInKeys(key, 1, 2), x0, l0, n, lStar, { numSlices: o.numSlices, midpointShrink: o.midpointShrink, readEvery: o.readEvery, numPhantom: o.numPhantom }, counters, lik);
     todo.forEach((slot, j) => {
       out.u.set(r.u.subarray(j * D, (j + 1) * D), slot * D);
       out.logL[slot] = r.logL[j]!;

@@ -34,6 +34,7 @@ import { arange } from '../../autodiff/ops/creation.js';
 import { foldIn, normal, uniform } from '../../random.js';
 import type { Model } from './model.js';
 import type { NewPoints } from './slice.js';
+import type { BatchLikelihood } from './likelihood.js';
 import { badPointError, evaluateDevice, onModel, readBack, type DeviceCounters } from './device-evaluate.js';
 
 /** Options of the device slice sampler. */
@@ -79,13 +80,13 @@ async function throwBad(model: Model, st: { hasBad: Tensor; badU: Tensor; badL: 
 }
 
 /** c points uniform in the cube and their log L, read back once. */
-export async function deviceInit(model: Model, key: Int32Array, c: number, counters: DeviceCounters): Promise<{ u: Float64Array; logL: Float64Array }> {
+export async function deviceInit(model: Model, key: Int32Array, c: number, counters: DeviceCounters, lik?: BatchLikelihood): Promise<{ u: Float64Array; logL: Float64Array }> {
   const D = model.uNdims;
   const k = deviceKey(model, key);
   const e = edge(model);
   const both = on(model, () => keep(tidy(() => {
     const u = clip(uniform(k, [c, D], { dtype: model.dtype as 'float32' }), e, 1 - e);
-    return concat([u, reshape(evaluateDevice(model, u, counters), [c, 1])], 1);
+    return concat([u, reshape(evaluateDevice(model, u, counters, lik), [c, 1])], 1);
   })));
   k.dispose();
   const a = await readBack(both, counters);
@@ -103,7 +104,7 @@ export async function deviceInit(model: Model, key: Int32Array, c: number, count
 }
 
 /** Up to maxTries rounds of prior draws for m slots above L*; unfilled slots keep filled = 0. */
-export async function deviceUniform(model: Model, key: Int32Array, m: number, lStar: number, readEvery: number, counters: DeviceCounters, maxTries = 100): Promise<NewPoints> {
+export async function deviceUniform(model: Model, key: Int32Array, m: number, lStar: number, readEvery: number, counters: DeviceCounters, maxTries = 100, lik?: BatchLikelihood): Promise<NewPoints> {
   const D = model.uNdims;
   const dt = model.dtype as 'float32';
   const k = deviceKey(model, key);
@@ -122,7 +123,7 @@ export async function deviceUniform(model: Model, key: Int32Array, m: number, lS
     for (let r = 0; r < maxTries; r++) {
       st = swap(st, on(model, () => tidy(() => {
         const u = clip(uniform(foldIn(k, r), [m, D], { dtype: dt }), e, 1 - e);
-        const lp = evaluateDevice(model, u, counters);
+        const lp = evaluateDevice(model, u, counters, lik);
         const open = sub(1, st.filled);
         const bad = mul(open, maximum(isNan(lp), equal(lp, Infinity)));
         const take = mul(open, greater(lp, lStar));
@@ -178,6 +179,7 @@ export async function deviceSlice(
   lStar: number,
   opts: DeviceSliceOptions,
   counters: DeviceCounters,
+  lik?: BatchLikelihood,
 ): Promise<NewPoints> {
   const D = model.uNdims;
   const dt = model.dtype as 'float32';
@@ -227,7 +229,7 @@ export async function deviceSlice(
         // a uniform proposal in the bracket, all chains in one call
         const t = add(tL, mul(sub(tR, tL), uniform(foldIn(kr, 1), [m], { dtype: dt })));
         const prop = clip(add(st.x, mul(reshape(t, [m, 1]), dir)), e, 1 - e);
-        const lp = evaluateDevice(model, prop, counters);
+        const lp = evaluateDevice(model, prop, counters, lik);
         const running = less(st.j, S);
         const bad = mul(running, maximum(isNan(lp), equal(lp, Infinity)));
         const acc = mul(running, maximum(greater(lp, lStar), mul(equal(lp, lStar), equal(st.lx, lStar))));

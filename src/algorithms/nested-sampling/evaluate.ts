@@ -5,16 +5,18 @@
 import { NumericalError, ShapeError } from '../../errors.js';
 import { tensor } from '../../autodiff/ops/creation.js';
 import { tidy } from '../../memory.js';
-import type { Model } from './model.js';
+import type { BatchLikelihood } from './likelihood.js';
 
-/** log L at the rows of u (m × D, row-major); counts the evaluations in `counter`. */
-export function evaluateRows(model: Model, u: Float64Array, m: number, counter: { numEval: number }): Float64Array {
+/** log L at the rows of u (m × D, row-major), jitted or not as `lik` says; counts the evaluations in `counter`. */
+export function evaluateRows(lik: BatchLikelihood, u: Float64Array, m: number, counter: { numEval: number }): Float64Array {
+  const model = lik.model;
   const D = model.uNdims;
   if (m === 0) return new Float64Array(0);
   const out = tidy(() => {
-    const l = model.logLikelihoodBatch(tensor(u.subarray(0, m * D), { shape: [m, D], dtype: 'float64' }));
-    if (l.ndim !== 1 || l.shape[0] !== m) throw new ShapeError(`ns: logLikelihood must return a scalar per point; over ${m} points it gave shape [${l.shape.join(', ')}].`);
-    return Float64Array.from(l.dataSync());
+    const { l, b } = lik.rows(u, m);
+    if (l.ndim !== 1 || l.shape[0] !== b) throw new ShapeError(`ns: logLikelihood must return a scalar per point; over ${b} points it gave shape [${l.shape.join(', ')}].`);
+    // jitted, the batch was padded to b rows: the first m values are the points'
+    return Float64Array.from(l.dataSync().subarray(0, m));
   });
   counter.numEval += m;
   for (let i = 0; i < m; i++) {

@@ -12,3 +12,4 @@ export { TERMINATION_BITS, terminationNames, and, or, type TerminationCond, type
 export { countCrossedEdges, type CrossedEdges } from './tree.js';
 export type { FreshPoints } from './device-shell.js';
 export type { DeviceCounters } from './device-evaluate.js';
+export type { NsJitInfo } from './likelihood.js';

@@ -11,6 +11,9 @@
  * Where the model lives on a backend that reads asynchronously (WebGPU), a shell's chains run on
  * the device (device-shell.ts: accept and shrink by `where`, a status read every `readEvery`
  * rounds) through initAsync/updateAsync; the bookkeeping above stays on the host in float64.
+ *
+ * On both paths the batched likelihood is jitted by default (likelihood.ts: traced once per batch
+ * size, host batches padded to powers of two; `jit: false` gives the same numbers eagerly).
  */
 import { Tensor } from '../../tensor.js';
 import { BackendError, ConfigError, NumericalError } from '../../errors.js';
@@ -26,6 +29,8 @@ import { HostRng } from './rng.js';
 import { freshMoments, withLive, step as momentStep, summary, type Moments } from './evidence.js';
 import { sliceReplace, uniformReplace } from './slice.js';
 import { evaluateRows } from './evaluate.js';
+import { BatchLikelihood, type NsJitInfo } from './likelihood.js';
+import { checkJitOption } from '../../jit/step.js';
 import { byKey } from './tree.js';
 import { checkTermination, evaluateTermination, TERMINATION_BITS, terminationNames, type TerminationCond, type TerminationRegister } from './termination.js';
 import { buildResults, type NestedSamplerResults } from './results.js';
@@ -55,6 +60,13 @@ export interface NestedSamplerOptions {
   midpointShrink?: boolean;
   /** Device path (WebGPU): slice rounds between status read-backs (default 4). Results do not depend on it. */
   readEvery?: number;
+  /**
+   * The batched likelihood (prior transform, vmap and log L) traced once per batch size and
+   * replayed (default). A likelihood that cannot be traced (it reads a value on the host) runs
+   * eagerly after one warning; `true` makes that an error, `false` never traces. The same numbers
+   * either way.
+   */
+  jit?: boolean;
 }
 
 /**
@@ -106,7 +118,7 @@ export interface NestedSamplerRunOptions {
   resume?: Checkpoint | string;
 }
 
-const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'parameterEstimation', 'midpointShrink', 'readEvery'];
+const KNOWN = ['maxSamples', 'numLivePoints', 's', 'k', 'shellFraction', 'initEfficiencyThreshold', 'difficultModel', 'parameterEstimation', 'midpointShrink', 'readEvery', 'jit'];
 const RUN_KNOWN = ['terminationCond', 'onProgress', 'signal', 'progress', 'checkpoint', 'resume'];
 
 const posInt = (op: string, k: string, v: unknown): number => {
@@ -154,6 +166,8 @@ export class NestedSampler {
   onDevice: boolean;
   /** Device path counters: batched likelihood calls and read-backs (evaluations are in the state). */
   readonly deviceCounters: DeviceCounters = { numEval: 0, calls: 0, reads: 0 };
+  /** The batched likelihood with the jit option applied (it holds the compiled programs). */
+  private readonly lik: BatchLikelihood;
 
   constructor(model: Model, options: NestedSamplerOptions = {}) {
     const op = 'ns.NestedSampler';
@@ -192,6 +206,17 @@ export class NestedSampler {
     this.midpointShrink = bool(op, 'midpointShrink', options.midpointShrink) ?? !hard;
     this.readEvery = options.readEvery === undefined ? 4 : posInt(op, 'readEvery', options.readEvery);
     this.onDevice = !model.backend.readSync;
+    this.lik = new BatchLikelihood(model, checkJitOption(op, options.jit));
+  }
+
+  /** Whether the likelihood is jitted, how often it was traced, and its program cache. */
+  jitInfo(): NsJitInfo {
+    return this.lik.info();
+  }
+
+  /** Frees the compiled likelihood programs; the sampler keeps working (it retraces). */
+  dispose(): void {
+    this.lik.dispose();
   }
 
   /** The host words of a key on any backend, and a CPU key tensor with them (kept: used after an await). */
@@ -206,7 +231,7 @@ export class NestedSampler {
     const [words, k] = await this.hostKey('ns.NestedSampler.init', key);
     try {
       if (!this.onDevice) return this.init(k);
-      return this.init(k, await deviceInit(this.model, words, this.numLivePoints, this.deviceCounters));
+      return this.init(k, await deviceInit(this.model, words, this.numLivePoints, this.deviceCounters, this.lik));
     } finally {
       k.dispose();
     }
@@ -220,7 +245,7 @@ export class NestedSampler {
       const { lStar, seeds } = this.contour(state);
       const { seedU, seedL } = this.seedRows(state, seeds);
       const o = { shellSize: this.shellSize, numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k, readEvery: this.readEvery };
-      return this.update(state, k, await deviceShell(this.model, { lStar, seedU, seedL, uniformPhase: state.uniformPhase }, words, o, this.deviceCounters));
+      return this.update(state, k, await deviceShell(this.model, { lStar, seedU, seedL, uniformPhase: state.uniformPhase }, words, o, this.deviceCounters, this.lik));
     } finally {
       k.dispose();
     }
@@ -267,7 +292,7 @@ export class NestedSampler {
     const D = this.model.uNdims;
     const counter = { numEval: points ? c : 0 };
     const u = points ? points.u : rng.open(c * D);
-    const l = points ? points.logL : evaluateRows(this.model, u, c, counter);
+    const l = points ? points.logL : evaluateRows(this.lik, u, c, counter);
     const logL = Array.from(l);
     // a −∞ likelihood is a valid (zero) value: such points stay and die first
     const live = Array.from({ length: c }, (_, i) => i).sort(byKey(logL));
@@ -334,7 +359,7 @@ export class NestedSampler {
       counter.numEval = fresh.numEval;
       todo = [];
     } else if (uniformPhase) {
-      const r = uniformReplace(this.model, rng, m, lStar, counter);
+      const r = uniformReplace(this.lik, rng, m, lStar, counter);
       const left: number[] = [];
       for (let i = 0; i < m; i++) {
         newCost[i] = r.cost[i]!;
@@ -347,7 +372,7 @@ export class NestedSampler {
     }
     if (todo.length > 0) {
       const { seedU, seedL } = this.seedRows(state, seeds);
-      const r = sliceReplace(this.model, rng, seedU, seedL, todo.length, lStar, { numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k }, counter);
+      const r = sliceReplace(this.lik, rng, seedU, seedL, todo.length, lStar, { numSlices: this.numSlices, midpointShrink: this.midpointShrink, numPhantom: this.k }, counter);
       todo.forEach((slot, j) => {
         newU.set(r.u.subarray(j * D, (j + 1) * D), slot * D);
         newL[slot] = r.logL[j]!;

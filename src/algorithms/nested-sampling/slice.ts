@@ -8,7 +8,7 @@
  * chain's states after its last k intermediate steps (before the final one) are kept too: they
  * satisfy the contour, cost no evaluations, and join the samples (jaxns' num_phantom_save).
  */
-import type { Model } from './model.js';
+import type { BatchLikelihood } from './likelihood.js';
 import type { HostRng } from './rng.js';
 import { evaluateRows } from './evaluate.js';
 
@@ -26,13 +26,13 @@ export interface NewPoints {
 const above = (l: number, lStar: number, l0: number): boolean => l > lStar || (l === lStar && l0 === lStar);
 
 /** Up to maxTries rounds of prior draws for m slots; slots left unfilled keep filled = 0. */
-export function uniformReplace(model: Model, rng: HostRng, m: number, lStar: number, counter: { numEval: number }, maxTries = 100): NewPoints {
-  const D = model.uNdims;
+export function uniformReplace(lik: BatchLikelihood, rng: HostRng, m: number, lStar: number, counter: { numEval: number }, maxTries = 100): NewPoints {
+  const D = lik.model.uNdims;
   const res: NewPoints = { u: new Float64Array(m * D), logL: new Float64Array(m).fill(-Infinity), cost: new Float64Array(m), filled: new Uint8Array(m) };
   let open = Array.from({ length: m }, (_, i) => i);
   for (let t = 0; t < maxTries && open.length > 0; t++) {
     const u = rng.open(open.length * D);
-    const l = evaluateRows(model, u, open.length, counter);
+    const l = evaluateRows(lik, u, open.length, counter);
     const still: number[] = [];
     open.forEach((slot, j) => {
       res.cost[slot]!++;
@@ -59,7 +59,7 @@ export interface SliceOptions {
 
 /** m chains from the seeds (rows of seedU with seedL > L* or on a plateau), numSlices steps each. */
 export function sliceReplace(
-  model: Model,
+  lik: BatchLikelihood,
   rng: HostRng,
   seedU: Float64Array,
   seedL: Float64Array,
@@ -68,7 +68,7 @@ export function sliceReplace(
   opts: SliceOptions,
   counter: { numEval: number },
 ): NewPoints {
-  const D = model.uNdims;
+  const D = lik.model.uNdims;
   const x = new Float64Array(m * D);
   const lx = new Float64Array(m);
   const cost = new Float64Array(m);
@@ -125,7 +125,7 @@ export function sliceReplace(
           prop[k * D + d] = Math.min(1 - 2 ** -53, Math.max(2 ** -53, v));
         }
       });
-      const l = evaluateRows(model, prop, active.length, counter);
+      const l = evaluateRows(lik, prop, active.length, counter);
       const still: number[] = [];
       rejections++;
       active.forEach((i, k) => {

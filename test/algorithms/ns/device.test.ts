@@ -78,6 +78,8 @@ test('device path: memory is flat over a run (only the results are left)', async
   const r = await ns.run(key);
   const { samples, USamples, logLSamples, logDpMean, logXMean, numLivePointsPerSample } = r;
   bt.dispose([samples, USamples, logLSamples, logDpMean, logXMean, numLivePointsPerSample]);
+  // the jitted likelihood's programs hold the constants they captured until the sampler is disposed
+  ns.dispose();
   assert.is(bt.memory().numTensors, before);
 });
 
