@@ -16,9 +16,11 @@ import { narrowFunc, trsmFunc, trsmName, widenFunc } from './wasm-trsm.js';
 type Fn = (...args: number[]) => void;
 
 const PAGE = 65536;
-/** f64x2 vectors per column panel of the main kernel (the last pairs of columns use nv = 1). Measured on
- * [30,20,20]\[30,20,9000] (2-core EPYC, loaded): nv 2/3/4 within noise of each other, nv 1 slower. */
-const NV = 2;
+/** f64x2 vectors per column panel of the main kernel (the last pairs of columns use nv = 1). Each
+ * coefficient of A is splatted once per panel, and the diagonal's divisions of the nv vectors overlap,
+ * so wider is better until registers run out. Measured on [30,20,20]\[30,20,9000] (2-core EPYC,
+ * loaded), float64 GFLOP/s: nv 2 ≈ 6.1–7.3, nv 3 ≈ 6.0–6.7, nv 4 ≈ 6.7–7.3, nv 5 ≈ 6.2, nv 6 ≈ 6.8, nv 8 ≈ 6.3. */
+const NV = 4;
 /** Panels per column tile: a tile's rows stay in L1 while every step of the solve sweeps it. */
 const TILE_P = 16;
 /** Operands beyond this many bytes of Wasm memory stay on the JS path (keeps addresses positive i32s). */

@@ -56,15 +56,7 @@ class Gen {
       this.c.get(src[r]!).v128Store(off);
     }
   }
-  /** Pushes ((a0·v0 + a1·v1) + a2·v2) + a3·v3 where a_q = splat(ptrs[q] + offs[q]). */
-  sum4(ptrs: number[], offs: number[], v: number[]): void {
-    const c = this.c;
-    for (let q = 0; q < 4; q++) {
-      this.splat(ptrs[q]!, offs[q]!);
-      c.get(v[q]!).fmul(8);
-      if (q > 0) c.fadd(8);
-    }
-  }
+
 }
 
 export interface TrsmVariant { lower: boolean; trans: boolean; unit: boolean; /** f64x2 vectors per panel */ nv: number }
@@ -139,33 +131,50 @@ function rowPtrs(g: Gen, pa: number[], base: number, d8: number, plus = 0): void
   }
 }
 
-/** Diagonal 4×4 block by substitution, in the JS order. `order` lists the block rows in solve order;
- * coef(r, s) is the (ptr, off) of the coefficient multiplying solved row s in row r; diag(r) that of
- * the divisor. acc[r] holds the right-hand side of row r and receives its solution. */
-function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[],
+/** Diagonal 4×4 block by substitution, in the JS order, for every vector u of a panel (acc[r][u]).
+ * `order` lists the block rows in solve order; coef(r, s) is the (ptr, off) of the coefficient
+ * multiplying solved row s in row r; diag(r) that of the divisor. acc[r][u] holds the right-hand side
+ * of row r and receives its solution. Each coefficient is splatted once (into sp) for all the vectors:
+ * per element the operations and their order are the JS ones, only the loads are shared. */
+function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[][], sp: number,
   coef: (r: number, s: number) => [number, number], diag: (r: number) => [number, number]): void {
   const c = g.c;
+  const nv = acc[0]!.length;
   for (let a = 0; a < 4; a++) {
     const r = order[a]!;
-    c.get(acc[r]!);
     for (let b = 0; b < a; b++) {
       const s = order[b]!;
       const [p, o] = coef(r, s);
-      g.splat(p, o);
-      c.get(acc[s]!).fmul(8).fsub(8);
+      g.splat(p, o); c.set(sp);
+      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).get(acc[s]![u]!).fmul(8).fsub(8).set(acc[r]![u]!);
     }
-    if (!unit) { const [p, o] = diag(r); g.splat(p, o); c.fdiv(8); }
-    c.set(acc[r]!);
+    if (!unit) {
+      const [p, o] = diag(r);
+      g.splat(p, o); c.set(sp);
+      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).fdiv(8).set(acc[r]![u]!);
+    }
   }
 }
 
-/** acc[r] := acc[r] - (((a_r0·x0 + a_r1·x1) + a_r2·x2) + a_r3·x3) with a_rq at pa[r] + 8q: the
- * left-looking 4×4 update (JS update4x4). */
-function update4x4(g: Gen, acc: number[], pa: number[], x: number[]): void {
+/** The left-looking 4×4 update (JS update4x4) for every vector u of a panel:
+ * acc[r][u] := acc[r][u] - (((a_r0·x0u + a_r1·x1u) + a_r2·x2u) + a_r3·x3u) with a_rq at pa[r] + 8q and
+ * x_qu the panel's rows at pk. The 4×nv x vectors are loaded first and each coefficient is splatted
+ * once for all nv vectors (the splats were the kernel's main load traffic); per element the
+ * operations and their order are unchanged, hence the same bits. */
+function update4x4(g: Gen, acc: number[][], pa: number[], pk: number, ldMul: number[], xs: number[][], sp: number[]): void {
+  const c = g.c;
+  const nv = acc[0]!.length;
+  for (let u = 0; u < nv; u++) g.load4(col(xs, u), pk, ldMul, 16 * u);
   for (let r = 0; r < 4; r++) {
-    g.c.get(acc[r]!);
-    g.sum4([pa[r]!, pa[r]!, pa[r]!, pa[r]!], [0, 8, 16, 24], x);
-    g.c.fsub(8).set(acc[r]!);
+    for (let q = 0; q < 4; q++) { g.splat(pa[r]!, 8 * q); c.set(sp[q]!); }
+    for (let u = 0; u < nv; u++) {
+      c.get(acc[r]![u]!);
+      for (let q = 0; q < 4; q++) {
+        c.get(sp[q]!).get(xs[q]![u]!).fmul(8);
+        if (q > 0) c.fadd(8);
+      }
+      c.fsub(8).set(acc[r]![u]!);
+    }
   }
 }
 
@@ -200,7 +209,7 @@ function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const aRow = g.i32(), xOff = g.i32(), xRow = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
   const i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const acc = grid(g, 4, nv), x = vecs(g, 4);
+  const acc = grid(g, 4, nv), xs = grid(g, 4, nv), sp = vecs(g, 4);
   c.get(P.aP).set(aRow); // &A[i, 0]
   c.i32(0).set(xOff); // i*ld
   c.i32(0).set(bi);
@@ -213,15 +222,13 @@ function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
       c.get(xc).set(pk);
       c.get(bi).set(kc);
       g.repeat(kc, () => {
-        for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
+        update4x4(g, acc, pa, pk, ldMul, xs, sp);
         for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
         g.bump(pk, ld4);
       });
       // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
-      for (let u = 0; u < nv; u++) {
-        diagBlock(g, v.unit, [0, 1, 2, 3], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
-        g.store4(col(acc, u), xRow, ldMul, 16 * u);
-      }
+      diagBlock(g, v.unit, [0, 1, 2, 3], acc, sp[0]!, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+      for (let u = 0; u < nv; u++) g.store4(col(acc, u), xRow, ldMul, 16 * u);
     });
     c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
     g.bump(xOff, ld4);
@@ -261,7 +268,7 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const aTop = g.i32(), xOff = g.i32(), xTop = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
   const pd = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const acc = grid(g, 4, nv), x = vecs(g, 4);
+  const acc = grid(g, 4, nv), xs = grid(g, 4, nv), sp = vecs(g, 4);
   // pd = &A[j, j], xOff = j*ld for the block's top row j = d-4-4bi.
   c.get(P.d).i32(4).sub().tee(t).get(d8).i32(8).add().mul().get(P.aP).add().set(pd);
   c.get(t).get(P.ld).mul().set(xOff);
@@ -275,16 +282,14 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
       c.get(xTop).get(ld4).add().set(pk); // &X[j+4]
       c.get(bi).set(kc);
       g.repeat(kc, () => {
-        for (let u = 0; u < nv; u++) { g.load4(x, pk, ldMul, 16 * u); update4x4(g, col(acc, u), pa, x); }
+        update4x4(g, acc, pa, pk, ldMul, xs, sp);
         for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
         g.bump(pk, ld4);
       });
       // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
       rowPtrs(g, pa, pd, d8);
-      for (let u = 0; u < nv; u++) {
-        diagBlock(g, v.unit, [3, 2, 1, 0], col(acc, u), (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
-        g.store4(col(acc, u), xTop, ldMul, 16 * u);
-      }
+      diagBlock(g, v.unit, [3, 2, 1, 0], acc, sp[0]!, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+      for (let u = 0; u < nv; u++) g.store4(col(acc, u), xTop, ldMul, 16 * u);
     });
     c.get(pd).get(d8).i32(8).add().i32(4).mul().sub().set(pd);
     c.get(xOff).get(ld4).sub().set(xOff);
@@ -325,26 +330,24 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
 function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number, single: number, vs: number[][], x: number[]): void {
   const c = g.c;
   const { ldMul, ld4, nv } = ctx;
-  g.repeat(count4, () => {
+  // One row k: its 4 coefficients are splatted once (into x) and used for all nv vectors; per element
+  // the operations and their order are the JS ones. `addr` pushes the row's address.
+  const row = (addr: () => void, offs: number) => {
+    for (let p = 0; p < 4; p++) { g.splat(pa[p]!, offs); c.set(x[p]!); }
     for (let u = 0; u < nv; u++) {
-      g.load4(x, pk, ldMul, 16 * u);
-      for (let q = 0; q < 4; q++) {
-        c.get(x[q]!);
-        g.sum4(pa, [8 * q, 8 * q, 8 * q, 8 * q], col(vs, u));
-        c.fsub(8).set(x[q]!);
-      }
-      g.store4(x, pk, ldMul, 16 * u);
+      addr();
+      addr(); c.v128Load(16 * u);
+      for (let p = 0; p < 4; p++) { c.get(x[p]!).get(vs[p]![u]!).fmul(8); if (p > 0) c.fadd(8); }
+      c.fsub(8).v128Store(16 * u);
     }
+  };
+  g.repeat(count4, () => {
+    for (let q = 0; q < 4; q++) row(() => { c.get(pk); if (q > 0) c.get(ldMul[q]!).add(); }, 8 * q);
     for (let p = 0; p < 4; p++) g.bump(pa[p]!, 32, true);
     g.bump(pk, ld4);
   });
   g.repeat(single, () => {
-    for (let u = 0; u < nv; u++) {
-      c.get(pk);
-      c.get(pk).v128Load(16 * u);
-      g.sum4(pa, [0, 0, 0, 0], col(vs, u));
-      c.fsub(8).v128Store(16 * u);
-    }
+    row(() => c.get(pk), 0);
     for (let p = 0; p < 4; p++) g.bump(pa[p]!, 8, true);
     g.bump(pk, P.ld);
   });
@@ -369,11 +372,9 @@ function lowerT(ctx: Ctx): void {
       c.get(xc).get(xOff).add().set(xTop);
       rowPtrs(g, pa, pd, d8);
       // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
-      for (let u = 0; u < nv; u++) {
-        g.load4(col(vs, u), xTop, ldMul, 16 * u);
-        diagBlock(g, v.unit, [3, 2, 1, 0], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
-        g.store4(col(vs, u), xTop, ldMul, 16 * u);
-      }
+      for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
+      diagBlock(g, v.unit, [3, 2, 1, 0], vs, x[0]!, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+      for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
       rowPtrs(g, pa, aTop, d8); // &A[j+r, 0]
       c.get(xc).set(pk);
       c.get(j).i32(2).shrU().set(k4);
@@ -431,11 +432,9 @@ function upperT(ctx: Ctx): void {
       c.get(xc).get(xOff).add().set(xTop);
       rowPtrs(g, pa, pd, d8);
       // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
-      for (let u = 0; u < nv; u++) {
-        g.load4(col(vs, u), xTop, ldMul, 16 * u);
-        diagBlock(g, v.unit, [0, 1, 2, 3], col(vs, u), (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
-        g.store4(col(vs, u), xTop, ldMul, 16 * u);
-      }
+      for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
+      diagBlock(g, v.unit, [0, 1, 2, 3], vs, x[0]!, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+      for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
       for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true); // &A[i+r, i+4]
       c.get(xTop).get(ld4).add().set(pk);
       c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
