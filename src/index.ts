@@ -55,4 +55,5 @@ export * as distributions from './distributions/index.js';
 export * as flows from './flows/index.js';
 export * as diagnostics from './diagnostics/index.js';
 export { jit, type JitOptions, type JitCacheInfo, type Jitted } from './jit/jit.js';
+export type { JitOption } from './jit/step.js';
 export * as imnn from './algorithms/imnn/index.js';

@@ -167,13 +167,19 @@ export interface MinibatchOptions {
   dropLast?: boolean;
 }
 
+/** What minibatches returns: an endless iterator of batches that can free its permutation. */
+export interface MinibatchIterator extends IterableIterator<PyTree> {
+  /** Frees the epoch's permutation (a later next() makes it again, so the batches are the same). */
+  dispose(): void;
+}
+
 /**
  * An endless iterator of minibatches of `data` (a pytree whose leaves share a leading axis of N
  * rows), reshuffled every epoch. Each batch is made when next() is called, so inside run()'s
  * per-step tidy it is freed after its step. With a key the iterator holds the epoch's permutation
  * (one tensor): dispose() frees it (a later next() makes it again, so the batches are the same).
  */
-export function minibatches(data: PyTree, options: MinibatchOptions): IterableIterator<PyTree> & { dispose(): void } {
+export function minibatches(data: PyTree, options: MinibatchOptions): MinibatchIterator {
   checkKnown('sgmcmc.minibatches', options, ['batchSize', 'key', 'dropLast']);
   const [ls, def] = flatten(data);
   if (ls.length === 0) throw new ConfigError('sgmcmc.minibatches: data has no Tensor leaves.');
@@ -192,7 +198,7 @@ export function minibatches(data: PyTree, options: MinibatchOptions): IterableIt
   let epoch = -1;
   let perm: Tensor | null = null;
   let pos = perEpoch;
-  const it: IterableIterator<PyTree> & { dispose(): void } = {
+  const it: MinibatchIterator = {
     [Symbol.iterator]() {
       return it;
     },

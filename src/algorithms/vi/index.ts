@@ -6,7 +6,7 @@
 export { VI, type VIOptions, type EpochRecord, type LossHistory, type RunResult } from './vi.js';
 export {
   build, init, update, fit, fitToPrior, readEpoch, checkEpoch,
-  type VIState, type VITransform, type EpochAux, type EpochValues, type FitOptions, type FitResult, type FitToPriorOptions,
+  type VIState, type VITransform, type EpochAux, type EpochValues, type FitOptions, type FitResult, type FitToPriorOptions, type EstimateFn, type Estimate,
 } from './functional.js';
 export { makeConfig, type BuildOptions, type VIConfig } from './config.js';
 export {
