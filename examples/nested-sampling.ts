@@ -80,7 +80,9 @@ async function shellsDemo(outDir: string): Promise<ResultRow[]> {
   });
   const keys = [bt.random.key(2024), bt.random.key(2025), bt.random.key(2026)];
   const t0 = performance.now();
-  const r = await new bt.ns.NestedSampler(model, { numLivePoints: 200 }).run(keys[0]!);
+  const sampler = new bt.ns.NestedSampler(model, { numLivePoints: 200 });
+  const r = await sampler.run(keys[0]!);
+  sampler.dispose(); // its compiled likelihood programs
   const seconds = (performance.now() - t0) / 1000;
   console.log(
     `Gaussian shells: log Z ${pm(r.logZMean, r.logZUncert)} (exact ${exactLogZ}; a 1200² grid gives ${grid.logZ.toFixed(4)}), ${r.totalNumLikelihoodEvaluations} evaluations, ` +
