@@ -203,6 +203,44 @@ function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number[]): void
   c.end();
 }
 
+/**
+ * One tail row of the N forms (left-looking), every vector u of a panel: X_row −= A[pa] X[pk] over
+ * `count` earlier-solved rows (zeros skipped; pa += 8, pk += ld each), then X_row /= A[diag]
+ * (read after the loop). The caller sets pa, pk and count; count is used up.
+ */
+function tailRowLeft(g: Gen, unit: boolean, xRow: number, acc: number[], pa: number, pk: number, count: number, diag: number): void {
+  const c = g.c;
+  for (let u = 0; u < acc.length; u++) c.get(xRow).v128Load(16 * u).set(acc[u]!);
+  g.repeat(count, () => {
+    axpyIfNonzero(g, acc, pa, pk);
+    g.bump(pa, 8, true);
+    g.bump(pk, P.ld);
+  });
+  for (let u = 0; u < acc.length; u++) {
+    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(8).set(acc[u]!); }
+    c.get(xRow).get(acc[u]!).v128Store(16 * u);
+  }
+}
+
+/**
+ * One tail row of the transposed forms (right-looking), every vector u of a panel: X_row /= A[diag],
+ * then X[pk] −= A[pa] X_row over `count` rows still to solve (zeros skipped; pa += 8, pk += ld
+ * each). The caller sets pa, pk and count; count is used up.
+ */
+function tailRowRight(g: Gen, unit: boolean, xRow: number, acc: number[], pa: number, pk: number, count: number, diag: number): void {
+  const c = g.c;
+  for (let u = 0; u < acc.length; u++) {
+    c.get(xRow).v128Load(16 * u).set(acc[u]!);
+    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(8).set(acc[u]!); }
+    c.get(xRow).get(acc[u]!).v128Store(16 * u);
+  }
+  g.repeat(count, () => {
+    rowUpdateIfNonzero(g, pa, pk, acc);
+    g.bump(pa, 8, true);
+    g.bump(pk, P.ld);
+  });
+}
+
 /** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
 function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const c = g.c;
@@ -241,19 +279,10 @@ function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   g.repeat(rl, () => {
     panels(() => {
       c.get(xc).get(xOff).add().set(xRow);
-      for (let u = 0; u < nv; u++) c.get(xRow).v128Load(16 * u).set(a0[u]!);
       c.get(aRow).set(pa[0]!);
       c.get(xc).set(pk);
       c.get(i).set(t);
-      g.repeat(t, () => {
-        axpyIfNonzero(g, a0, pa[0]!, pk);
-        g.bump(pa[0]!, 8, true);
-        g.bump(pk, P.ld);
-      });
-      for (let u = 0; u < nv; u++) {
-        if (!v.unit) { c.get(a0[u]!); g.splat(pa[0]!, 0); c.fdiv(8).set(a0[u]!); }
-        c.get(xRow).get(a0[u]!).v128Store(16 * u);
-      }
+      tailRowLeft(g, v.unit, xRow, a0, pa[0]!, pk, t, pa[0]!); // the loop leaves pa[0] at A[i, i]
     });
     g.bump(aRow, d8);
     g.bump(xOff, P.ld);
@@ -304,19 +333,10 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   g.repeat(rl, () => {
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
-      for (let u = 0; u < nv; u++) c.get(xTop).v128Load(16 * u).set(a0[u]!);
       c.get(pd).i32(8).add().set(pa[0]!);
       c.get(xTop).get(P.ld).add().set(pk);
       c.get(P.d).get(bi).sub().i32(1).sub().set(kc);
-      g.repeat(kc, () => {
-        axpyIfNonzero(g, a0, pa[0]!, pk);
-        g.bump(pa[0]!, 8, true);
-        g.bump(pk, P.ld);
-      });
-      for (let u = 0; u < nv; u++) {
-        if (!v.unit) { c.get(a0[u]!); g.splat(pd, 0); c.fdiv(8).set(a0[u]!); }
-        c.get(xTop).get(a0[u]!).v128Store(16 * u);
-      }
+      tailRowLeft(g, v.unit, xTop, a0, pa[0]!, pk, kc, pd);
     });
     c.get(pd).get(d8).i32(8).add().sub().set(pd);
     c.get(xOff).get(P.ld).sub().set(xOff);
@@ -393,19 +413,10 @@ function lowerT(ctx: Ctx): void {
     c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
-      for (let u = 0; u < nv; u++) {
-        c.get(xTop).v128Load(16 * u).set(acc[u]!);
-        if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
-        c.get(xTop).get(acc[u]!).v128Store(16 * u);
-      }
       c.get(aTop).set(pa[0]!);
       c.get(xc).set(pk);
       c.get(i).set(t);
-      g.repeat(t, () => {
-        rowUpdateIfNonzero(g, pa[0]!, pk, acc);
-        g.bump(pa[0]!, 8, true);
-        g.bump(pk, P.ld);
-      });
+      tailRowRight(g, v.unit, xTop, acc, pa[0]!, pk, t, pd);
     });
     c.get(aTop).get(d8).sub().set(aTop);
     c.get(xOff).get(P.ld).sub().set(xOff);
@@ -450,19 +461,10 @@ function upperT(ctx: Ctx): void {
   g.repeat(rl, () => {
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
-      for (let u = 0; u < nv; u++) {
-        c.get(xTop).v128Load(16 * u).set(acc[u]!);
-        if (!v.unit) { c.get(acc[u]!); g.splat(pd, 0); c.fdiv(8).set(acc[u]!); }
-        c.get(xTop).get(acc[u]!).v128Store(16 * u);
-      }
       c.get(pd).i32(8).add().set(pa[0]!);
       c.get(xTop).get(P.ld).add().set(pk);
       c.get(P.d).get(i).sub().i32(1).sub().set(t);
-      g.repeat(t, () => {
-        rowUpdateIfNonzero(g, pa[0]!, pk, acc);
-        g.bump(pa[0]!, 8, true);
-        g.bump(pk, P.ld);
-      });
+      tailRowRight(g, v.unit, xTop, acc, pa[0]!, pk, t, pd);
     });
     c.get(pd).get(d8).i32(8).add().add().set(pd);
     g.bump(xOff, P.ld);
