@@ -222,3 +222,18 @@ export function hostTranspose(x: HostArray, perm: readonly number[]): HostArray 
   }
   return { data, shape };
 }
+
+/** Two pytrees are the same bit for bit: same structure, non-tensor leaves equal, tensors of the same shape with Object.is-equal elements (NaN = NaN, 0 ≠ −0). */
+export function assertSameTree(a: unknown, b: unknown, what: string): void {
+  const [la] = bt.tree.flatten(a as never);
+  const [lb] = bt.tree.flatten(b as never);
+  assert.is(la.length, lb.length, `${what}: leaves`);
+  la.forEach((x, i) => {
+    const y = lb[i];
+    if (!(x instanceof bt.Tensor)) return assert.equal(x, y, `${what}: leaf ${i}`);
+    const u = x.dataSync();
+    const v = (y as bt.Tensor).dataSync();
+    assert.equal(x.shape, (y as bt.Tensor).shape, `${what}: leaf ${i} shape`);
+    for (let j = 0; j < u.length; j++) if (!Object.is(u[j], v[j])) assert.unreachable(`${what}: leaf ${i} element ${j}: ${u[j]} vs ${v[j]}`);
+  });
+}

@@ -7,20 +7,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
+import { assertSameTree } from '../../helpers.js';
 
-const sameTree = (a: unknown, b: unknown, what: string) => {
-  const [la] = bt.tree.flatten(a as never);
-  const [lb] = bt.tree.flatten(b as never);
-  assert.is(la.length, lb.length, `${what}: leaves`);
-  la.forEach((x, i) => {
-    const y = lb[i];
-    if (!(x instanceof bt.Tensor)) return assert.equal(x, y, `${what}: leaf ${i}`);
-    const u = x.dataSync();
-    const v = (y as bt.Tensor).dataSync();
-    assert.equal(x.shape, (y as bt.Tensor).shape, `${what}: leaf ${i} shape`);
-    for (let j = 0; j < u.length; j++) if (!Object.is(u[j], v[j])) assert.unreachable(`${what}: leaf ${i} element ${j}: ${u[j]} vs ${v[j]}`);
-  });
-};
 
 // A small logistic regression: params { w: [3], b: [] }, batch { x: [8, 3], y: [8] }.
 function problem(dtype: 'float64' | 'float32') {
@@ -67,7 +55,7 @@ for (const dtype of ['float64', 'float32'] as const) {
       const off = build(logPosterior, { ...opts, jit: false });
       const a = chain(on, params, batch, 6);
       const b = chain(off, params, batch, 6);
-      a.forEach((s, t) => sameTree(s, b[t], `${name} step ${t}`));
+      a.forEach((s, t) => assertSameTree(s, b[t], `${name} step ${t}`));
       assert.is(on.jitInfo().jitted, true);
       assert.is(on.jitInfo().retraces, 1, 'one trace for a fixed shape, whatever the schedule');
       assert.is(off.jitInfo().jitted, false);
@@ -85,7 +73,7 @@ test('parallel chains (vmapped and batched log posterior, batch per chain): jitt
     const p3 = bt.sgmcmc.replicate(params, 3);
     const a = chain(on, p3, batch, 4);
     const b = chain(off, p3, batch, 4);
-    a.forEach((s, t) => sameTree(s, b[t], `parallel ${name} step ${t}`));
+    a.forEach((s, t) => assertSameTree(s, b[t], `parallel ${name} step ${t}`));
     assert.is(on.jitInfo().retraces, 1);
     on.dispose();
   }
@@ -99,7 +87,7 @@ test('parallel chains (vmapped and batched log posterior, batch per chain): jitt
   const p3 = bt.sgmcmc.replicate(params, 3);
   const a = chain(on, p3, perChain, 4);
   const b = chain(off, p3, perChain, 4);
-  a.forEach((s, t) => sameTree(s, b[t], `batched parallel step ${t}`));
+  a.forEach((s, t) => assertSameTree(s, b[t], `batched parallel step ${t}`));
 });
 
 test('a batch with non-tensor leaves (null, numbers) and temperature 0 (no key): jitted = eager; a new number retraces', () => {
@@ -114,7 +102,7 @@ test('a batch with non-tensor leaves (null, numbers) and temperature 0 (no key):
     const batch = { scale: t < 3 ? 0.5 : 2, tag: null };
     [s1] = on.update(s1, batch);
     [s2] = off.update(s2, batch);
-    sameTree(s1, s2, `step ${t}`);
+    assertSameTree(s1, s2, `step ${t}`);
   }
   assert.is(on.jitInfo().retraces, 2, 'two batch.scale values: two traces');
 });
@@ -132,7 +120,7 @@ test('a log posterior that reads the host: one warning, then eager (same numbers
     const off = bt.sgmcmc.sgld.build(lp, { lr: 0.01, jit: false });
     const a = chain(on, bt.tensor([0.3, -0.1]), null, 4);
     const b = chain(off, bt.tensor([0.3, -0.1]), null, 4);
-    a.forEach((s, t) => sameTree(s, b[t], `fallback step ${t}`));
+    a.forEach((s, t) => assertSameTree(s, b[t], `fallback step ${t}`));
     assert.is(warnings.length, 1, `one warning, got ${warnings.length}`);
     assert.match(warnings[0]!, /sgld\.update/);
     assert.match(warnings[0]!, /read on the host/);

@@ -8,21 +8,10 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
+import { assertSameTree } from '../../helpers.js';
 
 const S = bt.simulators;
 
-const sameTree = (a: unknown, b: unknown, what: string) => {
-  const [la] = bt.tree.flatten(a as never);
-  const [lb] = bt.tree.flatten(b as never);
-  assert.is(la.length, lb.length, `${what}: leaves`);
-  la.forEach((x, i) => {
-    const y = lb[i];
-    if (!(x instanceof bt.Tensor)) return assert.equal(x, y, `${what}: leaf ${i}`);
-    const u = x.dataSync();
-    const v = (y as bt.Tensor).dataSync();
-    for (let j = 0; j < u.length; j++) if (!Object.is(u[j], v[j])) assert.unreachable(`${what}: leaf ${i} element ${j}: ${u[j]} vs ${v[j]}`);
-  });
-};
 
 const SIGMA = [[1, 0.3], [0.3, 0.5]];
 function gaussianProblem() {
@@ -61,7 +50,7 @@ for (const [name, extra] of variants) {
     const base = { loss, prior, nSamplesPerEpoch: 5, nSamplesRegularisation: 50, optimizer: bt.optim.adam({ learningRate: 0.05 }), ...extra };
     const a = epochsOf({ ...base, posteriorEstimator: q0() }, y, 5);
     const b = epochsOf({ ...base, posteriorEstimator: q0(), jit: false }, y, 5);
-    a.out.forEach((s, e) => sameTree(s, b.out[e], `${name} epoch ${e}`));
+    a.out.forEach((s, e) => assertSameTree(s, b.out[e], `${name} epoch ${e}`));
     assert.is(a.t.jitInfo().jitted, true);
     assert.is(a.t.jitInfo().retraces, 1);
     assert.is(b.t.jitInfo().retraces, 0);
@@ -86,7 +75,7 @@ test('a simulator loss (random walk, T = 20): the VI class with jit = without, b
   for (let e = 0; e < 3; e++) await off.step(data);
   await off.run(data, 3, Infinity);
   assert.equal(on.lossHistory, off.lossHistory);
-  sameTree(on.state, off.state, 'final state');
+  assertSameTree(on.state, off.state, 'final state');
   assert.is(on.jitInfo().retraces, 1);
   on.dispose();
   off.dispose();
@@ -104,7 +93,7 @@ test('Brock–Hommes with the MMD loss (T = 10, 11 parameters; reverse and forwa
     const q = () => new bt.distributions.MultivariateNormal({ loc, covariance: bt.eye(11).mul(0.01) });
     const a = epochsOf({ ...base, posteriorEstimator: q() }, data, 2);
     const b = epochsOf({ ...base, posteriorEstimator: q(), jit: false }, data, 2);
-    a.out.forEach((s, e) => sameTree(s, b.out[e], `Brock–Hommes ${JSON.stringify(extra)} epoch ${e}`));
+    a.out.forEach((s, e) => assertSameTree(s, b.out[e], `Brock–Hommes ${JSON.stringify(extra)} epoch ${e}`));
     assert.is(a.t.jitInfo().jitted, true);
     a.t.dispose();
   }
@@ -124,7 +113,7 @@ test('a loss that reads the host: one warning, then eager with the same numbers;
     delete (base as Record<string, unknown>).sampleEvaluation;
     const a = epochsOf({ ...base, posteriorEstimator: q0() }, y, 3);
     const b = epochsOf({ ...base, posteriorEstimator: q0(), jit: false }, y, 3);
-    a.out.forEach((s, e) => sameTree(s, b.out[e], `fallback epoch ${e}`));
+    a.out.forEach((s, e) => assertSameTree(s, b.out[e], `fallback epoch ${e}`));
     assert.is(warnings.length, 1, `one warning, got ${warnings.length}`);
     assert.match(warnings[0]!, /vi\.update/);
     assert.match(warnings[0]!, /jit: false/);
