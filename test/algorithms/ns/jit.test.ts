@@ -8,6 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
+import { testBasic } from '../../../examples/ns/em-problems.js';
 
 const { Prior, Model, NestedSampler } = bt.ns;
 const D = 4;
@@ -186,15 +187,7 @@ test('memory stays flat over repeated jitted runs; dispose frees the programs an
 
 test('evidence maximisation: with jit the E-steps see each new θ (program inputs), the same trajectory as jit: false', async () => {
   // jaxns' test_basic: y = x + Φ⁻¹(quickUnit(θ)) is a parametrised prior, so θ enters T_θ
-  const model = new Model({
-    priorModel: function* () {
-      const x = yield new Prior({ dist: 'Uniform', low: 0, high: 1 }, 'x');
-      const y = yield new Prior({ dist: 'Normal', loc: x, scale: 1 }, 'y').parametrised();
-      const sigma = yield new Prior({ dist: 'Exponential', rate: 1 }, 'sigma');
-      return [y, sigma];
-    },
-    logLikelihood: (y: bt.Tensor, s: bt.Tensor) => bt.sub(bt.sub(bt.mul(-0.5, bt.square(bt.div(y, s))), bt.log(s)), 0.5 * Math.log(2 * Math.PI)),
-  });
+  const model = testBasic()!;
   const train = async (jit: boolean) =>
     new bt.em.EvidenceMaximisation({ model, nsOptions: { maxSamples: 900, numLivePoints: 30, jit }, solver: 'sgd', logZFtol: 0, logZAtol: 0, key: bt.random.key(21) }).train(2);
   const a = await train(true);
