@@ -37,18 +37,12 @@ interface Timing {
   cpuMsPerSample: number;
 }
 
-interface Row {
+/** A case: the jitted timing (process CPU time per sample is steadier than wall time on a shared machine) beside the eager one. */
+interface Row extends Timing {
   model: string;
   params: number;
   samples: number;
   mode: string;
-  epochs: number;
-  seconds: number;
-  epochsPerSecond: number;
-  msPerEpoch: number;
-  msPerSample: number;
-  /** process CPU time (user + system) per sample: steadier than wall time on a shared machine */
-  cpuMsPerSample: number;
   /** the same case with jit: false (the fields above are the default, jitted) */
   eager: Timing;
   /** eager ÷ jitted time per epoch: by process CPU time, and by wall time */
