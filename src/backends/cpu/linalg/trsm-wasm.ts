@@ -10,12 +10,11 @@
  */
 import type { FloatArray } from './scratch.js';
 import { assemble } from '../matmul/wasm-emit.js';
-import { Wasm, type WasmMemory } from '../matmul/wasm-api.js';
+import { Wasm, WasmHeap } from '../matmul/wasm-api.js';
 import { narrowFunc, trsmFunc, trsmName, widenFunc } from './wasm-trsm.js';
 
 type Fn = (...args: number[]) => void;
 
-const PAGE = 65536;
 /** f64x2 vectors per column panel of the main kernel (the last pairs of columns use nv = 1). Each
  * coefficient of A is splatted once per panel, and the diagonal's divisions of the nv vectors overlap,
  * so wider is better until registers run out. Measured on [30,20,20]\[30,20,9000] (2-core EPYC,
@@ -26,9 +25,7 @@ const TILE_P = 16;
 /** Operands beyond this many bytes of Wasm memory stay on the JS path (keeps addresses positive i32s). */
 const MAX_BYTES = 1 << 30;
 
-let memory: WasmMemory | undefined;
-let heap64: Float64Array;
-let heap32: Float32Array;
+let heap: WasmHeap | undefined;
 let kernels: Record<string, Fn> = {};
 /** null: not tried yet; false: this engine has no Wasm SIMD (or compiling failed), so callers use JS. */
 let ready: boolean | null = null;
@@ -42,24 +39,11 @@ function init(): boolean {
     const mem = new Wasm.Memory({ initial: 16 });
     const inst = new Wasm.Instance(new Wasm.Module(assemble(funcs, { shared: false, maxPages: 0 })), { env: { mem } });
     kernels = inst.exports as Record<string, Fn>;
-    memory = mem;
-    refreshViews();
+    heap = new WasmHeap(mem);
     return true;
   } catch {
     return false;
   }
-}
-
-function refreshViews(): void {
-  heap64 = new Float64Array(memory!.buffer);
-  heap32 = new Float32Array(memory!.buffer);
-}
-
-function ensureBytes(bytes: number): void {
-  const have = memory!.buffer.byteLength;
-  if (bytes <= have) return;
-  memory!.grow(Math.ceil((bytes - have) / PAGE));
-  refreshViews();
 }
 
 const align16 = (x: number) => Math.ceil(x / 16) * 16;
@@ -87,8 +71,8 @@ export function trsmWasm(
   const sBase = align16(xBase + n * ld + 16);
   const end = sBase + (f32 ? n * m * 4 : 0) + 32;
   if (end > MAX_BYTES) return false;
-  ensureBytes(end);
-  const H = heap64, H32 = heap32;
+  heap!.ensureBytes(end);
+  const H = heap!.f64, H32 = heap!.f32;
 
   // A: float64 copies of the distinct matrices (float32 widened here; O(n²) per matrix).
   const nn = n * n;

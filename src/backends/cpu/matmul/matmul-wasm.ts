@@ -11,7 +11,7 @@
  */
 import type { FloatArray } from './matmul.js';
 import { assemble } from './wasm-emit.js';
-import { Wasm, type WasmMemory } from './wasm-api.js';
+import { Wasm, WASM_PAGE, WasmHeap } from './wasm-api.js';
 import { compactFunc, gemmFunc, packGatherFunc, packRowsFunc } from './wasm-matmul.js';
 import { Helper, MAX_CALLS, REC, threadsAvailable } from './matmul-worker.js';
 
@@ -19,7 +19,6 @@ type Fn = (...args: number[]) => void;
 interface Kernel { mr: number; nr: number; nv: number; gemm: Fn; packRows: Fn; id: number }
 interface DtypePlan { es: 4 | 8; wide: Kernel; narrow: Kernel; gather: Fn; kcBlock: number; mcBlock: number }
 
-const PAGE = 65536;
 /** Register tiles (rows x v128 per row), chosen by measurement; see wasm-matmul.ts. */
 const WIDE = { mr: 2, nv: 4 };
 const NARROW = { mr: 4, nv: 1 };
@@ -33,9 +32,7 @@ const THREAD_MIN_MACS = 1 << 22;
 /** Shared memories need a maximum; just under 2 GiB keeps byte addresses positive i32s. */
 const MAX_PAGES = 32767;
 
-let memory: WasmMemory | undefined;
-let heap64: Float64Array;
-let heap32: Float32Array;
+let heap: WasmHeap | undefined;
 let plan64: DtypePlan;
 let plan32: DtypePlan;
 let compact: Fn;
@@ -65,21 +62,8 @@ function init(): void {
   plan64 = plan(8, 256, 128);
   plan32 = plan(4, 256, 256);
   compact = ex.compact;
-  memory = mem;
-  refreshViews();
+  heap = new WasmHeap(mem);
   if (shared) helper = new Helper(module, mem, GEMMS);
-}
-
-function refreshViews(): void {
-  heap64 = new Float64Array(memory!.buffer);
-  heap32 = new Float32Array(memory!.buffer);
-}
-
-function ensureBytes(bytes: number): void {
-  const have = memory!.buffer.byteLength;
-  if (bytes <= have) return;
-  memory!.grow(Math.ceil((bytes - have) / PAGE));
-  refreshViews();
 }
 
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
@@ -114,7 +98,7 @@ function copyIn(src: FloatArray, offsets: ArrayLike<number>, slot: Int32Array, b
 /** Returns false (doing nothing) when the operands do not fit in Wasm memory; the caller falls back to JS. */
 export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatArray, bOffsets: ArrayLike<number>,
   out: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): boolean {
-  if (!memory) init();
+  if (!heap) init();
   const P = a instanceof Float64Array ? plan64 : plan32;
   const es = P.es;
   // Narrow tiles when n is tiny (e.g. [256,128]x[128,2]), where wide ones would be mostly padding.
@@ -135,9 +119,9 @@ export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatA
   const bPacked = bRaw + (rawB ? nB : 1) * bSize + slack;
   const cBase = bPacked + (rawB ? 0 : nB * bPackedSize);
   const cEnd = cBase + (batch - 1) * m * nPad + mPad * nPad;
-  if (cEnd * es > MAX_PAGES * PAGE) return false;
-  ensureBytes(cEnd * es);
-  const H = es === 8 ? heap64 : heap32;
+  if (cEnd * es > MAX_PAGES * WASM_PAGE) return false;
+  heap!.ensureBytes(cEnd * es);
+  const H = es === 8 ? heap!.f64 : heap!.f32;
 
   copyIn(a, aOffsets, slotA, batch, aSize, H, aBase);
   const aRS = (transA ? 1 : k) * es, aKS = (transA ? m : 1) * es;

@@ -14,3 +14,26 @@ interface WasmApi {
 }
 
 export const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** Bytes in a Wasm memory page. */
+export const WASM_PAGE = 65536;
+
+/** A Wasm memory with float64/float32 views that follow it when it grows. */
+export class WasmHeap {
+  f64!: Float64Array;
+  f32!: Float32Array;
+  constructor(readonly memory: WasmMemory) {
+    this.refresh();
+  }
+  /** Grows the memory to at least `bytes` (a grow detaches the old views, so they are renewed). */
+  ensureBytes(bytes: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (bytes <= have) return;
+    this.memory.grow(Math.ceil((bytes - have) / WASM_PAGE));
+    this.refresh();
+  }
+  private refresh(): void {
+    this.f64 = new Float64Array(this.memory.buffer);
+    this.f32 = new Float32Array(this.memory.buffer);
+  }
+}
