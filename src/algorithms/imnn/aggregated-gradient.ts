@@ -8,7 +8,7 @@
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
-import { dispose, keep, tidy } from '../../memory.js';
+import { dispose, tidy } from '../../memory.js';
 import { withBackend } from '../../backends/backend.js';
 import { valueAndGrad } from '../../autodiff/reverse.js';
 import { concat, reshape, slice, squeeze } from '../../autodiff/ops/shape.js';
@@ -33,8 +33,14 @@ export class AggregatedGradientIMNN<P = PyTree> extends GradientIMNN<P> {
     super(opts, { name: 'AggregatedGradientIMNN', keys: KEYS });
     this.aggregation = new Aggregation(this.op, this.nS, this.nD, opts, true);
     this.aggregation.protect([this.fiducial, this.derivative, this.validationFiducial, this.validationDerivative]);
-    (this as { θFid: Tensor }).θFid = keep(moveSync(this.θFid, this.host, this.op));
+    this.replaceθFid(moveSync(this.θFid, this.host, this.op));
     this.ready(this.host);
+  }
+
+  /** Also frees the chunks kept by `cache`. */
+  override dispose(): void {
+    super.dispose();
+    this.aggregation.clearCache();
   }
 
   /** the backend of the loss, the optimiser and the weights */

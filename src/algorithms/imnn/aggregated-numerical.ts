@@ -36,9 +36,21 @@ export class AggregatedNumericalGradientIMNN<P = PyTree> extends NumericalGradie
     const n = this.nD * 2 * this.nParams;
     this.flat = keep([reshape(this.derivative, [n, ...this.inputShape]), this.validationDerivative ? reshape(this.validationDerivative, [n, ...this.inputShape]) : undefined]);
     this.aggregation.protect([this.fiducial, this.validationFiducial, this.flat]);
-    (this as { θFid: Tensor }).θFid = keep(moveSync(this.θFid, this.host, this.op));
-    (this as { δθ: Tensor }).δθ = keep(moveSync(this.δθ, this.host, this.op));
+    this.replaceθFid(moveSync(this.θFid, this.host, this.op));
+    const δθ = moveSync(this.δθ, this.host, this.op);
+    if (δθ !== this.δθ) {
+      if (this.ownsδθ) this.δθ.dispose();
+      (this as { δθ: Tensor }).δθ = keep(δθ);
+      this.ownsδθ = true;
+    }
     this.ready(this.host);
+  }
+
+  /** Also frees the chunks kept by `cache` and the batched views of the perturbed sets. */
+  override dispose(): void {
+    super.dispose();
+    this.aggregation.clearCache();
+    dispose(this.flat.filter((t, i): t is Tensor => t !== undefined && t !== [this.derivative, this.validationDerivative][i]));
   }
 
   /** the backend of the loss, the optimiser and the weights */

@@ -43,8 +43,14 @@ export class AggregatedSimulatorIMNN<P = PyTree> extends SimulatorIMNN<P> {
   constructor(opts: AggregatedSimulatorIMNNOptions<P>) {
     super(opts, { name: 'AggregatedSimulatorIMNN', keys: KEYS });
     this.aggregation = new Aggregation(this.op, this.nS, this.nD, opts, false);
-    (this as { θFid: Tensor }).θFid = keep(moveSync(this.θFid, this.host, this.op));
+    this.replaceθFid(moveSync(this.θFid, this.host, this.op));
     this.ready(this.host);
+  }
+
+  /** Also frees the chunks kept by `cache`. */
+  override dispose(): void {
+    super.dispose();
+    this.aggregation.clearCache();
   }
 
   /** the backend of the loss, the optimiser and the weights */

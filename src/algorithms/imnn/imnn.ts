@@ -177,7 +177,7 @@ export abstract class IMNN<P = PyTree> {
   /** F⁻¹ */
   invF?: Tensor;
   private bestW: P | undefined;
-  private readonly ownsθFid: boolean;
+  private ownsθFid: boolean;
   private keyOrState: Tensor | IMNNState<P>;
   /** the backend the weights live on (the Aggregated classes' host) */
   private home: string | undefined;
@@ -546,6 +546,17 @@ export abstract class IMNN<P = PyTree> {
     release([this.state, this.w, this.bestW ?? null, stats, this.ownsθFid ? this.θFid : null], []);
     this.F = this.C = this.invC = this.dμdθ = this.μ = this.invF = undefined;
     this.bestW = undefined;
+  }
+
+  /**
+   * Takes `moved`, θFid moved to the host backend (the aggregated classes keep the loss there). A copy
+   * belongs to this instance, and a θFid this instance made from numbers is freed once copied.
+   */
+  protected replaceθFid(moved: Tensor): void {
+    if (moved === this.θFid) return;
+    if (this.ownsθFid) this.θFid.dispose();
+    (this as { θFid: Tensor }).θFid = keep(moved);
+    this.ownsθFid = true;
   }
 
   /** The training history as an SVG string: det F (against expectedDetF), det C and det C⁻¹, Λ₂ and r. */

@@ -46,6 +46,8 @@ export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
   readonly validationDerivative?: Tensor;
   /** [nParams] */
   readonly δθ: Tensor;
+  /** δθ given as numbers (or moved to the host by a subclass) is this instance's: dispose frees it */
+  protected ownsδθ: boolean;
 
   /** @param subclass for the Aggregated subclasses: their name and extra arguments (they call ready() themselves) */
   constructor(opts: NumericalGradientIMNNOptions<P>, subclass?: Subclass) {
@@ -57,6 +59,7 @@ export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
     checkArray(this.op, 'δθ', dt, [this.nParams]);
     if (Array.from(dt.dataSync()).some((v) => !(v > 0) || !Number.isFinite(v))) throw new ConfigError(`${this.op}: every δθ must be finite and > 0, got [${Array.from(dt.dataSync()).join(', ')}].`);
     this.δθ = keep(dt);
+    this.ownsδθ = dt !== raw;
     const sets = checkSimulationSets(this.op, opts, [this.nS, ...inS], [this.nD, 2, this.nParams, ...inS]);
     this.fiducial = sets.fiducial;
     this.derivative = sets.derivative;
@@ -64,6 +67,11 @@ export class NumericalGradientIMNN<P = PyTree> extends IMNN<P> {
     this.validationDerivative = sets.validationDerivative;
     this.validate = sets.validationFiducial !== undefined;
     if (!subclass) this.ready();
+  }
+
+  override dispose(): void {
+    super.dispose();
+    if (this.ownsδθ) this.δθ.dispose();
   }
 
   protected probeInput(): Tensor {

@@ -45,4 +45,29 @@ test("GradientIMNN.dispose keeps the caller's data sets", async () => {
   assert.is(bt.memory().numTensors, before);
 });
 
+test('NumericalGradientIMNN and its Aggregated twin: dispose frees δθ and θFid given as numbers, the chunked views and the cached chunks', async () => {
+  const z = bt.random.normal(bt.random.key(2), [20, 4]);
+  const δ = 0.1;
+  const at = (t0: number, t1: number) => z.slice([0], [10]).mul(Math.sqrt(t1)).add(t0);
+  const der = bt.stack([bt.stack([at(-δ / 2, 1), at(0, 1 - δ / 2)], 1), bt.stack([at(δ / 2, 1), at(0, 1 + δ / 2)], 1)], 1);
+  const base = {
+    nS: 20, nD: 10, nParams: 2, nSummaries: 2, inputShape: [4], θFid: [0, 1], δθ: [δ, δ], fiducial: z, derivative: der,
+    model: bt.nn.mlp({ sizes: [4, 8, 2], activation: 'leakyRelu' }), optimiser: bt.optim.adam({ learningRate: 1e-2 }),
+  };
+  for (const make of [
+    (key: bt.Tensor) => new bt.imnn.NumericalGradientIMNN({ ...base, keyOrState: key }),
+    (key: bt.Tensor) => new bt.imnn.AggregatedNumericalGradientIMNN({ ...base, keyOrState: key, devices: ['cpu'], nPerDevice: 5 }),
+    (key: bt.Tensor) => new bt.imnn.AggregatedNumericalGradientIMNN({ ...base, keyOrState: key, devices: ['cpu'], nPerDevice: 5, cache: true, prefetch: 1 }),
+  ]) {
+    const key = bt.random.key(0);
+    const before = bt.memory().numTensors;
+    const m = make(key);
+    await m.fit(10, 0.1, { maxIterations: 3, minIterations: 0, patience: 2 });
+    m.dispose();
+    assert.ok(!z.isDisposed && !der.isDisposed, "the caller's data sets stay");
+    assert.is(bt.memory().numTensors, before, `${m.constructor.name}: nothing of its own left`);
+    key.dispose();
+  }
+});
+
 test.run();
