@@ -7,6 +7,7 @@ import type { GradientTransformation } from '../../optim/types.js';
 import type { Module } from '../../nn/types.js';
 import type { PyTree } from '../../autodiff/tree.js';
 import type { IMNNState } from './imnn.js';
+import { checkJitOption, type JitOption } from '../../jit/step.js';
 
 /** The arguments every IMNN class takes (imnn's, camelCase). */
 export interface CommonOptions<P = PyTree> {
@@ -30,6 +31,13 @@ export interface CommonOptions<P = PyTree> {
   optimiser: GradientTransformation;
   /** a PRNG key (fresh weights) or a saved state { w, opt } (resume) */
   keyOrState: Tensor | IMNNState<P>;
+  /**
+   * `update` traced once per signature and replayed (default; if the model or simulator cannot be
+   * traced it runs eagerly after one warning); true: a failed trace is an error; false: eager.
+   * The numbers are the same on the CPU. The Aggregated classes run eagerly: their passes move
+   * chunks between backends.
+   */
+  jit?: boolean;
 }
 
 /** The checked common arguments. */
@@ -40,13 +48,14 @@ export interface Checked<P> {
   nSummaries: number;
   inputShape: number[];
   θFid: Tensor;
+  jit: JitOption;
   model: Module<P>;
   optimiser: GradientTransformation;
   key?: Tensor;
   state?: IMNNState<P>;
 }
 
-const COMMON = ['nS', 'nD', 'nParams', 'nSummaries', 'inputShape', 'θFid', 'thetaFid', 'model', 'optimiser', 'keyOrState'];
+const COMMON = ['nS', 'nD', 'nParams', 'nSummaries', 'inputShape', 'θFid', 'thetaFid', 'model', 'optimiser', 'keyOrState', 'jit'];
 
 /** A positive integer option, or a ConfigError naming it. */
 export function posInt(op: string, name: string, v: unknown): number {
@@ -131,5 +140,6 @@ export function checkCommon<P>(op: string, o: CommonOptions<P>, extra: string[])
     key = ks;
   } else if (ks !== null && typeof ks === 'object' && 'w' in ks && 'opt' in ks) state = ks as IMNNState<P>;
   else throw new ConfigError(`${op}: keyOrState must be a PRNG key (bt.random.key(seed)) or a state { w, opt } from a previous .state, got ${describe(ks)}.`);
-  return { nS, nD, nParams, nSummaries, inputShape: [...o.inputShape], θFid, model, optimiser: opt, ...(key ? { key } : {}), ...(state ? { state } : {}) };
+  const jit = checkJitOption(op, o.jit);
+  return { nS, nD, nParams, nSummaries, inputShape: [...o.inputShape], θFid, model, optimiser: opt, jit, ...(key ? { key } : {}), ...(state ? { state } : {}) };
 }

@@ -12,6 +12,8 @@
 import { Tensor } from '../../tensor.js';
 import { ConfigError, NumericalError, ShapeError } from '../../errors.js';
 import { keep, tidy, dispose } from '../../memory.js';
+import { jitStep, type JitOption, type JitStep } from '../../jit/step.js';
+import type { JitCacheInfo } from '../../jit/jit.js';
 import { valueAndGrad } from '../../autodiff/reverse.js';
 import { add, sub } from '../../autodiff/ops/elementwise.js';
 import { matmul } from '../../autodiff/ops/matmul.js';
@@ -179,6 +181,12 @@ export abstract class IMNN<P = PyTree> {
   private bestW: P | undefined;
   private ownsθFid: boolean;
   private keyOrState: Tensor | IMNNState<P>;
+  private readonly jitMode: JitOption;
+  /** update's loss gradient and validation statistics with the jit option applied (see jitted()) */
+  private steps?: {
+    gradient: JitStep<(w: PyTree, key: Tensor | undefined, λ: number, α: number) => [Tensor, LossAux, PyTree]>;
+    validation: JitStep<(w: PyTree, key: Tensor | undefined, λ: number, α: number) => Record<string, Tensor>>;
+  };
   /** the backend the weights live on (the Aggregated classes' host) */
   private home: string | undefined;
   protected readonly op: string;
@@ -198,6 +206,7 @@ export abstract class IMNN<P = PyTree> {
     this.model = c.model;
     this.optimiser = c.optimiser;
     this.keyOrState = c.state ?? c.key!;
+    this.jitMode = c.jit;
     this.state = undefined as unknown as IMNNState<P>; // set by ready(), once the subclass has its data
     this.w = undefined as unknown as P;
     this.history = { detF: [], detC: [], detinvC: [], Λ2: [], r: [], val_detF: [], val_detC: [], val_detinvC: [], val_Λ2: [], val_r: [], maxDetF: -Infinity };
@@ -271,16 +280,32 @@ export abstract class IMNN<P = PyTree> {
    */
   update(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] {
     const [trainKey, valKey] = key ? splitKeys(key, 2) : [undefined, undefined];
-    const [loss, st, g] = this.lossAndGradient(state.w, trainKey, λ, α);
+    const [loss, st, g] = this.jitted().gradient(state.w as PyTree, trainKey, λ, α);
+    // the optimiser runs eagerly: its state holds a step count as a number, which would retrace
     const [upd, opt] = this.optimiser.update(g, state.opt, state.w as PyTree);
     const w = applyUpdates(state.w as PyTree, upd) as P;
     const aux: IMNNAux = { loss, detF: det(st.F), detC: det(st.C), detinvC: det(st.invC), Λ2: st.Λ2, r: st.r, wBefore: state.w as PyTree };
-    if (this.validate) {
-      const [vx, vdx] = this.getSummaries(w, valKey, true);
-      const [, v] = imnnLoss(vx, vdx, λ, α);
-      Object.assign(aux, { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r });
-    }
+    if (this.validate) Object.assign(aux, this.jitted().validation(w as PyTree, valKey, λ, α));
     return [{ w, opt }, aux];
+  }
+
+  /** Whether update's loss gradient and validation statistics are traced and replayed (the `jit` option), their trace count and caches. */
+  jitInfo(): { jitted: boolean; retraces: number; cache: JitCacheInfo | null } {
+    const s = this.steps;
+    if (!s) return { jitted: this.home === undefined && this.jitMode !== false, retraces: 0, cache: null };
+    return { jitted: s.gradient.jitted, retraces: s.gradient.retraces + s.validation.retraces, cache: s.gradient.cacheInfo() };
+  }
+
+  /** The two traced parts of update, made at the first call (the Aggregated classes, home set, move chunks between backends: eager). */
+  private jitted(): NonNullable<IMNN<P>['steps']> {
+    const mode = this.home === undefined ? this.jitMode : false;
+    return (this.steps ??= {
+      gradient: jitStep(`${this.op}.update`, (w: PyTree, k: Tensor | undefined, l: number, a: number) => this.lossAndGradient(w as P, k, l, a), mode),
+      validation: jitStep(`${this.op}.update`, (w: PyTree, k: Tensor | undefined, l: number, a: number) => {
+        const [, v] = imnnLoss(...this.getSummaries(w as P, k, true), l, a);
+        return { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r };
+      }, mode),
+    });
   }
 
   /**
@@ -544,6 +569,8 @@ export abstract class IMNN<P = PyTree> {
   dispose(): void {
     const stats = [this.F, this.C, this.invC, this.dμdθ, this.μ, this.invF];
     release([this.state, this.w, this.bestW ?? null, stats, this.ownsθFid ? this.θFid : null], []);
+    this.steps?.gradient.dispose();
+    this.steps?.validation.dispose();
     this.F = this.C = this.invC = this.dμdθ = this.μ = this.invF = undefined;
     this.bestW = undefined;
   }
