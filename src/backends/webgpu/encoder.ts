@@ -148,6 +148,16 @@ export class Encoder {
     return pipe;
   }
 
+  /**
+   * The pipeline and bind group layout a dispatch of `code` with these binding kinds uses (from
+   * the same caches as `dispatch`), for a caller that builds its own bind groups once and replays
+   * them (the jit compiler, src/jit/webgpu). The objects stay valid after a cache evicts them.
+   */
+  prepared(code: string, kinds: BindKind[], hasMeta: boolean): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    const lay = this.layout(kinds, hasMeta);
+    return { pipeline: this.pipeline(code, lay), layout: lay.bgl };
+  }
+
   private bufId(b: GPUBuffer): number {
     let id = this.bufIds.get(b);
     if (id === undefined) {

@@ -1,0 +1,62 @@
+/// <reference types="@webgpu/types" />
+import { WebGPUBackend } from './backend.js';
+import type { Encoder } from './encoder.js';
+import type { LazyFusion } from './lazy.js';
+import type { GpuKernel } from './kernels/common.js';
+import { builtinKernels } from './kernels/registry.js';
+import type { Handle } from './storage.js';
+
+/**
+ * What the jit compiler (src/jit/webgpu) needs of the WebGPU backend beyond the Backend interface:
+ * the kernel `run` would call, pipelines from the encoder's caches, computing a pending lazy input,
+ * a fresh output buffer from the pool, and the submit counter. Kept here, beside the backend, so
+ * the coupling to its private fields is in one small file (as src/backends/cpu/jit-access.ts).
+ */
+interface Inner {
+  kernels: Map<string, GpuKernel>;
+  encoder: Encoder;
+  lazy: LazyFusion;
+  alloc(bytes: number): Handle;
+  check(op: string): void;
+}
+
+const inner = (b: WebGPUBackend) => b as unknown as Inner;
+
+/**
+ * Whether `b` is the built-in WebGPU backend with the internals below; if a refactor renames them
+ * this says no and jit interprets the program, and the jit/webgpu tests that list steps fail.
+ */
+export function isWebgpuBackend(b: unknown): b is WebGPUBackend {
+  if (!(b instanceof WebGPUBackend)) return false;
+  const i = inner(b);
+  return i.kernels instanceof Map && typeof i.encoder?.prepared === 'function' && typeof i.lazy?.force === 'function' && typeof i.alloc === 'function';
+}
+
+/** The kernel `backend.run(op, ...)` would call now, and whether it is the built-in one. */
+export function gpuKernelOf(b: WebGPUBackend, op: string): { kernel: GpuKernel; builtin: boolean } | null {
+  const k = inner(b).kernels.get(op);
+  if (!k) return null;
+  return { kernel: k, builtin: k === (builtinKernels as Partial<Record<string, GpuKernel>>)[op] };
+}
+
+/** Pipeline and bind group layout for a dispatch (the encoder's caches). */
+export function preparedPipeline(b: WebGPUBackend, code: string, kinds: ('r' | 'w')[], hasMeta: boolean): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+  return inner(b).encoder.prepared(code, kinds, hasMeta);
+}
+
+/** The buffer of a tensor handle, computing it first if it is a pending fused expression. */
+export function computedBuffer(b: WebGPUBackend, handle: unknown): GPUBuffer {
+  const h = handle as Handle;
+  inner(b).lazy.force(h);
+  return h.buffer;
+}
+
+/** A fresh pooled buffer of `bytes` as a tensor handle (one reference), as a kernel output gets. */
+export function allocHandle(b: WebGPUBackend, bytes: number): Handle {
+  return inner(b).alloc(bytes);
+}
+
+/** Throws the backend's BackendError if it was disposed or its device lost. */
+export function checkUsable(b: WebGPUBackend, op: string): void {
+  inner(b).check(op);
+}
