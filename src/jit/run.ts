@@ -26,6 +26,12 @@ export interface Executable {
 }
 
 /**
+ * Which compilers `compile` uses; turning one off interprets that backend's programs (read when a
+ * program is traced: bench/jit-webgpu.ts compares the two; tests and debugging may too).
+ */
+export const jitCompilers = { webgpu: true };
+
+/**
  * Compiles a traced program for `backend`: on the CPU backend into fused loops over a planned
  * arena (./cpu/compile.ts); on WebGPU into recorded kernels replayed as one command buffer per
  * call (./webgpu/compile.ts); elsewhere (and for what those compilers cannot address) an interpreter.
@@ -36,7 +42,7 @@ export function compile(prog: Program, backend: Backend): Executable {
     if (exec) return exec;
   }
   if (isWebgpuBackend(backend)) {
-    const exec = compileWebgpu(prog, backend);
+    const exec = jitCompilers.webgpu ? compileWebgpu(prog, backend) : 'it is turned off (jitCompilers.webgpu)';
     if (typeof exec !== 'string') return exec;
     const interpreted = interpret(prog, backend);
     Object.defineProperty(interpreted, 'steps', { value: [`interpreted op by op (the webgpu compiler cannot take it: ${exec})`] });
