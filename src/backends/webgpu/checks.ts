@@ -50,13 +50,23 @@ export class DeferredChecks {
   encode(enc: GPUCommandEncoder): { staging: PooledBuffer; list: Check[] } {
     const list = this.checks;
     this.checks = [];
+    const res = this.encodeWords(enc, list);
+    // commands recorded after this submit see the cleared words
+    for (const { buf } of list) this.statusFree.push(buf);
+    return res;
+  }
+
+  /**
+   * Copies the status words of `list` into one staging buffer and clears them; the words stay
+   * their owner's (a jit program keeps its own and reuses them every call). Give the result to
+   * `read` after the submit.
+   */
+  encodeWords(enc: GPUCommandEncoder, list: Check[]): { staging: PooledBuffer; list: Check[] } {
     const staging = this.staging.acquire(4 * list.length, false);
     list.forEach(({ buf }, i) => {
       enc.copyBufferToBuffer(buf, 0, staging.buffer, 4 * i, 4);
       enc.clearBuffer(buf, 0, 4);
     });
-    // commands recorded after this submit see the cleared words
-    for (const { buf } of list) this.statusFree.push(buf);
     return { staging, list };
   }
 

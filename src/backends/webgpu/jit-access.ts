@@ -5,6 +5,8 @@ import type { LazyFusion } from './lazy.js';
 import type { GpuKernel } from './kernels/common.js';
 import { builtinKernels } from './kernels/registry.js';
 import type { Handle } from './storage.js';
+import type { Check, DeferredChecks } from './checks.js';
+import type { PooledBuffer } from './pool.js';
 
 /**
  * What the jit compiler (src/jit/webgpu) needs of the WebGPU backend beyond the Backend interface:
@@ -18,6 +20,7 @@ interface Inner {
   lazy: LazyFusion;
   alloc(bytes: number): Handle;
   check(op: string): void;
+  checks: DeferredChecks;
 }
 
 const inner = (b: WebGPUBackend) => b as unknown as Inner;
@@ -29,7 +32,7 @@ const inner = (b: WebGPUBackend) => b as unknown as Inner;
 export function isWebgpuBackend(b: unknown): b is WebGPUBackend {
   if (!(b instanceof WebGPUBackend)) return false;
   const i = inner(b);
-  return i.kernels instanceof Map && typeof i.encoder?.prepared === 'function' && typeof i.lazy?.force === 'function' && typeof i.alloc === 'function';
+  return i.kernels instanceof Map && typeof i.encoder?.prepared === 'function' && typeof i.lazy?.force === 'function' && typeof i.alloc === 'function' && typeof i.checks?.encodeWords === 'function';
 }
 
 /** The kernel `backend.run(op, ...)` would call now, and whether it is the built-in one. */
@@ -59,4 +62,18 @@ export function allocHandle(b: WebGPUBackend, bytes: number): Handle {
 /** Throws the backend's BackendError if it was disposed or its device lost. */
 export function checkUsable(b: WebGPUBackend, op: string): void {
   inner(b).check(op);
+}
+
+/**
+ * Encodes the read-back of a program's own status words (deferred checks, see
+ * KernelContext.status) into `enc`, which clears them for the next call; give the result to
+ * `readChecks` right after the submit, so a failed check is thrown at the next read or sync.
+ */
+export function encodeChecks(b: WebGPUBackend, enc: GPUCommandEncoder, list: Check[]): { staging: PooledBuffer; list: Check[] } {
+  return inner(b).checks.encodeWords(enc, list);
+}
+
+/** Reads back the status words encoded by `encodeChecks` for the submit just made. */
+export function readChecks(b: WebGPUBackend, encoded: { staging: PooledBuffer; list: Check[] }): void {
+  inner(b).checks.read(encoded.staging, encoded.list, b.stats.submits);
 }

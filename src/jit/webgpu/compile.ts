@@ -3,7 +3,7 @@ import { Tensor } from '../../tensor.js';
 import { bytesPerElement } from '../../dtype.js';
 import { sizeOf } from '../../shape.js';
 import type { WebGPUBackend } from '../../backends/webgpu/backend.js';
-import { allocHandle, checkUsable, computedBuffer, gpuKernelOf } from '../../backends/webgpu/jit-access.js';
+import { allocHandle, checkUsable, computedBuffer, encodeChecks, gpuKernelOf, readChecks } from '../../backends/webgpu/jit-access.js';
 import { fusedKernel, type FusedExpr, type FusedNode } from '../../backends/webgpu/fusion.js';
 import { ELEMENTWISE_GPU_OPS, expressionFor } from '../../backends/webgpu/kernels/elementwise.js';
 import { threadGrid, type GpuInput } from '../../backends/webgpu/kernels/common.js';
@@ -32,8 +32,12 @@ export const webgpuJitStats = { calls: 0, submits: 0 };
  * into their arena slots, replays the recorded commands, copies the outputs into fresh pooled
  * buffers (the caller owns them), and is submitted once.
  *
- * Returns a reason string instead when the program cannot be compiled (a zero-size value, a user
- * kernel, a kernel with a deferred check such as cholesky or take): the caller interprets it.
+ * Kernels with deferred checks (cholesky's pivots, take's index range: KernelContext.status) get
+ * status words of the program's own, read back after each call's submit like the backend's, so
+ * a failure is thrown at the next read or sync as in eager mode.
+ *
+ * Returns a reason string instead when the program cannot be compiled (a zero-size or float64
+ * value, a user kernel): the caller interprets it.
  */
 export function compileWebgpu(prog: Program, backend: WebGPUBackend): Executable | string {
   const avals = prog.avals;
@@ -131,6 +135,7 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend): Executable
     }
 
     const cmds: Cmd[] = rec.cmds;
+    const checks = rec.checks;
     const inBytes = prog.invars.map((v) => bytesOf(v));
     const inSlots = prog.invars.map((v) => buf[v]!);
     // per output: an input's or a const's storage (shared), a computed root (copied out), or an earlier output
@@ -165,8 +170,10 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend): Executable
         handles[j] = h;
         res[j] = new Tensor(o.shape, o.dtype, h, backend);
       }
+      const checked = checks.length ? encodeChecks(backend, enc, checks) : null;
       device.queue.submit([enc.finish()]);
       backend.stats.submits++;
+      if (checked) readChecks(backend, checked);
       backend.stats.dispatches += nDispatch;
       webgpuJitStats.calls++;
       webgpuJitStats.submits++;

@@ -5,6 +5,7 @@ import type { BindKind, GpuHandle, KernelContext } from '../../backends/webgpu/k
 import { preparedPipeline } from '../../backends/webgpu/jit-access.js';
 import { sizeClass } from '../../backends/webgpu/pool.js';
 import { alignUp4, STORAGE_USAGE } from '../../backends/webgpu/storage.js';
+import type { Check } from '../../backends/webgpu/checks.js';
 import { sizeOf } from '../../shape.js';
 import { bytesPerElement } from '../../dtype.js';
 
@@ -27,6 +28,8 @@ export class NotRecordable extends Error {}
 export class Recorder {
   readonly cmds: Cmd[] = [];
   readonly buffers: GPUBuffer[] = [];
+  /** deferred checks (KernelContext.status) of the recorded kernels, read back after each call */
+  readonly checks: Check[] = [];
   /** metadata buffers by content, so equal shapes share one */
   private readonly metas = new Map<string, GPUBuffer>();
   private readonly free = new Map<number, GPUBuffer[]>();
@@ -115,9 +118,13 @@ export class Recorder {
       clear: (buf, bytes) => {
         if (bytes > 0) this.cmds.push({ kind: 'clear', buf, bytes: alignUp4(bytes) });
       },
-      status: () => {
-        // a check read back after each submit (a Cholesky pivot, an index range): interpret instead
-        throw new NotRecordable('it reports a deferred check (status word)');
+      status: (error, kind) => {
+        // the program's own status word, zero now; each call reads it back and clears it
+        const buf = this.device.createBuffer({ size: 4, usage: STORAGE_USAGE(), label: 'bt-jit-status' });
+        this.buffers.push(buf);
+        this.bytes += 4;
+        this.checks.push({ buf, error, kind: kind ?? 'numerical' });
+        return buf;
       },
     };
   }
@@ -125,6 +132,7 @@ export class Recorder {
   destroy(): void {
     for (const b of this.buffers.splice(0)) b.destroy();
     this.metas.clear();
+    this.checks.length = 0;
     this.free.clear();
     this.handed.clear();
     this.bytes = 0;
