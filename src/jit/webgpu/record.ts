@@ -44,7 +44,9 @@ export class Recorder {
 
   /** A buffer of at least `bytes` from the arena (bytes > 0). */
   take(bytes: number): GPUBuffer {
+    // over the binding limit: interpreted, where the backend's allocation raises its BackendError
     const cls = sizeClass(bytes);
+    if (cls > this.device.limits.maxStorageBufferBindingSize) throw new NotRecordable(`a buffer of ${bytes} bytes exceeds maxStorageBufferBindingSize`);
     let b = this.free.get(cls)?.pop();
     if (!b) {
       b = this.device.createBuffer({ size: cls, usage: STORAGE_USAGE(), label: `bt-jit-${cls}` });
