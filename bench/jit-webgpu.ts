@@ -6,8 +6,9 @@
  * and 100 points per call, calls/s; the MLP 32-128-128-2 value+grad at batch 256, steps/s.
  *
  * Timing: wall time of `calls` calls queued back to back, then `backend.sync()` (the GPU has
- * finished them all): throughput. Per call also the host time to issue it (before the sync) and
- * the command buffers submitted. Variants are interleaved in each round; the median of the
+ * finished them all): throughput. Per call also the process CPU time over the same span (on
+ * lavapipe its worker threads, i.e. the "GPU", are in this process: the measure that holds up on
+ * a loaded machine), the host time to issue it (before the sync) and the command buffers submitted. Variants are interleaved in each round; the median of the
  * rounds is reported. On a software adapter (Mesa lavapipe) the GPU work runs on the same CPU
  * cores: these are not GPU timings.
  * Run: npx tsx bench/jit-webgpu.ts [--rounds R] [--json FILE]
@@ -22,7 +23,7 @@ const opt = (name: string) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const rounds = Number(opt('--rounds') ?? 5);
+const rounds = Number(opt('--rounds') ?? 9);
 const jsonOut = opt('--json');
 
 const gpu = (await bt.ready('webgpu')) as unknown as WebGPUBackend;
@@ -69,7 +70,7 @@ const cases: Case[] = [];
 const pts: Record<number, bt.Tensor> = {};
 for (const n of [1, 100]) {
   const x = (pts[n] = bt.tensor(Float32Array.from({ length: n * D }, (_, i) => Math.sin(i)), { shape: [n, D] }));
-  const calls = 50;
+  const calls = 100;
   cases.push({ name: `ll${n} eager`, calls, run: () => bt.dispose(ll(x)) });
   const ji = jitted(ll, [x], false);
   cases.push({ name: `ll${n} interpreted`, calls, run: () => bt.dispose(ji(x)) });
@@ -77,7 +78,7 @@ for (const n of [1, 100]) {
   cases.push({ name: `ll${n} compiled`, calls, run: () => bt.dispose(jc(x)) });
 }
 {
-  const calls = 10;
+  const calls = 16;
   cases.push({ name: 'mlp eager', calls, run: () => bt.dispose(vg(params, xb, yb)) });
   const ji = jitted(vg, [params, xb, yb], false);
   cases.push({ name: 'mlp interpreted', calls, run: () => bt.dispose(ji(params, xb, yb)) });
@@ -100,16 +101,22 @@ for (const n of [1, 100]) {
   console.log(`check: mlp loss compiled ${va[0]} eager ${vb[0]}; grad w1 max |diff| ${err.toExponential(2)} (max |g| ${scale.toExponential(2)})`);
 }
 
-type Sample = { wallUs: number; hostUs: number; submits: number };
+type Sample = { wallUs: number; cpuUs: number; hostUs: number; submits: number };
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
 async function timeCase(c: Case): Promise<Sample> {
   await gpu.sync();
   const s0 = gpu.stats.submits;
+  const c0 = cpuNow();
   const t0 = performance.now();
   for (let i = 0; i < c.calls; i++) c.run();
   const t1 = performance.now();
   await gpu.sync();
   const t2 = performance.now();
-  return { wallUs: ((t2 - t0) * 1e3) / c.calls, hostUs: ((t1 - t0) * 1e3) / c.calls, submits: (gpu.stats.submits - s0) / c.calls };
+  const cpu = cpuNow() - c0;
+  return { wallUs: ((t2 - t0) * 1e3) / c.calls, cpuUs: cpu / c.calls, hostUs: ((t1 - t0) * 1e3) / c.calls, submits: (gpu.stats.submits - s0) / c.calls };
 }
 
 for (const c of cases) await timeCase(c); // warm-up: pipelines, pools
@@ -121,12 +128,12 @@ const med = (name: string, k: keyof Sample) => {
 };
 
 console.log(`adapter: ${gpu.adapterLabel}${gpu.adapterInfo.isFallbackAdapter || /llvmpipe|lavapipe/i.test(gpu.adapterLabel) ? ' — software Vulkan: NOT GPU timings' : ''}`);
-console.log(`median of ${rounds} rounds; per call: wall µs (calls queued, then sync), host µs to issue it, command buffers submitted`);
+console.log(`median of ${rounds} rounds; per call: wall µs (calls queued, then sync), process CPU µs (lavapipe's threads included), host µs to issue it, command buffers submitted`);
 const result: Record<string, number> = {};
 for (const c of cases) {
-  const [w, h, s] = (['wallUs', 'hostUs', 'submits'] as const).map((k) => med(c.name, k));
+  const [w, cp, h, s] = (['wallUs', 'cpuUs', 'hostUs', 'submits'] as const).map((k) => med(c.name, k));
   const key = c.name.replace(' ', '_');
-  Object.assign(result, { [`${key}_per_s`]: 1e6 / w!, [`${key}_host_us`]: h, [`${key}_submits`]: s });
-  console.log(`${c.name.padEnd(18)} ${(1e6 / w!).toFixed(0).padStart(7)} /s   wall ${w!.toFixed(0).padStart(7)} µs   host ${h!.toFixed(0).padStart(6)} µs   submits ${s!.toFixed(2)}`);
+  Object.assign(result, { [`${key}_per_s`]: 1e6 / w!, [`${key}_cpu_us`]: cp, [`${key}_host_us`]: h, [`${key}_submits`]: s });
+  console.log(`${c.name.padEnd(18)} ${(1e6 / w!).toFixed(0).padStart(7)} /s   wall ${w!.toFixed(0).padStart(7)} µs   CPU ${cp!.toFixed(0).padStart(7)} µs   host ${h!.toFixed(0).padStart(6)} µs   submits ${s!.toFixed(2)}`);
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), adapter: gpu.adapterLabel, timer: 'wall time, calls queued then sync', rounds, ...result }, null, 2) + '\n');
