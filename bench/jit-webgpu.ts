@@ -1,8 +1,9 @@
 /**
- * jit on the WebGPU backend, three ways: eager dispatch (with the backend's lazy elementwise
+ * jit on the WebGPU backend, four ways: eager dispatch (with the backend's lazy elementwise
  * fusion), the jitted program interpreted op by op (src/jit/run.ts `interpret`, what jit did on
- * WebGPU before src/jit/webgpu), and compiled (src/jit/webgpu: recorded kernels replayed as one
- * command buffer per call). Cases: the 8-D Gaussian log-likelihood (full precision matrix) at 1
+ * WebGPU before src/jit/webgpu), compiled (src/jit/webgpu: recorded kernels replayed as one
+ * command buffer per call) and compiled-shared (the same commands put into the backend's open
+ * encoder, submitted with its batches: `submit: 'shared'`). Cases: the 8-D Gaussian log-likelihood (full precision matrix) at 1
  * and 100 points per call, calls/s; the MLP 32-128-128-2 value+grad at batch 256, steps/s.
  *
  * Timing: wall time of `calls` calls queued back to back, then `backend.sync()` (the GPU has
@@ -55,11 +56,13 @@ const loss = (p: P, x: bt.Tensor, y: bt.Tensor) => {
 const vg = bt.valueAndGrad(loss);
 
 /** A jitted f traced now, interpreted or compiled (the choice is read when the program is traced). */
-function jitted<A extends unknown[]>(f: (...a: A) => unknown, args: A, compiled: boolean): (...a: A) => unknown {
+function jitted<A extends unknown[]>(f: (...a: A) => unknown, args: A, compiled: boolean, submit: 'own' | 'shared' = 'own'): (...a: A) => unknown {
   jitCompilers.webgpu = compiled;
+  jitCompilers.webgpuSubmit = submit;
   const j = bt.jit(f);
   bt.dispose(j(...args));
   jitCompilers.webgpu = true;
+  jitCompilers.webgpuSubmit = 'own';
   const steps = j.compiled()!.steps;
   if (compiled === steps.some((s) => s.startsWith('interpreted'))) throw new Error(`expected a ${compiled ? 'compiled' : 'interpreted'} program, got ${steps.join(' | ')}`);
   return j as (...a: A) => unknown;
@@ -76,6 +79,8 @@ for (const n of [1, 100]) {
   cases.push({ name: `ll${n} interpreted`, calls, run: () => bt.dispose(ji(x)) });
   const jc = jitted(ll, [x], true);
   cases.push({ name: `ll${n} compiled`, calls, run: () => bt.dispose(jc(x)) });
+  const js = jitted(ll, [x], true, 'shared');
+  cases.push({ name: `ll${n} compiled-shared`, calls, run: () => bt.dispose(js(x)) });
 }
 {
   const calls = 16;
@@ -84,6 +89,8 @@ for (const n of [1, 100]) {
   cases.push({ name: 'mlp interpreted', calls, run: () => bt.dispose(ji(params, xb, yb)) });
   const jc = jitted(vg, [params, xb, yb], true);
   cases.push({ name: 'mlp compiled', calls, run: () => bt.dispose(jc(params, xb, yb)) });
+  const js = jitted(vg, [params, xb, yb], true, 'shared');
+  cases.push({ name: 'mlp compiled-shared', calls, run: () => bt.dispose(js(params, xb, yb)) });
 }
 
 // the three variants give the same numbers within float32 rounding (checked once, not timed)
@@ -132,8 +139,8 @@ console.log(`median of ${rounds} rounds; per call: wall µs (calls queued, then 
 const result: Record<string, number> = {};
 for (const c of cases) {
   const [w, cp, h, s] = (['wallUs', 'cpuUs', 'hostUs', 'submits'] as const).map((k) => med(c.name, k));
-  const key = c.name.replace(' ', '_');
+  const key = c.name.replace(' ', '_').replace('-', '_');
   Object.assign(result, { [`${key}_per_s`]: 1e6 / w!, [`${key}_cpu_us`]: cp, [`${key}_host_us`]: h, [`${key}_submits`]: s });
-  console.log(`${c.name.padEnd(18)} ${(1e6 / w!).toFixed(0).padStart(7)} /s   wall ${w!.toFixed(0).padStart(7)} µs   CPU ${cp!.toFixed(0).padStart(7)} µs   host ${h!.toFixed(0).padStart(6)} µs   submits ${s!.toFixed(2)}`);
+  console.log(`${c.name.padEnd(22)} ${(1e6 / w!).toFixed(0).padStart(7)} /s   wall ${w!.toFixed(0).padStart(7)} µs   CPU ${cp!.toFixed(0).padStart(7)} µs   host ${h!.toFixed(0).padStart(6)} µs   submits ${s!.toFixed(2)}`);
 }
 if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), adapter: gpu.adapterLabel, timer: 'wall time, calls queued then sync', rounds, ...result }, null, 2) + '\n');

@@ -5,7 +5,7 @@ import type { Program } from './ir.js';
 import { isCpuBackend } from '../backends/cpu/jit-access.js';
 import { compileCpu } from './cpu/compile.js';
 import { isWebgpuBackend } from '../backends/webgpu/jit-access.js';
-import { compileWebgpu } from './webgpu/compile.js';
+import { compileWebgpu, type WebgpuJitOptions } from './webgpu/compile.js';
 
 /**
  * A compiled program: call it with the input tensors (the program's invars, in order); it
@@ -26,10 +26,11 @@ export interface Executable {
 }
 
 /**
- * Which compilers `compile` uses; turning one off interprets that backend's programs (read when a
- * program is traced: bench/jit-webgpu.ts compares the two; tests and debugging may too).
+ * Which compilers `compile` uses; turning one off interprets that backend's programs, and how a
+ * WebGPU program submits (see WebgpuJitOptions). Read when a program is traced: bench/jit-webgpu.ts
+ * compares the variants; tests and debugging may too.
  */
-export const jitCompilers = { webgpu: true };
+export const jitCompilers: { webgpu: boolean; webgpuSubmit: WebgpuJitOptions['submit'] } = { webgpu: true, webgpuSubmit: 'own' };
 
 /**
  * Compiles a traced program for `backend`: on the CPU backend into fused loops over a planned
@@ -42,7 +43,7 @@ export function compile(prog: Program, backend: Backend): Executable {
     if (exec) return exec;
   }
   if (isWebgpuBackend(backend)) {
-    const exec = jitCompilers.webgpu ? compileWebgpu(prog, backend) : 'it is turned off (jitCompilers.webgpu)';
+    const exec = jitCompilers.webgpu ? compileWebgpu(prog, backend, { submit: jitCompilers.webgpuSubmit }) : 'it is turned off (jitCompilers.webgpu)';
     if (typeof exec !== 'string') return exec;
     const interpreted = interpret(prog, backend);
     Object.defineProperty(interpreted, 'steps', { value: [`interpreted op by op (the webgpu compiler cannot take it: ${exec})`] });

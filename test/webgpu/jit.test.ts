@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
 import { UNARY_OPS, BINARY_OPS } from '../../src/autodiff/builtins.js';
 import { webgpuJitStats } from '../../src/jit/webgpu/compile.js';
+import { jitCompilers } from '../../src/jit/run.js';
 import { webgpuOrSkip } from './setup.js';
 import { rng } from '../helpers.js';
 
@@ -195,6 +196,40 @@ if (gpu) {
     const f = bt.jit((x: bt.Tensor) => x.mul(pend).sum());
     await near(f(X), X.mul(Y.mul(2).exp()).sum(), 'lazy const');
     assertCompiled(f, 'lazy const');
+  });
+
+  test("submit: 'shared': the program's commands join the backend's command stream (no submit per call), same values, checks still thrown", async () => {
+    const w = bt.keep(bt.tensor(values(8, 21), { shape: [8] }));
+    const x = bt.keep(bt.tensor(values(16, 22), { shape: [2, 8] }));
+    const idx = bt.keep(bt.tensor([1, 0, 1], { dtype: 'int32' }));
+    const f = bt.jit((x: bt.Tensor) => bt.sum(bt.square(x.sub(w)).mul(-0.5), { axis: -1 }));
+    const tk = bt.jit((x: bt.Tensor, i: bt.Tensor) => bt.take(x.exp(), i, 0));
+    // the option is read when a program is traced: at the first call
+    jitCompilers.webgpuSubmit = 'shared';
+    try {
+      bt.dispose([f(x), tk(X, idx)]);
+    } finally {
+      jitCompilers.webgpuSubmit = 'own';
+    }
+    const want = bt.keep(bt.sum(bt.square(x.sub(w)).mul(-0.5), { axis: -1 }));
+    await gpu.sync();
+    const s0 = gpu.stats.submits;
+    // eager ops before and after, in the same turn: a lazy input, an eager consumer of the output
+    let y = x.mul(1);
+    const outs: bt.Tensor[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = f(y);
+      outs.push(r.add(0));
+      r.dispose();
+      y = y.mul(1);
+    }
+    assert.is(gpu.stats.submits - s0, 0, 'nothing submitted within the turn');
+    for (const o of outs) await near(o, want, 'shared, interleaved with eager ops');
+    assertCompiled(f, 'shared');
+    const bad = tk(X, bt.tensor([0, 7, 1], { dtype: 'int32' }));
+    await assertRejects(() => bad.data(), bt.ShapeError, /take/);
+    await near(tk(X, idx), bt.take(X.exp(), idx, 0), 'take after the failed check');
+    assertCompiled(tk, 'shared take');
   });
 
   test('a program the compiler cannot take (a zero-size value) is interpreted and says why', async () => {

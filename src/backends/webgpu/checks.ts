@@ -24,6 +24,8 @@ export class DeferredChecks {
   private checks: Check[] = [];
   /** status words copied out and cleared, ready for the next check */
   private readonly statusFree: GPUBuffer[] = [];
+  /** status words owned by someone else (a jit program): read and cleared, never recycled here */
+  private readonly owned = new WeakSet<GPUBuffer>();
   /** readbacks of submitted status words not yet mapped */
   private readonly checksInFlight = new Map<Promise<void>, number>();
   /** the first failed check since the last read or sync, thrown by the next one */
@@ -52,8 +54,19 @@ export class DeferredChecks {
     this.checks = [];
     const res = this.encodeWords(enc, list);
     // commands recorded after this submit see the cleared words
-    for (const { buf } of list) this.statusFree.push(buf);
+    for (const { buf } of list) if (!this.owned.has(buf)) this.statusFree.push(buf);
     return res;
+  }
+
+  /**
+   * Adds checks whose status words someone else owns and reuses (a jit program encoded into the
+   * backend's command stream): read back and cleared with the next submit, once each.
+   */
+  addOwned(list: readonly Check[]): void {
+    for (const c of list) {
+      this.owned.add(c.buf);
+      if (!this.checks.includes(c)) this.checks.push(c);
+    }
   }
 
   /**

@@ -158,6 +158,22 @@ export class Encoder {
     return { pipeline: this.pipeline(code, lay), layout: lay.bgl };
   }
 
+  /**
+   * The open command encoder for a caller's own commands (its compute pass is ended first); call
+   * `addDispatches` after, so they count toward `batchSize` and the stats.
+   */
+  openEncoder(): GPUCommandEncoder {
+    this.endPass();
+    return this.enc();
+  }
+
+  /** `n` dispatches were encoded by a caller into the open encoder (see `openEncoder`). */
+  addDispatches(n: number): void {
+    this.stats.dispatches += n;
+    this.pendingDispatches += n;
+    if (this.pendingDispatches >= this.batchSize) this.hooks.full();
+  }
+
   private bufId(b: GPUBuffer): number {
     let id = this.bufIds.get(b);
     if (id === undefined) {

@@ -77,3 +77,18 @@ export function encodeChecks(b: WebGPUBackend, enc: GPUCommandEncoder, list: Che
 export function readChecks(b: WebGPUBackend, encoded: { staging: PooledBuffer; list: Check[] }): void {
   inner(b).checks.read(encoded.staging, encoded.list, b.stats.submits);
 }
+
+/**
+ * The backend's open command encoder, for a program encoded into its command stream (submitted
+ * with the backend's next batch, read or end of turn): `done` counts its dispatches and hands its
+ * status words to the backend's deferred checks.
+ */
+export function sharedEncoder(b: WebGPUBackend): GPUCommandEncoder {
+  return inner(b).encoder.openEncoder();
+}
+
+export function sharedDone(b: WebGPUBackend, dispatches: number, checks: readonly Check[]): void {
+  const i = inner(b);
+  if (checks.length) i.checks.addOwned(checks);
+  i.encoder.addDispatches(dispatches);
+}

@@ -3,7 +3,7 @@ import { Tensor } from '../../tensor.js';
 import { bytesPerElement } from '../../dtype.js';
 import { sizeOf } from '../../shape.js';
 import type { WebGPUBackend } from '../../backends/webgpu/backend.js';
-import { allocHandle, checkUsable, computedBuffer, encodeChecks, gpuKernelOf, readChecks } from '../../backends/webgpu/jit-access.js';
+import { allocHandle, checkUsable, computedBuffer, encodeChecks, gpuKernelOf, readChecks, sharedDone, sharedEncoder } from '../../backends/webgpu/jit-access.js';
 import { fusedKernel, type FusedExpr, type FusedNode } from '../../backends/webgpu/fusion.js';
 import { ELEMENTWISE_GPU_OPS, expressionFor } from '../../backends/webgpu/kernels/elementwise.js';
 import { threadGrid, type GpuInput } from '../../backends/webgpu/kernels/common.js';
@@ -14,6 +14,18 @@ import { encodeCmds, NotRecordable, Recorder, type Cmd } from './record.js';
 
 /** The ops the backend fuses (backend.ts FUSABLE): the elementwise table and broadcastTo. */
 const FUSABLE = new Set<string>([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
+
+/**
+ * How a compiled program's commands reach the GPU. 'own' (the default): each call is one command
+ * buffer of its own, submitted at once (what the backend had encoded is submitted just before).
+ * 'shared': each call's commands go into the backend's open command encoder, after what eager ops
+ * encoded, and are submitted with the backend's next batch (every `batchSize` dispatches, at a
+ * read or sync, or at the end of the synchronous turn): no submit per call, which pays where many
+ * small calls are queued without a read in between.
+ */
+export interface WebgpuJitOptions {
+  submit: 'own' | 'shared';
+}
 
 /** Counters of the compiled programs' calls, for tests and benchmarks (submits also count in backend.stats). */
 export const webgpuJitStats = { calls: 0, submits: 0 };
@@ -30,7 +42,8 @@ export const webgpuJitStats = { calls: 0, submits: 0 };
  *
  * Per call: pending work on the inputs is submitted, then one command encoder copies the inputs
  * into their arena slots, replays the recorded commands, copies the outputs into fresh pooled
- * buffers (the caller owns them), and is submitted once.
+ * buffers (the caller owns them), and is submitted once (or, with `submit: 'shared'`, the same
+ * commands go into the backend's open encoder; see WebgpuJitOptions).
  *
  * Kernels with deferred checks (cholesky's pivots, take's index range: KernelContext.status) get
  * status words of the program's own, read back after each call's submit like the backend's, so
@@ -39,7 +52,8 @@ export const webgpuJitStats = { calls: 0, submits: 0 };
  * Returns a reason string instead when the program cannot be compiled (a zero-size or float64
  * value, a user kernel): the caller interprets it.
  */
-export function compileWebgpu(prog: Program, backend: WebGPUBackend): Executable | string {
+export function compileWebgpu(prog: Program, backend: WebGPUBackend, opts: WebgpuJitOptions = { submit: 'own' }): Executable | string {
+  const shared = opts.submit === 'shared';
   const avals = prog.avals;
   for (const av of avals) if (sizeOf(av.shape) === 0) return 'a zero-size value';
   for (const av of avals) if (av.dtype === 'float64') return 'a float64 value';
@@ -151,9 +165,10 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend): Executable
       checkUsable(backend, 'jit');
       const srcs: GPUBuffer[] = new Array(inputs.length);
       for (let i = 0; i < inputs.length; i++) srcs[i] = computedBuffer(backend, inputs[i]!.concrete()._handle);
-      // what the backend has encoded (the inputs' producers among it) runs before this program
-      backend.flush();
-      const enc = device.createCommandEncoder();
+      // own: what the backend has encoded (the inputs' producers among it) is submitted first;
+      // shared: the program's commands follow it in the backend's open encoder
+      if (!shared) backend.flush();
+      const enc = shared ? sharedEncoder(backend) : device.createCommandEncoder();
       for (let i = 0; i < srcs.length; i++) enc.copyBufferToBuffer(srcs[i]!, 0, inSlots[i]!, 0, inBytes[i]!);
       encodeCmds(enc, cmds);
       const res: Tensor[] = new Array(outPlan.length);
@@ -170,13 +185,17 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend): Executable
         handles[j] = h;
         res[j] = new Tensor(o.shape, o.dtype, h, backend);
       }
-      const checked = checks.length ? encodeChecks(backend, enc, checks) : null;
-      device.queue.submit([enc.finish()]);
-      backend.stats.submits++;
-      if (checked) readChecks(backend, checked);
-      backend.stats.dispatches += nDispatch;
       webgpuJitStats.calls++;
-      webgpuJitStats.submits++;
+      if (shared) {
+        sharedDone(backend, nDispatch, checks);
+      } else {
+        const checked = checks.length ? encodeChecks(backend, enc, checks) : null;
+        device.queue.submit([enc.finish()]);
+        backend.stats.submits++;
+        if (checked) readChecks(backend, checked);
+        backend.stats.dispatches += nDispatch;
+        webgpuJitStats.submits++;
+      }
       handles.fill(null);
       return res;
     }) as Executable;
