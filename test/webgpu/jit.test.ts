@@ -230,6 +230,18 @@ if (gpu) {
     await assertRejects(() => bad.data(), bt.ShapeError, /take/);
     await near(tk(X, idx), bt.take(X.exp(), idx, 0), 'take after the failed check');
     assertCompiled(tk, 'shared take');
+    // a program evicted from the cache while its last call's commands are still unsubmitted
+    const small = bt.jit((x: bt.Tensor) => x.exp().sum(), { cacheSize: 1 });
+    jitCompilers.webgpuSubmit = 'shared';
+    let first: bt.Tensor;
+    try {
+      first = small(X);
+      bt.dispose(small(Y)); // a new shape: traced, and the X program evicted (its buffers destroyed)
+    } finally {
+      jitCompilers.webgpuSubmit = 'own';
+    }
+    await near(first, X.exp().sum(), 'output of an evicted program');
+    await gpu.sync(); // no device error reported
   });
 
   test('a program the compiler cannot take (a zero-size value) is interpreted and says why', async () => {

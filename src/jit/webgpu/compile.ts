@@ -203,7 +203,19 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend, opts: Webgp
     Object.defineProperty(exec, 'program', { value: prog });
     Object.defineProperty(exec, 'steps', { value: [`copy in ×${prog.invars.length}`, ...steps, `copy out ×${outPlan.filter((o) => o.first && o.input < 0 && o.constAt < 0).length}`] });
     Object.defineProperty(exec, 'arenaBytes', { value: rec.bytes });
-    Object.defineProperty(exec, 'dispose', { value: () => rec.destroy() });
+    Object.defineProperty(exec, 'dispose', {
+      value: () => {
+        // a call's commands may still wait in the backend's open encoder ('shared', or copies it
+        // ordered after): submit them before their buffers are destroyed
+        try {
+          checkUsable(backend, 'jit dispose');
+          backend.flush();
+        } catch {
+          /* backend disposed or device lost: nothing will be submitted */
+        }
+        rec.destroy();
+      },
+    });
     return exec;
   }
 }
