@@ -126,6 +126,20 @@ if (gpu) {
     assert.is(jvg.retraces, 1);
   });
 
+  test('jit of vmap, jacfwd and hvp-style nesting: compiled, equal to the un-jitted transforms within float32 rounding', async () => {
+    const g = (v: bt.Tensor) => bt.sum(bt.tanh(v.mul(Y)).square());
+    const cases: [string, (x: bt.Tensor) => bt.Tensor][] = [
+      ['vmap(grad)', (x) => bt.vmap(bt.grad(g))(x)],
+      ['jacfwd', (x) => bt.jacfwd((v: bt.Tensor) => bt.tanh(v.mul(Y)).mul(v))(x.slice([0, 0], [1, 3]).reshape([3]))],
+      ['grad of grad·v', (x) => bt.grad((v: bt.Tensor) => bt.sum(bt.grad(g)(v).mul(Y)))(x.slice([1, 0], [1, 3]).reshape([3]))],
+    ];
+    for (const [name, f] of cases) {
+      const jf = bt.jit(f);
+      await near(jf(X), f(X), name);
+      assertCompiled(jf, name);
+    }
+  });
+
   test('1000 calls reuse the program buffers: bt.memory(), pool buffers, bind groups and pipelines stay flat', async () => {
     const w = bt.keep(bt.tensor(values(8, 11), { shape: [8] }));
     // an 8-D diagonal Gaussian log-density of a batch of points, a typical small jitted likelihood
