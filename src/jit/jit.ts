@@ -41,7 +41,9 @@ export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>
   /**
    * The program the last call ran, in words: its steps (fused loops such as
    * `loop[256,128]: add tanh`, and the kernels between them) and the bytes of buffers it keeps
-   * between calls; null before the first call. Steps are listed by the CPU compiler only.
+   * between calls; null before the first call. Steps are listed by the CPU and WebGPU compilers
+   * (on WebGPU, fused kernels such as `fused[256,128]: add tanh`, or one line saying why the
+   * program is interpreted op by op).
    */
   compiled(): { steps: readonly string[]; arenaBytes: number; equations: number } | null;
 };
@@ -133,8 +135,10 @@ function staticKey(name: string, i: number, v: unknown): string {
  * structure, shapes, dtypes, backend, static values) into a program of primitive applications and
  * compiles it. On the CPU backend, chains of elementwise ops (and the sums/maxima they feed) run as
  * generated loops, intermediates live in buffers planned once per program and reused every call,
- * and other ops call their kernels; results equal eager dispatch bit for bit. Other backends replay
- * the program kernel by kernel. A call whose arguments look like the previous call's (same
+ * and other ops call their kernels; results equal eager dispatch bit for bit. On WebGPU the program's
+ * kernels (elementwise chains fused as the backend fuses them) are recorded once with their
+ * pipelines, bind groups and buffers, and each call is one command buffer (src/jit/webgpu); results
+ * equal eager WebGPU within float32 rounding. Other backends replay the program kernel by kernel. A call whose arguments look like the previous call's (same
  * structure, shapes, dtypes, statics) skips the cache lookup. Called with values of an outer
  * transform (inside grad, jvp, vmap), f is inlined into that transform, so every composition gives
  * the un-jitted numbers. Reading a traced value on the host inside f throws a TracerError.

@@ -4,6 +4,8 @@ import type { Backend } from '../backends/backend.js';
 import type { Program } from './ir.js';
 import { isCpuBackend } from '../backends/cpu/jit-access.js';
 import { compileCpu } from './cpu/compile.js';
+import { isWebgpuBackend } from '../backends/webgpu/jit-access.js';
+import { compileWebgpu, type WebgpuJitOptions } from './webgpu/compile.js';
 
 /**
  * A compiled program: call it with the input tensors (the program's invars, in order); it
@@ -14,20 +16,38 @@ export interface Executable {
   readonly program: Program;
   /** Frees the buffers the program keeps between calls (its arena); the consts stay with the program. */
   readonly dispose?: () => void;
-  /** The compiled steps in words (CPU compiler only): fused loops and the kernels between them. */
+  /**
+   * The compiled steps in words: fused loops (CPU) or fused kernels (WebGPU) and the kernels
+   * between them; for a WebGPU program that is interpreted, one line saying why.
+   */
   readonly steps?: readonly string[];
-  /** Bytes of the buffers the program keeps between calls (CPU compiler only). */
+  /** Bytes of the buffers the program keeps between calls (CPU and WebGPU compilers). */
   readonly arenaBytes?: number;
 }
 
 /**
+ * Which compilers `compile` uses; turning one off interprets that backend's programs, and how a
+ * WebGPU program submits (see WebgpuJitOptions). Read when a program is traced: bench/jit-webgpu.ts
+ * compares the variants; tests and debugging may too.
+ */
+export const jitCompilers: { webgpu: boolean; webgpuSubmit: WebgpuJitOptions['submit'] } = { webgpu: true, webgpuSubmit: 'own' };
+
+/**
  * Compiles a traced program for `backend`: on the CPU backend into fused loops over a planned
- * arena (./cpu/compile.ts); elsewhere (and for what that compiler cannot address) an interpreter.
+ * arena (./cpu/compile.ts); on WebGPU into recorded kernels replayed as one command buffer per
+ * call (./webgpu/compile.ts); elsewhere (and for what those compilers cannot address) an interpreter.
  */
 export function compile(prog: Program, backend: Backend): Executable {
   if (isCpuBackend(backend)) {
     const exec = compileCpu(prog, backend);
     if (exec) return exec;
+  }
+  if (isWebgpuBackend(backend)) {
+    const exec = jitCompilers.webgpu ? compileWebgpu(prog, backend, { submit: jitCompilers.webgpuSubmit }) : 'it is turned off (jitCompilers.webgpu)';
+    if (typeof exec !== 'string') return exec;
+    const interpreted = interpret(prog, backend);
+    Object.defineProperty(interpreted, 'steps', { value: [`interpreted op by op (the webgpu compiler cannot take it: ${exec})`] });
+    return interpreted;
   }
   return interpret(prog, backend);
 }

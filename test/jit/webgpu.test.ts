@@ -1,6 +1,7 @@
 /**
- * jit on WebGPU: the program replays its equations through the backend's own dispatch (with its
- * lazy elementwise fusion), so results equal eager WebGPU; a small case, lavapipe is slow.
+ * jit on WebGPU: the program is compiled (src/jit/webgpu) into the kernels eager WebGPU runs, with
+ * its elementwise chains fused as lazy fusion fuses them, so here (one small case, lavapipe is
+ * slow) the results equal eager WebGPU exactly; test/webgpu/jit.test.ts has the op sweep.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

@@ -24,6 +24,8 @@ export class DeferredChecks {
   private checks: Check[] = [];
   /** status words copied out and cleared, ready for the next check */
   private readonly statusFree: GPUBuffer[] = [];
+  /** status words owned by someone else (a jit program): read and cleared, never recycled here */
+  private readonly owned = new WeakSet<GPUBuffer>();
   /** readbacks of submitted status words not yet mapped */
   private readonly checksInFlight = new Map<Promise<void>, number>();
   /** the first failed check since the last read or sync, thrown by the next one */
@@ -50,13 +52,34 @@ export class DeferredChecks {
   encode(enc: GPUCommandEncoder): { staging: PooledBuffer; list: Check[] } {
     const list = this.checks;
     this.checks = [];
+    const res = this.encodeWords(enc, list);
+    // commands recorded after this submit see the cleared words
+    for (const { buf } of list) if (!this.owned.has(buf)) this.statusFree.push(buf);
+    return res;
+  }
+
+  /**
+   * Adds checks whose status words someone else owns and reuses (a jit program encoded into the
+   * backend's command stream): read back and cleared with the next submit, once each.
+   */
+  addOwned(list: readonly Check[]): void {
+    for (const c of list) {
+      this.owned.add(c.buf);
+      if (!this.checks.includes(c)) this.checks.push(c);
+    }
+  }
+
+  /**
+   * Copies the status words of `list` into one staging buffer and clears them; the words stay
+   * their owner's (a jit program keeps its own and reuses them every call). Give the result to
+   * `read` after the submit.
+   */
+  encodeWords(enc: GPUCommandEncoder, list: Check[]): { staging: PooledBuffer; list: Check[] } {
     const staging = this.staging.acquire(4 * list.length, false);
     list.forEach(({ buf }, i) => {
       enc.copyBufferToBuffer(buf, 0, staging.buffer, 4 * i, 4);
       enc.clearBuffer(buf, 0, 4);
     });
-    // commands recorded after this submit see the cleared words
-    for (const { buf } of list) this.statusFree.push(buf);
     return { staging, list };
   }
 

@@ -148,6 +148,32 @@ export class Encoder {
     return pipe;
   }
 
+  /**
+   * The pipeline and bind group layout a dispatch of `code` with these binding kinds uses (from
+   * the same caches as `dispatch`), for a caller that builds its own bind groups once and replays
+   * them (the jit compiler, src/jit/webgpu). The objects stay valid after a cache evicts them.
+   */
+  prepared(code: string, kinds: BindKind[], hasMeta: boolean): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    const lay = this.layout(kinds, hasMeta);
+    return { pipeline: this.pipeline(code, lay), layout: lay.bgl };
+  }
+
+  /**
+   * The open command encoder for a caller's own commands (its compute pass is ended first); call
+   * `addDispatches` after, so they count toward `batchSize` and the stats.
+   */
+  openEncoder(): GPUCommandEncoder {
+    this.endPass();
+    return this.enc();
+  }
+
+  /** `n` dispatches were encoded by a caller into the open encoder (see `openEncoder`). */
+  addDispatches(n: number): void {
+    this.stats.dispatches += n;
+    this.pendingDispatches += n;
+    if (this.pendingDispatches >= this.batchSize) this.hooks.full();
+  }
+
   private bufId(b: GPUBuffer): number {
     let id = this.bufIds.get(b);
     if (id === undefined) {

@@ -8,7 +8,7 @@ import type { BufferPool } from './pool.js';
 import { sizeOfShape, type Handle, type Storage } from './storage.js';
 
 /** Nodes per fused kernel: beyond this, an input is computed rather than inlined. */
-const MAX_FUSED_NODES = 48;
+export const MAX_FUSED_NODES = 48;
 /** Pending lazy results: beyond this, the kept-looking ones are computed (see forceKept). */
 const MAX_PENDING_LAZY = 32;
 /** Lazy results among the last this many created count as recent (perhaps awaiting a consumer). */
@@ -145,7 +145,7 @@ export class LazyFusion {
 }
 
 /** [1, 1, 3, 4] and [3, 4] index the same flat layout (broadcasting right-aligns shapes). */
-function sameUpToLeadingOnes(a: readonly number[], b: readonly number[]): boolean {
+export function sameUpToLeadingOnes(a: readonly number[], b: readonly number[]): boolean {
   let i = 0;
   let j = 0;
   while (i < a.length && a[i] === 1) i++;
