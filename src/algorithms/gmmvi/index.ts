@@ -22,7 +22,7 @@ export {
   createSampleDb, sampleDbFromConfig, removeEveryNthSample, addSamples, evaluateBackground, getNewestSamples, getRandomSample,
   SampleDB, type SampleDbState, type NewestSamples,
 } from './sample-db.js';
-export { evaluateTarget, checkTarget, type LNPDF, type TargetEvaluation } from './target.js';
+export { evaluateTarget, checkTarget, disposeTargetPrograms, type LNPDF, type TargetEvaluation } from './target.js';
 export {
   selectSamples, effectiveSampleSizes, numSamplesToReuse, checkSelectorOptions, SampleSelector, VipsSampleSelector, LinSampleSelector,
   FixedSampleSelector, type SampleSelectorType, type SampleSelectorOptions, type SampleSelection, type SelectResult,

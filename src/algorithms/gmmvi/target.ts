@@ -10,6 +10,7 @@ import { tidy } from '../../memory.js';
 import { valueAndGrad } from '../../autodiff/reverse.js';
 import { sum } from '../../autodiff/ops/reduce.js';
 import { fmtShape } from '../../shape.js';
+import { checkJitOption, jitStep, type JitStep } from '../../jit/step.js';
 
 /** An unnormalised target density log p̃(x) (gmmvi's LNPDF). */
 export interface LNPDF {
@@ -31,6 +32,14 @@ export interface LNPDF {
    * but is judged by the exact full-batch density, as in gmmvi. Default: `logDensity`.
    */
   metricLogDensity?(samples: Tensor): Tensor;
+  /**
+   * Whether log p̃ and its x-gradient are traced once per batch size and replayed (`bt.jit`; the
+   * SG-MCMC rules): default on, falling back to eager with one warning if `logDensity` reads a
+   * value on the host; true makes that an error; false is eager. The numbers are the same on the
+   * CPU. A `logDensity` with side effects (a call counter, a host-drawn minibatch) must say false:
+   * a traced one runs only while it is traced.
+   */
+  jit?: boolean;
 }
 
 /** log p̃ [N] and ∇ log p̃ [N, d] of a batch of samples. */
@@ -45,8 +54,27 @@ export function checkTarget(op: string, target: unknown): LNPDF {
   if (t === null || typeof t !== 'object' || typeof t.logDensity !== 'function') throw new ConfigError(`${op}: the target must be an object with logDensity(samples [N, d]) → [N].`);
   if (!Number.isInteger(t.numDimensions) || t.numDimensions < 1) throw new ConfigError(`${op}: target.numDimensions must be a positive integer, got ${String(t.numDimensions)}.`);
   if (t.metricLogDensity !== undefined && typeof t.metricLogDensity !== 'function') throw new ConfigError(`${op}: target.metricLogDensity must be a function (samples [N, d]) → [N] when given.`);
+  checkJitOption(`${op}: target.jit`, t.jit);
   if (t.useLogDensityAndGrad && typeof t.logDensityAndGrad !== 'function') throw new ConfigError(`${op}: target.useLogDensityAndGrad is set but target.logDensityAndGrad is not a function.`);
   return t;
+}
+
+/** log p̃ and ∇ₓ log p̃ by reverse mode through logDensity (the gradient of the sum is the per-row gradient). */
+function densityAndGrad(target: LNPDF, x: Tensor): [Tensor, Tensor] {
+  const [[, value], g] = valueAndGrad((xs: Tensor) => {
+    const v = target.logDensity(xs);
+    return [sum(v), v];
+  }, { hasAux: true })(x) as [[Tensor, Tensor], Tensor];
+  return [value, g];
+}
+
+/** Each target's densityAndGrad with its jit option applied (programs per batch size, at most 8 kept). */
+const jitted = new WeakMap<LNPDF, JitStep<(x: Tensor) => [Tensor, Tensor]>>();
+
+/** Frees the compiled programs of `target`'s density (and the constants they hold); the next evaluation traces again. */
+export function disposeTargetPrograms(target: LNPDF): void {
+  jitted.get(target)?.dispose();
+  jitted.delete(target);
 }
 
 /**
@@ -64,13 +92,9 @@ export async function evaluateTarget(target: LNPDF, samples: Tensor): Promise<Ta
   if (target.useLogDensityAndGrad) {
     [lnp, grads] = await target.logDensityAndGrad!(samples);
   } else {
-    [lnp, grads] = tidy(() => {
-      const [[, value], g] = valueAndGrad((x: Tensor) => {
-        const v = target.logDensity(x);
-        return [sum(v), v];
-      }, { hasAux: true })(samples) as [[Tensor, Tensor], Tensor];
-      return [value, g];
-    });
+    let step = jitted.get(target);
+    if (!step) jitted.set(target, (step = jitStep(op, (x: Tensor) => densityAndGrad(target, x), target.jit, { cacheSize: 8 })));
+    [lnp, grads] = tidy(() => step(samples));
   }
   if (!(lnp instanceof Tensor) || lnp.ndim !== 1 || lnp.shape[0] !== n) throw new ShapeError(`${op}: the target's log density must be [${n}] for ${n} samples, got ${lnp instanceof Tensor ? fmtShape(lnp.shape) : String(lnp)}.`);
   if (!(grads instanceof Tensor) || grads.ndim !== 2 || grads.shape[0] !== n || grads.shape[1] !== d) throw new ShapeError(`${op}: the target's gradient must be [${n}, ${d}], got ${grads instanceof Tensor ? fmtShape(grads.shape) : String(grads)}.`);

@@ -57,7 +57,8 @@ test('onIteration sees every iteration and can end the run; the metrics are logg
 
 test('a target turning NaN: NumericalError naming the iteration and count; error.state is the state before it, and the run goes on from it', async () => {
   let poison = false;
-  const flaky: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => (poison ? bt.where(bt.greater(bt.arange(0, x.shape[0]!), 5), NaN, target.logDensity(x)) : target.logDensity(x)) };
+  // jit: false: the density switches on a host flag, which a traced density would fix at its first trace
+  const flaky: bt.gmmvi.LNPDF = { numDimensions: 2, jit: false, logDensity: (x) => (poison ? bt.where(bt.greater(bt.arange(0, x.shape[0]!), 5), NaN, target.logDensity(x)) : target.logDensity(x)) };
   const s0 = g.init(config(), flaky, bt.random.key(2));
   let before: ReturnType<typeof read> | undefined;
   let err: unknown;

@@ -70,6 +70,8 @@ export function logisticRegressionTarget(features: number[][], labels: number[],
     labels: y,
     fullBatchLogDensity,
     metricLogDensity: fullBatchLogDensity,
+    // the batch is drawn on the host with a call counter: not traceable
+    jit: false,
     logDensity(theta: Tensor): Tensor {
       const m = theta.shape[0]!;
       // batch rows drawn with replacement per sample (gmmvi draws without replacement from a
