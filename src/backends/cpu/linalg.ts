@@ -4,7 +4,8 @@
  * All matrices are row-major and contiguous; a batch is `batch` matrices laid out one after another.
  * Kernels are synchronous, allocation-free in their inner loops, and work on Float64Array (reference path)
  * or Float32Array. Intermediate sums are accumulated in JS numbers (double precision) and rounded once on store,
- * so the float32 path is as accurate as the storage format allows.
+ * so the float32 path is as accurate as the storage format allows — except float32 triangular solves on the
+ * Wasm route below, which compute in float32 (see linalg/trsm-wasm.ts).
  *
  * Loop orders are chosen so that inner loops run over contiguous memory:
  *  - cholesky: row-oriented (Cholesky–Banachiewicz); each entry is a dot product of two rows of L,
@@ -12,7 +13,8 @@
  *  - triangularSolve / luSolve: right-hand-side rows are updated with axpy's over contiguous rows of X,
  *    tiled over the columns of B so the working set of X stays in cache, and register-blocked over
  *    four rows of X at a time. triangularSolve with ≥ 2 right-hand sides and enough work runs the same
- *    arithmetic as Wasm SIMD kernels (linalg/trsm-wasm.ts), bit for bit.
+ *    operations as Wasm SIMD kernels (linalg/trsm-wasm.ts): float64 bit for bit; float32 in float32
+ *    arithmetic, four columns per vector (backward stable at float32's roundoff, about twice as fast).
  *  - luFactor: right-looking rank-1 updates over contiguous rows (partial pivoting, like LAPACK getf2).
  */
 

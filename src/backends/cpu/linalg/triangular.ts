@@ -4,7 +4,8 @@ import { trsmWasm } from './trsm-wasm.js';
 /** Below this many multiply-adds (batch·n²·m/2) the JS loops beat the Wasm path's copies and call. */
 const WASM_MIN_WORK = 2048;
 let wasmOn = true;
-/** Enables/disables the Wasm route (benchmarks and tests compare the two; the results are identical). */
+/** Enables/disables the Wasm route (benchmarks and tests compare the two; float64 results are identical,
+ * float32 ones differ by float32 rounding: the Wasm route computes in float32). */
 export function setTriangularWasm(on: boolean): void { wasmOn = on; }
 
 /** Column tile width (in elements) for the triangular solves: keeps an n×TILE slab of X in L2 for n≈512. */
@@ -33,7 +34,8 @@ export function triangularSolve(
   bBatchStride: number,
 ): void {
   if (batch <= 0 || n === 0 || m === 0) return;
-  // The Wasm kernels repeat the general-m JS kernels' arithmetic bit for bit; m = 1 keeps the JS vector
+  // The Wasm kernels repeat the general-m JS kernels' operations (float64: bit for bit; float32: in float32
+  // arithmetic, so these sizes round differently from the JS path below); m = 1 keeps the JS vector
   // routines (a different order, and too little work to gain).
   if (wasmOn && m >= 2 && (batch * n * n * m) / 2 >= WASM_MIN_WORK &&
     trsmWasm(a, b, out, batch, n, m, lower, transposeA, unitDiagonal, aBatchStride, bBatchStride)) return;

@@ -1,19 +1,21 @@
 /**
  * Generators for the Wasm SIMD triangular-solve kernels (through the byte emitter of
- * ../matmul/wasm-emit.ts). One function per (lower/upper, transposeA, unitDiagonal, nv):
+ * ../matmul/wasm-emit.ts). One function per (lower/upper, transposeA, unitDiagonal, nv, f32):
  *
  *   trsm(aP, xP, d, ld, nPanels, tileP)   X := op(A)^{-1} X, in place
  *
- * A is d×d float64, row-major at aP (row stride d*8 bytes); X is d rows of float64 at xP with a row
- * stride of ld bytes, covering nPanels panels of nv f64x2 vectors (2·nv columns; the driver pads rows
- * to an even count, and pad lanes are solved like any column and discarded). A (≤ a few KB) and a
- * tile of tileP panels stay in L1 (see trsmFunc for the loop order).
+ * A is d×d, row-major at aP (row stride d·es bytes, es = 8 for float64, 4 for float32); X is d rows
+ * at xP with a row stride of ld bytes, covering nPanels panels of nv 128-bit vectors (f64x2 or f32x4;
+ * the driver pads rows to whole vectors, and pad lanes are solved like any column and discarded).
+ * A (≤ a few KB) and a tile of tileP panels stay in L1 (see trsmFunc for the loop order).
  *
  * Why the odd shapes below: every kernel performs exactly the arithmetic of the JS kernels in
  * triangular.ts (matLowerN … matUpperT), operation for operation and in the same order — 4-row
  * blocks whose off-diagonal update is X_r - (((a0·v0 + a1·v1) + a2·v2) + a3·v3), the 4×4 diagonal
  * block solved by substitution with true divisions, single tail rows that skip zero coefficients —
- * so the two paths give bit-identical results, including the Inf/NaN that zero diagonals produce.
+ * so the float64 kernels give the JS path's bits, including the Inf/NaN that zero diagonals produce.
+ * The float32 kernels run the same operations in float32 arithmetic (each rounded to float32 rather
+ * than once at the end), four columns per vector: twice the columns per instruction of f64x2.
  */
 import { Code, I32, V128, type FuncDef } from '../matmul/wasm-emit.js';
 
@@ -21,7 +23,8 @@ import { Code, I32, V128, type FuncDef } from '../matmul/wasm-emit.js';
 class Gen {
   readonly c = new Code();
   readonly locals: number[] = [];
-  constructor(private readonly nParams: number) {}
+  /** es: bytes per element of A and X (8: float64 in f64x2 lanes, 4: float32 in f32x4 lanes). */
+  constructor(private readonly nParams: number, readonly es: 4 | 8) {}
   i32(): number { this.locals.push(I32); return this.nParams + this.locals.length - 1; }
   v128(): number { this.locals.push(V128); return this.nParams + this.locals.length - 1; }
   /** `body` runs `count` times (count ≥ 0; the local is consumed). */
@@ -39,8 +42,14 @@ class Gen {
     if (isConst) this.c.i32(step); else this.c.get(step);
     this.c.add().set(local);
   }
-  /** Pushes splat(f64 at ptr + off). */
-  splat(ptr: number, off: number): void { this.c.get(ptr).loadSplat(8, off); }
+  /** Opens `if (A[ptr] != 0)` (NaN != 0 is true, -0 != 0 false, as JS's !==); the caller closes it. */
+  nonzeroIf(ptr: number): void {
+    const c = this.c.get(ptr);
+    if (this.es === 8) c.f64Load(0).f64Const(0).f64Ne().if();
+    else c.f32Load(0).f32Const(0).f32Ne().if();
+  }
+  /** Pushes splat(element at ptr + off). */
+  splat(ptr: number, off: number): void { this.c.get(ptr).loadSplat(this.es, off); }
   /** dst := load(ptr + r*ld) for r = 0..3, using precomputed ld multiples. */
   load4(dst: number[], ptr: number, ldMul: number[], off = 0): void {
     for (let r = 0; r < 4; r++) {
@@ -59,9 +68,14 @@ class Gen {
 
 }
 
-export interface TrsmVariant { lower: boolean; trans: boolean; unit: boolean; /** f64x2 vectors per panel */ nv: number }
+export interface TrsmVariant {
+  lower: boolean; trans: boolean; unit: boolean;
+  /** 128-bit vectors per panel (2 float64 or 4 float32 columns each) */ nv: number;
+  /** float32 storage and arithmetic (f32x4) instead of float64 (f64x2) */ f32: boolean;
+}
 
-export const trsmName = (v: TrsmVariant): string => `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}${v.nv}`;
+export const trsmName = (v: TrsmVariant): string =>
+  `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}${v.nv}${v.f32 ? 's' : 'd'}`;
 
 const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4, tileP: 5 };
 
@@ -73,12 +87,12 @@ const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4, tileP: 5 };
  * (one panel at a time would wait on them).
  */
 export function trsmFunc(v: TrsmVariant): FuncDef {
-  const g = new Gen(6);
+  const g = new Gen(6, v.f32 ? 4 : 8);
   const c = g.c;
   const d8 = g.i32(), ld2 = g.i32(), ld3 = g.i32(), ld4 = g.i32(), nb = g.i32(), rem = g.i32();
   const xt = g.i32(), pc = g.i32(), tp = g.i32(), xc = g.i32(), pp = g.i32();
   // d8 = row stride of A; ld multiples address the 4 rows of a block of X.
-  c.get(P.d).i32(8).mul().set(d8);
+  c.get(P.d).i32(g.es).mul().set(d8);
   c.get(P.ld).i32(2).mul().set(ld2);
   c.get(P.ld).i32(3).mul().set(ld3);
   c.get(P.ld).i32(4).mul().set(ld4);
@@ -146,12 +160,12 @@ function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[][], sp: 
       const s = order[b]!;
       const [p, o] = coef(r, s);
       g.splat(p, o); c.set(sp);
-      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).get(acc[s]![u]!).fmul(8).fsub(8).set(acc[r]![u]!);
+      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).get(acc[s]![u]!).fmul(g.es).fsub(g.es).set(acc[r]![u]!);
     }
     if (!unit) {
       const [p, o] = diag(r);
       g.splat(p, o); c.set(sp);
-      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).fdiv(8).set(acc[r]![u]!);
+      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).fdiv(g.es).set(acc[r]![u]!);
     }
   }
 }
@@ -166,14 +180,14 @@ function update4x4(g: Gen, acc: number[][], pa: number[], pk: number, ldMul: num
   const nv = acc[0]!.length;
   for (let u = 0; u < nv; u++) g.load4(col(xs, u), pk, ldMul, 16 * u);
   for (let r = 0; r < 4; r++) {
-    for (let q = 0; q < 4; q++) { g.splat(pa[r]!, 8 * q); c.set(sp[q]!); }
+    for (let q = 0; q < 4; q++) { g.splat(pa[r]!, g.es * q); c.set(sp[q]!); }
     for (let u = 0; u < nv; u++) {
       c.get(acc[r]![u]!);
       for (let q = 0; q < 4; q++) {
-        c.get(sp[q]!).get(xs[q]![u]!).fmul(8);
-        if (q > 0) c.fadd(8);
+        c.get(sp[q]!).get(xs[q]![u]!).fmul(g.es);
+        if (q > 0) c.fadd(g.es);
       }
-      c.fsub(8).set(acc[r]![u]!);
+      c.fsub(g.es).set(acc[r]![u]!);
     }
   }
 }
@@ -181,11 +195,11 @@ function update4x4(g: Gen, acc: number[][], pa: number[], pk: number, ldMul: num
 /** acc[u] := acc[u] - splat(A[pa]) * X[pk + 16u], skipped when A[pa] is ±0 (as the JS tail loops do). */
 function axpyIfNonzero(g: Gen, acc: number[], pa: number, pk: number): void {
   const c = g.c;
-  c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
+  g.nonzeroIf(pa);
   for (let u = 0; u < acc.length; u++) {
     c.get(acc[u]!);
     g.splat(pa, 0);
-    c.get(pk).v128Load(16 * u).fmul(8).fsub(8).set(acc[u]!);
+    c.get(pk).v128Load(16 * u).fmul(g.es).fsub(g.es).set(acc[u]!);
   }
   c.end();
 }
@@ -193,12 +207,12 @@ function axpyIfNonzero(g: Gen, acc: number[], pa: number, pk: number): void {
 /** X[pk + 16u] := X[pk + 16u] - splat(A[pa]) * src[u], skipped when A[pa] is ±0. */
 function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number[]): void {
   const c = g.c;
-  c.get(pa).f64Load(0).f64Const(0).f64Ne().if();
+  g.nonzeroIf(pa);
   for (let u = 0; u < src.length; u++) {
     c.get(pk);
     c.get(pk).v128Load(16 * u);
     g.splat(pa, 0);
-    c.get(src[u]!).fmul(8).fsub(8).v128Store(16 * u);
+    c.get(src[u]!).fmul(g.es).fsub(g.es).v128Store(16 * u);
   }
   c.end();
 }
@@ -213,11 +227,11 @@ function tailRowLeft(g: Gen, unit: boolean, xRow: number, acc: number[], pa: num
   for (let u = 0; u < acc.length; u++) c.get(xRow).v128Load(16 * u).set(acc[u]!);
   g.repeat(count, () => {
     axpyIfNonzero(g, acc, pa, pk);
-    g.bump(pa, 8, true);
+    g.bump(pa, g.es, true);
     g.bump(pk, P.ld);
   });
   for (let u = 0; u < acc.length; u++) {
-    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(8).set(acc[u]!); }
+    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(g.es).set(acc[u]!); }
     c.get(xRow).get(acc[u]!).v128Store(16 * u);
   }
 }
@@ -231,12 +245,12 @@ function tailRowRight(g: Gen, unit: boolean, xRow: number, acc: number[], pa: nu
   const c = g.c;
   for (let u = 0; u < acc.length; u++) {
     c.get(xRow).v128Load(16 * u).set(acc[u]!);
-    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(8).set(acc[u]!); }
+    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(g.es).set(acc[u]!); }
     c.get(xRow).get(acc[u]!).v128Store(16 * u);
   }
   g.repeat(count, () => {
     rowUpdateIfNonzero(g, pa, pk, acc);
-    g.bump(pa, 8, true);
+    g.bump(pa, g.es, true);
     g.bump(pk, P.ld);
   });
 }
@@ -261,11 +275,11 @@ function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
       c.get(bi).set(kc);
       g.repeat(kc, () => {
         update4x4(g, acc, pa, pk, ldMul, xs, sp);
-        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true);
         g.bump(pk, ld4);
       });
       // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
-      diagBlock(g, v.unit, [0, 1, 2, 3], acc, sp[0]!, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+      diagBlock(g, v.unit, [0, 1, 2, 3], acc, sp[0]!, (r, s) => [pa[r]!, g.es * s], (r) => [pa[r]!, g.es * r]);
       for (let u = 0; u < nv; u++) g.store4(col(acc, u), xRow, ldMul, 16 * u);
     });
     c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
@@ -299,7 +313,7 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
   const acc = grid(g, 4, nv), xs = grid(g, 4, nv), sp = vecs(g, 4);
   // pd = &A[j, j], xOff = j*ld for the block's top row j = d-4-4bi.
-  c.get(P.d).i32(4).sub().tee(t).get(d8).i32(8).add().mul().get(P.aP).add().set(pd);
+  c.get(P.d).i32(4).sub().tee(t).get(d8).i32(g.es).add().mul().get(P.aP).add().set(pd);
   c.get(t).get(P.ld).mul().set(xOff);
   c.i32(0).set(bi);
   c.get(nb).set(bl);
@@ -307,38 +321,38 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
       for (let u = 0; u < nv; u++) g.load4(col(acc, u), xTop, ldMul, 16 * u);
-      rowPtrs(g, pa, pd, d8, 32); // &A[j+r, j+4]
+      rowPtrs(g, pa, pd, d8, 4 * g.es); // &A[j+r, j+4]
       c.get(xTop).get(ld4).add().set(pk); // &X[j+4]
       c.get(bi).set(kc);
       g.repeat(kc, () => {
         update4x4(g, acc, pa, pk, ldMul, xs, sp);
-        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true);
+        for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true);
         g.bump(pk, ld4);
       });
       // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
       rowPtrs(g, pa, pd, d8);
-      diagBlock(g, v.unit, [3, 2, 1, 0], acc, sp[0]!, (r, s) => [pa[r]!, 8 * s], (r) => [pa[r]!, 8 * r]);
+      diagBlock(g, v.unit, [3, 2, 1, 0], acc, sp[0]!, (r, s) => [pa[r]!, g.es * s], (r) => [pa[r]!, g.es * r]);
       for (let u = 0; u < nv; u++) g.store4(col(acc, u), xTop, ldMul, 16 * u);
     });
-    c.get(pd).get(d8).i32(8).add().i32(4).mul().sub().set(pd);
+    c.get(pd).get(d8).i32(g.es).add().i32(4).mul().sub().set(pd);
     c.get(xOff).get(ld4).sub().set(xOff);
     g.bump(bi, 1, true);
   });
   // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i /= A_ii.
   const a0 = acc[0]!;
-  c.get(rem).i32(1).sub().tee(t).get(d8).i32(8).add().mul().get(P.aP).add().set(pd); // &A[i, i]
+  c.get(rem).i32(1).sub().tee(t).get(d8).i32(g.es).add().mul().get(P.aP).add().set(pd); // &A[i, i]
   c.get(t).get(P.ld).mul().set(xOff);
   c.get(t).set(bi); // bi := i
   c.get(rem).set(rl);
   g.repeat(rl, () => {
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
-      c.get(pd).i32(8).add().set(pa[0]!);
+      c.get(pd).i32(g.es).add().set(pa[0]!);
       c.get(xTop).get(P.ld).add().set(pk);
       c.get(P.d).get(bi).sub().i32(1).sub().set(kc);
       tailRowLeft(g, v.unit, xTop, a0, pa[0]!, pk, kc, pd);
     });
-    c.get(pd).get(d8).i32(8).add().sub().set(pd);
+    c.get(pd).get(d8).i32(g.es).add().sub().set(pd);
     c.get(xOff).get(P.ld).sub().set(xOff);
     c.get(bi).i32(1).sub().set(bi);
   });
@@ -357,18 +371,18 @@ function updateBelow(g: Gen, ctx: Ctx, pa: number[], pk: number, count4: number,
     for (let u = 0; u < nv; u++) {
       addr();
       addr(); c.v128Load(16 * u);
-      for (let p = 0; p < 4; p++) { c.get(x[p]!).get(vs[p]![u]!).fmul(8); if (p > 0) c.fadd(8); }
-      c.fsub(8).v128Store(16 * u);
+      for (let p = 0; p < 4; p++) { c.get(x[p]!).get(vs[p]![u]!).fmul(g.es); if (p > 0) c.fadd(g.es); }
+      c.fsub(g.es).v128Store(16 * u);
     }
   };
   g.repeat(count4, () => {
-    for (let q = 0; q < 4; q++) row(() => { c.get(pk); if (q > 0) c.get(ldMul[q]!).add(); }, 8 * q);
-    for (let p = 0; p < 4; p++) g.bump(pa[p]!, 32, true);
+    for (let q = 0; q < 4; q++) row(() => { c.get(pk); if (q > 0) c.get(ldMul[q]!).add(); }, g.es * q);
+    for (let p = 0; p < 4; p++) g.bump(pa[p]!, 4 * g.es, true);
     g.bump(pk, ld4);
   });
   g.repeat(single, () => {
     row(() => c.get(pk), 0);
-    for (let p = 0; p < 4; p++) g.bump(pa[p]!, 8, true);
+    for (let p = 0; p < 4; p++) g.bump(pa[p]!, g.es, true);
     g.bump(pk, P.ld);
   });
 }
@@ -387,13 +401,13 @@ function lowerT(ctx: Ctx): void {
   c.get(j).get(P.ld).mul().set(xOff); // j*ld
   c.get(nb).set(bl);
   g.repeat(bl, () => {
-    c.get(aTop).get(j).i32(8).mul().add().set(pd); // &A[j, j]
+    c.get(aTop).get(j).i32(g.es).mul().add().set(pd); // &A[j, j]
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
       rowPtrs(g, pa, pd, d8);
       // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
       for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
-      diagBlock(g, v.unit, [3, 2, 1, 0], vs, x[0]!, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+      diagBlock(g, v.unit, [3, 2, 1, 0], vs, x[0]!, (r, s) => [pa[s]!, g.es * r], (r) => [pa[r]!, g.es * r]);
       for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
       rowPtrs(g, pa, aTop, d8); // &A[j+r, 0]
       c.get(xc).set(pk);
@@ -410,7 +424,7 @@ function lowerT(ctx: Ctx): void {
   c.get(i).get(P.ld).mul().set(xOff);
   c.get(rem).set(rl);
   g.repeat(rl, () => {
-    c.get(aTop).get(i).i32(8).mul().add().set(pd); // &A[i, i]
+    c.get(aTop).get(i).i32(g.es).mul().add().set(pd); // &A[i, i]
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
       c.get(aTop).set(pa[0]!);
@@ -444,15 +458,15 @@ function upperT(ctx: Ctx): void {
       rowPtrs(g, pa, pd, d8);
       // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
       for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
-      diagBlock(g, v.unit, [0, 1, 2, 3], vs, x[0]!, (r, s) => [pa[s]!, 8 * r], (r) => [pa[r]!, 8 * r]);
+      diagBlock(g, v.unit, [0, 1, 2, 3], vs, x[0]!, (r, s) => [pa[s]!, g.es * r], (r) => [pa[r]!, g.es * r]);
       for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
-      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 32, true); // &A[i+r, i+4]
+      for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true); // &A[i+r, i+4]
       c.get(xTop).get(ld4).add().set(pk);
       c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
       c.get(t).i32(3).and().set(k1);
       updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
     });
-    c.get(pd).get(d8).i32(8).add().i32(4).mul().add().set(pd);
+    c.get(pd).get(d8).i32(g.es).add().i32(4).mul().add().set(pd);
     g.bump(xOff, ld4);
     g.bump(i, 4, true);
   });
@@ -461,49 +475,13 @@ function upperT(ctx: Ctx): void {
   g.repeat(rl, () => {
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
-      c.get(pd).i32(8).add().set(pa[0]!);
+      c.get(pd).i32(g.es).add().set(pa[0]!);
       c.get(xTop).get(P.ld).add().set(pk);
       c.get(P.d).get(i).sub().i32(1).sub().set(t);
       tailRowRight(g, v.unit, xTop, acc, pa[0]!, pk, t, pd);
     });
-    c.get(pd).get(d8).i32(8).add().add().set(pd);
+    c.get(pd).get(d8).i32(g.es).add().add().set(pd);
     g.bump(xOff, P.ld);
     g.bump(i, 1, true);
   });
-}
-
-/**
- * widen(src, srcLd, dst, dstLd, rows, pairs): float32 rows (stride srcLd bytes) to float64 rows
- * (stride dstLd), two elements per step (the second of an odd last pair reads one float past the
- * row: slack or the next row, landing in a pad lane that is never used).
- * narrow(src, srcLd, dst, dstLd, rows, pairs): the reverse, rounding to nearest even; an odd row's
- * last pair writes one float past the row, which the next row (written later) or slack absorbs.
- */
-export function widenFunc(name: string): FuncDef { return convFunc(name, true); }
-export function narrowFunc(name: string): FuncDef { return convFunc(name, false); }
-
-function convFunc(name: string, widen: boolean): FuncDef {
-  const g = new Gen(6);
-  const c = g.c;
-  const [src, srcLd, dst, dstLd, rows, pairs] = [0, 1, 2, 3, 4, 5];
-  const s = g.i32(), dd = g.i32(), n = g.i32();
-  g.repeat(rows, () => {
-    c.get(src).set(s);
-    c.get(dst).set(dd);
-    c.get(pairs).set(n);
-    g.repeat(n, () => {
-      if (widen) {
-        c.get(dd).get(s).load64Zero(0).promoteLow().v128Store(0);
-        g.bump(s, 8, true);
-        g.bump(dd, 16, true);
-      } else {
-        c.get(dd).get(s).v128Load(0).demoteZero().store64Lane(0, 0);
-        g.bump(s, 16, true);
-        g.bump(dd, 8, true);
-      }
-    });
-    g.bump(src, srcLd);
-    g.bump(dst, dstLd);
-  });
-  return { name, params: [I32, I32, I32, I32, I32, I32], locals: g.locals, body: c };
 }

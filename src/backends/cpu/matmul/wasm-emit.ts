@@ -89,6 +89,14 @@ export class Code {
     return this;
   }
   f64Ne(): this { this.bytes.push(0x62); return this; }
+  /** Scalar f32: f32.load, f32.const, f32.ne (same NaN and signed-zero semantics as the f64 forms). */
+  f32Load(offset: number): this { this.bytes.push(0x2a); return this.memarg(0, offset); }
+  f32Const(v: number): this {
+    this.bytes.push(0x43);
+    for (const x of new Uint8Array(new Float32Array([v]).buffer)) this.bytes.push(x);
+    return this;
+  }
+  f32Ne(): this { this.bytes.push(0x5c); return this; }
 }
 
 export interface FuncDef {
