@@ -134,7 +134,8 @@ export class Recorder {
   destroy(): void {
     for (const b of this.buffers.splice(0)) b.destroy();
     this.metas.clear();
-    this.checks.length = 0;
+    // `checks` stays: a call's read-back still in flight reports a failure through it (the
+    // status words were copied out at that call's submit)
     this.free.clear();
     this.handed.clear();
     this.bytes = 0;
