@@ -21,7 +21,7 @@ export class NotRecordable extends Error {}
 /**
  * The program's own buffers (its arena) and the commands it replays. Buffers are created here, not
  * taken from the backend's pool, and kept until `destroy`: a buffer whose last reader has been
- * recorded is handed out again to a later value (first fit by size class). That is safe because
+ * recorded is handed out again to a later value of the same size class. That is safe because
  * every command runs in recording order in one command buffer, the order the backend relies on
  * when its kernels reuse a just-released pool buffer.
  */

@@ -20,8 +20,8 @@ export interface WebgpuJitOptions {
   submit: 'own' | 'shared';
 }
 
-/** Counters of the compiled programs' calls, for tests and benchmarks (submits also count in backend.stats). */
-export const webgpuJitStats = { calls: 0, submits: 0 };
+/** Calls of compiled programs, for tests (their submits count in backend.stats). */
+export const webgpuJitStats = { calls: 0 };
 
 /** What recording left for the calls: each value's arena buffer, the view roots, the steps in words. */
 export interface Recorded {
@@ -88,7 +88,6 @@ export function replayExecutable(prog: Program, backend: WebGPUBackend, rec: Rec
       backend.stats.submits++;
       if (checked) readChecks(backend, checked);
       backend.stats.dispatches += nDispatch;
-      webgpuJitStats.submits++;
     }
     handles.fill(null);
     return res;
