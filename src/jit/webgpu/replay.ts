@@ -98,8 +98,8 @@ export function replayExecutable(prog: Program, backend: WebGPUBackend, rec: Rec
   Object.defineProperty(exec, 'arenaBytes', { value: rec.bytes });
   Object.defineProperty(exec, 'dispose', {
     value: () => {
-      // a call's commands may still wait in the backend's open encoder ('shared', or copies it
-      // ordered after): submit them before their buffers are destroyed
+      // 'shared': the last calls' commands may still wait in the backend's open encoder; submit
+      // them before their buffers are destroyed (in 'own' mode they were submitted at each call)
       try {
         checkUsable(backend, 'jit dispose');
         backend.flush();
