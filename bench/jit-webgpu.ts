@@ -93,7 +93,7 @@ for (const n of [1, 100]) {
   cases.push({ name: 'mlp compiled-shared', calls, run: () => bt.dispose(js(params, xb, yb)) });
 }
 
-// the three variants give the same numbers within float32 rounding (checked once, not timed)
+// compiled and eager give the same numbers within float32 rounding (printed once, not timed)
 {
   const j = bt.jit(vg);
   const [a, ga] = j(params, xb, yb) as [bt.Tensor, P];

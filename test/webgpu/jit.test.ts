@@ -203,6 +203,11 @@ if (gpu) {
     const nd = bt.jit((a: bt.Tensor) => bt.linalg.cholesky(bt.matmul(a, a.transpose()).neg()));
     const c = nd(X);
     await assertRejects(() => c.data(), bt.NumericalError, /not positive definite/);
+    // the program evicted (its status words destroyed) before its failed call's read-back maps
+    const once = bt.jit((x: bt.Tensor, i: bt.Tensor) => bt.take(x.exp(), i, 0), { cacheSize: 1 });
+    const failed = once(X, bad);
+    bt.dispose(once(Y, idx)); // a new shape: traced, and the X program evicted
+    await assertRejects(() => failed.data(), bt.ShapeError, /take/);
   });
 
   test('a closed-over value still being computed is a constant of the program', async () => {

@@ -22,8 +22,11 @@ import { LazyFusion } from './lazy.js';
  * staging buffer and awaits `mapAsync`. float32 and int32 only (WGSL has no f64).
  */
 
-/** broadcastTo joins too: in a fused kernel it is only an index map of a leaf */
-const FUSABLE = new Set<string>([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
+/**
+ * The ops lazy fusion inlines (the jit compiler, src/jit/webgpu, fuses the same); broadcastTo joins
+ * too: in a fused kernel it is only an index map of a leaf.
+ */
+export const FUSABLE = new Set<string>([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
 
 export interface WebGPUBackendOptions {
   /** Dispatches per submitted command buffer (TF.js uses 15). */

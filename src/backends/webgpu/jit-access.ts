@@ -11,8 +11,9 @@ import type { PooledBuffer } from './pool.js';
 /**
  * What the jit compiler (src/jit/webgpu) needs of the WebGPU backend beyond the Backend interface:
  * the kernel `run` would call, pipelines from the encoder's caches, computing a pending lazy input,
- * a fresh output buffer from the pool, and the submit counter. Kept here, beside the backend, so
- * the coupling to its private fields is in one small file (as src/backends/cpu/jit-access.ts).
+ * a fresh output buffer from the pool, the deferred checks and the open command encoder. Kept here,
+ * beside the backend, so the coupling to its private fields is in one small file (as
+ * src/backends/cpu/jit-access.ts).
  */
 interface Inner {
   kernels: Map<string, GpuKernel>;
@@ -32,7 +33,7 @@ const inner = (b: WebGPUBackend) => b as unknown as Inner;
 export function isWebgpuBackend(b: unknown): b is WebGPUBackend {
   if (!(b instanceof WebGPUBackend)) return false;
   const i = inner(b);
-  return i.kernels instanceof Map && typeof i.encoder?.prepared === 'function' && typeof i.lazy?.force === 'function' && typeof i.alloc === 'function' && typeof i.checks?.encodeWords === 'function';
+  return i.kernels instanceof Map && typeof i.encoder?.prepared === 'function' && typeof i.lazy?.force === 'function' && typeof i.alloc === 'function' && typeof i.check === 'function' && typeof i.checks?.encodeWords === 'function';
 }
 
 /** The kernel `backend.run(op, ...)` would call now, and whether it is the built-in one. */
@@ -80,13 +81,16 @@ export function readChecks(b: WebGPUBackend, encoded: { staging: PooledBuffer; l
 
 /**
  * The backend's open command encoder, for a program encoded into its command stream (submitted
- * with the backend's next batch, read or end of turn): `done` counts its dispatches and hands its
- * status words to the backend's deferred checks.
+ * with the backend's next batch, read or end of turn); call `sharedDone` after encoding.
  */
 export function sharedEncoder(b: WebGPUBackend): GPUCommandEncoder {
   return inner(b).encoder.openEncoder();
 }
 
+/**
+ * A program's commands went into the open encoder: its dispatches count toward the batch (which
+ * may submit now), and its status words are read back with that submit like the backend's own.
+ */
 export function sharedDone(b: WebGPUBackend, dispatches: number, checks: readonly Check[]): void {
   const i = inner(b);
   if (checks.length) i.checks.addOwned(checks);

@@ -1,10 +1,10 @@
 /// <reference types="@webgpu/types" />
 import { bytesPerElement } from '../../dtype.js';
 import { sizeOf } from '../../shape.js';
-import type { WebGPUBackend } from '../../backends/webgpu/backend.js';
+import { FUSABLE, type WebGPUBackend } from '../../backends/webgpu/backend.js';
 import { computedBuffer, gpuKernelOf } from '../../backends/webgpu/jit-access.js';
 import { fusedKernel, type FusedExpr, type FusedNode } from '../../backends/webgpu/fusion.js';
-import { ELEMENTWISE_GPU_OPS, expressionFor } from '../../backends/webgpu/kernels/elementwise.js';
+import { expressionFor } from '../../backends/webgpu/kernels/elementwise.js';
 import { threadGrid, type GpuInput } from '../../backends/webgpu/kernels/common.js';
 import type { Eqn, Program } from '../ir.js';
 import type { Executable } from '../run.js';
@@ -13,9 +13,6 @@ import { NotRecordable, Recorder } from './record.js';
 import { replayExecutable, type WebgpuJitOptions } from './replay.js';
 
 export { webgpuJitStats, type WebgpuJitOptions } from './replay.js';
-
-/** The ops the backend fuses (backend.ts FUSABLE): the elementwise table and broadcastTo. */
-const FUSABLE = new Set<string>([...ELEMENTWISE_GPU_OPS, 'broadcastTo']);
 
 /**
  * Compiles a traced program for the WebGPU backend into one command buffer per call.
@@ -46,13 +43,9 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend, opts: Webgp
   for (const av of avals) if (av.dtype === 'float64') return 'a float64 value';
   for (const e of prog.eqns) {
     if (e.prim.view) continue;
-    let k = gpuKernelOf(backend, e.prim.name);
-    if (!k) {
-      const impl = (e.prim as { impl?: Record<string, unknown> }).impl?.webgpu;
-      if (!impl) return `op '${e.prim.name}' has no webgpu kernel`;
-      backend.registerKernel(e.prim.name, impl);
-      k = gpuKernelOf(backend, e.prim.name)!;
-    }
+    // a primitive's own webgpu impl is a user kernel too: the interpreter registers it (or says there is none)
+    const k = gpuKernelOf(backend, e.prim.name);
+    if (!k) return `op '${e.prim.name}' has no built-in webgpu kernel`;
     if (!k.builtin) return `op '${e.prim.name}' runs a user kernel`;
   }
   const fusible = (e: Eqn) => FUSABLE.has(e.prim.name) && e.outputs.length === 1;
@@ -62,7 +55,7 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend, opts: Webgp
 
   const rec = new Recorder(backend);
   try {
-    return record(prog, backend, plan, rec);
+    return record();
   } catch (e) {
     rec.destroy();
     if (e instanceof NotRecordable) return e.message;
@@ -71,7 +64,7 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend, opts: Webgp
   }
 
   /** Walks the plan once: arena buffers for every value, each step's commands recorded. */
-  function record(prog: Program, backend: WebGPUBackend, plan: ReturnType<typeof planProgram>, rec: Recorder): Executable {
+  function record(): Executable {
     const bytesOf = (v: number) => sizeOf(avals[v]!.shape) * bytesPerElement(avals[v]!.dtype);
     const buf: (GPUBuffer | null)[] = new Array(avals.length).fill(null);
     const inputRoots = new Set(prog.invars);

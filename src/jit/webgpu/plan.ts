@@ -23,7 +23,7 @@ export interface EwPlan {
 }
 
 export type Action =
-  | { kind: 'ew'; v: number; plan: EwPlan } // a materialized elementwise value: one fused kernel
+  | { kind: 'ew'; v: number } // a materialized elementwise value (its expression: Plan.ew): one fused kernel
   | { kind: 'kernel'; eqn: Eqn };
 
 export interface Plan {
@@ -102,7 +102,7 @@ export function planProgram(prog: Program, fusible: (e: Eqn) => boolean, fuse: b
     const p = ew.get(v);
     if (p && p.eqn === e) {
       if (!materialized.has(v)) continue;
-      actions.push({ kind: 'ew', v, plan: p });
+      actions.push({ kind: 'ew', v });
       reads.push([...p.leaves]);
     } else {
       actions.push({ kind: 'kernel', eqn: e });

@@ -21,7 +21,7 @@ export class NotRecordable extends Error {}
 /**
  * The program's own buffers (its arena) and the commands it replays. Buffers are created here, not
  * taken from the backend's pool, and kept until `destroy`: a buffer whose last reader has been
- * recorded is handed out again to a later value (first fit by size class). That is safe because
+ * recorded is handed out again to a later value of the same size class. That is safe because
  * every command runs in recording order in one command buffer, the order the backend relies on
  * when its kernels reuse a just-released pool buffer.
  */
@@ -134,7 +134,8 @@ export class Recorder {
   destroy(): void {
     for (const b of this.buffers.splice(0)) b.destroy();
     this.metas.clear();
-    this.checks.length = 0;
+    // `checks` stays: a call's read-back still in flight reports a failure through it (the
+    // status words were copied out at that call's submit)
     this.free.clear();
     this.handed.clear();
     this.bytes = 0;

@@ -20,8 +20,8 @@ export interface WebgpuJitOptions {
   submit: 'own' | 'shared';
 }
 
-/** Counters of the compiled programs' calls, for tests and benchmarks (submits also count in backend.stats). */
-export const webgpuJitStats = { calls: 0, submits: 0 };
+/** Calls of compiled programs, for tests (their submits count in backend.stats). */
+export const webgpuJitStats = { calls: 0 };
 
 /** What recording left for the calls: each value's arena buffer, the view roots, the steps in words. */
 export interface Recorded {
@@ -88,7 +88,6 @@ export function replayExecutable(prog: Program, backend: WebGPUBackend, rec: Rec
       backend.stats.submits++;
       if (checked) readChecks(backend, checked);
       backend.stats.dispatches += nDispatch;
-      webgpuJitStats.submits++;
     }
     handles.fill(null);
     return res;
@@ -99,8 +98,8 @@ export function replayExecutable(prog: Program, backend: WebGPUBackend, rec: Rec
   Object.defineProperty(exec, 'arenaBytes', { value: rec.bytes });
   Object.defineProperty(exec, 'dispose', {
     value: () => {
-      // a call's commands may still wait in the backend's open encoder ('shared', or copies it
-      // ordered after): submit them before their buffers are destroyed
+      // 'shared': the last calls' commands may still wait in the backend's open encoder; submit
+      // them before their buffers are destroyed (in 'own' mode they were submitted at each call)
       try {
         checkUsable(backend, 'jit dispose');
         backend.flush();
