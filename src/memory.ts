@@ -35,7 +35,13 @@ function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void
     into.add(x as Tensor);
     return;
   }
-  if (Array.isArray(x)) for (const v of x) collect(v, into, seen);
+  // primitives skipped inline: a state may hold long arrays of numbers
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const v: unknown = x[i];
+      if (v !== null && typeof v === 'object') collect(v, into, seen);
+    }
+  }
   else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, into, seen);
 }
 
