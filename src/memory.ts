@@ -62,8 +62,9 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) {
     throw new TypeError('tidy(fn): fn returned a Promise; tidy scopes are synchronous. Await outside tidy and tidy each synchronous step.');
   }
+  // nothing made inside fn outlived it: no need to walk the result (a large host state) for tensors to keep
   const keepSet = new Set<Tensor>();
-  collect(result, keepSet);
+  if (scope.size > 0) collect(result, keepSet);
   endScope(scope, keepSet);
   if (scopes.length === 0) for (const b of liveBackends()) b.scopeEnded?.();
   return result;
