@@ -35,7 +35,13 @@ function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void
     into.add(x as Tensor);
     return;
   }
-  if (Array.isArray(x)) for (const v of x) collect(v, into, seen);
+  // primitives skipped inline: a state may hold long arrays of numbers
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) {
+      const v: unknown = x[i];
+      if (v !== null && typeof v === 'object') collect(v, into, seen);
+    }
+  }
   else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, into, seen);
 }
 
@@ -56,8 +62,9 @@ export function tidy<T>(fn: () => T): T {
   if (result instanceof Promise) {
     throw new TypeError('tidy(fn): fn returned a Promise; tidy scopes are synchronous. Await outside tidy and tidy each synchronous step.');
   }
+  // nothing made inside fn outlived it: no need to walk the result (a large host state) for tensors to keep
   const keepSet = new Set<Tensor>();
-  collect(result, keepSet);
+  if (scope.size > 0) collect(result, keepSet);
   endScope(scope, keepSet);
   if (scopes.length === 0) for (const b of liveBackends()) b.scopeEnded?.();
   return result;

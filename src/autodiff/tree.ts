@@ -36,6 +36,27 @@ export function flatten(tree: PyTree): [unknown[], TreeDef] {
   return [leaves, def];
 }
 
+/**
+ * The Tensor leaves of a pytree, in flatten's order, without building its structure: a state
+ * holding long arrays of numbers (a sampler's bookkeeping) is walked without one object per
+ * element.
+ */
+export function tensorsIn(tree: PyTree): Tensor[] {
+  const out: Tensor[] = [];
+  const walk = (x: unknown): void => {
+    if (x === null || typeof x !== 'object') return;
+    if (x instanceof Tensor) out.push(x);
+    else if (Array.isArray(x)) {
+      for (let i = 0; i < x.length; i++) {
+        const v: unknown = x[i];
+        if (v !== null && typeof v === 'object') walk(v);
+      }
+    } else if (isPlainObject(x)) for (const k of Object.keys(x).sort()) walk(x[k]);
+  };
+  walk(tree);
+  return out;
+}
+
 export function numLeaves(def: TreeDef): number {
   return def.kind === 'leaf' ? 1 : def.children.reduce((n, c) => n + numLeaves(c), 0);
 }

@@ -12,7 +12,7 @@
 import { Tensor } from '../../tensor.js';
 import { ConfigError, NumericalError } from '../../errors.js';
 import { tidy, keep, dispose } from '../../memory.js';
-import { flatten } from '../../autodiff/tree.js';
+import { flatten, tensorsIn } from '../../autodiff/tree.js';
 import { cast, greaterEqual, isFinite as isFiniteOp, where } from '../../autodiff/ops/elementwise.js';
 import { min } from '../../autodiff/ops/reduce.js';
 import { full } from '../../autodiff/ops/creation.js';
@@ -102,7 +102,7 @@ const KNOWN = ['name', 'step', 'steps', 'start', 'key', 'signal', 'onStep', 'onP
 
 function tensorSet(trees: unknown[]): Set<Tensor> {
   const s = new Set<Tensor>();
-  for (const t of trees) for (const l of flatten(t)[0]) if (l instanceof Tensor) s.add(l);
+  for (const t of trees) for (const l of tensorsIn(t)) s.add(l);
   return s;
 }
 
@@ -111,7 +111,7 @@ const initTensors = new WeakMap<object, Set<Tensor>>();
 
 /** Disposes the tensors of `tree` that none of `keepTrees` holds (a step may pass a tensor through unchanged). */
 function release(tree: unknown, keepTrees: unknown[]): void {
-  const ls = flatten(tree)[0].filter((l): l is Tensor => l instanceof Tensor && !l.isDisposed);
+  const ls = tensorsIn(tree).filter((l) => !l.isDisposed);
   if (ls.length === 0) return;
   const keepSet = new Set<Tensor>();
   for (const k of keepTrees) {
@@ -123,7 +123,7 @@ function release(tree: unknown, keepTrees: unknown[]): void {
   for (const l of ls) if (!keepSet.has(l)) l.dispose();
 }
 
-const isSync = (tree: unknown): boolean => flatten(tree)[0].every((l) => !(l instanceof Tensor) || !!l.concrete()._backend!.readSync);
+const isSync = (tree: unknown): boolean => tensorsIn(tree).every((l) => !!l.concrete()._backend!.readSync);
 
 async function readNumber(value: unknown, what: string, op: string): Promise<number> {
   const x = value instanceof Promise ? await value : value;

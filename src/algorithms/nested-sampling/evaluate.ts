@@ -15,8 +15,9 @@ export function evaluateRows(lik: BatchLikelihood, u: Float64Array, m: number, c
   const out = tidy(() => {
     const { l, b } = lik.rows(u, m);
     if (l.ndim !== 1 || l.shape[0] !== b) throw new ShapeError(`ns: logLikelihood must return a scalar per point; over ${b} points it gave shape [${l.shape.join(', ')}].`);
-    // jitted, the batch was padded to b rows: the first m values are the points'
-    return Float64Array.from(l.dataSync().subarray(0, m));
+    // jitted, the batch was padded to b rows: the first m values are the points' (dataSync is a copy: a view of it is ours)
+    const all = l.dataSync();
+    return all instanceof Float64Array ? all.subarray(0, m) : Float64Array.from(all.subarray(0, m));
   });
   counter.numEval += m;
   for (let i = 0; i < m; i++) {

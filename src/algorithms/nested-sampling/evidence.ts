@@ -30,11 +30,14 @@ export function lae(a: number, b: number): number {
 /** Folds one dead point (log L, n live) into m; returns log E[dZ] and log E[X] after it. */
 export function step(m: Moments, logL: number, n: number): { logDZ: number; logX: number } {
   const logLbar = lae(logL, m.logLPrev) - Math.LN2;
-  const logT = Math.log(n) - Math.log(n + 1);
-  const logt = -Math.log(n + 1);
-  const logT2 = Math.log(n) - Math.log(n + 2);
-  const logt2 = Math.LN2 - Math.log(n + 1) - Math.log(n + 2);
-  const logtT = Math.log(n) - Math.log(n + 1) - Math.log(n + 2);
+  const logN = Math.log(n);
+  const logN1 = Math.log(n + 1);
+  const logN2 = Math.log(n + 2);
+  const logT = logN - logN1;
+  const logt = -logN1;
+  const logT2 = logN - logN2;
+  const logt2 = Math.LN2 - logN1 - logN2;
+  const logtT = logN - logN1 - logN2;
   const logDZ = m.logX + logt + logLbar;
   const dZ2 = m.logX2 + logt2 + 2 * logLbar;
   // E[Z²] ← E[Z²] + 2E[ZX]·t·L̄ + E[X²]·t₂·L̄²  and  E[ZX] ← E[ZX]·T + E[X²]·tT·L̄ (old values on the right)

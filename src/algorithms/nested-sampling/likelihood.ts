@@ -11,7 +11,7 @@
  * captured constants, so model(θ') replays the same program with the new θ.
  */
 import type { Tensor } from '../../tensor.js';
-import { tensor } from '../../autodiff/ops/creation.js';
+import { fromHost } from '../../autodiff/core.js';
 import { jitStep, type JitOption, type JitStep } from '../../jit/step.js';
 import type { JitCacheInfo } from '../../jit/jit.js';
 import type { Model, ModelParams } from './model.js';
@@ -34,6 +34,8 @@ export const bucket = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(1
 export class BatchLikelihood {
   private readonly fn: JitStep<(u: Tensor, params: ModelParams) => Tensor>;
   private calls = 0;
+  /** Rows padded to the batch's power of two (reused: each call copies them into its tensor). */
+  private padded = new Float64Array(0);
   constructor(
     readonly model: Model,
     mode: JitOption,
@@ -53,12 +55,14 @@ export class BatchLikelihood {
    */
   rows(u: Float64Array, n: number): { l: Tensor; b: number } {
     const D = this.model.uNdims;
-    if (!this.fn.jitted) return { l: this.tensor(tensor(u.subarray(0, n * D), { shape: [n, D], dtype: 'float64' })), b: n };
+    // fromHost copies the rows into the tensor's own buffer, so the padded rows can be reused
+    if (!this.fn.jitted) return { l: this.tensor(fromHost(u.subarray(0, n * D), [n, D])), b: n };
     const b = bucket(n);
-    const padded = new Float64Array(b * D);
+    if (this.padded.length < b * D) this.padded = new Float64Array(b * D);
+    const padded = this.padded.subarray(0, b * D);
     padded.set(u.subarray(0, n * D));
     padded.fill(0.5, n * D);
-    return { l: this.tensor(tensor(padded, { shape: [b, D], dtype: 'float64' })), b };
+    return { l: this.tensor(fromHost(padded, [b, D])), b };
   }
 
   /** log L over all rows of u [n, D] (the device path: n is fixed per shell, so no padding). */

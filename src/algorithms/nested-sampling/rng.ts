@@ -26,13 +26,13 @@ export class HostRng {
   /** n standard normals (Box–Muller). */
   normal(n: number): Float64Array {
     const u = this.open(2 * Math.ceil(n / 2));
-    const out = new Float64Array(n);
+    // each pair of uniforms becomes a pair of normals in place
     for (let i = 0; i < n; i += 2) {
       const r = Math.sqrt(-2 * Math.log(u[i]!));
       const a = 2 * Math.PI * u[i + 1]!;
-      out[i] = r * Math.cos(a);
-      if (i + 1 < n) out[i + 1] = r * Math.sin(a);
+      u[i] = r * Math.cos(a);
+      u[i + 1] = r * Math.sin(a);
     }
-    return out;
+    return u.subarray(0, n);
   }
 }

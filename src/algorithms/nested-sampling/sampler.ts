@@ -166,6 +166,8 @@ export class NestedSampler {
   onDevice: boolean;
   /** Device path counters: batched likelihood calls and read-backs (evaluations are in the state). */
   readonly deviceCounters: DeviceCounters = { numEval: 0, calls: 0, reads: 0 };
+  /** withLive of each state seen (states are never mutated). */
+  private readonly liveMoments = new WeakMap<NestedSamplerState, Moments>();
   /** The batched likelihood with the jit option applied (it holds the compiled programs). */
   private readonly lik: BatchLikelihood;
 
@@ -412,8 +414,15 @@ export class NestedSampler {
       logLStar: lStar,
       peakLogXL,
     };
-    const logZLive = withLive(moments, this.remainingLogL(next), c + next.pending.length).logZ;
+    const logZLive = this.withLive(next).logZ;
     return [next, { logLStar: lStar, numEval: next.numEval, logZ: moments.logZ, dlogZ: logZLive - moments.logZ }];
+  }
+
+  /** The moments if every live and pending sample died now (kept per state: update and the termination check both ask). */
+  private withLive(state: NestedSamplerState): Moments {
+    let all = this.liveMoments.get(state);
+    if (!all) this.liveMoments.set(state, (all = withLive(state.moments, this.remainingLogL(state), this.numLivePoints + state.pending.length)));
+    return all;
   }
 
   /** log L of the live and pending phantom samples, ascending: what the results add after the settled ones. */
@@ -424,7 +433,7 @@ export class NestedSampler {
   /** What termination criteria are checked against (jaxns' TerminationRegister). */
   register(state: NestedSamplerState): TerminationRegister {
     const c = this.numLivePoints;
-    const all = withLive(state.moments, this.remainingLogL(state), c + state.pending.length);
+    const all = this.withLive(state);
     const sum = summary(all);
     const lo = state.logL[state.live[0]!]!;
     const hi = state.logL[state.live[c - 1]!]!;

@@ -83,6 +83,8 @@ export function sliceReplace(
   const tL = new Float64Array(m);
   const tR = new Float64Array(m);
   const prop = new Float64Array(m * D);
+  const ts = new Float64Array(m);
+  const active = new Int32Array(m);
   const maxRej = opts.maxRejections ?? 100;
   const k = opts.numPhantom ?? 0;
   if (!(Number.isInteger(k) && k >= 0 && k < opts.numSlices)) throw new Error(`ns: numPhantom ${k} must be an integer in [0, numSlices = ${opts.numSlices}).`);
@@ -91,6 +93,7 @@ export function sliceReplace(
   const firstPhantomStep = opts.numSlices - k - 1;
   for (let j = 0; j < opts.numSlices; j++) {
     const alpha = opts.numSlices > 1 ? 0.5 + (0.5 * j) / (opts.numSlices - 1) : 1;
+    const shrink = opts.midpointShrink ? alpha : 1;
     const z = rng.normal(m * D);
     for (let i = 0; i < m; i++) {
       let nrm = 0;
@@ -112,38 +115,40 @@ export function sliceReplace(
       tL[i] = lo;
       tR[i] = hi;
     }
-    let active = Array.from({ length: m }, (_, i) => i);
+    // the chains still shrinking this step, compacted in place after each round
+    let nActive = m;
+    for (let i = 0; i < m; i++) active[i] = i;
     let rejections = 0;
-    while (active.length > 0) {
-      const u = rng.uniform(active.length);
-      const ts = new Float64Array(active.length);
-      active.forEach((i, k) => {
-        const t = tL[i]! + (tR[i]! - tL[i]!) * u[k]!;
-        ts[k] = t;
+    while (nActive > 0) {
+      const u = rng.uniform(nActive);
+      for (let r = 0; r < nActive; r++) {
+        const i = active[r]!;
+        const t = tL[i]! + (tR[i]! - tL[i]!) * u[r]!;
+        ts[r] = t;
         for (let d = 0; d < D; d++) {
           const v = x[i * D + d]! + t * dir[i * D + d]!;
-          prop[k * D + d] = Math.min(1 - 2 ** -53, Math.max(2 ** -53, v));
+          prop[r * D + d] = Math.min(1 - 2 ** -53, Math.max(2 ** -53, v));
         }
-      });
-      const l = evaluateRows(lik, prop, active.length, counter);
-      const still: number[] = [];
+      }
+      const l = evaluateRows(lik, prop, nActive, counter);
       rejections++;
-      active.forEach((i, k) => {
+      let still = 0;
+      for (let r = 0; r < nActive; r++) {
+        const i = active[r]!;
         cost[i]!++;
-        if (above(l[k]!, lStar, lx[i]!)) {
-          x.set(prop.subarray(k * D, (k + 1) * D), i * D);
-          lx[i] = l[k]!;
-          return;
+        if (above(l[r]!, lStar, lx[i]!)) {
+          for (let d = 0; d < D; d++) x[i * D + d] = prop[r * D + d]!;
+          lx[i] = l[r]!;
+          continue;
         }
         // shrink the rejected side to t (exact), or with midpoint shrink further to α·t (jaxns ≥ 2.5.1)
-        const t = ts[k]!;
-        const a = opts.midpointShrink ? alpha : 1;
-        if (t < 0) tL[i] = a * t;
-        else tR[i] = a * t;
+        const t = ts[r]!;
+        if (t < 0) tL[i] = shrink * t;
+        else tR[i] = shrink * t;
         // a chain whose bracket collapsed stays where it is (the current point satisfies the contour)
-        if (rejections < maxRej && tR[i]! - tL[i]! > 1e-15) still.push(i);
-      });
-      active = still;
+        if (rejections < maxRej && tR[i]! - tL[i]! > 1e-15) active[still++] = i;
+      }
+      nActive = still;
     }
     if (j >= firstPhantomStep && j < opts.numSlices - 1) {
       const p = j - firstPhantomStep;
