@@ -132,10 +132,12 @@ function halfLogDets(s: GmmState): Tensor {
 /** Whitened residuals z = L⁻¹(x − μ) for every component: [K, N, d]. */
 function whiten(s: GmmState, x: Tensor): Tensor {
   if (s.diagonal) return mul(sub(expandDims(x, 0), expandDims(s.means, 1)), expandDims(s.invChols, 1));
-  // z_o = x L_o⁻ᵀ − (L_o⁻¹ μ_o)ᵀ: one batched product over the samples, no [K, N, d] difference
-  const xl = matmul(expandDims(x, 0), mT(s.invChols)); // [K, N, d]
+  // z_o = [x, 1] [L_o⁻ᵀ; −(L_o⁻¹ μ_o)ᵀ]: the shift rides in the product as one more row, so the
+  // [K, N, d] result is written once (a broadcast subtraction over it cost as much as the product)
   const ml = matmul(s.invChols, expandDims(s.means, -1)); // [K, d, 1]
-  return sub(xl, mT(ml));
+  const w = concat([mT(s.invChols), neg(mT(ml))], 1); // [K, d + 1, d]
+  const xa = concat([x, tensor(1, { dtype: x.dtype }).broadcastTo([x.shape[0]!, 1])], 1); // [N, d + 1]
+  return matmul(expandDims(xa, 0), w);
 }
 
 function checkSamples(op: string, s: GmmState, x: Tensor): void {
