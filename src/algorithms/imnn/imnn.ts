@@ -280,20 +280,22 @@ export abstract class IMNN<P = PyTree> {
    */
   update(state: IMNNState<P>, key: Tensor | undefined, λ: number, α: number): [IMNNState<P>, IMNNAux] {
     const [trainKey, valKey] = key ? splitKeys(key, 2) : [undefined, undefined];
-    const [loss, st, g] = this.jitted().gradient(state.w as PyTree, trainKey, λ, α);
+    const steps = this.jitted();
+    const [loss, st, g] = steps.gradient(state.w as PyTree, trainKey, λ, α);
     // the optimiser runs eagerly: its state holds a step count as a number, which would retrace
     const [upd, opt] = this.optimiser.update(g, state.opt, state.w as PyTree);
     const w = applyUpdates(state.w as PyTree, upd) as P;
     const aux: IMNNAux = { loss, detF: det(st.F), detC: det(st.C), detinvC: det(st.invC), Λ2: st.Λ2, r: st.r, wBefore: state.w as PyTree };
-    if (this.validate) Object.assign(aux, this.jitted().validation(w as PyTree, valKey, λ, α));
+    // once the gradient fell back to eager the validation statistics (the same model) would fail to trace too: a second warning
+    if (this.validate) Object.assign(aux, (steps.gradient.jitted ? steps.validation : this.validationStatistics)(w as PyTree, valKey, λ, α));
     return [{ w, opt }, aux];
   }
 
-  /** Whether update's loss gradient and validation statistics are traced and replayed (the `jit` option), their trace count and caches. */
+  /** Whether update's loss gradient and validation statistics are traced and replayed (the `jit` option; false once either fell back), their traces together, and the gradient's program cache. */
   jitInfo(): { jitted: boolean; retraces: number; cache: JitCacheInfo | null } {
     const s = this.steps;
     if (!s) return { jitted: this.home === undefined && this.jitMode !== false, retraces: 0, cache: null };
-    return { jitted: s.gradient.jitted, retraces: s.gradient.retraces + s.validation.retraces, cache: s.gradient.cacheInfo() };
+    return { jitted: s.gradient.jitted && s.validation.jitted, retraces: s.gradient.retraces + s.validation.retraces, cache: s.gradient.cacheInfo() };
   }
 
   /** The two traced parts of update, made at the first call (the Aggregated classes, home set, move chunks between backends: eager). */
@@ -301,12 +303,15 @@ export abstract class IMNN<P = PyTree> {
     const mode = this.home === undefined ? this.jitMode : false;
     return (this.steps ??= {
       gradient: jitStep(`${this.op}.update`, (w: PyTree, k: Tensor | undefined, l: number, a: number) => this.lossAndGradient(w as P, k, l, a), mode),
-      validation: jitStep(`${this.op}.update`, (w: PyTree, k: Tensor | undefined, l: number, a: number) => {
-        const [, v] = imnnLoss(...this.getSummaries(w as P, k, true), l, a);
-        return { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r };
-      }, mode),
+      validation: jitStep(`${this.op}.update`, this.validationStatistics, mode),
     });
   }
+
+  /** The validation statistics at weights w (an arrow: update hands it to jitStep or calls it as it is). */
+  private readonly validationStatistics = (w: PyTree, k: Tensor | undefined, l: number, a: number): Record<string, Tensor> => {
+    const [, v] = imnnLoss(...this.getSummaries(w as P, k, true), l, a);
+    return { val_detF: det(v.F), val_detC: det(v.C), val_detinvC: det(v.invC), val_Λ2: v.Λ2, val_r: v.r };
+  };
 
   /**
    * Λ, its statistics and dΛ/dw at w, the simulations drawn with `key`: reverse mode over the

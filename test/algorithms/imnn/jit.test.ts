@@ -2,7 +2,7 @@
  * The IMNN `jit` option: update traced once and replayed gives the eager numbers bit for bit on the
  * CPU (SimulatorIMNN through the simulator and jacfwd, GradientIMNN and NumericalGradientIMNN with
  * validation sets), keeps bt.memory() flat over many calls, and falls back to eager with one
- * warning when the simulator reads a value on the host (jit: true makes that a TracerError).
+ * warning when the model reads a value on the host (jit: true makes that a TracerError).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -65,7 +65,8 @@ test('a jitted update run 300 times keeps bt.memory() flat', () => {
 test('a model that reads its output on the host: one warning, then eager with the same numbers; jit: true throws the TracerError', async () => {
   const net = bt.nn.mlp({ sizes: [6, 16, 2], activation: 'leakyRelu' });
   const hostModel = { init: net.init, apply: (w: bt.nn.MlpParams, d: bt.Tensor) => { const y = net.apply(w, d); return y.mul(y.sum().item() > Infinity ? -1 : 1); } };
-  const mk = (jit?: boolean) => new bt.imnn.GradientIMNN({ ...common(), model: hostModel, fiducial: z, derivative: der(z), ...(jit === undefined ? {} : { jit }) });
+  // with validation sets: the validation statistics (the same model) must not warn a second time
+  const mk = (jit?: boolean) => new bt.imnn.GradientIMNN({ ...common(), model: hostModel, fiducial: z, derivative: der(z), validationFiducial: zv, validationDerivative: der(zv), ...(jit === undefined ? {} : { jit }) });
   const warnings: string[] = [];
   const warn = console.warn;
   console.warn = (...a: unknown[]) => void warnings.push(a.join(' '));
@@ -76,6 +77,7 @@ test('a model that reads its output on the host: one warning, then eager with th
     assert.match(warnings[0]!, /GradientIMNN\.update/);
     assert.match(warnings[0]!, /jit: false/);
     assert.equal(a.jitInfo().jitted, false);
+    assert.is(a.jitInfo().retraces, 1, 'the validation statistics were not traced after the fallback');
     assert.equal(a.history, b.history);
   } finally {
     console.warn = warn;
