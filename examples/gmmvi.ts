@@ -69,6 +69,7 @@ export async function runGmmviDemo(out: string): Promise<ResultRow[]> {
   // run leaves its input state alone (functional): both states go, with the keys
   const alive = (x: unknown) => bt.tree.leaves(x as bt.tree.PyTree).filter((t): t is bt.Tensor => t instanceof bt.Tensor && !t.isDisposed);
   bt.dispose([...alive(res.state), ...alive(state0), initKey, runKey]);
+  g.disposeTargetPrograms(target);
   return [
     { problem: 'GMMVI 2-D 3-mode GMM: KL(q‖p)', ours: last.negElbo.toFixed(4), known: '0', err: Math.abs(last.negElbo), tol: KL_TOL },
     { problem: 'GMMVI 2-D 3-mode GMM: modes found', ours: `${modes}/3`, known: '3/3', err: 3 - modes, tol: 0 },

@@ -37,7 +37,8 @@ export interface LNPDF {
    * SG-MCMC rules): default on, falling back to eager with one warning if `logDensity` reads a
    * value on the host; true makes that an error; false is eager. The numbers are the same on the
    * CPU. A `logDensity` with side effects (a call counter, a host-drawn minibatch) must say false:
-   * a traced one runs only while it is traced.
+   * a traced one runs only while it is traced. Read at the first evaluation. The compiled programs
+   * hold backend memory until `disposeTargetPrograms(target)`.
    */
   jit?: boolean;
 }
