@@ -9,9 +9,15 @@
  *
  * (a) matmul 256 and 512, float32 and float64, GFLOP/s: ours, tfjs-cpu, jax-js wasm eager & jit;
  * (b) value+grad of the MLP 32-128-128-2 (tanh) at batch 256, steps/s: ours in float64 and float32,
- *     tfjs-cpu and jax-js (float32, eager & jit), all on the data of `mlpProblem`;
+ *     eager and under `bt.jit`, tfjs-cpu and jax-js (float32, eager & jit), all on the data of
+ *     `mlpProblem`;
  * (c) Jacobians of f: R^64 -> R^64 (`jacobianProblem`), jacobians/s: ours jacrev/jacfwd at chunk
- *     sizes 1, 8, 64 (float64 and float32); jax-js jacrev/jacfwd (eager & jit); tfjs emulated rev.
+ *     sizes 1, 8, 64 (float64 and float32), eager and under `bt.jit`; jax-js jacrev/jacfwd (eager &
+ *     jit); tfjs emulated rev.
+ *
+ * Times are this process's CPU time by default (`--timer wall` for wall time): the bench machine
+ * is shared, and wall time there mostly measures the other processes. The load average at the
+ * start and the end of the run goes into the JSON and the Markdown header.
  *
  * Every result is checked against the float64 plain-JS references (a mismatch prints an ERROR
  * line and makes the exit code 1). Writes bench/results/engine.json (machine info, versions,
@@ -35,8 +41,9 @@ const root = path.resolve(here, '..');
 // Arguments
 // ---------------------------------------------------------------------------
 
-function parseArgs(argv: string[]): { quick: boolean; backend: string; outDir: string; defaultOut: boolean } {
+function parseArgs(argv: string[]): { quick: boolean; backend: string; outDir: string; defaultOut: boolean; timer: 'cpu' | 'wall' } {
   let quick = false;
+  let timer: 'cpu' | 'wall' = 'cpu';
   let backend = 'cpu';
   let outDir: string | null = null;
   for (let i = 0; i < argv.length; i++) {
@@ -50,15 +57,19 @@ function parseArgs(argv: string[]): { quick: boolean; backend: string; outDir: s
       const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
       if (!v) usage('--out needs a directory');
       outDir = path.resolve(v);
+    } else if (a === '--timer' || a.startsWith('--timer=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v !== 'cpu' && v !== 'wall') usage('--timer needs cpu or wall');
+      timer = v;
     } else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument '${a}'`);
   }
-  return { quick, backend, outDir: outDir ?? path.join(here, 'results'), defaultOut: outDir === null };
+  return { quick, backend, outDir: outDir ?? path.join(here, 'results'), defaultOut: outDir === null, timer };
 }
 
 function usage(err?: string): never {
   if (err) console.error(`bench/engine.ts: ${err}`);
-  console.error('usage: tsx bench/engine.ts [--quick] [--backend <cpu|webgpu>] [--out <dir>]');
+  console.error('usage: tsx bench/engine.ts [--quick] [--backend <cpu|webgpu>] [--out <dir>] [--timer <cpu|wall>]');
   process.exit(err ? 2 : 0);
 }
 
@@ -104,8 +115,8 @@ type MeasureOptions = import('./peers.js').MeasureOptions;
 
 // Full: 2 rounds of >= 0.8 s of samples per case (40 cases: ~2 min). Quick: a smoke test (~15 s).
 const opts: MeasureOptions = args.quick
-  ? { minTimeMs: 120, warmupMs: 30, minSamples: 3, targetSampleMs: 10 }
-  : { minTimeMs: 800, warmupMs: 250, minSamples: 5, targetSampleMs: 25 };
+  ? { minTimeMs: 120, warmupMs: 30, minSamples: 3, targetSampleMs: 10, timer: args.timer }
+  : { minTimeMs: 800, warmupMs: 250, minSamples: 5, targetSampleMs: 25, timer: args.timer };
 
 const ROUNDS = args.quick ? 1 : 2;
 const MATMUL_SIZES = [256, 512];
@@ -120,7 +131,8 @@ interface Row extends PeerResult {
   group: Group;
   /** Key of the comparison group: rows with the same key are compared (e.g. 'matmul 256 float32'). */
   key: string;
-  library: 'ours' | 'tfjs-cpu' | 'jax-js-wasm' | 'jax-js-wasm-jit';
+  /** 'ours-jit': our engine with the step under `bt.jit`. */
+  library: 'ours' | 'ours-jit' | 'tfjs-cpu' | 'jax-js-wasm' | 'jax-js-wasm-jit';
   dtype: 'float32' | 'float64';
   mode?: 'rev' | 'fwd';
   chunk?: number;
@@ -179,7 +191,10 @@ for (const n of MATMUL_SIZES) {
 {
   const ref = [refMlp.loss, refMlp.gradNorm];
   const base = { group: 'mlp' as const, key: 'mlp', reference: ref };
-  for (const dtype of DTYPES) cases.push({ ...base, library: 'ours', dtype, tol: tolOf('mlp', dtype), run: () => ours.oursMlpValueAndGrad(BATCH, dtype, opts) });
+  for (const dtype of DTYPES) {
+    cases.push({ ...base, library: 'ours', dtype, tol: tolOf('mlp', dtype), run: () => ours.oursMlpValueAndGrad(BATCH, dtype, opts) });
+    cases.push({ ...base, library: 'ours-jit', dtype, tol: tolOf('mlp', dtype), run: () => ours.oursMlpValueAndGrad(BATCH, dtype, opts, true) });
+  }
   const f32 = { ...base, dtype: 'float32' as const, tol: tolOf('mlp', 'float32') };
   cases.push({ ...f32, library: 'tfjs-cpu', run: () => peers.tfjsMlpValueAndGrad(BATCH, opts) });
   cases.push({ ...f32, library: 'jax-js-wasm', run: () => peers.jaxjsMlpValueAndGrad(BATCH, false, opts) });
@@ -190,6 +205,7 @@ for (const mode of ['rev', 'fwd'] as const) {
   for (const chunk of CHUNKS) {
     for (const dtype of DTYPES) {
       cases.push({ ...base, library: 'ours', dtype, chunk, tol: tolOf('jacobian', dtype), run: () => ours.oursJacobian(JN, mode, chunk, dtype, opts) });
+      cases.push({ ...base, library: 'ours-jit', dtype, chunk, tol: tolOf('jacobian', dtype), run: () => ours.oursJacobian(JN, mode, chunk, dtype, opts, true) });
     }
   }
   const f32 = { ...base, dtype: 'float32' as const, tol: tolOf('jacobian', 'float32') };
@@ -206,7 +222,10 @@ const fmt = (v: number | null | undefined, d = 2) =>
   v == null || !Number.isFinite(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(d);
 const relErr = (got: number[] | undefined, want: number[]) =>
   got && got.length >= want.length ? Math.max(...want.map((w, i) => Math.abs((got[i] ?? NaN) - w) / Math.max(Math.abs(w), 1e-12))) : null;
-const displayName = (r: { library: string }) => (r.library === 'ours' ? label : r.library);
+const isOurs = (lib: string) => lib === 'ours' || lib === 'ours-jit';
+const displayName = (r: { library: string }) => (r.library === 'ours' ? label : r.library === 'ours-jit' ? `${label} jit` : r.library);
+const loadavg = () => os.loadavg().map((l) => +l.toFixed(2));
+const loadStart = loadavg();
 
 const cpuModel = os.cpus()[0]?.model?.trim() ?? 'unknown cpu';
 const versions = await peers.peerVersions();
@@ -223,7 +242,7 @@ try {
 console.log(`bayestape ${ourVersion}${commit ? ` (${commit})` : ''}, backend ${args.backend}; node ${process.version}; ${cpuModel} x${os.availableParallelism()}`);
 console.log(`peers: ${Object.entries(versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
 console.log(
-  `timing: ${args.quick ? 'quick (smoke, >= 0.12 s per case)' : `full (>= ${opts.minTimeMs} ms of samples per case, median; best of ${ROUNDS} rounds)`}; ${cases.length} cases\n`,
+  `timing: ${args.timer} time, ${args.quick ? 'quick (smoke, >= 0.12 s per case)' : `full (>= ${opts.minTimeMs} ms of samples per case, median; best of ${ROUNDS} rounds)`}; ${cases.length} cases; load average ${loadStart.join(', ')}\n`,
 );
 
 const t0 = performance.now();
@@ -284,17 +303,18 @@ for (const [ci, c] of cases.entries()) {
   });
 }
 const totalS = (performance.now() - t0) / 1000;
+const loadEnd = loadavg();
 
 // ---------------------------------------------------------------------------
 // Ratios and targets
 // ---------------------------------------------------------------------------
 
-const peerRows = (key: string) => rows.filter((r) => r.key === key && r.library !== 'ours' && r.value != null && r.ok);
+const peerRows = (key: string) => rows.filter((r) => r.key === key && !isOurs(r.library) && r.value != null && r.ok);
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null && b > 0 ? a / b : null);
 const best = (rs: Row[]) => rs.reduce<Row | null>((m, r) => (m === null || r.value! > m.value! ? r : m), null);
 
 for (const r of rows) {
-  if (r.library !== 'ours' || r.value == null) continue;
+  if (!isOurs(r.library) || r.value == null) continue;
   const ps = peerRows(r.key);
   const b = best(ps);
   // tfjs: the same chunk for the emulated jacrev (its only Jacobian), the same problem otherwise.
@@ -310,8 +330,8 @@ for (const r of rows) {
   if (b) r.bestPeer = `${b.library}${b.chunk ? ` chunk=${b.chunk}` : ''}`;
 }
 
-const oursRow = (key: string, dtype: string, chunk?: number) =>
-  rows.find((r) => r.library === 'ours' && r.key === key && r.dtype === dtype && (chunk === undefined || r.chunk === chunk));
+const oursRow = (key: string, dtype: string, chunk?: number, library: 'ours' | 'ours-jit' = 'ours') =>
+  rows.find((r) => r.library === library && r.key === key && r.dtype === dtype && (chunk === undefined || r.chunk === chunk));
 
 interface Target {
   name: string;
@@ -326,6 +346,13 @@ for (const dtype of DTYPES) {
   const r = oursRow('mlp', dtype);
   addTarget(`MLP value+grad ${dtype}: ours / tfjs-cpu (float32)`, r?.ratio?.tfjs, 4);
   addTarget(`MLP value+grad ${dtype}: ours / jax-js wasm eager (float32)`, r?.ratio?.jaxEager, 1);
+}
+// bt.jit (issue 15): the jitted step against jax-js's jit, both in float32 (and ours in float64).
+for (const dtype of DTYPES) addTarget(`MLP value+grad (jit) ${dtype}: ours jit / jax-js wasm jit (float32)`, oursRow('mlp', dtype, undefined, 'ours-jit')?.ratio?.jaxJit, 1.2);
+for (const dtype of DTYPES) {
+  // the best chunk size: the user picks it
+  const bestFwd = CHUNKS.map((c) => oursRow('jacobian fwd', dtype, c, 'ours-jit')?.ratio?.jaxJit ?? null).reduce<number | null>((m, v) => (v != null && (m == null || v > m) ? v : m), null);
+  addTarget(`jacfwd R^${JN}→R^${JN} (jit, best chunk) ${dtype}: ours jit / jax-js wasm jit (float32)`, bestFwd, 1);
 }
 for (const n of MATMUL_SIZES) addTarget(`matmul ${n} float64 GFLOP/s`, oursRow(`matmul ${n} float64`, 'float64')?.value, 5);
 
@@ -344,6 +371,8 @@ md.push(
   `Measured ${date.slice(0, 10)} on ${cpuModel} (${os.availableParallelism()} threads), Node ${process.version}, ` +
     `backend \`${args.backend}\`${args.quick ? ', **quick (smoke) timings**' : ''}. ` +
     `Peers: tfjs ${versions['@tensorflow/tfjs']} (pure-JS \`cpu\` backend), jax-js ${versions['@jax-js/jax']} (Wasm, single-threaded in Node). ` +
+    `${args.timer === 'cpu' ? 'Times are this process\'s CPU time (all its threads), not wall time: the machine is shared' : 'Times are wall time on a shared machine'} ` +
+    `(load average ${loadStart.join(', ')} at the start, ${loadEnd.join(', ')} at the end). ` +
     `Median of timed samples${ROUNDS > 1 ? `, best of ${ROUNDS} rounds` : ''}; higher is better; every result checked against a float64 reference. ` +
     (args.backend === 'cpu' && matmulThreads
       ? 'bayestape splits matmuls of ≥ 4M multiply-adds with one helper thread (the MLP\'s 128×128 layers and the n = 256, 512 products); the peers run on one thread.'
@@ -365,31 +394,33 @@ for (const n of MATMUL_SIZES) {
 }
 md.push(
   '',
-  `**MLP ${peers.MLP_SIZES.join('-')} (tanh), value + gradient, batch ${BATCH}** (steps/s; peers in float32; ours inside \`bt.tidy\`, loss read each step)`,
+  `**MLP ${peers.MLP_SIZES.join('-')} (tanh), value + gradient, batch ${BATCH}** (steps/s; peers in float32; ours inside \`bt.tidy\`, loss read each step; \`jit\`: the value+grad step under \`bt.jit\`)`,
   '',
-  '| bayestape dtype | bayestape | tfjs-cpu | jax-js wasm | jax-js wasm (jit) | vs tfjs | vs jax-js eager | vs jax-js jit |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| bayestape dtype | bayestape | bayestape jit | tfjs-cpu | jax-js wasm | jax-js wasm (jit) | vs tfjs | vs jax-js eager | ours jit / jax-js jit |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
 );
 for (const dtype of DTYPES) {
   const o = find('mlp', 'ours', dtype);
+  const oj = find('mlp', 'ours-jit', dtype);
   md.push(
-    `| ${dtype} | **${cell(o)}** | ${cell(find('mlp', 'tfjs-cpu'))} | ${cell(find('mlp', 'jax-js-wasm'))} | ${cell(find('mlp', 'jax-js-wasm-jit'))} | ${x(o?.ratio?.tfjs)} | ${x(o?.ratio?.jaxEager)} | ${x(o?.ratio?.jaxJit)} |`,
+    `| ${dtype} | **${cell(o)}** | **${cell(oj)}** | ${cell(find('mlp', 'tfjs-cpu'))} | ${cell(find('mlp', 'jax-js-wasm'))} | ${cell(find('mlp', 'jax-js-wasm-jit'))} | ${x(o?.ratio?.tfjs)} | ${x(o?.ratio?.jaxEager)} | ${x(oj?.ratio?.jaxJit)} |`,
   );
 }
 md.push(
   '',
   `**Jacobian of f(x) = tanh(Wx + b) + 0.1 sin(x), R^${JN} → R^${JN}** (Jacobians/s; peers in float32; jax-js pushes all ${JN} basis vectors in one vmapped pass; tfjs has no jacobian or forward mode, its rev is emulated with batched VJPs of \`chunk\` rows)`,
   '',
-  '| mode | chunk | bayestape f64 | bayestape f32 | tfjs-cpu | jax-js wasm | jax-js wasm (jit) | f32 vs best peer | f32 vs tfjs |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| mode | chunk | bayestape f64 | bayestape f32 | bayestape jit f64 | bayestape jit f32 | tfjs-cpu | jax-js wasm | jax-js wasm (jit) | f32 vs best peer | f32 vs tfjs | ours jit f32 / jax-js jit |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 );
 for (const mode of ['rev', 'fwd'] as const) {
   const key = `jacobian ${mode}`;
   for (const chunk of CHUNKS) {
     const o32 = find(key, 'ours', 'float32', chunk);
+    const j32 = find(key, 'ours-jit', 'float32', chunk);
     const tf = mode === 'rev' ? cell(find(key, 'tfjs-cpu', undefined, chunk)) : '— (no fwd)';
     md.push(
-      `| ${mode} | ${chunk} | **${cell(find(key, 'ours', 'float64', chunk))}** | **${cell(o32)}** | ${tf} | ${cell(find(key, 'jax-js-wasm'))} | ${cell(find(key, 'jax-js-wasm-jit'))} | ${x(o32?.ratio?.bestPeer)} | ${x(o32?.ratio?.tfjs)} |`,
+      `| ${mode} | ${chunk} | **${cell(find(key, 'ours', 'float64', chunk))}** | **${cell(o32)}** | **${cell(find(key, 'ours-jit', 'float64', chunk))}** | **${cell(j32)}** | ${tf} | ${cell(find(key, 'jax-js-wasm'))} | ${cell(find(key, 'jax-js-wasm-jit'))} | ${x(o32?.ratio?.bestPeer)} | ${x(o32?.ratio?.tfjs)} | ${x(j32?.ratio?.jaxJit)} |`,
     );
   }
 }
@@ -418,6 +449,8 @@ const json = {
     peers: versions,
     matmulHelperThread: args.backend === 'cpu' && matmulThreads,
     timing: opts,
+    timer: args.timer === 'cpu' ? 'process CPU time (process.cpuUsage, all threads)' : 'wall time',
+    loadAverage: { start: loadStart, end: loadEnd },
     totalSeconds: +totalS.toFixed(1),
   },
   targets,

@@ -73,7 +73,7 @@ export async function oursMatmul(n: number, dtype: FloatDType, opts?: MeasureOpt
       await read(C); // forces the work (and costs one copy of C, as tfjs' data() does not)
       C.dispose();
     }, opts);
-    return { peer, variant, value: (2 * n ** 3) / (m.msPerIter * 1e6), unit: 'GFLOP/s', msPerIter: m.msPerIter, check };
+    return { peer, variant, value: (2 * n ** 3) / (m.msPerIter * 1e6), unit: 'GFLOP/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check };
   } finally {
     A.dispose();
     B.dispose();
@@ -94,7 +94,7 @@ export interface OursMlp {
  * MLP 32-128-128-2 (tanh), loss = mean((mlp(X) - Y)^2), value and gradient w.r.t. all six
  * parameters, written with bt ops. Exposed for profiling (bench/profile-mlp.ts).
  */
-export function oursMlpStep(batch: number, dtype: FloatDType): OursMlp {
+export function oursMlpStep(batch: number, dtype: FloatDType, jit = false): OursMlp {
   const p = mlpProblem(batch);
   const { params, X, Y } = persistent(() => ({
     params: p.layers.flatMap((L) => [t(L.W, [L.fanIn, L.fanOut], dtype), t(L.b, [L.fanOut], dtype)]),
@@ -110,17 +110,21 @@ export function oursMlpStep(batch: number, dtype: FloatDType): OursMlp {
     }
     return bt.mean(bt.square(bt.sub(h, Y)));
   };
-  const vg = bt.valueAndGrad(loss);
+  // jit: the whole value+grad step traced once and replayed (X and Y become program constants).
+  const vg = jit ? bt.jit(bt.valueAndGrad(loss)) : bt.valueAndGrad(loss);
   return {
     step: () => bt.tidy(() => vg(params) as [bt.Tensor, bt.Tensor[]]),
-    dispose: () => bt.dispose([params, X, Y]),
+    dispose: () => {
+      if ('clearCache' in vg) vg.clearCache();
+      bt.dispose([params, X, Y]);
+    },
   };
 }
 
-export async function oursMlpValueAndGrad(batch: number, dtype: FloatDType, opts?: MeasureOptions): Promise<PeerResult> {
+export async function oursMlpValueAndGrad(batch: number, dtype: FloatDType, opts?: MeasureOptions, jit = false): Promise<PeerResult> {
   const peer = peerName();
-  const variant = `mlp ${MLP_SIZES.join('-')} batch ${batch} ${dtype}`;
-  const mlp = oursMlpStep(batch, dtype);
+  const variant = `mlp ${MLP_SIZES.join('-')} batch ${batch} ${dtype}${jit ? ' jit' : ''}`;
+  const mlp = oursMlpStep(batch, dtype, jit);
   try {
     const [v0, g0] = mlp.step();
     const lossV = (await read(v0))[0]!;
@@ -131,7 +135,7 @@ export async function oursMlpValueAndGrad(batch: number, dtype: FloatDType, opts
       await read(value); // loss to host; the CPU backend computed the grads eagerly in step()
       bt.dispose([value, grads]);
     }, opts);
-    return { peer, variant, value: 1000 / m.msPerIter, unit: 'steps/s', msPerIter: m.msPerIter, check: [lossV, gradNorm] };
+    return { peer, variant, value: 1000 / m.msPerIter, unit: 'steps/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check: [lossV, gradNorm] };
   } finally {
     mlp.dispose();
   }
@@ -147,13 +151,16 @@ export async function oursJacobian(
   chunk: number,
   dtype: FloatDType,
   opts?: MeasureOptions,
+  jit = false,
 ): Promise<PeerResult> {
   const peer = peerName();
-  const variant = `jacobian ${mode} n=${n} chunk=${chunk} ${dtype}`;
+  const variant = `jacobian ${mode} n=${n} chunk=${chunk} ${dtype}${jit ? ' jit' : ''}`;
   const p = jacobianProblem(n);
   const { W, b, x } = persistent(() => ({ W: t(p.W, [n, n], dtype), b: t(p.b, [n], dtype), x: t(p.x, [n], dtype) }));
   const f = (v: bt.Tensor) => bt.add(bt.tanh(bt.add(bt.matmul(W, v), b)), bt.mul(bt.sin(v), 0.1));
-  const jf = mode === 'rev' ? bt.jacrev(f, { chunkSize: chunk }) : bt.jacfwd(f, { chunkSize: chunk });
+  const jf0 = mode === 'rev' ? bt.jacrev(f, { chunkSize: chunk }) : bt.jacfwd(f, { chunkSize: chunk });
+  // jit: the chunked Jacobian traced once (W and b become program constants) and replayed.
+  const jf = jit ? bt.jit(jf0) : jf0;
   try {
     const J0 = jf(x);
     if (J0.shape.length !== 2 || J0.shape[0] !== n || J0.shape[1] !== n) throw new Error(`${variant}: J has shape [${J0.shape}]`);
@@ -164,8 +171,9 @@ export async function oursJacobian(
       await read(J);
       J.dispose();
     }, opts);
-    return { peer, variant, value: 1000 / m.msPerIter, unit: 'jacobians/s', msPerIter: m.msPerIter, check };
+    return { peer, variant, value: 1000 / m.msPerIter, unit: 'jacobians/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check };
   } finally {
+    if ('clearCache' in jf) jf.clearCache();
     bt.dispose([W, b, x]);
   }
 }

@@ -27,8 +27,10 @@ export interface PeerResult {
   value: number | null;
   unit: string;
   note?: string;
-  /** Median time of one iteration, in milliseconds (null when not measured). */
+  /** Median time of one iteration, in milliseconds (null when not measured), by the timer in use. */
   msPerIter?: number | null;
+  /** Median wall time of one iteration, in milliseconds (when measured). */
+  wallMsPerIter?: number;
   /** Correctness probe computed from the peer's own output (see module doc). */
   check?: number[];
 }
@@ -42,14 +44,36 @@ export interface MeasureOptions {
   minSamples?: number;
   /** Each sample runs enough iterations to last about this long (default 25 ms). */
   targetSampleMs?: number;
+  /**
+   * What `msPerIter` measures: 'wall' (default) or 'cpu', this process's CPU time
+   * (process.cpuUsage: every thread, so a matmul helper thread counts too). On a shared, loaded
+   * machine wall time mostly measures the other processes; CPU time does not.
+   */
+  timer?: 'wall' | 'cpu';
 }
 
 export interface Measurement {
-  /** Median over samples of the per-iteration time, in ms. */
+  /** Median over samples of the per-iteration time, in ms, by `opts.timer`. */
   msPerIter: number;
+  /** Median per-iteration wall time, in ms (= msPerIter with the wall timer). */
+  wallMsPerIter: number;
+  /** Median per-iteration CPU time of this process, in ms. */
+  cpuMsPerIter: number;
   samples: number;
   iterations: number;
 }
+
+/** CPU time of this process (all threads), in ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+const median = (xs: number[]): number => {
+  const a = xs.slice().sort((x, y) => x - y);
+  const m = a.length;
+  return m % 2 ? a[(m - 1) / 2]! : (a[m / 2 - 1]! + a[m / 2]!) / 2;
+};
 
 /**
  * Time `step` robustly: warm up (>= warmupMs and >= 2 calls), then take
@@ -78,19 +102,21 @@ export async function measure(
   const inner = Math.max(1, Math.round(targetSampleMs / Math.max(last, 1e-3)));
 
   const perIter: number[] = [];
+  const cpuPerIter: number[] = [];
   let total = 0;
-  // Hard stop at 4x minTimeMs so one very slow case cannot run away.
+  // Hard stop at 4x minTimeMs (of wall time) so one very slow case cannot run away.
   while ((total < minTimeMs || perIter.length < minSamples) && !(total > 4 * minTimeMs && perIter.length >= 3)) {
+    const c = cpuMs();
     const t = performance.now();
     for (let i = 0; i < inner; i++) await step();
     const dt = performance.now() - t;
+    cpuPerIter.push((cpuMs() - c) / inner);
     total += dt;
     perIter.push(dt / inner);
   }
-  perIter.sort((a, b) => a - b);
-  const m = perIter.length;
-  const median = m % 2 ? perIter[(m - 1) / 2]! : (perIter[m / 2 - 1]! + perIter[m / 2]!) / 2;
-  return { msPerIter: median, samples: m, iterations: m * inner };
+  const wall = median(perIter);
+  const cpu = median(cpuPerIter);
+  return { msPerIter: opts.timer === 'cpu' ? cpu : wall, wallMsPerIter: wall, cpuMsPerIter: cpu, samples: perIter.length, iterations: perIter.length * inner };
 }
 
 // ---------------------------------------------------------------------------
@@ -400,7 +426,7 @@ export async function tfjsMatmul(n: number, dtype: 'float32' | 'float64', opts?:
       await C.data(); // no copy on the CPU backend
       C.dispose();
     }, opts);
-    return { peer, variant, value: (2 * n ** 3) / (m.msPerIter * 1e6), unit: 'GFLOP/s', msPerIter: m.msPerIter, check };
+    return { peer, variant, value: (2 * n ** 3) / (m.msPerIter * 1e6), unit: 'GFLOP/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check };
   } finally {
     A.dispose();
     B.dispose();
@@ -434,7 +460,7 @@ export async function jaxjsMatmul(
       C.dispose();
     }, opts);
     const note = dtype === 'float64' ? 'float64 kernels are not SIMD-tiled on Wasm' : undefined;
-    return { peer, variant, value: (2 * n ** 3) / (m.msPerIter * 1e6), unit: 'GFLOP/s', msPerIter: m.msPerIter, check, ...(note ? { note } : {}) };
+    return { peer, variant, value: (2 * n ** 3) / (m.msPerIter * 1e6), unit: 'GFLOP/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check, ...(note ? { note } : {}) };
   } finally {
     A.dispose();
     B.dispose();
@@ -476,7 +502,7 @@ export async function tfjsMlpValueAndGrad(batch: number, opts?: MeasureOptions):
       value.dispose();
       tf.dispose(grads);
     }, opts);
-    return { peer, variant, value: 1000 / m.msPerIter, unit: 'steps/s', msPerIter: m.msPerIter, check: [lossV, gradNorm] };
+    return { peer, variant, value: 1000 / m.msPerIter, unit: 'steps/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check: [lossV, gradNorm] };
   } finally {
     tf.dispose([...params, X, Y]);
   }
@@ -515,7 +541,7 @@ export async function jaxjsMlpValueAndGrad(batch: number, jit: boolean, opts?: M
       await jax.blockUntilReady(g); // gradients materialised
       jax.tree.dispose(g);
     }, opts);
-    return { peer, variant, value: 1000 / m.msPerIter, unit: 'steps/s', msPerIter: m.msPerIter, check: [lossV, gradNorm] };
+    return { peer, variant, value: 1000 / m.msPerIter, unit: 'steps/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check: [lossV, gradNorm] };
   } finally {
     jax.tree.dispose(params);
     X.dispose();
@@ -578,7 +604,7 @@ export async function tfjsJacobian(n: number, chunk: number, mode: 'rev' | 'fwd'
       variant,
       value: 1000 / m.msPerIter,
       unit: 'jacobians/s',
-      msPerIter: m.msPerIter,
+      msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter,
       check,
       note: `emulated: ${passes} batched VJP pass(es) of ${k} rows`,
     };
@@ -609,7 +635,7 @@ export async function jaxjsJacobian(n: number, mode: 'rev' | 'fwd', jit: boolean
       await J.blockUntilReady();
       J.dispose();
     }, opts);
-    return { peer, variant, value: 1000 / m.msPerIter, unit: 'jacobians/s', msPerIter: m.msPerIter, check };
+    return { peer, variant, value: 1000 / m.msPerIter, unit: 'jacobians/s', msPerIter: m.msPerIter, wallMsPerIter: m.wallMsPerIter, check };
   } finally {
     jitted?.dispose();
     W.dispose();

@@ -1,7 +1,7 @@
 /**
  * Where does one MLP value+grad step go? (the bench's MLP 32-128-128-2, batch 256)
  *
- *   npx tsx bench/profile-mlp.ts [--dtype float64|float32] [--steps N]
+ *   npx tsx bench/profile-mlp.ts [--dtype float64|float32] [--steps N] [--jit]
  *
  * Times N steps plainly, then again with every CPU kernel call (`CpuBackend.run`) timed by op
  * name, so the step splits into kernel time per op (matmul vs elementwise vs reduce vs shape;
@@ -22,7 +22,7 @@ const opt = (name: string, dflt: string) => {
 const dtype = opt('--dtype', 'float64') as FloatDType;
 const steps = +opt('--steps', '400');
 
-const mlp = oursMlpStep(256, dtype);
+const mlp = oursMlpStep(256, dtype, argv.includes('--jit'));
 const step = () => {
   const [v, g] = mlp.step();
   v.item();
