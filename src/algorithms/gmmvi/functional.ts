@@ -20,7 +20,7 @@ import { tidy, dispose } from '../../memory.js';
 import { mean, max } from '../../autodiff/ops/reduce.js';
 import { mul, sub, exp } from '../../autodiff/ops/elementwise.js';
 import { foldIn } from '../../random.js';
-import { sample, logDensity, numComponents } from './gmm.js';
+import { sample, logDensity, numComponents, disposeGmmPrograms } from './gmm.js';
 import { gmmWrapperFromConfig } from './wrapper.js';
 import { sampleDbFromConfig } from './sample-db.js';
 import { constructInitialModel, gmmviStep, initGmmviState, parseModules, type GmmviModules, type GmmviState, type GmmviStepInfo } from './gmmvi.js';
@@ -29,6 +29,7 @@ import { run as loopRun } from '../loop/loop.js';
 import type { ProgressOptions } from '../loop/progress.js';
 import type { StopReason } from '../loop/stop.js';
 import type { Checkpoint, CheckpointOptions } from '../loop/checkpoint.js';
+import { disposeSteinPrograms } from './stein.js';
 import { LETTER_CONFIGS, experimentNames, getDefaultExperimentConfig, type GmmviConfig } from './config.js';
 
 /** A GMMVI run's state: the iteration state and the config it was built from. */
@@ -258,5 +259,8 @@ export async function run(state: GmmviRunState | null, target: LNPDF, opts: RunO
   } finally {
     metricKey.dispose();
     if (ownKey) key.dispose();
+    // the jitted GMM and Stein programs hold buffers sized by this run's K and database
+    disposeGmmPrograms();
+    disposeSteinPrograms();
   }
 }

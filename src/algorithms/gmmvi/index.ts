@@ -10,7 +10,7 @@ export {
   createGmm, numComponents, numDimensions, weights, invertChols, componentLogDensities, logDensitiesAlsoIndividual, logDensity,
   logDensityAndGrad, gaussianEntropy, componentEntropies, getAverageEntropy, covs, sampleCategorical, sampleWithMapping, sample,
   sampleFromComponentsNoShuffle, replaceWeights, replaceComponents, addComponent, removeComponent, dropRow,
-  componentMarginalLogDensities, marginalLogDensity,
+  componentMarginalLogDensities, marginalLogDensity, disposeGmmPrograms,
   type GmmState, type CreateGmmOptions, type LogDensityAndGrad, type GmmSamples,
 } from './gmm.js';
 export { GMM, disposeReplaced } from './gmm-class.js';
@@ -27,7 +27,7 @@ export {
   selectSamples, effectiveSampleSizes, numSamplesToReuse, checkSelectorOptions, SampleSelector, VipsSampleSelector, LinSampleSelector,
   FixedSampleSelector, type SampleSelectorType, type SampleSelectorOptions, type SampleSelection, type SelectResult,
 } from './sample-selector.js';
-export { steinEstimate, type SteinOptions, type NgEstimate } from './stein.js';
+export { steinEstimate, disposeSteinPrograms, type SteinOptions, type NgEstimate } from './stein.js';
 export { directUpdate, iblrUpdate, trustRegionUpdate, ngBasedUpdate, type NgBasedUpdaterType, type NgUpdateInfo, type TrustRegionOptions } from './ng-updater.js';
 export { updateWeights, expectedComponentRewards, type WeightUpdaterType, type WeightUpdateOptions, type WeightUpdateInfo } from './weight-updater.js';
 export {

@@ -24,7 +24,8 @@ import { matmul } from '../../autodiff/ops/matmul.js';
 import { arange, full } from '../../autodiff/ops/creation.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
 import { fmtShape } from '../../shape.js';
-import { logDensityAndGrad, numComponents, numDimensions, type GmmState } from './gmm.js';
+import { jitPays, logDensityAndGrad, numComponents, numDimensions, type GmmState } from './gmm.js';
+import { jitStep } from '../../jit/step.js';
 import type { SampleSelection } from './sample-selector.js';
 
 /** Options of the Stein estimator (gmmvi's `ng_estimator_config`, camelCased). */
@@ -88,23 +89,39 @@ export function steinEstimate(model: GmmState, selection: Pick<SampleSelection, 
   for (const [name, t, shape] of [['mapping', mapping, [n]], ['logPdfs', bg, [n]], ['targetGrads', targetGrads, [n, d]]] as const) {
     if (t.ndim !== shape.length || t.shape.some((v, i) => v !== shape[i])) throw new ShapeError(`${op}: ${name} must be ${fmtShape(shape)} for ${n} samples, got ${fmtShape(t.shape)}.`);
   }
-  return tidy(() => {
-    const { grads: qGrad, componentLogDensities: comp } = logDensityAndGrad(model, x);
-    const g = sub(targetGrads, mul(qGrad, beta)); // [N, d]
-    const W = expectationWeights(logImportanceWeights(comp, bg, mapping, k, opts), opts.useSelfNormalizedImportanceWeights, opts.onlyUseOwnSamples); // [K, N]
-    const gHat = matmul(W, g); // [K, d]
-    let H: Tensor;
-    if (model.diagonal) {
-      // Σ⁻¹(x − μ) elementwise: (x − μ)/σ², [K, N, d]
-      const p = mul(sub(expandDims(x, 0), expandDims(model.means, 1)), expandDims(mul(model.invChols, model.invChols), 1));
-      H = sum(mul(mul(p, expandDims(g, 0)), expandDims(W, -1)), { axis: 1 }); // [K, d]
-    } else {
-      // Σ⁻¹(x − μ) in row form: z L⁻¹ with z = L⁻¹(x − μ), [K, N, d]
-      const z = sub(matmul(expandDims(x, 0), mT(model.invChols)), mT(matmul(model.invChols, expandDims(model.means, -1))));
-      const p = matmul(z, model.invChols);
-      const raw = matmul(mT(mul(p, expandDims(W, -1))), expandDims(g, 0)); // Σ_i w_i p_i g_iᵀ, [K, d, d]
-      H = mul(add(raw, mT(raw)), 0.5);
-    }
-    return { expectedHessianNeg: neg(H), expectedGradientNeg: neg(gHat) };
-  });
+  const core = jitPays(k, n, d) ? steinJit : (...a: Parameters<typeof steinOf>) => tidy(() => steinOf(...a));
+  return core(model, x, mapping, bg, targetGrads, { ...opts, temperature: beta });
+}
+
+/**
+ * Large windows run jitted (fused passes over the [K, N, d] residuals; see gmm.ts). The window's
+ * size changes every iteration, so one program is kept (it holds its buffers) and each call traces.
+ */
+const steinJit = jitStep('gmmvi.steinEstimate', (...a: Parameters<typeof steinOf>) => steinOf(...a), undefined, { cacheSize: 1 });
+
+/** Frees the jitted Stein estimate's program; later calls trace again. */
+export function disposeSteinPrograms(): void {
+  steinJit.dispose();
+}
+
+function steinOf(model: GmmState, x: Tensor, mapping: Tensor, bg: Tensor, targetGrads: Tensor, opts: SteinOptions & { temperature: number }): NgEstimate {
+  const k = numComponents(model);
+  const beta = opts.temperature;
+  const { grads: qGrad, componentLogDensities: comp } = logDensityAndGrad(model, x);
+  const g = sub(targetGrads, mul(qGrad, beta)); // [N, d]
+  const W = expectationWeights(logImportanceWeights(comp, bg, mapping, k, opts), opts.useSelfNormalizedImportanceWeights, opts.onlyUseOwnSamples); // [K, N]
+  const gHat = matmul(W, g); // [K, d]
+  let H: Tensor;
+  if (model.diagonal) {
+    // Σ⁻¹(x − μ) elementwise: (x − μ)/σ², [K, N, d]
+    const p = mul(sub(expandDims(x, 0), expandDims(model.means, 1)), expandDims(mul(model.invChols, model.invChols), 1));
+    H = sum(mul(mul(p, expandDims(g, 0)), expandDims(W, -1)), { axis: 1 }); // [K, d]
+  } else {
+    // Σ⁻¹(x − μ) in row form: z L⁻¹ with z = L⁻¹(x − μ), [K, N, d]
+    const z = sub(matmul(expandDims(x, 0), mT(model.invChols)), mT(matmul(model.invChols, expandDims(model.means, -1))));
+    const p = matmul(z, model.invChols);
+    const raw = matmul(mT(mul(p, expandDims(W, -1))), expandDims(g, 0)); // Σ_i w_i p_i g_iᵀ, [K, d, d]
+    H = mul(add(raw, mT(raw)), 0.5);
+  }
+  return { expectedHessianNeg: neg(H), expectedGradientNeg: neg(gHat) };
 }
