@@ -20,12 +20,14 @@ import { trsmFunc, trsmName } from './wasm-trsm.js';
 
 type Fn = (...args: number[]) => void;
 
-/** 128-bit vectors per column panel of the main kernel (the last pairs of columns use nv = 1). Each
- * coefficient of A is splatted once per panel, and the diagonal's divisions of the nv vectors overlap,
- * so wider is better until registers run out. Measured on [30,20,20]\[30,20,9000] (2-core EPYC,
- * loaded), float64 GFLOP/s: nv 2 ≈ 6.1–7.3, nv 3 ≈ 6.0–6.7, nv 4 ≈ 6.7–7.3, nv 5 ≈ 6.2, nv 6 ≈ 6.8, nv 8 ≈ 6.3;
- * the kernel alone on cached data, float64 nv 2 ≈ 8.0, nv 4 ≈ 9.6; float32 (f32x4) nv 2 ≈ 18.7, nv 4 ≈ 20.6. */
-const NV = 4;
+/** 128-bit vectors per column panel of the main kernel (the last vectors use nv = 1). Each coefficient
+ * of A is splatted once per panel (per row pair with the lean schedule), and the diagonal's divisions of
+ * the nv vectors overlap, so wider is better until the panel's code outgrows what the core can overlap.
+ * The kernels use the register-lean schedule (wasm-trsm.ts, variant.lean: no spills; same bits).
+ * Kernel alone, [20, 9000] in Wasm memory, 2-core EPYC (Zen 4), float64 GFLOP/s (lower / lowerᵀ):
+ * classic nv 4 ≈ 9.4 / 11.1; lean nv 2 ≈ 9.5 / 9.3, nv 4 ≈ 11.8 / 11.4, nv 6 ≈ 12.2 / 11.4, nv 8 ≈ 12.4 / 11.5;
+ * float32 classic nv 4 ≈ 19.5 / 22.9, lean nv 8 ≈ 26.9 / 24.3 (bench/tmp-style runs, see bench/trsm-kernel.ts). */
+const NV = 8;
 /** Panels per column tile: a tile's rows stay in L1 while every step of the solve sweeps it. */
 const TILE_P = 16;
 /** Operands beyond this many bytes of Wasm memory stay on the JS path (keeps addresses positive i32s). */
@@ -40,7 +42,7 @@ function init(): boolean {
   try {
     const funcs = [];
     for (const f32 of [false, true]) for (const lower of [true, false]) for (const trans of [false, true]) {
-      for (const unit of [false, true]) for (const nv of new Set([NV, 1])) funcs.push(trsmFunc({ lower, trans, unit, nv, f32 }));
+      for (const unit of [false, true]) for (const nv of new Set([NV, 1])) funcs.push(trsmFunc({ lower, trans, unit, nv, f32, lean: true }));
     }
     const mem = new Wasm.Memory({ initial: 16 });
     const inst = new Wasm.Instance(new Wasm.Module(assemble(funcs, { shared: false, maxPages: 0 })), { env: { mem } });
@@ -84,7 +86,7 @@ export function trsmWasm(
   if (nA === 1 || aBatchStride === nn) H.set(a.subarray(0, nA * nn), 0);
   else for (let t = 0; t < nA; t++) H.set(a.subarray(t * aBatchStride, t * aBatchStride + nn), t * nn);
 
-  const variant = { lower, trans: transposeA, unit: unitDiagonal, f32 };
+  const variant = { lower, trans: transposeA, unit: unitDiagonal, f32, lean: true };
   const solve = kernels[trsmName({ ...variant, nv: NV })]!;
   const solve1 = kernels[trsmName({ ...variant, nv: 1 })]!;
   const nm = n * m, xE = xBase / es, vecs = ldE / lanes;

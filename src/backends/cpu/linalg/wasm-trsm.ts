@@ -72,10 +72,13 @@ export interface TrsmVariant {
   lower: boolean; trans: boolean; unit: boolean;
   /** 128-bit vectors per panel (2 float64 or 4 float32 columns each) */ nv: number;
   /** float32 storage and arithmetic (f32x4) instead of float64 (f64x2) */ f32: boolean;
+  /** Register-lean schedule (see leanUpdate4x4): the rows being updated stay in memory (L1) instead of
+   * 4·nv vector registers, so nothing spills; same operations, same order, same bits. */
+  lean?: boolean;
 }
 
 export const trsmName = (v: TrsmVariant): string =>
-  `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}${v.nv}${v.f32 ? 's' : 'd'}`;
+  `trsm_${v.lower ? 'L' : 'U'}${v.trans ? 'T' : 'N'}${v.unit ? 'u' : 'n'}${v.nv}${v.f32 ? 's' : 'd'}${v.lean ? 'l' : ''}`;
 
 const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4, tileP: 5 };
 
@@ -255,13 +258,99 @@ function tailRowRight(g: Gen, unit: boolean, xRow: number, acc: number[], pa: nu
   });
 }
 
+// ---- Register-lean schedule (variant.lean) ------------------------------------------------------------------
+// The schedule above keeps a panel's 4 block rows in 4·nv vector registers and loads the 4·nv vectors
+// of X_k at once: with nv = 4 that is 32+ live vectors against x64's 16, and TurboFan spills about half
+// of them to the stack on every step. The lean schedule leaves the rows being updated in memory (the
+// tile is in L1: each update is load, subtract, store) and streams X's vectors one at a time, so at most
+// 14 vectors are live and nothing spills. Per element the operations and their order are exactly those
+// of the schedule above (and of the JS kernels), so the results are the same bits.
+
+/** Pushes the address of block row r: base + r·ld. */
+function rowAddr(g: Gen, base: number, ldMul: number[], r: number): void {
+  g.c.get(base);
+  if (r > 0) g.c.get(ldMul[r]!).add();
+}
+
+/** Lean diagonal block: for each vector u of the panel, the 4 block rows at xRow are loaded (into r4),
+ * solved as diagBlock does, and stored back. */
+function leanDiag(g: Gen, unit: boolean, nv: number, order: number[], xRow: number, ldMul: number[], r4: number[], sp: number,
+  coef: (r: number, s: number) => [number, number], diag: (r: number) => [number, number]): void {
+  const acc = r4.map((x) => [x]);
+  for (let u = 0; u < nv; u++) {
+    g.load4(r4, xRow, ldMul, 16 * u);
+    diagBlock(g, unit, order, acc, sp, coef, diag);
+    g.store4(r4, xRow, ldMul, 16 * u);
+  }
+}
+
+/** Lean left-looking update (update4x4's arithmetic): for the row pairs (0,1) and (2,3) of the block at
+ * xRow, the pair's 8 coefficients a_rq (at pa[r] + es·q) are splatted into s, then for each vector u
+ * the 4 vectors x_q of X_k (rows at pk) are loaded and X_r[u] -= (((a_r0·x0 + a_r1·x1) + a_r2·x2) + a_r3·x3)
+ * in memory. Live vectors: 8 + 4 + 2. */
+function leanUpdate4x4(g: Gen, nv: number, pa: number[], pk: number, xRow: number, ldMul: number[], s: number[], x: number[], t: number): void {
+  const c = g.c;
+  for (const rp of [0, 2]) {
+    for (let h = 0; h < 2; h++) for (let q = 0; q < 4; q++) { g.splat(pa[rp + h]!, g.es * q); c.set(s[4 * h + q]!); }
+    for (let u = 0; u < nv; u++) {
+      g.load4(x, pk, ldMul, 16 * u);
+      for (let h = 0; h < 2; h++) {
+        for (let q = 0; q < 4; q++) { c.get(s[4 * h + q]!).get(x[q]!).fmul(g.es); if (q > 0) c.fadd(g.es); }
+        c.set(t);
+        rowAddr(g, xRow, ldMul, rp + h);
+        rowAddr(g, xRow, ldMul, rp + h);
+        c.v128Load(16 * u).get(t).fsub(g.es).v128Store(16 * u);
+      }
+    }
+  }
+}
+
+/** Lean right-looking update (updateBelow's arithmetic) with the solved block rows at xTop: the panel's
+ * vectors are taken in groups of ≤ 2; per group the block's 4×(≤2) vectors are loaded into vs, then
+ * every row k (count4 groups of 4 rows, then `single` rows, from pk; coefficients at pa[p] as
+ * updateBelow) gets X_k -= ((a_0·v_0 + a_1·v_1) + a_2·v_2) + a_3·v_3. pa, pk, count4 and single are
+ * left unchanged (copied into pa2, pk2, c4 and c1 per group). Live vectors: 8 + 4 + 2. */
+function leanUpdateBelow(g: Gen, ctx: Ctx, xTop: number, pa: number[], pk: number, count4: number, single: number,
+  vs: number[][], x: number[], t: number, pa2: number[], pk2: number, c4: number, c1: number): void {
+  const c = g.c;
+  const { ldMul, ld4, nv } = ctx;
+  for (let u0 = 0; u0 < nv; u0 += 2) {
+    const us = u0 + 1 < nv ? [u0, u0 + 1] : [u0];
+    us.forEach((u, j) => { for (let p = 0; p < 4; p++) { rowAddr(g, xTop, ldMul, p); c.v128Load(16 * u).set(vs[p]![j]!); } });
+    for (let p = 0; p < 4; p++) c.get(pa[p]!).set(pa2[p]!);
+    c.get(pk).set(pk2);
+    c.get(count4).set(c4);
+    c.get(single).set(c1);
+    const row = (addr: () => void, offs: number) => {
+      for (let p = 0; p < 4; p++) { g.splat(pa2[p]!, offs); c.set(x[p]!); }
+      us.forEach((u, j) => {
+        for (let p = 0; p < 4; p++) { c.get(x[p]!).get(vs[p]![j]!).fmul(g.es); if (p > 0) c.fadd(g.es); }
+        c.set(t);
+        addr();
+        addr(); c.v128Load(16 * u).get(t).fsub(g.es).v128Store(16 * u);
+      });
+    };
+    g.repeat(c4, () => {
+      for (let q = 0; q < 4; q++) row(() => rowAddr(g, pk2, ldMul, q), g.es * q);
+      for (let p = 0; p < 4; p++) g.bump(pa2[p]!, 4 * g.es, true);
+      g.bump(pk2, ld4);
+    });
+    g.repeat(c1, () => {
+      row(() => c.get(pk2), 0);
+      for (let p = 0; p < 4; p++) g.bump(pa2[p]!, g.es, true);
+      g.bump(pk2, P.ld);
+    });
+  }
+}
+
 /** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
 function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const c = g.c;
   const aRow = g.i32(), xOff = g.i32(), xRow = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
   const i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const acc = grid(g, 4, nv), xs = grid(g, 4, nv), sp = vecs(g, 4);
+  const lean = !!v.lean;
+  const acc = grid(g, 4, lean ? 1 : nv), xs = grid(g, 4, lean ? 2 : nv), sp = vecs(g, 4);
   c.get(P.aP).set(aRow); // &A[i, 0]
   c.i32(0).set(xOff); // i*ld
   c.i32(0).set(bi);
@@ -269,25 +358,30 @@ function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   g.repeat(bl, () => {
     panels(() => {
       c.get(xc).get(xOff).add().set(xRow);
-      for (let u = 0; u < nv; u++) g.load4(col(acc, u), xRow, ldMul, 16 * u);
+      if (!lean) for (let u = 0; u < nv; u++) g.load4(col(acc, u), xRow, ldMul, 16 * u);
       rowPtrs(g, pa, aRow, d8);
       c.get(xc).set(pk);
       c.get(bi).set(kc);
       g.repeat(kc, () => {
-        update4x4(g, acc, pa, pk, ldMul, xs, sp);
+        if (lean) leanUpdate4x4(g, nv, pa, pk, xRow, ldMul, xs.flat(), sp, acc[0]![0]!);
+        else update4x4(g, acc, pa, pk, ldMul, xs, sp);
         for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true);
         g.bump(pk, ld4);
       });
       // pa[r] now points at A[i+r, i]: the block's row r, column s is at pa[r] + 8s.
-      diagBlock(g, v.unit, [0, 1, 2, 3], acc, sp[0]!, (r, s) => [pa[r]!, g.es * s], (r) => [pa[r]!, g.es * r]);
-      for (let u = 0; u < nv; u++) g.store4(col(acc, u), xRow, ldMul, 16 * u);
+      const coef = (r: number, s: number): [number, number] => [pa[r]!, g.es * s], dg = (r: number): [number, number] => [pa[r]!, g.es * r];
+      if (lean) leanDiag(g, v.unit, nv, [0, 1, 2, 3], xRow, ldMul, sp, acc[0]![0]!, coef, dg);
+      else {
+        diagBlock(g, v.unit, [0, 1, 2, 3], acc, sp[0]!, coef, dg);
+        for (let u = 0; u < nv; u++) g.store4(col(acc, u), xRow, ldMul, 16 * u);
+      }
     });
     c.get(aRow).get(d8).i32(4).mul().add().set(aRow);
     g.bump(xOff, ld4);
     g.bump(bi, 1, true);
   });
   // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i /= A_ii.
-  const a0 = acc[0]!;
+  const a0 = lean ? vecs(g, nv) : acc[0]!;
   c.get(bi).i32(2).shl().set(i);
   c.get(rem).set(rl);
   g.repeat(rl, () => {
@@ -311,7 +405,8 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const aTop = g.i32(), xOff = g.i32(), xTop = g.i32(), bi = g.i32(), bl = g.i32(), kc = g.i32(), pk = g.i32();
   const pd = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const acc = grid(g, 4, nv), xs = grid(g, 4, nv), sp = vecs(g, 4);
+  const lean = !!v.lean;
+  const acc = grid(g, 4, lean ? 1 : nv), xs = grid(g, 4, lean ? 2 : nv), sp = vecs(g, 4);
   // pd = &A[j, j], xOff = j*ld for the block's top row j = d-4-4bi.
   c.get(P.d).i32(4).sub().tee(t).get(d8).i32(g.es).add().mul().get(P.aP).add().set(pd);
   c.get(t).get(P.ld).mul().set(xOff);
@@ -320,26 +415,31 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   g.repeat(bl, () => {
     panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
-      for (let u = 0; u < nv; u++) g.load4(col(acc, u), xTop, ldMul, 16 * u);
+      if (!lean) for (let u = 0; u < nv; u++) g.load4(col(acc, u), xTop, ldMul, 16 * u);
       rowPtrs(g, pa, pd, d8, 4 * g.es); // &A[j+r, j+4]
       c.get(xTop).get(ld4).add().set(pk); // &X[j+4]
       c.get(bi).set(kc);
       g.repeat(kc, () => {
-        update4x4(g, acc, pa, pk, ldMul, xs, sp);
+        if (lean) leanUpdate4x4(g, nv, pa, pk, xTop, ldMul, xs.flat(), sp, acc[0]![0]!);
+        else update4x4(g, acc, pa, pk, ldMul, xs, sp);
         for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true);
         g.bump(pk, ld4);
       });
       // Diagonal: A[j+r, j+s] at pd + r*d8 + 8s; use pa[r] := pd + r*d8.
       rowPtrs(g, pa, pd, d8);
-      diagBlock(g, v.unit, [3, 2, 1, 0], acc, sp[0]!, (r, s) => [pa[r]!, g.es * s], (r) => [pa[r]!, g.es * r]);
-      for (let u = 0; u < nv; u++) g.store4(col(acc, u), xTop, ldMul, 16 * u);
+      const coef = (r: number, s: number): [number, number] => [pa[r]!, g.es * s], dg = (r: number): [number, number] => [pa[r]!, g.es * r];
+      if (lean) leanDiag(g, v.unit, nv, [3, 2, 1, 0], xTop, ldMul, sp, acc[0]![0]!, coef, dg);
+      else {
+        diagBlock(g, v.unit, [3, 2, 1, 0], acc, sp[0]!, coef, dg);
+        for (let u = 0; u < nv; u++) g.store4(col(acc, u), xTop, ldMul, 16 * u);
+      }
     });
     c.get(pd).get(d8).i32(g.es).add().i32(4).mul().sub().set(pd);
     c.get(xOff).get(ld4).sub().set(xOff);
     g.bump(bi, 1, true);
   });
   // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i /= A_ii.
-  const a0 = acc[0]!;
+  const a0 = lean ? vecs(g, nv) : acc[0]!;
   c.get(rem).i32(1).sub().tee(t).get(d8).i32(g.es).add().mul().get(P.aP).add().set(pd); // &A[i, i]
   c.get(t).get(P.ld).mul().set(xOff);
   c.get(t).set(bi); // bi := i
@@ -395,8 +495,10 @@ function lowerT(ctx: Ctx): void {
   const aTop = g.i32(), xOff = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32();
   const pd = g.i32(), j = g.i32(), i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const vs = grid(g, 4, nv), x = vecs(g, 4);
-  const acc = vs[0]!;
+  const lean = !!v.lean;
+  const vs = grid(g, 4, lean ? Math.min(2, nv) : nv), x = vecs(g, 4);
+  const acc = lean ? vecs(g, nv) : vs[0]!;
+  const lt = lean ? [g.v128(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32()] : [];
   c.get(P.d).i32(4).sub().tee(j).get(d8).mul().get(P.aP).add().set(aTop); // &A[j, 0]
   c.get(j).get(P.ld).mul().set(xOff); // j*ld
   c.get(nb).set(bl);
@@ -406,14 +508,19 @@ function lowerT(ctx: Ctx): void {
       c.get(xc).get(xOff).add().set(xTop);
       rowPtrs(g, pa, pd, d8);
       // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
-      for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
-      diagBlock(g, v.unit, [3, 2, 1, 0], vs, x[0]!, (r, s) => [pa[s]!, g.es * r], (r) => [pa[r]!, g.es * r]);
-      for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      const coef = (r: number, s: number): [number, number] => [pa[s]!, g.es * r], dg = (r: number): [number, number] => [pa[r]!, g.es * r];
+      if (lean) leanDiag(g, v.unit, nv, [3, 2, 1, 0], xTop, ldMul, x, lt[0]!, coef, dg);
+      else {
+        for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
+        diagBlock(g, v.unit, [3, 2, 1, 0], vs, x[0]!, coef, dg);
+        for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      }
       rowPtrs(g, pa, aTop, d8); // &A[j+r, 0]
       c.get(xc).set(pk);
       c.get(j).i32(2).shrU().set(k4);
       c.get(j).i32(3).and().set(k1);
-      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+      if (lean) leanUpdateBelow(g, ctx, xTop, pa, pk, k4, k1, vs, x, lt[0]!, lt.slice(1, 5), lt[5]!, lt[6]!, lt[7]!);
+      else updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
     });
     c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
     c.get(xOff).get(ld4).sub().set(xOff);
@@ -446,8 +553,10 @@ function upperT(ctx: Ctx): void {
   const xOff = g.i32(), xTop = g.i32(), bl = g.i32(), k4 = g.i32(), k1 = g.i32(), pk = g.i32(), pd = g.i32();
   const i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
-  const vs = grid(g, 4, nv), x = vecs(g, 4);
-  const acc = vs[0]!;
+  const lean = !!v.lean;
+  const vs = grid(g, 4, lean ? Math.min(2, nv) : nv), x = vecs(g, 4);
+  const acc = lean ? vecs(g, nv) : vs[0]!;
+  const lt = lean ? [g.v128(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32()] : [];
   c.get(P.aP).set(pd); // &A[i, i]
   c.i32(0).set(xOff);
   c.i32(0).set(i);
@@ -457,14 +566,19 @@ function upperT(ctx: Ctx): void {
       c.get(xc).get(xOff).add().set(xTop);
       rowPtrs(g, pa, pd, d8);
       // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
-      for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
-      diagBlock(g, v.unit, [0, 1, 2, 3], vs, x[0]!, (r, s) => [pa[s]!, g.es * r], (r) => [pa[r]!, g.es * r]);
-      for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      const coef = (r: number, s: number): [number, number] => [pa[s]!, g.es * r], dg = (r: number): [number, number] => [pa[r]!, g.es * r];
+      if (lean) leanDiag(g, v.unit, nv, [0, 1, 2, 3], xTop, ldMul, x, lt[0]!, coef, dg);
+      else {
+        for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
+        diagBlock(g, v.unit, [0, 1, 2, 3], vs, x[0]!, coef, dg);
+        for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
+      }
       for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true); // &A[i+r, i+4]
       c.get(xTop).get(ld4).add().set(pk);
       c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
       c.get(t).i32(3).and().set(k1);
-      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+      if (lean) leanUpdateBelow(g, ctx, xTop, pa, pk, k4, k1, vs, x, lt[0]!, lt.slice(1, 5), lt[5]!, lt[6]!, lt[7]!);
+      else updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
     });
     c.get(pd).get(d8).i32(g.es).add().i32(4).mul().add().set(pd);
     g.bump(xOff, ld4);
