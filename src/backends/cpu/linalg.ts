@@ -21,5 +21,5 @@
 // The kernels live one factorisation per file under linalg/; this module is their one entry point.
 export type { FloatArray } from './linalg/scratch.js';
 export { cholesky } from './linalg/cholesky.js';
-export { triangularSolve } from './linalg/triangular.js';
+export { triangularSolve, triangularSolveResident } from './linalg/triangular.js';
 export { luFactor, luSolve, slogdetFromLu } from './linalg/lu.js';

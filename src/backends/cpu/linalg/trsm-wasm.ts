@@ -15,7 +15,8 @@
  */
 import type { FloatArray } from './scratch.js';
 import { assemble } from '../matmul/wasm-emit.js';
-import { Wasm, WasmHeap } from '../matmul/wasm-api.js';
+import { Wasm, WasmHeap, type WasmMemory, type WasmModule } from '../matmul/wasm-api.js';
+import { takeResidentMemory } from '../wasm-resident.js';
 import { trsmFunc, trsmName } from './wasm-trsm.js';
 
 type Fn = (...args: number[]) => void;
@@ -35,6 +36,9 @@ const MAX_BYTES = 1 << 30;
 
 let heap: WasmHeap | undefined;
 let kernels: Record<string, Fn> = {};
+let compiled: WasmModule | undefined;
+/** Kernel instances over resident memories (wasm-resident.ts), one per memory. */
+const residentKernels = new WeakMap<WasmMemory, Record<string, Fn>>();
 /** null: not tried yet; false: this engine has no Wasm SIMD (or compiling failed), so callers use JS. */
 let ready: boolean | null = null;
 
@@ -45,7 +49,8 @@ function init(): boolean {
       for (const unit of [false, true]) for (const nv of new Set([NV, 1])) funcs.push(trsmFunc({ lower, trans, unit, nv, f32, lean: true }));
     }
     const mem = new Wasm.Memory({ initial: 16 });
-    const inst = new Wasm.Instance(new Wasm.Module(assemble(funcs, { shared: false, maxPages: 0 })), { env: { mem } });
+    compiled = new Wasm.Module(assemble(funcs, { shared: false, maxPages: 0 }));
+    const inst = new Wasm.Instance(compiled, { env: { mem } });
     kernels = inst.exports as Record<string, Fn>;
     heap = new WasmHeap(mem);
     return true;
@@ -54,7 +59,42 @@ function init(): boolean {
   }
 }
 
+function kernelsOver(mem: WasmMemory): Record<string, Fn> {
+  let k = residentKernels.get(mem);
+  if (!k) residentKernels.set(mem, (k = new Wasm.Instance(compiled!, { env: { mem } }).exports as Record<string, Fn>));
+  return k;
+}
+
 const align16 = (x: number) => Math.ceil(x / 16) * 16;
+
+/** The layout of one call in Wasm memory (bytes): X (batch·n rows of ld, or n rows reused per batch
+ * element) at xBase, the distinct A matrices at aBase. */
+interface Plan { f32: boolean; es: number; lanes: number; nA: number; ldE: number; ld: number; nn: number }
+
+function plan(a: FloatArray, batch: number, n: number, m: number, aBatchStride: number): Plan {
+  const f32 = !(a instanceof Float64Array);
+  const es = f32 ? 4 : 8, lanes = 16 / es;
+  const ldE = Math.ceil(m / lanes) * lanes; // row stride in elements: whole vectors
+  return { f32, es, lanes, nA: aBatchStride === 0 ? 1 : batch, ldE, ld: ldE * es, nn: n * n };
+}
+
+/** Copies the distinct A matrices to aBase (bytes) of H. */
+function putA(H: FloatArray, aBase: number, p: Plan, a: FloatArray, aBatchStride: number): void {
+  const aE = aBase / p.es;
+  if (p.nA === 1 || aBatchStride === p.nn) H.set(a.subarray(0, p.nA * p.nn), aE);
+  else for (let t = 0; t < p.nA; t++) H.set(a.subarray(t * aBatchStride, t * aBatchStride + p.nn), aE + t * p.nn);
+}
+
+/** Solves batch element t in place: X at xP (bytes), A copies at aBase. */
+function solveOne(k: Record<string, Fn>, p: Plan, t: number, aBase: number, xP: number, n: number,
+  lower: boolean, transposeA: boolean, unitDiagonal: boolean, aBatchStride: number): void {
+  const variant = { lower, trans: transposeA, unit: unitDiagonal, f32: p.f32, lean: true };
+  const vecs = p.ldE / p.lanes;
+  const mainPanels = Math.floor(vecs / NV), restVecs = vecs - mainPanels * NV;
+  const aP = aBase + (aBatchStride === 0 ? 0 : t * p.nn * p.es);
+  k[trsmName({ ...variant, nv: NV })]!(aP, xP, n, p.ld, mainPanels, TILE_P);
+  if (restVecs > 0) k[trsmName({ ...variant, nv: 1 })]!(aP, xP + mainPanels * NV * 16, n, p.ld, restVecs, NV);
+}
 
 /**
  * Solves op(A_t) X_t = B_t for t < batch, as triangular.ts's triangularSolve (same arguments and
@@ -69,28 +109,16 @@ export function trsmWasm(
   if (m < 2) return false;
   if (ready === null) ready = init();
   if (!ready) return false;
-  const f32 = !(a instanceof Float64Array);
-  const es = f32 ? 4 : 8, lanes = 16 / es;
-  const nA = aBatchStride === 0 ? 1 : batch;
-  const ldE = Math.ceil(m / lanes) * lanes; // row stride in elements: whole vectors
-  const ld = ldE * es;
+  const p = plan(a, batch, n, m, aBatchStride);
+  const { es, ldE } = p;
   // Layout (bytes): A copies | X (n rows of ld).
-  const nn = n * n;
-  const xBase = align16(nA * nn * es);
-  const end = xBase + n * ld;
+  const xBase = align16(p.nA * p.nn * es);
+  const end = xBase + n * p.ld;
   if (end > MAX_BYTES) return false;
   heap!.ensureBytes(end);
-  const H: FloatArray = f32 ? heap!.f32 : heap!.f64;
-
-  // A: copies of the distinct matrices, in the operands' dtype.
-  if (nA === 1 || aBatchStride === nn) H.set(a.subarray(0, nA * nn), 0);
-  else for (let t = 0; t < nA; t++) H.set(a.subarray(t * aBatchStride, t * aBatchStride + nn), t * nn);
-
-  const variant = { lower, trans: transposeA, unit: unitDiagonal, f32, lean: true };
-  const solve = kernels[trsmName({ ...variant, nv: NV })]!;
-  const solve1 = kernels[trsmName({ ...variant, nv: 1 })]!;
-  const nm = n * m, xE = xBase / es, vecs = ldE / lanes;
-  const mainPanels = Math.floor(vecs / NV), restVecs = vecs - mainPanels * NV;
+  const H: FloatArray = p.f32 ? heap!.f32 : heap!.f64;
+  putA(H, 0, p, a, aBatchStride);
+  const nm = n * m, xE = xBase / es;
   for (let t = 0; t < batch; t++) {
     const bOff = t * bBatchStride, oOff = t * nm;
     if (ldE === m) H.set(b.subarray(bOff, bOff + nm), xE);
@@ -100,11 +128,46 @@ export function trsmWasm(
         H.fill(0, xE + r * ldE + m, xE + (r + 1) * ldE); // pad lanes: finite, so they cannot slow the lanes beside them
       }
     }
-    const aP = aBatchStride === 0 ? 0 : t * nn * es;
-    solve(aP, xBase, n, ld, mainPanels, TILE_P);
-    if (restVecs > 0) solve1(aP, xBase + mainPanels * NV * 16, n, ld, restVecs, NV);
+    solveOne(kernels, p, t, 0, xBase, n, lower, transposeA, unitDiagonal, aBatchStride);
     if (ldE === m) out.set(H.subarray(xE, xE + nm), oOff);
     else for (let r = 0; r < n; r++) out.set(H.subarray(xE + r * ldE, xE + r * ldE + m), oOff + r * m);
   }
   return true;
+}
+
+/**
+ * The same solve, with the result left where the kernels compute it: in a Wasm memory of its own
+ * (wasm-resident.ts), returned as a view of that memory's buffer (batch·n·m elements at offset 0; A's
+ * copies lie after it). Each B_t is copied in just before its solve (so it is still in cache), and
+ * nothing is copied out: about a sixth of the call's time at [30,20,20]\[30,20,9000]. The same
+ * kernels and operations as trsmWasm, so the same bits. Returns null, having done nothing, where
+ * trsmWasm would decline, or when rows would need padding (m not a whole number of vectors: the
+ * result could not be a plain view).
+ * The view is the CPU backend's storage for the result; freeing it (pool.ts recycle) frees the memory.
+ */
+export function trsmWasmResident(
+  a: FloatArray, b: FloatArray, batch: number, n: number, m: number,
+  lower: boolean, transposeA: boolean, unitDiagonal: boolean, aBatchStride: number, bBatchStride: number,
+): FloatArray | null {
+  if (m < 2) return null;
+  if (ready === null) ready = init();
+  if (!ready) return null;
+  const p = plan(a, batch, n, m, aBatchStride);
+  const { es } = p;
+  if (p.ldE !== m) return null;
+  const nm = n * m;
+  const aBase = align16(batch * nm * es);
+  const end = aBase + p.nA * p.nn * es;
+  if (end > MAX_BYTES) return null;
+  const mem = takeResidentMemory(end);
+  if (!mem) return null;
+  const k = kernelsOver(mem);
+  const H: FloatArray = p.f32 ? new Float32Array(mem.buffer) : new Float64Array(mem.buffer);
+  putA(H, aBase, p, a, aBatchStride);
+  for (let t = 0; t < batch; t++) {
+    const bOff = t * bBatchStride;
+    H.set(b.subarray(bOff, bOff + nm), t * nm);
+    solveOne(k, p, t, aBase, t * nm * es, n, lower, transposeA, unitDiagonal, aBatchStride);
+  }
+  return p.f32 ? new Float32Array(mem.buffer, 0, batch * nm) : new Float64Array(mem.buffer, 0, batch * nm);
 }
