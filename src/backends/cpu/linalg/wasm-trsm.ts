@@ -285,13 +285,13 @@ function leanDiag(g: Gen, unit: boolean, nv: number, order: number[], xRow: numb
 }
 
 /** Lean left-looking update (update4x4's arithmetic): for the row pairs (0,1) and (2,3) of the block at
- * xRow, the pair's 8 coefficients a_rq (at pa[r] + es·q) are splatted into s, then for each vector u
+ * xRow, the pair's 8 coefficients a_rq (at coef(r, q): pa[r] + es·q for the N forms) are splatted into s, then for each vector u
  * the 4 vectors x_q of X_k (rows at pk) are loaded and X_r[u] -= (((a_r0·x0 + a_r1·x1) + a_r2·x2) + a_r3·x3)
  * in memory. Live vectors: 8 + 4 + 2. */
-function leanUpdate4x4(g: Gen, nv: number, pa: number[], pk: number, xRow: number, ldMul: number[], s: number[], x: number[], t: number): void {
+function leanUpdate4x4(g: Gen, nv: number, coef: (r: number, q: number) => [number, number], pk: number, xRow: number, ldMul: number[], s: number[], x: number[], t: number): void {
   const c = g.c;
   for (const rp of [0, 2]) {
-    for (let h = 0; h < 2; h++) for (let q = 0; q < 4; q++) { g.splat(pa[rp + h]!, g.es * q); c.set(s[4 * h + q]!); }
+    for (let h = 0; h < 2; h++) for (let q = 0; q < 4; q++) { const [p, o] = coef(rp + h, q); g.splat(p, o); c.set(s[4 * h + q]!); }
     for (let u = 0; u < nv; u++) {
       g.load4(x, pk, ldMul, 16 * u);
       for (let h = 0; h < 2; h++) {
@@ -343,6 +343,87 @@ function leanUpdateBelow(g: Gen, ctx: Ctx, xTop: number, pa: number[], pk: numbe
   }
 }
 
+interface TLocals { xOff: number; xTop: number; pd: number; pa: number[]; pk: number; vs: number[][]; x: number[]; lt: number[] }
+
+/**
+ * The lean transposed forms run left-looking: each 4-row block first takes the updates of the blocks
+ * solved before it (in the order they were solved), then is solved. Right-looking (updateBelow) pushes
+ * a block into the rows still to solve right after solving it; per element the subtractions are the
+ * same — X_k −= ((a_0·v_0 + a_1·v_1) + a_2·v_2) + a_3·v_3 per earlier block, blocks in solve order —
+ * so the bits are the same, but now the update that follows a panel's diagonal solve (its divisions)
+ * in the code is the next panel's, which does not wait for it, as in the N forms. The tail rows (d mod
+ * 4 of them, solved last) still take each block's update right after it is solved (leanUpdateBelow).
+ */
+function blockTail(ctx: Ctx, l: TLocals, pa0: () => void, pk0: () => void): void {
+  const { g, rem } = ctx;
+  const c = g.c;
+  c.get(rem).if();
+  pa0();
+  pk0();
+  const [t, c4, c1, ...rest] = [l.lt[0]!, g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32()];
+  c.i32(0).set(c4);
+  c.get(rem).set(c1);
+  const cz = g.i32(), cr = g.i32();
+  c.i32(0).set(cz);
+  c.get(rem).set(cr);
+  leanUpdateBelow(g, ctx, l.xTop, l.pa, l.pk, cz, cr, l.vs, l.x, t, rest.slice(0, 4), rest[4]!, c4, c1);
+  c.end();
+}
+
+/** L^T X = B, lean: block j (rows j..j+3, from the bottom), bi blocks below it already solved. */
+function lowerTLean(ctx: Ctx, l: TLocals & { aTop: number; j: number; bi: number; xLast: number; k4: number; k1: number }): void {
+  const { g, v, nv, d8, ldMul, ld4, xc, panels } = ctx;
+  const c = g.c;
+  const pb = [g.i32(), g.i32(), g.i32(), g.i32()], kc = g.i32(), base = g.i32(), d84 = g.i32();
+  c.get(d8).i32(4).mul().set(d84);
+  // &A[d-4, j]: the coefficient of solved row jj+q in row j+r is L[jj+q][j+r], at pb[q] + es·r.
+  c.get(P.d).i32(4).sub().get(d8).mul().get(P.aP).add().get(l.j).i32(g.es).mul().add().set(base);
+  panels(() => {
+    c.get(xc).get(l.xOff).add().set(l.xTop);
+    rowPtrs(g, pb, base, d8);
+    c.get(xc).get(l.xLast).add().set(l.pk);
+    c.get(l.bi).set(kc);
+    g.repeat(kc, () => {
+      leanUpdate4x4(g, nv, (r, q) => [pb[q]!, g.es * r], l.pk, l.xTop, ldMul, l.vs.flat(), l.x, l.lt[0]!);
+      for (let q = 0; q < 4; q++) c.get(pb[q]!).get(d84).sub().set(pb[q]!);
+      c.get(l.pk).get(ld4).sub().set(l.pk);
+    });
+    rowPtrs(g, l.pa, l.pd, d8);
+    // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + es·r.
+    leanDiag(g, v.unit, nv, [3, 2, 1, 0], l.xTop, ldMul, l.x, l.lt[0]!, (r, s) => [l.pa[s]!, g.es * r], (r) => [l.pa[r]!, g.es * r]);
+    // Tail rows 0..rem-1 (above every block): X_k -= Σ_p L[j+p][k] X_{j+p}.
+    blockTail(ctx, l, () => rowPtrs(g, l.pa, l.aTop, d8), () => c.get(xc).set(l.pk));
+  });
+}
+
+/** U^T X = B, lean: block i (rows i..i+3, from the top), the blocks above it already solved. */
+function upperTLean(ctx: Ctx, l: TLocals & { i: number }): void {
+  const { g, v, nv, d8, ldMul, ld4, nb, xc, panels } = ctx;
+  const c = g.c;
+  const pb = [g.i32(), g.i32(), g.i32(), g.i32()], kc = g.i32(), base = g.i32(), d84 = g.i32();
+  c.get(d8).i32(4).mul().set(d84);
+  // &A[0, i]: the coefficient of solved row ii+q in row i+r is U[ii+q][i+r], at pb[q] + es·r.
+  c.get(P.aP).get(l.i).i32(g.es).mul().add().set(base);
+  panels(() => {
+    c.get(xc).get(l.xOff).add().set(l.xTop);
+    rowPtrs(g, pb, base, d8);
+    c.get(xc).set(l.pk);
+    c.get(l.i).i32(2).shrU().set(kc);
+    g.repeat(kc, () => {
+      leanUpdate4x4(g, nv, (r, q) => [pb[q]!, g.es * r], l.pk, l.xTop, ldMul, l.vs.flat(), l.x, l.lt[0]!);
+      for (let q = 0; q < 4; q++) g.bump(pb[q]!, d84);
+      g.bump(l.pk, ld4);
+    });
+    rowPtrs(g, l.pa, l.pd, d8);
+    // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + es·r.
+    leanDiag(g, v.unit, nv, [0, 1, 2, 3], l.xTop, ldMul, l.x, l.lt[0]!, (r, s) => [l.pa[s]!, g.es * r], (r) => [l.pa[r]!, g.es * r]);
+    // Tail rows 4nb..d-1 (below every block): X_k -= Σ_p U[i+p][k] X_{i+p}; pa[p] = &A[i+p, 4nb].
+    blockTail(ctx, l,
+      () => { c.get(l.pd).get(nb).i32(4).mul().get(l.i).sub().i32(g.es).mul().add().set(base); rowPtrs(g, l.pa, base, d8); c.get(P.aP).get(l.i).i32(g.es).mul().add().set(base); },
+      () => c.get(xc).get(nb).i32(4).mul().get(P.ld).mul().add().set(l.pk));
+  });
+}
+
 /** L X = B (matLowerN): rows in blocks of 4 from the top, each first reduced by all earlier rows. */
 function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
   const c = g.c;
@@ -363,7 +444,7 @@ function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
       c.get(xc).set(pk);
       c.get(bi).set(kc);
       g.repeat(kc, () => {
-        if (lean) leanUpdate4x4(g, nv, pa, pk, xRow, ldMul, xs.flat(), sp, acc[0]![0]!);
+        if (lean) leanUpdate4x4(g, nv, (r, q) => [pa[r]!, g.es * q], pk, xRow, ldMul, xs.flat(), sp, acc[0]![0]!);
         else update4x4(g, acc, pa, pk, ldMul, xs, sp);
         for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true);
         g.bump(pk, ld4);
@@ -420,7 +501,7 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
       c.get(xTop).get(ld4).add().set(pk); // &X[j+4]
       c.get(bi).set(kc);
       g.repeat(kc, () => {
-        if (lean) leanUpdate4x4(g, nv, pa, pk, xTop, ldMul, xs.flat(), sp, acc[0]![0]!);
+        if (lean) leanUpdate4x4(g, nv, (r, q) => [pa[r]!, g.es * q], pk, xTop, ldMul, xs.flat(), sp, acc[0]![0]!);
         else update4x4(g, acc, pa, pk, ldMul, xs, sp);
         for (let r = 0; r < 4; r++) g.bump(pa[r]!, 4 * g.es, true);
         g.bump(pk, ld4);
@@ -496,21 +577,26 @@ function lowerT(ctx: Ctx): void {
   const pd = g.i32(), j = g.i32(), i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
   const lean = !!v.lean;
-  const vs = grid(g, 4, lean ? Math.min(2, nv) : nv), x = vecs(g, 4);
+  const vs = grid(g, 4, lean ? 2 : nv), x = vecs(g, 4);
   const acc = lean ? vecs(g, nv) : vs[0]!;
-  const lt = lean ? [g.v128(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32()] : [];
+  const lt = lean ? [g.v128(), g.i32(), g.i32()] : [];
   c.get(P.d).i32(4).sub().tee(j).get(d8).mul().get(P.aP).add().set(aTop); // &A[j, 0]
   c.get(j).get(P.ld).mul().set(xOff); // j*ld
   c.get(nb).set(bl);
+  if (lean) {
+    // Left-looking (see lowerTLean's comment): bi = blocks solved so far, below this one.
+    c.i32(0).set(lt[1]!);
+    c.get(P.d).i32(4).sub().get(P.ld).mul().set(lt[2]!); // (d-4)·ld: the bottom block's rows
+  }
   g.repeat(bl, () => {
     c.get(aTop).get(j).i32(g.es).mul().add().set(pd); // &A[j, j]
-    panels(() => {
+    if (lean) lowerTLean(ctx, { xOff, xTop, pd, aTop, j, bi: lt[1]!, xLast: lt[2]!, pa, pk, k4, k1, vs, x, lt });
+    else panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
       rowPtrs(g, pa, pd, d8);
       // (L^T)[r][s] = L[j+s][j+r] for s > r: the coefficient of solved row s in row r is at pa[s] + 8r.
       const coef = (r: number, s: number): [number, number] => [pa[s]!, g.es * r], dg = (r: number): [number, number] => [pa[r]!, g.es * r];
-      if (lean) leanDiag(g, v.unit, nv, [3, 2, 1, 0], xTop, ldMul, x, lt[0]!, coef, dg);
-      else {
+      {
         for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
         diagBlock(g, v.unit, [3, 2, 1, 0], vs, x[0]!, coef, dg);
         for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
@@ -519,9 +605,9 @@ function lowerT(ctx: Ctx): void {
       c.get(xc).set(pk);
       c.get(j).i32(2).shrU().set(k4);
       c.get(j).i32(3).and().set(k1);
-      if (lean) leanUpdateBelow(g, ctx, xTop, pa, pk, k4, k1, vs, x, lt[0]!, lt.slice(1, 5), lt[5]!, lt[6]!, lt[7]!);
-      else updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
     });
+    if (lean) g.bump(lt[1]!, 1, true);
     c.get(aTop).get(d8).i32(4).mul().sub().set(aTop);
     c.get(xOff).get(ld4).sub().set(xOff);
     c.get(j).i32(4).sub().set(j);
@@ -554,21 +640,21 @@ function upperT(ctx: Ctx): void {
   const i = g.i32(), t = g.i32(), rl = g.i32();
   const pa = [g.i32(), g.i32(), g.i32(), g.i32()];
   const lean = !!v.lean;
-  const vs = grid(g, 4, lean ? Math.min(2, nv) : nv), x = vecs(g, 4);
+  const vs = grid(g, 4, lean ? 2 : nv), x = vecs(g, 4);
   const acc = lean ? vecs(g, nv) : vs[0]!;
-  const lt = lean ? [g.v128(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32(), g.i32()] : [];
+  const lt = lean ? [g.v128()] : [];
   c.get(P.aP).set(pd); // &A[i, i]
   c.i32(0).set(xOff);
   c.i32(0).set(i);
   c.get(nb).set(bl);
   g.repeat(bl, () => {
-    panels(() => {
+    if (lean) upperTLean(ctx, { xOff, xTop, pd, i, pa, pk, vs, x, lt });
+    else panels(() => {
       c.get(xc).get(xOff).add().set(xTop);
       rowPtrs(g, pa, pd, d8);
       // (U^T)[r][s] = U[i+s][i+r] for s < r: the coefficient of solved row s in row r is at pa[s] + 8r.
       const coef = (r: number, s: number): [number, number] => [pa[s]!, g.es * r], dg = (r: number): [number, number] => [pa[r]!, g.es * r];
-      if (lean) leanDiag(g, v.unit, nv, [0, 1, 2, 3], xTop, ldMul, x, lt[0]!, coef, dg);
-      else {
+      {
         for (let u = 0; u < nv; u++) g.load4(col(vs, u), xTop, ldMul, 16 * u);
         diagBlock(g, v.unit, [0, 1, 2, 3], vs, x[0]!, coef, dg);
         for (let u = 0; u < nv; u++) g.store4(col(vs, u), xTop, ldMul, 16 * u);
@@ -577,8 +663,7 @@ function upperT(ctx: Ctx): void {
       c.get(xTop).get(ld4).add().set(pk);
       c.get(P.d).get(i).sub().i32(4).sub().tee(t).i32(2).shrU().set(k4);
       c.get(t).i32(3).and().set(k1);
-      if (lean) leanUpdateBelow(g, ctx, xTop, pa, pk, k4, k1, vs, x, lt[0]!, lt.slice(1, 5), lt[5]!, lt[6]!, lt[7]!);
-      else updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
+      updateBelow(g, ctx, pa, pk, k4, k1, vs, x);
     });
     c.get(pd).get(d8).i32(g.es).add().i32(4).mul().add().set(pd);
     g.bump(xOff, ld4);
