@@ -14,7 +14,7 @@ import { rng } from '../test/seeded.js';
 
 const arg = (name: string, dflt: number) => { const i = process.argv.indexOf(name); return i >= 0 ? Number(process.argv[i + 1]) : dflt; };
 const d = 20, W = arg('--w', 512), REP = arg('--rep', 2000);
-const NV = 8, TILE_P = 16; // as trsm-wasm.ts (register-lean schedule); --classic: the previous schedule, nv 4
+const NV = 16, TILE_P = 4; // as trsm-wasm.ts (register-lean schedule); --classic: the previous schedule, nv 4
 const classic = process.argv.includes('--classic');
 const V = classic ? { nv: 4, lean: false } : { nv: NV, lean: true };
 const MODES = [[true, false], [true, true], [false, false], [false, true]] as const;

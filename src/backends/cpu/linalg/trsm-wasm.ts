@@ -21,16 +21,22 @@ import { trsmFunc, trsmName } from './wasm-trsm.js';
 
 type Fn = (...args: number[]) => void;
 
-/** 128-bit vectors per column panel of the main kernel (the last vectors use nv = 1). Each coefficient
- * of A is splatted once per panel (per row pair with the lean schedule), and the diagonal's divisions of
- * the nv vectors overlap, so wider is better until the panel's code outgrows what the core can overlap.
- * The kernels use the register-lean schedule (wasm-trsm.ts, variant.lean: no spills; same bits).
- * Kernel alone, [20, 9000] in Wasm memory, 2-core EPYC (Zen 4), float64 GFLOP/s (lower / lowerᵀ):
- * classic nv 4 ≈ 9.4 / 11.1; lean nv 2 ≈ 9.5 / 9.3, nv 4 ≈ 11.8 / 11.4, nv 6 ≈ 12.2 / 11.4, nv 8 ≈ 12.4 / 11.5;
- * float32 classic nv 4 ≈ 19.5 / 22.9, lean nv 8 ≈ 26.9 / 24.3 (bench/tmp-style runs, see bench/trsm-kernel.ts). */
-const NV = 8;
-/** Panels per column tile: a tile's rows stay in L1 while every step of the solve sweeps it. */
-const TILE_P = 16;
+/** 128-bit vectors per column panel of the main kernel (the rest of a row: panels of NV_MID, then
+ * single vectors). Each coefficient of A is splatted once per panel (per row pair: the kernels use the
+ * register-lean schedule of wasm-trsm.ts, variant.lean: no spills; same bits), so wider is better until
+ * it stops mattering. Kernel alone, [20, 9000] in Wasm memory (bench/trsm-kernel.ts), 2-core EPYC
+ * (Zen 4), loaded, float64 GFLOP/s lower / lowerᵀ: classic schedule nv 4 ≈ 9.8 / 11.2; lean nv 4 ≈
+ * 11.8 / 11.4, nv 8 ≈ 12.5 / 12.2 (with the left-looking transposed forms), nv 12 ≈ 13.0 / 12.8, nv 16 ≈
+ * 13.2–13.5 / 13.0, nv 24–32 ≈ 13.3–13.6 / 13.0; float32 nv 8 ≈ 27.3 / 26.6, nv 16 ≈ 29.5 / 28.6.
+ * What remains is about half divisions: the diagonal blocks' d divisions per column keep the divider
+ * busy for about as long as all the multiply-adds take, and weaving them into the updates (tried in
+ * two forms) made both slower. */
+const NV = 16;
+/** Vectors per panel for what is left of a row after the NV panels. */
+const NV_MID = 4;
+/** Panels per column tile: a tile's rows stay in L1 while every step of the solve sweeps it (at d = 20,
+ * 20 rows of 4·16 vectors: 20 KB; 4, 8 and 16 measured the same). */
+const TILE_P = 4;
 /** Operands beyond this many bytes of Wasm memory stay on the JS path (keeps addresses positive i32s). */
 const MAX_BYTES = 1 << 30;
 
@@ -46,7 +52,7 @@ function init(): boolean {
   try {
     const funcs = [];
     for (const f32 of [false, true]) for (const lower of [true, false]) for (const trans of [false, true]) {
-      for (const unit of [false, true]) for (const nv of new Set([NV, 1])) funcs.push(trsmFunc({ lower, trans, unit, nv, f32, lean: true }));
+      for (const unit of [false, true]) for (const nv of new Set([NV, NV_MID, 1])) funcs.push(trsmFunc({ lower, trans, unit, nv, f32, lean: true }));
     }
     const mem = new Wasm.Memory({ initial: 16 });
     compiled = new Wasm.Module(assemble(funcs, { shared: false, maxPages: 0 }));
@@ -90,10 +96,12 @@ function solveOne(k: Record<string, Fn>, p: Plan, t: number, aBase: number, xP: 
   lower: boolean, transposeA: boolean, unitDiagonal: boolean, aBatchStride: number): void {
   const variant = { lower, trans: transposeA, unit: unitDiagonal, f32: p.f32, lean: true };
   const vecs = p.ldE / p.lanes;
-  const mainPanels = Math.floor(vecs / NV), restVecs = vecs - mainPanels * NV;
+  const mainPanels = Math.floor(vecs / NV), midPanels = Math.floor((vecs - mainPanels * NV) / NV_MID);
+  const restVecs = vecs - mainPanels * NV - midPanels * NV_MID;
   const aP = aBase + (aBatchStride === 0 ? 0 : t * p.nn * p.es);
-  k[trsmName({ ...variant, nv: NV })]!(aP, xP, n, p.ld, mainPanels, TILE_P);
-  if (restVecs > 0) k[trsmName({ ...variant, nv: 1 })]!(aP, xP + mainPanels * NV * 16, n, p.ld, restVecs, NV);
+  if (mainPanels > 0) k[trsmName({ ...variant, nv: NV })]!(aP, xP, n, p.ld, mainPanels, TILE_P);
+  if (midPanels > 0) k[trsmName({ ...variant, nv: NV_MID })]!(aP, xP + mainPanels * NV * 16, n, p.ld, midPanels, NV);
+  if (restVecs > 0) k[trsmName({ ...variant, nv: 1 })]!(aP, xP + (mainPanels * NV + midPanels * NV_MID) * 16, n, p.ld, restVecs, NV);
 }
 
 /**
