@@ -81,7 +81,7 @@ writeFileSync(new URL('./results/linalg-cpu.md', import.meta.url), [
   `${date}, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), load average ${load0.map(f2).join(' / ')} (1/5/15 min) at start, ${load1.map(f2).join(' / ')} at end.`,
   '',
   `\`npx tsx bench/linalg.ts\`: A [${K},${d},${d}] by B [${K},${d},${n}]. A solve counts K·d²·n flops, a matmul 2·K·d²·n.`,
-  `Best of ${rounds} calls each, timed by process CPU time (the machine is shared), the two paths alternating.`,
+  `Best of ${rounds} calls each, timed by process CPU time (the machine is shared), the paths alternating.`,
   'Solves: through `bt.linalg.triangularSolve` on CPU tensors, result disposed each call; "JS" with the Wasm route switched off',
   '(`setTriangularWasm(false)`); "Wasm" leaves the result in the Wasm memory it was computed in (no copy out); "copy route" is the',
   'kernel function writing into a preallocated JS array (copies in and out; what this table reported before).',
