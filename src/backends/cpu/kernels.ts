@@ -8,7 +8,7 @@ import { broadcastTo, concat, pad, slice, transpose } from './shape-kernels.js';
 import { argsort, scatterAdd, take } from './index-kernels.js';
 import { matmul } from './matmul/matmul.js';
 import { conv2dKernel } from './conv.js';
-import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, type FloatArray } from './linalg.js';
+import { cholesky, luFactor, luSolve, slogdetFromLu, triangularSolve, triangularSolveResident, type FloatArray } from './linalg.js';
 import { randintOffset } from './randint.js';
 import { fma } from './special.js';
 import { gammaOneJax } from './gamma.js';
@@ -174,13 +174,16 @@ function broadcastBatch(x: CpuInput, batchShape: readonly number[], matSize: num
 }
 
 const triangularSolveKernel: CpuKernel = ([a, b], p: { lower: boolean; transposeA: boolean; unitDiagonal: boolean }, outs) => {
-  const out = out1(outs) as FloatArray;
   const os = outs[0]!.shape;
   const n = os[os.length - 2]!;
   const m = os[os.length - 1]!;
   const batchShape = os.slice(0, -2);
   const A = broadcastBatch(a!, batchShape, n * n);
   const B = broadcastBatch(b!, batchShape, n * m);
+  // Large solves: the result stays in the Wasm memory the kernels computed it in (no copy out).
+  const resident = triangularSolveResident(A.data as FloatArray, B.data as FloatArray, sizeOfShape(batchShape), n, m, p.lower, p.transposeA, p.unitDiagonal, A.stride, B.stride);
+  if (resident) return resident;
+  const out = out1(outs) as FloatArray;
   triangularSolve(A.data as FloatArray, B.data as FloatArray, out, sizeOfShape(batchShape), n, m, p.lower, p.transposeA, p.unitDiagonal, A.stride, B.stride);
   return out;
 };

@@ -14,12 +14,13 @@
  *    tiled over the columns of B so the working set of X stays in cache, and register-blocked over
  *    four rows of X at a time. triangularSolve with ≥ 2 right-hand sides and enough work runs the same
  *    operations as Wasm SIMD kernels (linalg/trsm-wasm.ts): float64 bit for bit; float32 in float32
- *    arithmetic, four columns per vector (backward stable at float32's roundoff, about twice as fast).
+ *    arithmetic, four columns per vector (backward stable at float32's roundoff, about twice as fast);
+ *    large results stay in the Wasm memory they were computed in (triangularSolveResident).
  *  - luFactor: right-looking rank-1 updates over contiguous rows (partial pivoting, like LAPACK getf2).
  */
 
 // The kernels live one factorisation per file under linalg/; this module is their one entry point.
 export type { FloatArray } from './linalg/scratch.js';
 export { cholesky } from './linalg/cholesky.js';
-export { triangularSolve } from './linalg/triangular.js';
+export { triangularSolve, triangularSolveResident } from './linalg/triangular.js';
 export { luFactor, luSolve, slogdetFromLu } from './linalg/lu.js';

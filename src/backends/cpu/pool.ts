@@ -1,4 +1,5 @@
 import { allocArray, type DType, type TypedArray } from '../../dtype.js';
+import { recycleResident } from './wasm-resident.js';
 
 /**
  * Recycles freed CPU buffers by (dtype, length). A training step frees the same sizes it will
@@ -27,6 +28,7 @@ export function allocPooled(dtype: DType, length: number): TypedArray {
 }
 
 export function recycle(a: TypedArray): void {
+  if (recycleResident(a)) return; // storage in a Wasm memory of its own (wasm-resident.ts): freed there
   if (a.length < MIN_POOLED_LENGTH || pooledBytes + a.byteLength > MAX_POOLED_BYTES) return;
   if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return; // a view into a larger buffer
   const dtype: DType = a instanceof Float64Array ? 'float64' : a instanceof Float32Array ? 'float32' : 'int32';

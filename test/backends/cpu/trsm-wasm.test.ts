@@ -12,6 +12,8 @@ import { rng } from '../../seeded.js';
 import { setTriangularWasm, triangularSolve } from '../../../src/backends/cpu/linalg/triangular.js';
 import { trsmWasm } from '../../../src/backends/cpu/linalg/trsm-wasm.js';
 import type { FloatArray } from '../../../src/backends/cpu/linalg/scratch.js';
+import { isResident, residentFreeBytes } from '../../../src/backends/cpu/wasm-resident.js';
+import * as bt from '../../../src/index.js';
 
 type Ctor = Float64ArrayConstructor | Float32ArrayConstructor;
 const DTYPES: [string, Ctor][] = [['float64', Float64Array], ['float32', Float32Array]];
@@ -187,6 +189,80 @@ test('triangularSolve (Wasm route on) gives the JS results on a GMMVI-sized batc
   triangularSolve(a, b, viaRoute, 30, 20, 300, true, true, false, 400, 6000);
   const { js } = solveBoth(a, b, 30, 20, 300, { lower: true, trans: true, unit: false }, 400, 6000);
   assert.is(firstDiff(viaRoute, js), -1);
+});
+
+// ---- results resident in Wasm memory (trsm-wasm.ts trsmWasmResident, wasm-resident.ts) -------------------------
+
+/** The CPU storage behind a tensor (the engine's internal view; read only). */
+const storage = (t: bt.Tensor): FloatArray => {
+  const c = t.concrete() as unknown as { _handle: unknown; _backend: { peek(h: unknown): FloatArray } };
+  return c._backend.peek(c._handle);
+};
+const opSolve = (a: FloatArray, b: FloatArray, batch: number, d: number, m: number, opts: { lower: boolean; transposeA: boolean; unitDiagonal: boolean }) =>
+  bt.linalg.triangularSolve(bt.tensor(a).reshape([batch, d, d]), bt.tensor(b).reshape([batch, d, m]), opts);
+
+for (const [name, C] of DTYPES) {
+  test(`bt.linalg.triangularSolve keeps large results in Wasm memory, with the non-resident route's bits (${name})`, () => {
+    const r = rng(20);
+    const batch = 3, d = 20, m = 6000; // 2.9 MB float64 result: above the resident threshold
+    const a = randomA(C, batch, d, r), b = randomB(C, batch * d * m, r);
+    for (const mode of MODES) {
+      const opts = { lower: mode.lower, transposeA: mode.trans, unitDiagonal: mode.unit };
+      const x = opSolve(a, b, batch, d, m, opts);
+      assert.ok(isResident(storage(x)), 'the result is a view of a resident Wasm memory');
+      // float64: the JS loops' bits; float32: the (copying) Wasm route's.
+      const want = isF32(C) ? solveBoth(a, b, batch, d, m, mode, d * d, d * m).wasm : solveBoth(a, b, batch, d, m, mode, d * d, d * m).js;
+      assert.is(firstDiff(x.dataSync() as FloatArray, want), -1, JSON.stringify(mode));
+      bt.dispose(x);
+    }
+  });
+}
+
+test('resident results survive the shared Wasm heap growing, other solves, and reuse of freed memories', () => {
+  const r = rng(21);
+  const d = 20, opts = { lower: true, transposeA: false, unitDiagonal: false };
+  const a = randomA(Float64Array, 4, d, r);
+  const b1 = randomB(Float64Array, 4 * d * 4000, r), b2 = randomB(Float64Array, 4 * d * 5000, r);
+  const x1 = opSolve(a, b1, 4, d, 4000, opts), x2 = opSolve(a, b2, 4, d, 5000, opts);
+  assert.ok(isResident(storage(x1)) && isResident(storage(x2)));
+  assert.ok(storage(x1).buffer !== storage(x2).buffer, 'one memory per result');
+  const want1 = x1.dataSync() as FloatArray, want2 = x2.dataSync() as FloatArray;
+  // Odd m: rows need padding, so this takes the copying route through the shared heap, which must grow
+  // (20 rows of 60001 float64 ≈ 9.6 MB): views of that heap would be detached, the resident ones are not.
+  const mOdd = 60001;
+  const bOdd = randomB(Float64Array, d * mOdd, r);
+  const xOdd = opSolve(a.subarray(0, d * d), bOdd, 1, d, mOdd, opts);
+  assert.not.ok(isResident(storage(xOdd)), 'padded rows: the copying route');
+  assert.is(storage(x1).length, 4 * d * 4000, 'not detached');
+  assert.is(firstDiff(x1.dataSync() as FloatArray, want1), -1);
+  // Free x2, then solve the same shape again: the new result takes x2's memory; x1 must be untouched.
+  const buf2 = storage(x2).buffer;
+  bt.dispose(x2);
+  const x3 = opSolve(a, b1, 4, d, 4000, opts);
+  const x4 = opSolve(a, b2, 4, d, 5000, opts);
+  assert.ok(storage(x4).buffer === buf2, 'the freed memory was reused');
+  assert.is(firstDiff(x4.dataSync() as FloatArray, want2), -1);
+  assert.is(firstDiff(x3.dataSync() as FloatArray, want1), -1);
+  assert.is(firstDiff(x1.dataSync() as FloatArray, want1), -1, 'x1 unchanged by the later solves');
+  // A resident result as the next solve's right-hand side (choleskySolve-like chains).
+  const y = bt.linalg.triangularSolve(bt.tensor(a).reshape([4, d, d]), x1, { lower: true, transposeA: true });
+  const yWant = solveBoth(a, want1 as FloatArray, 4, d, 4000, { lower: true, trans: true, unit: false }, d * d, d * 4000).js;
+  assert.is(firstDiff(y.dataSync() as FloatArray, yWant), -1);
+  bt.dispose([x1, x3, x4, xOdd, y]);
+});
+
+test('bt.memory() and the free resident memories stay flat over repeated solves', () => {
+  const r = rng(22);
+  const batch = 3, d = 20, m = 6000;
+  const A = bt.tensor(randomA(Float64Array, batch, d, r)).reshape([batch, d, d]);
+  const B = bt.tensor(randomB(Float64Array, batch * d * m, r)).reshape([batch, d, m]);
+  const step = () => bt.tidy(() => bt.linalg.triangularSolve(A, bt.linalg.triangularSolve(A, B, { lower: true }), { lower: true, transposeA: true }).sum());
+  step().dispose(); // warm: the free list holds this shape's memories from now on
+  const before = bt.memory(), freeBefore = residentFreeBytes();
+  for (let i = 0; i < 5; i++) step().dispose();
+  assert.equal(bt.memory(), before);
+  assert.is(residentFreeBytes(), freeBefore);
+  bt.dispose([A, B]);
 });
 
 test.run();

@@ -1,5 +1,5 @@
 import { asF64, copyOut, scratch, type FloatArray } from './scratch.js';
-import { trsmWasm } from './trsm-wasm.js';
+import { trsmWasm, trsmWasmResident } from './trsm-wasm.js';
 
 /** Below this many multiply-adds (batch·n²·m/2) the JS loops beat the Wasm path's copies and call. */
 const WASM_MIN_WORK = 2048;
@@ -7,6 +7,26 @@ let wasmOn = true;
 /** Enables/disables the Wasm route (benchmarks and tests compare the two; float64 results are identical,
  * float32 ones differ by float32 rounding: the Wasm route computes in float32). */
 export function setTriangularWasm(on: boolean): void { wasmOn = on; }
+
+/** Below this many bytes of result the copy out of Wasm memory is cheap (it is still in cache), and a
+ * Wasm memory of its own per result would not pay for itself. */
+const RESIDENT_MIN_BYTES = 1 << 20;
+
+/**
+ * triangularSolve's Wasm route with the result left in Wasm memory (trsm-wasm.ts trsmWasmResident:
+ * no copy out): returns the result (batch·n·m elements, a view of a Wasm memory of its own that the
+ * CPU backend frees through pool.ts recycle), or null where that route does not apply (Wasm off or
+ * unavailable, m = 1, too little work, a small result, rows that would need padding); the caller
+ * then allocates `out` and calls triangularSolve. Same bits as triangularSolve.
+ */
+export function triangularSolveResident(
+  a: FloatArray, b: FloatArray, batch: number, n: number, m: number,
+  lower: boolean, transposeA: boolean, unitDiagonal: boolean, aBatchStride: number, bBatchStride: number,
+): FloatArray | null {
+  if (!wasmOn || batch <= 0 || n === 0 || m < 2 || (batch * n * n * m) / 2 < WASM_MIN_WORK) return null;
+  if (batch * n * m * a.BYTES_PER_ELEMENT < RESIDENT_MIN_BYTES) return null;
+  return trsmWasmResident(a, b, batch, n, m, lower, transposeA, unitDiagonal, aBatchStride, bBatchStride);
+}
 
 /** Column tile width (in elements) for the triangular solves: keeps an n×TILE slab of X in L2 for n≈512. */
 const TILE = 64;
