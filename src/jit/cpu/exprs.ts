@@ -7,11 +7,13 @@ import { elementwiseExpressions } from '../../backends/cpu/elementwise.js';
  * fused loop must evaluate exactly these expressions, in the same order, and round each result to its dtype as a typed-array store would, to stay bit-for-bit
  * equal to eager dispatch; test/jit/ops.test.ts runs every op both ways and catches any drift.
  */
-const { unary, binary, intOverrides, ternary, helpers } = elementwiseExpressions;
+const { unary, binary, intOverrides, float32Overrides, ternary, helpers } = elementwiseExpressions;
 // broadcastTo is a copy with broadcast strides: inside a loop it is just a load
 const UNARY: Record<string, string> = { ...unary, broadcastTo: 'a0' };
 const BINARY: Record<string, string> = binary;
 const INT_OVERRIDES: Record<string, string | undefined> = intOverrides;
+// the same choice as the eager kernel (same results, see backends/cpu/elementwise.ts)
+const FLOAT32_OVERRIDES: Record<string, string | undefined> = float32Overrides;
 
 /** Functions the expressions call, passed into each generated loop. */
 export const exprHelpers = helpers;
@@ -26,7 +28,7 @@ export function isFusible(op: string): boolean {
  * typed array of that dtype would (Float32Array: round to nearest float32; Int32Array: ToInt32).
  */
 export function exprOf(op: string, operands: string[], intInputs: boolean, dtype: DType): string {
-  const text = op === 'where' ? ternary.where : op in UNARY ? UNARY[op]! : (intInputs && INT_OVERRIDES[op]) || BINARY[op]!;
+  const text = op === 'where' ? ternary.where : op in UNARY ? (dtype === 'float32' && FLOAT32_OVERRIDES[op]) || UNARY[op]! : (intInputs && INT_OVERRIDES[op]) || BINARY[op]!;
   const e = text.replace(/\ba([0-2])\b/g, (_m, k: string) => operands[Number(k)]!);
   return dtype === 'float32' ? `Math.fround(${e})` : dtype === 'int32' ? `((${e}) | 0)` : `(${e})`;
 }
