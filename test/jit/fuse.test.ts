@@ -68,6 +68,29 @@ test('broadcasting across ranks, scalars and size-1 axes inside one loop', () =>
   same(bt.jit(g)(v), g(v), 'broadcastTo inside a loop');
 });
 
+test('float32 tanh runs as its own step (the Wasm routine) between loops, equal to eager; float64 stays fused', () => {
+  // MLP-like: bias add, tanh, then a use of the activation and a reduction; odd sizes (pairs, chunks)
+  for (const [m, n] of [[7, 5], [33, 129], [3, 4097]] as const) {
+    const x = bt.tensor(vals(m * n, 11).map((v) => v * 2.1), { dtype: 'float32' }).reshape([m, n]);
+    const b = bt.tensor(vals(n, 12), { dtype: 'float32' });
+    const f = (x: bt.Tensor, b: bt.Tensor) => {
+      const t = x.add(b).tanh();
+      return [t, bt.sum(t.mul(t).neg().add(1).mul(x), { axis: 0 })];
+    };
+    const jf = bt.jit(f);
+    const [t1, s1] = jf(x, b) as bt.Tensor[];
+    const [t0, s0] = f(x, b) as bt.Tensor[];
+    same(t1!, t0!, `tanh [${m},${n}]`);
+    same(s1!, s0!, `sum [${m},${n}]`);
+    assert.equal(jf.compiled()!.steps, [`loop[${m},${n}]: add`, 'tanh', `loop[${m},${n}]: mul neg add mul → reduceSum`]);
+    const x64 = bt.cast(x, 'float64');
+    const b64 = bt.cast(b, 'float64');
+    const jf64 = bt.jit(f);
+    same((jf64(x64, b64) as bt.Tensor[])[1]!, (f(x64, b64) as bt.Tensor[])[1]!, `float64 sum [${m},${n}]`);
+    assert.equal(jf64.compiled()!.steps, [`loop[${m},${n}]: add tanh mul neg add mul → reduceSum`]);
+  }
+});
+
 test('reductions fed by loops: every axis set, keepdims, float32, int32, NaN, -0, empty and rank 0', () => {
   const X = bt.tensor(vals(60, 8)).reshape([3, 4, 5]);
   const axesSets: (number | number[] | undefined)[] = [0, 1, 2, [0, 1], [0, 2], [1, 2], [0, 1, 2], undefined, []];

@@ -2,6 +2,7 @@ import { naryKernel, type NaryKernel } from './broadcast-loop.js';
 import { erf, erfinv, ndtri, sigmoid } from './special.js';
 import { tanh } from './tanh.js';
 import { tanhF32 } from './tanh-f32.js';
+import { tanhF32Array } from './tanh-wasm.js';
 import type { BinaryOp, ElementwiseOp, UnaryOp } from '../../autodiff/builtins.js';
 
 /** Expressions of the elementwise primitives, in the operands a0, a1, a2. */
@@ -76,8 +77,12 @@ const helpers = { erf, erfinv, ndtri, sigmoid, tanh, tanhF32 };
  */
 export const elementwiseExpressions = { unary: UNARY, binary: BINARY, intOverrides: INT_OVERRIDES, float32Overrides: FLOAT32_OVERRIDES, ternary: TERNARY, helpers } as const;
 
+/** Float32 tanh: the Wasm routine over the array (the same values as FLOAT32_OVERRIDES.tanh). */
+const tanhF32Kernel: NaryKernel = (inputs, _shapes, out) => tanhF32Array(inputs[0] as Float32Array, out as Float32Array);
+
 /** The kernel of `op`; `float32Out`: its output is a Float32Array (picks FLOAT32_OVERRIDES). */
 export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean, float32Out = false): NaryKernel {
+  if (op === 'tanh' && float32Out) return tanhF32Kernel;
   if (op === 'where') return naryKernel(3, TERNARY[op], helpers);
   if (op in UNARY) return naryKernel(1, (float32Out && FLOAT32_OVERRIDES[op as UnaryOp]) || UNARY[op as UnaryOp], helpers);
   const b = op as BinaryOp;

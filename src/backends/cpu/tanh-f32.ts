@@ -25,9 +25,12 @@ import { tanh } from './tanh.js';
 /** Polynomial degree about each grid point. */
 const DEG = 6;
 /** Grid points k/32 for k = −KMAX..KMAX: up to 9.5. */
-const KMAX = 304;
-/** Row of grid point k at (k + KMAX) * 8: [tanh(k/32), c1, ..., c6, unused] (8: the index is a shift). */
-const TAB = new Float64Array((2 * KMAX + 1) * 8);
+export const KMAX = 304;
+/**
+ * Row of grid point k at (k + KMAX) * 8: [tanh(k/32), c1, ..., c6, unused] (8: the index is a
+ * shift). Also copied into the Wasm version's memory (./tanh-wasm.ts).
+ */
+export const TAB = new Float64Array((2 * KMAX + 1) * 8);
 for (let k = -KMAX; k <= KMAX; k++) {
   // −0 at k = 0, as in ./tanh.ts: −0 + b·q keeps the sign of x = ±0
   const c = [k === 0 ? -0 : tanh(k / 32)];
@@ -41,7 +44,7 @@ for (let k = -KMAX; k <= KMAX; k++) {
 }
 
 /** Relative error bound of the estimate (see the module comment). */
-const ERR = 2 ** -36;
+export const ERR = 2 ** -36;
 
 /** Math.fround(tanh(x)) for a float32 x (any other x: a float32 near tanh x, not necessarily that one). */
 export function tanhF32(x: number): number {
