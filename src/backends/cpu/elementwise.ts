@@ -3,6 +3,7 @@ import { erf, erfinv, ndtri, sigmoid } from './special.js';
 import { tanh } from './tanh.js';
 import { tanhF32 } from './tanh-f32.js';
 import { tanhF32Array } from './tanh-wasm.js';
+import { tanhF64Array } from './tanh-wasm64.js';
 import type { BinaryOp, ElementwiseOp, UnaryOp } from '../../autodiff/builtins.js';
 
 /** Expressions of the elementwise primitives, in the operands a0, a1, a2. */
@@ -79,10 +80,12 @@ export const elementwiseExpressions = { unary: UNARY, binary: BINARY, intOverrid
 
 /** Float32 tanh: the Wasm routine over the array (the same values as FLOAT32_OVERRIDES.tanh). */
 const tanhF32Kernel: NaryKernel = (inputs, _shapes, out) => tanhF32Array(inputs[0] as Float32Array, out as Float32Array);
+/** Float64 tanh: the Wasm routine over the array (the same values as UNARY.tanh, see tanh-wasm64.ts). */
+const tanhF64Kernel: NaryKernel = (inputs, _shapes, out) => tanhF64Array(inputs[0] as Float64Array, out as Float64Array);
 
 /** The kernel of `op`; `float32Out`: its output is a Float32Array (picks FLOAT32_OVERRIDES). */
 export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean, float32Out = false): NaryKernel {
-  if (op === 'tanh' && float32Out) return tanhF32Kernel;
+  if (op === 'tanh') return float32Out ? tanhF32Kernel : tanhF64Kernel;
   if (op === 'where') return naryKernel(3, TERNARY[op], helpers);
   if (op in UNARY) return naryKernel(1, (float32Out && FLOAT32_OVERRIDES[op as UnaryOp]) || UNARY[op as UnaryOp], helpers);
   const b = op as BinaryOp;

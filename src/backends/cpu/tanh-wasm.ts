@@ -130,7 +130,8 @@ export function tanhF32Array(x: Float32Array, out: Float32Array, n = out.length)
     const redo = I32V[COUNT / 4]!;
     for (let k = 0; k < redo; k++) {
       const j = I32V[LIST / 4 + k]!;
-      if (j < c) out[i0 + j] = tanhF32(x[i0 + j]!);
+      // from the chunk's copy: x[i0 + j] is already overwritten when out is x
+      if (j < c) out[i0 + j] = tanhF32(F32[SRC / 4 + j]!);
     }
   }
 }

@@ -55,9 +55,12 @@ const TLO = [
 
 /** Polynomial degree about each grid point. */
 const DEG = 9;
-/** Row of grid point k/32 (k = −48..48) at (k + 48) * ROW: [T, TLO, c1, ..., c9]. */
-const ROW = DEG + 2;
-const TAB = new Float64Array(97 * ROW);
+/**
+ * Row of grid point k/32 (k = −48..48) at (k + 48) * ROW: [T, TLO, c1, ..., c9]. Also copied into
+ * the Wasm version's memory (./tanh-wasm64.ts).
+ */
+export const ROW = DEG + 2;
+export const TAB = new Float64Array(97 * ROW);
 for (let k = -48; k <= 48; k++) {
   const s = k < 0 ? -1 : 1;
   const c = [s * T[Math.abs(k)]!];

@@ -6,7 +6,7 @@ import { argExtreme, cumsum, reduce } from '../../backends/cpu/reduce.js';
 import { batchOffsets } from '../../backends/cpu/kernels.js';
 import { matmul, type FloatArray } from '../../backends/cpu/matmul/matmul.js';
 import { tanhF32Array } from '../../backends/cpu/tanh-wasm.js';
-import { tanh as tanh64 } from '../../backends/cpu/tanh.js';
+import { tanhF64Array } from '../../backends/cpu/tanh-wasm64.js';
 import type { Eqn } from '../ir.js';
 
 /**
@@ -79,15 +79,11 @@ export const directOps: Record<string, Maker> = {
     const p = e.params as { axis: number; reverse: boolean };
     return (B) => cumsum(B[x] as TypedArray, sh, p.axis, p.reverse, B[o] as TypedArray);
   },
-  // float32: the Wasm routine (not fused, see ../cpu/exprs.ts); float64 (only when not fusible) the eager kernel's loop
+  // the Wasm routines, as the eager kernel (tanh is not fused where they run, see ./exprs.ts)
   tanh: (e, avals, root) => {
     const { x, o } = io(e, root);
     if (avals[o]!.dtype === 'float32') return (B) => tanhF32Array(B[x] as Float32Array, B[o] as Float32Array);
-    return (B) => {
-      const a = B[x] as Float64Array;
-      const out = B[o] as Float64Array;
-      for (let i = 0; i < out.length; i++) out[i] = tanh64(a[i]!);
-    };
+    return (B) => tanhF64Array(B[x] as Float64Array, B[o] as Float64Array);
   },
   ...Object.fromEntries((['sum', 'max', 'min'] as const).map((kind) => [
     `reduce${kind[0]!.toUpperCase()}${kind.slice(1)}`,

@@ -1,6 +1,7 @@
 import type { DType } from '../../dtype.js';
 import { elementwiseExpressions } from '../../backends/cpu/elementwise.js';
 import { tanhWasmAvailable } from '../../backends/cpu/tanh-wasm.js';
+import { tanhWasm64Available } from '../../backends/cpu/tanh-wasm64.js';
 
 /**
  * The scalar expression of each elementwise primitive in its operands a0, a1, a2: the very tables
@@ -20,13 +21,13 @@ const FLOAT32_OVERRIDES: Record<string, string | undefined> = float32Overrides;
 export const exprHelpers = helpers;
 
 /**
- * Whether `op` (with output `dtype`) is inlined into a generated loop. Float32 tanh is not where
- * the Wasm routine runs (backends/cpu/tanh-wasm.ts, same results): over the whole array it is
- * about twice as fast as the inlined scalar code, far more than the extra pass over the array
- * costs; it runs as a step of its own (./direct.ts).
+ * Whether `op` (with output `dtype`) is inlined into a generated loop. tanh is not where its Wasm
+ * routines run (backends/cpu/tanh-wasm.ts, tanh-wasm64.ts, same results): over the whole array
+ * they are two to three times as fast as the inlined scalar code, far more than the extra pass
+ * over the array costs; tanh runs as a step of its own (./direct.ts).
  */
 export function isFusible(op: string, dtype: DType): boolean {
-  if (op === 'tanh' && dtype === 'float32' && tanhWasmAvailable()) return false;
+  if (op === 'tanh' && (dtype === 'float32' ? tanhWasmAvailable() : dtype === 'float64' && tanhWasm64Available())) return false;
   return op in UNARY || op in BINARY || op === 'where';
 }
 

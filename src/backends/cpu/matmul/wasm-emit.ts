@@ -120,6 +120,12 @@ export class Code {
   f32x4Eq(): this { return this.simd(0x41); }
   f32x4Lt(): this { return this.simd(0x43); }
   v128And(): this { return this.simd(0x4e); }
+  /** For the float64 tanh kernel (../tanh-wasm64.ts). */
+  i32x4Mul(): this { return this.simd(0xb5); }
+  f64x2Abs(): this { return this.simd(0xec); }
+  f64x2Lt(): this { return this.simd(0x49); }
+  /** i64x2.bitmask: bit i = sign bit of lane i. */
+  i64x2Bitmask(): this { return this.simd(0xc4); }
 }
 
 export interface FuncDef {
