@@ -46,7 +46,7 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
     if (typeof k !== 'function') return null;
     backend.registerKernel(e.prim.name, k);
   }
-  const { steps, root } = fuse(prog, (op, dtype) => (isFusible(op, dtype) || REDUCTIONS.has(op)) && builtin(op));
+  const { steps, root } = fuse(prog, (op, dtype, size) => (isFusible(op, dtype, size) || REDUCTIONS.has(op)) && builtin(op));
 
   const inputRoots = new Set(prog.invars);
   const constRoots = new Set(prog.constvars);

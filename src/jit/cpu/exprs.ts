@@ -17,17 +17,21 @@ const INT_OVERRIDES: Record<string, string | undefined> = intOverrides;
 // the same choice as the eager kernel (same results, see backends/cpu/elementwise.ts)
 const FLOAT32_OVERRIDES: Record<string, string | undefined> = float32Overrides;
 
+/** See isFusible (a guess from the per-element gain of 5-10 ns and a fixed cost of ~0.5 us). */
+const TANH_STEP_MIN = 256;
+
 /** Functions the expressions call, passed into each generated loop. */
 export const exprHelpers = helpers;
 
 /**
- * Whether `op` (with output `dtype`) is inlined into a generated loop. tanh is not where its Wasm
- * routines run (backends/cpu/tanh-wasm.ts, tanh-wasm64.ts, same results): over the whole array
- * they are two to three times as fast as the inlined scalar code, far more than the extra pass
- * over the array costs; tanh runs as a step of its own (./direct.ts).
+ * Whether `op` (with output `dtype`, `size` elements) is inlined into a generated loop. tanh over
+ * at least TANH_STEP_MIN elements is not where its Wasm routines run (backends/cpu/tanh-wasm.ts,
+ * tanh-wasm64.ts, same results): over the whole array they are two to three times as fast as the
+ * inlined scalar code, far more than the extra pass over the array costs; tanh runs as a step of
+ * its own (./direct.ts). Below that, the call and copies would cost more than they save.
  */
-export function isFusible(op: string, dtype: DType): boolean {
-  if (op === 'tanh' && (dtype === 'float32' ? tanhWasmAvailable() : dtype === 'float64' && tanhWasm64Available())) return false;
+export function isFusible(op: string, dtype: DType, size: number): boolean {
+  if (op === 'tanh' && size >= TANH_STEP_MIN && (dtype === 'float32' ? tanhWasmAvailable() : dtype === 'float64' && tanhWasm64Available())) return false;
   return op in UNARY || op in BINARY || op === 'where';
 }
 
