@@ -5,7 +5,7 @@ import { tanh } from '../../../src/backends/cpu/tanh.js';
 import { tanhF64Array, tanhWasm64Available } from '../../../src/backends/cpu/tanh-wasm64.js';
 
 // The Wasm float64 tanh must equal tanh.ts's tanh bit for bit (same operations in the same order):
-// random values in and out of its |x| < 1.5 range, the grid points and midpoints, specials,
+// random values on both of tanh.ts's paths (|x| < 1.5 and above), the grid points and midpoints, specials,
 // lengths around its pair and chunk boundaries, and an in-place call.
 
 function check(x: Float64Array, what: string): void {
@@ -35,6 +35,15 @@ test('random, small, large and special values, many lengths', () => {
     }
     check(x, `n = ${n}`);
   }
+});
+
+test('the other path: |x| in [1.5, 20], near 1.5 and 19.1, and where 2|x|/ln 2 is near k + 1/2 (the rounding of k)', () => {
+  const r = rng(8);
+  const xs: number[] = [];
+  for (let i = 0; i < 20000; i++) xs.push((r() < 0.5 ? -1 : 1) * (1.5 + 18.5 * r()));
+  for (const c of [1.5, 19.1]) for (let i = 0; i < 200; i++) xs.push((r() < 0.5 ? -1 : 1) * c * (1 + (r() - 0.5) * 1e-12));
+  for (let k = 4; k <= 56; k++) for (let i = 0; i < 20; i++) xs.push(((k + 0.5) * Math.LN2) / 2 + (r() - 0.5) * 1e-14);
+  check(Float64Array.from(xs), 'large');
 });
 
 test('grid points k/32 and midpoints (k + 1/2)/32, nudged both ways', () => {

@@ -126,6 +126,15 @@ export class Code {
   f64x2Lt(): this { return this.simd(0x49); }
   /** i64x2.bitmask: bit i = sign bit of lane i. */
   i64x2Bitmask(): this { return this.simd(0xc4); }
+  f64x2Floor(): this { return this.simd(0x75); }
+  f64x2Eq(): this { return this.simd(0x47); }
+  f64x2Ge(): this { return this.simd(0x4c); }
+  v128Or(): this { return this.simd(0x50); }
+  /** v128.bitselect(a, b, mask): bits of a where mask is 1, of b elsewhere. */
+  v128Bitselect(): this { return this.simd(0x52); }
+  i32x4Add(): this { return this.simd(0xae); }
+  i64x2ExtendLowI32x4S(): this { return this.simd(0xc7); }
+  i64x2Shl(): this { return this.simd(0xcb); }
 }
 
 export interface FuncDef {
