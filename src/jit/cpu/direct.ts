@@ -105,9 +105,12 @@ export const directOps: Record<string, Maker> = {
   ])),
 };
 
-/** A matmul into a planned output, with the batch offsets the kernel would compute worked out once. */
+/**
+ * A matmul into a planned output, with the batch offsets the kernel would compute worked out once;
+ * with a third input, the bias it adds to each row of the product (./epilogue.ts).
+ */
 export function matmulStep(e: Eqn, avals: readonly Aval[], root: Int32Array): Run {
-  const [a, b] = e.inputs.map((u) => root[u]!);
+  const [a, b, bias] = e.inputs.map((u) => root[u]!);
   const o = e.outputs[0]!;
   const p = e.params as { transA?: boolean; transB?: boolean };
   const os = avals[o]!.shape;
@@ -122,5 +125,6 @@ export function matmulStep(e: Eqn, avals: readonly Aval[], root: Int32Array): Ru
   const bOff = batchOffsets(avals[e.inputs[1]!]!.shape, batchShape, k * n);
   const ta = !!p.transA;
   const tb = !!p.transB;
-  return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb);
+  if (bias === undefined) return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb);
+  return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb, Bf[bias] as FloatArray);
 }
