@@ -40,7 +40,8 @@ export type Jitted<F extends (...args: any[]) => any> = ((...args: Parameters<F>
   clearCache(): void;
   /**
    * The program the last call ran, in words: its steps (fused loops such as
-   * `loop[256,128]: add tanh`, and the kernels between them) and the bytes of buffers it keeps
+   * `loop[256,128]: mul sub mul → reduceSum`, and the kernels between them, such as `matmul` or
+   * CPU `tanh` over 256+ elements, which runs a Wasm routine) and the bytes of buffers it keeps
    * between calls; null before the first call. Steps are listed by the CPU and WebGPU compilers
    * (on WebGPU, fused kernels such as `fused[256,128]: add tanh`, or one line saying why the
    * program is interpreted op by op).

@@ -59,13 +59,41 @@ test('broadcasting across ranks, scalars and size-1 axes inside one loop', () =>
   const a = bt.tensor(vals(24, 4)).reshape([2, 1, 3, 4]);
   const b = bt.tensor(vals(20, 5)).reshape([5, 1, 4]);
   const c = bt.tensor(vals(3, 6)).reshape([3, 1]);
-  const f = (x: bt.Tensor, y: bt.Tensor, z: bt.Tensor) => x.mul(y).add(z).tanh().sub(x).mul(2.5).add(bt.tensor(0.5));
+  // (sin, not tanh: tanh runs as a step of its own where its Wasm routine does, see the tanh test)
+  const f = (x: bt.Tensor, y: bt.Tensor, z: bt.Tensor) => x.mul(y).add(z).sin().sub(x).mul(2.5).add(bt.tensor(0.5));
   const jf = bt.jit(f);
   same(jf(a, b, c), f(a, b, c), 'rank-4 broadcast');
-  assert.equal(jf.compiled()!.steps, ['loop[2,5,3,4]: mul add tanh sub mul add'], 'one loop');
+  assert.equal(jf.compiled()!.steps, ['loop[2,5,3,4]: mul add sin sub mul add'], 'one loop');
   const g = (x: bt.Tensor) => bt.broadcastTo(x, [3, 2, 4]).mul(x.exp());
   const v = bt.tensor(vals(4, 7)).reshape([1, 4]);
   same(bt.jit(g)(v), g(v), 'broadcastTo inside a loop');
+});
+
+test('tanh over 256+ elements runs as its own step (the Wasm routines) between loops, equal to eager, float32 and float64', () => {
+  // MLP-like: bias add, tanh, then a use of the activation and a reduction; odd sizes (pairs, chunks)
+  for (const [m, n] of [[7, 5], [33, 129], [3, 4097]] as const) {
+    const x = bt.tensor(vals(m * n, 11).map((v) => v * 2.1), { dtype: 'float32' }).reshape([m, n]);
+    const b = bt.tensor(vals(n, 12), { dtype: 'float32' });
+    const f = (x: bt.Tensor, b: bt.Tensor) => {
+      const t = x.add(b).tanh();
+      return [t, bt.sum(t.mul(t).neg().add(1).mul(x), { axis: 0 })];
+    };
+    const jf = bt.jit(f);
+    const [t1, s1] = jf(x, b) as bt.Tensor[];
+    const [t0, s0] = f(x, b) as bt.Tensor[];
+    same(t1!, t0!, `tanh [${m},${n}]`);
+    same(s1!, s0!, `sum [${m},${n}]`);
+    // small arrays keep tanh inlined (exprs.ts TANH_STEP_MIN)
+    const split = [`loop[${m},${n}]: add`, 'tanh', `loop[${m},${n}]: mul neg add mul → reduceSum`];
+    const fused = [`loop[${m},${n}]: add tanh mul neg add mul → reduceSum`];
+    assert.equal(jf.compiled()!.steps, m * n >= 256 ? split : fused);
+    const x64 = bt.cast(x, 'float64');
+    const b64 = bt.cast(b, 'float64');
+    const jf64 = bt.jit(f);
+    same((jf64(x64, b64) as bt.Tensor[])[1]!, (f(x64, b64) as bt.Tensor[])[1]!, `float64 sum [${m},${n}]`);
+    same((jf64(x64, b64) as bt.Tensor[])[0]!, (f(x64, b64) as bt.Tensor[])[0]!, `float64 tanh [${m},${n}]`);
+    assert.equal(jf64.compiled()!.steps, m * n >= 256 ? split : fused);
+  }
 });
 
 test('reductions fed by loops: every axis set, keepdims, float32, int32, NaN, -0, empty and rank 0', () => {

@@ -1,6 +1,9 @@
 import { naryKernel, type NaryKernel } from './broadcast-loop.js';
 import { erf, erfinv, ndtri, sigmoid } from './special.js';
 import { tanh } from './tanh.js';
+import { tanhF32 } from './tanh-f32.js';
+import { tanhF32Array } from './tanh-wasm.js';
+import { tanhF64Array } from './tanh-wasm64.js';
 import type { BinaryOp, ElementwiseOp, UnaryOp } from '../../autodiff/builtins.js';
 
 /** Expressions of the elementwise primitives, in the operands a0, a1, a2. */
@@ -55,21 +58,36 @@ const INT_OVERRIDES: Partial<Record<BinaryOp, string>> = {
   div: '((a0 / a1) | 0)',
 };
 
+/**
+ * Float32 results computed by a faster routine that returns exactly the float32 rounding of the
+ * general expression (so the results are the same either way; only the time differs).
+ */
+const FLOAT32_OVERRIDES: Partial<Record<UnaryOp, string>> = {
+  tanh: 'tanhF32(a0)',
+};
+
 const TERNARY: Record<'where', string> = {
   where: '(a0 !== 0 ? a1 : a2)',
 };
 
-const helpers = { erf, erfinv, ndtri, sigmoid, tanh };
+const helpers = { erf, erfinv, ndtri, sigmoid, tanh, tanhF32 };
 
 /**
  * The expression tables themselves, for code generators that must evaluate exactly what these
  * kernels evaluate (bt.jit's fused CPU loops stay bit-for-bit equal to eager dispatch this way).
  */
-export const elementwiseExpressions = { unary: UNARY, binary: BINARY, intOverrides: INT_OVERRIDES, ternary: TERNARY, helpers } as const;
+export const elementwiseExpressions = { unary: UNARY, binary: BINARY, intOverrides: INT_OVERRIDES, float32Overrides: FLOAT32_OVERRIDES, ternary: TERNARY, helpers } as const;
 
-export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean): NaryKernel {
+/** Float32 tanh: the Wasm routine over the array (the same values as FLOAT32_OVERRIDES.tanh). */
+const tanhF32Kernel: NaryKernel = (inputs, _shapes, out) => tanhF32Array(inputs[0] as Float32Array, out as Float32Array);
+/** Float64 tanh: the Wasm routine over the array (the same values as UNARY.tanh, see tanh-wasm64.ts). */
+const tanhF64Kernel: NaryKernel = (inputs, _shapes, out) => tanhF64Array(inputs[0] as Float64Array, out as Float64Array);
+
+/** The kernel of `op`; `float32Out`: its output is a Float32Array (picks FLOAT32_OVERRIDES). */
+export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean, float32Out = false): NaryKernel {
+  if (op === 'tanh') return float32Out ? tanhF32Kernel : tanhF64Kernel;
   if (op === 'where') return naryKernel(3, TERNARY[op], helpers);
-  if (op in UNARY) return naryKernel(1, UNARY[op as UnaryOp], helpers);
+  if (op in UNARY) return naryKernel(1, (float32Out && FLOAT32_OVERRIDES[op as UnaryOp]) || UNARY[op as UnaryOp], helpers);
   const b = op as BinaryOp;
   return naryKernel(2, (intInputs && INT_OVERRIDES[b]) || BINARY[b], helpers);
 }

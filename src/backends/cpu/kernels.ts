@@ -22,7 +22,7 @@ const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => a
 
 const elementwise = (op: ElementwiseOp): CpuKernel => (inputs, _p, outs) => {
   const out = out1(outs);
-  const k = elementwiseKernel(op, inputs[0]!.dtype === 'int32');
+  const k = elementwiseKernel(op, inputs[0]!.dtype === 'int32', outs[0]!.dtype === 'float32');
   k(inputs.map((i) => i.data), inputs.map((i) => i.shape), out, outs[0]!.shape);
   return out;
 };

@@ -55,9 +55,12 @@ const TLO = [
 
 /** Polynomial degree about each grid point. */
 const DEG = 9;
-/** Row of grid point k/32 (k = −48..48) at (k + 48) * ROW: [T, TLO, c1, ..., c9]. */
-const ROW = DEG + 2;
-const TAB = new Float64Array(97 * ROW);
+/**
+ * Row of grid point k/32 (k = −48..48) at (k + 48) * ROW: [T, TLO, c1, ..., c9]. Also copied into
+ * the Wasm version's memory (./tanh-wasm64.ts).
+ */
+export const ROW = DEG + 2;
+export const TAB = new Float64Array(97 * ROW);
 for (let k = -48; k <= 48; k++) {
   const s = k < 0 ? -1 : 1;
   const c = [s * T[Math.abs(k)]!];
@@ -76,10 +79,10 @@ for (let k = -48; k <= 48; k++) {
 TAB[48 * ROW] = -0;
 TAB[48 * ROW + 1] = -0;
 
-// ln 2 split so that k * LN2_HI is exact for |k| < 2^20 (fdlibm's constants).
-const LN2_HI = 6.93147180369123816490e-1;
-const LN2_LO = 1.90821492927058770002e-10;
-const INV_LN2 = 1.44269504088896338700;
+// ln 2 split so that k * LN2_HI is exact for |k| < 2^20 (fdlibm's constants). Exported for ./tanh-wasm64.ts.
+export const LN2_HI = 6.93147180369123816490e-1;
+export const LN2_LO = 1.90821492927058770002e-10;
+export const INV_LN2 = 1.44269504088896338700;
 /** 2^k for k = 0..63 (e^y for y < 38.2 needs k ≤ 56). */
 const POW2 = Float64Array.from({ length: 64 }, (_, k) => 2 ** k);
 

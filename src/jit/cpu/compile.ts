@@ -12,6 +12,7 @@ import { groupSource, makeGroupFn } from './loops.js';
 import { isFusible } from './exprs.js';
 import { directOps, matmulStep } from './direct.js';
 import { kernelStep } from './kernel-step.js';
+import { biasEpilogues } from './epilogue.js';
 
 type Buffers = unknown[];
 type Run = (B: Buffers) => void;
@@ -46,7 +47,11 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
     if (typeof k !== 'function') return null;
     backend.registerKernel(e.prim.name, k);
   }
-  const { steps, root } = fuse(prog, (op) => (isFusible(op) || REDUCTIONS.has(op)) && builtin(op));
+  const fused = fuse(prog, (op, dtype, size) => (isFusible(op, dtype, size) || REDUCTIONS.has(op)) && builtin(op));
+  const root = fused.root;
+  const isMatmul = (s: Step) => s.kind === 'kernel' && s.eqn.prim.name === 'matmul' && builtin('matmul') && avals[s.eqn.outputs[0]!]!.shape.length >= 2 && avals[s.eqn.outputs[0]!]!.dtype !== 'int32';
+  // matmul + bias add as one step (./epilogue.ts), when add is the eager kernel too
+  const steps = builtin('add') ? biasEpilogues(prog, fused.steps, root, isMatmul) : fused.steps;
 
   const inputRoots = new Set(prog.invars);
   const constRoots = new Set(prog.constvars);
@@ -97,7 +102,6 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
   };
   const freshOuts: number[] = []; // output roots written by loops, matmuls or direct routines: a new array per call
   const runs: Run[] = [];
-  const isMatmul = (s: Step) => s.kind === 'kernel' && s.eqn.prim.name === 'matmul' && builtin('matmul') && avals[s.eqn.outputs[0]!]!.shape.length >= 2 && avals[s.eqn.outputs[0]!]!.dtype !== 'int32';
   const isDirect = (s: Step) => s.kind === 'kernel' && Object.prototype.hasOwnProperty.call(directOps, s.eqn.prim.name) && builtin(s.eqn.prim.name);
   const planned = new Set<number>();
   steps.forEach((s, i) => {
@@ -186,6 +190,6 @@ export function compileCpu(prog: Program, backend: CpuBackend): Executable | nul
 
 /** One step in words, for tests and debugging: `loop[2,3]: mul exp → reduceSum` or an op name. */
 function describe(s: Step): string {
-  if (s.kind === 'kernel') return s.eqn.prim.name;
+  if (s.kind === 'kernel') return s.eqn.prim.name === 'matmul' && s.eqn.inputs.length === 3 ? 'matmul+add' : s.eqn.prim.name;
   return `loop[${s.shape.join(',')}]: ${s.eqns.map((e) => e.prim.name).join(' ')}${s.reduce ? ` → ${s.reduce.prim.name}` : ''}`;
 }

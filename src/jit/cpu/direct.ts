@@ -5,6 +5,8 @@ import { scatterAdd, take } from '../../backends/cpu/index-kernels.js';
 import { argExtreme, cumsum, reduce } from '../../backends/cpu/reduce.js';
 import { batchOffsets } from '../../backends/cpu/kernels.js';
 import { matmul, type FloatArray } from '../../backends/cpu/matmul/matmul.js';
+import { tanhF32Array } from '../../backends/cpu/tanh-wasm.js';
+import { tanhF64Array } from '../../backends/cpu/tanh-wasm64.js';
 import type { Eqn } from '../ir.js';
 
 /**
@@ -77,6 +79,12 @@ export const directOps: Record<string, Maker> = {
     const p = e.params as { axis: number; reverse: boolean };
     return (B) => cumsum(B[x] as TypedArray, sh, p.axis, p.reverse, B[o] as TypedArray);
   },
+  // the Wasm routines, as the eager kernel (tanh is not fused where they run, see ./exprs.ts)
+  tanh: (e, avals, root) => {
+    const { x, o } = io(e, root);
+    if (avals[o]!.dtype === 'float32') return (B) => tanhF32Array(B[x] as Float32Array, B[o] as Float32Array);
+    return (B) => tanhF64Array(B[x] as Float64Array, B[o] as Float64Array);
+  },
   ...Object.fromEntries((['sum', 'max', 'min'] as const).map((kind) => [
     `reduce${kind[0]!.toUpperCase()}${kind.slice(1)}`,
     ((e, avals, root) => {
@@ -97,9 +105,12 @@ export const directOps: Record<string, Maker> = {
   ])),
 };
 
-/** A matmul into a planned output, with the batch offsets the kernel would compute worked out once. */
+/**
+ * A matmul into a planned output, with the batch offsets the kernel would compute worked out once;
+ * with a third input, the bias it adds to each row of the product (./epilogue.ts).
+ */
 export function matmulStep(e: Eqn, avals: readonly Aval[], root: Int32Array): Run {
-  const [a, b] = e.inputs.map((u) => root[u]!);
+  const [a, b, bias] = e.inputs.map((u) => root[u]!);
   const o = e.outputs[0]!;
   const p = e.params as { transA?: boolean; transB?: boolean };
   const os = avals[o]!.shape;
@@ -114,5 +125,6 @@ export function matmulStep(e: Eqn, avals: readonly Aval[], root: Int32Array): Ru
   const bOff = batchOffsets(avals[e.inputs[1]!]!.shape, batchShape, k * n);
   const ta = !!p.transA;
   const tb = !!p.transB;
-  return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb);
+  if (bias === undefined) return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb);
+  return (Bf) => matmul(Bf[a!] as FloatArray, aOff, Bf[b!] as FloatArray, bOff, Bf[o] as FloatArray, batch, m, k, n, ta, tb, Bf[bias] as FloatArray);
 }

@@ -1,3 +1,4 @@
+import type { DType } from '../../dtype.js';
 import type { Eqn, Program } from '../ir.js';
 
 /**
@@ -29,11 +30,11 @@ const REDUCTIONS = new Set(['reduceSum', 'reduceMax', 'reduceMin']);
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
- * Groups the program's equations into steps; `canFuse(op)` says which elementwise ops and
- * reductions may go into loops. `root[v]` is the variable whose storage v shares:
+ * Groups the program's equations into steps; `canFuse(op, dtype, size)` says which elementwise ops
+ * and reductions may go into loops (dtype, size: the equation's output dtype and element count). `root[v]` is the variable whose storage v shares:
  * itself, or for a view (reshape, stopGradient) the root of its input.
  */
-export function fuse(prog: Program, canFuse: (op: string) => boolean): { steps: Step[]; root: Int32Array } {
+export function fuse(prog: Program, canFuse: (op: string, dtype: DType, size: number) => boolean): { steps: Step[]; root: Int32Array } {
   const root = new Int32Array(prog.avals.length).map((_, i) => i);
   const steps: Step[] = [];
   const open: Group[] = [];
@@ -50,7 +51,9 @@ export function fuse(prog: Program, canFuse: (op: string) => boolean): { steps: 
     }
     const name = e.prim.name;
     const outShape = prog.avals[e.outputs[0]!]!.shape;
-    if (!REDUCTIONS.has(name) && canFuse(name) && e.outputs.length === 1) {
+    const outDtype = prog.avals[e.outputs[0]!]!.dtype;
+    const outSize = outShape.reduce((a, b) => a * b, 1);
+    if (!REDUCTIONS.has(name) && canFuse(name, outDtype, outSize) && e.outputs.length === 1) {
       let g = open.find((h) => sameShape(h.shape, outShape));
       for (const u of e.inputs) {
         const h = memberOf.get(root[u]!);
@@ -68,7 +71,7 @@ export function fuse(prog: Program, canFuse: (op: string) => boolean): { steps: 
       memberOf.set(e.outputs[0]!, g);
       continue;
     }
-    if (REDUCTIONS.has(name) && canFuse(name)) {
+    if (REDUCTIONS.has(name) && canFuse(name, outDtype, outSize)) {
       const u = e.inputs[0]!;
       const h = memberOf.get(root[u]!);
       if (h && sameShape(prog.avals[u]!.shape, h.shape)) {

@@ -12,12 +12,12 @@
 import type { FloatArray } from './matmul.js';
 import { assemble } from './wasm-emit.js';
 import { Wasm, WASM_PAGE, WasmHeap } from './wasm-api.js';
-import { compactFunc, gemmFunc, packGatherFunc, packRowsFunc } from './wasm-matmul.js';
+import { addRowsFunc, compactFunc, gemmFunc, packGatherFunc, packRowsFunc } from './wasm-matmul.js';
 import { Helper, MAX_CALLS, REC, threadsAvailable } from './matmul-worker.js';
 
 type Fn = (...args: number[]) => void;
 interface Kernel { mr: number; nr: number; nv: number; gemm: Fn; packRows: Fn; id: number }
-interface DtypePlan { es: 4 | 8; wide: Kernel; narrow: Kernel; gather: Fn; kcBlock: number; mcBlock: number }
+interface DtypePlan { es: 4 | 8; wide: Kernel; narrow: Kernel; gather: Fn; addRows: Fn; kcBlock: number; mcBlock: number }
 
 /** Register tiles (rows x v128 per row), chosen by measurement; see wasm-matmul.ts. */
 const WIDE = { mr: 2, nv: 4 };
@@ -48,7 +48,7 @@ function init(): void {
   const funcs = [compactFunc('compact'), packRowsFunc('packRows1', 1), packRowsFunc(`packRows${WIDE.nv}`, WIDE.nv)];
   for (const es of [4, 8] as const) {
     funcs.push(gemmFunc(`wide${es}`, { elemBytes: es, ...WIDE }), gemmFunc(`narrow${es}`, { elemBytes: es, ...NARROW }),
-      packGatherFunc(`gather${es}`, es));
+      packGatherFunc(`gather${es}`, es), addRowsFunc(`addRows${es}`, es));
   }
   const module = new Wasm.Module(assemble(funcs, { shared, maxPages: MAX_PAGES }));
   const inst = new Wasm.Instance(module, { env: { mem } });
@@ -57,7 +57,7 @@ function init(): void {
     const kern = (t: { mr: number; nv: number }, name: string): Kernel =>
       ({ ...t, nr: (t.nv * 16) / es, gemm: ex[`${name}${es}`], packRows: ex[`packRows${t.nv}`],
         id: GEMMS.indexOf(`${name}${es}`) });
-    return { es, wide: kern(WIDE, 'wide'), narrow: kern(NARROW, 'narrow'), gather: ex[`gather${es}`], kcBlock, mcBlock };
+    return { es, wide: kern(WIDE, 'wide'), narrow: kern(NARROW, 'narrow'), gather: ex[`gather${es}`], addRows: ex[`addRows${es}`], kcBlock, mcBlock };
   };
   plan64 = plan(8, 256, 128);
   plan32 = plan(4, 256, 256);
@@ -95,9 +95,12 @@ function copyIn(src: FloatArray, offsets: ArrayLike<number>, slot: Int32Array, b
   }
 }
 
-/** Returns false (doing nothing) when the operands do not fit in Wasm memory; the caller falls back to JS. */
+/**
+ * Returns false (doing nothing) when the operands do not fit in Wasm memory; the caller falls back to JS.
+ * `bias` (n elements, or 1 for all columns): added to every row of the product before it is copied out.
+ */
 export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatArray, bOffsets: ArrayLike<number>,
-  out: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): boolean {
+  out: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean, bias: FloatArray | null = null): boolean {
   if (!heap) init();
   const P = a instanceof Float64Array ? plan64 : plan32;
   const es = P.es;
@@ -119,8 +122,10 @@ export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatA
   const bPacked = bRaw + (rawB ? nB : 1) * bSize + slack;
   const cBase = bPacked + (rawB ? 0 : nB * bPackedSize);
   const cEnd = cBase + (batch - 1) * m * nPad + mPad * nPad;
-  if (cEnd * es > MAX_PAGES * WASM_PAGE) return false;
-  heap!.ensureBytes(cEnd * es);
+  const biasBase = roundUp(cEnd, 16 / es); // the bias row, zero-padded to nPad, 16-byte aligned
+  const end = bias ? biasBase + nPad : cEnd;
+  if (end * es > MAX_PAGES * WASM_PAGE) return false;
+  heap!.ensureBytes(end * es);
   const H = es === 8 ? heap!.f64 : heap!.f32;
 
   copyIn(a, aOffsets, slotA, batch, aSize, H, aBase);
@@ -177,6 +182,14 @@ export function matmulWasm(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatA
         ctrl[r + 12]);
     }
     helper!.join();
+  }
+  if (bias) {
+    if (bias.length === 1) H.fill(bias[0]!, biasBase, biasBase + nPad);
+    else {
+      H.set(bias, biasBase);
+      H.fill(0, biasBase + n, biasBase + nPad);
+    }
+    P.addRows(cBase * es, ldc, biasBase * es, batch * m, (nPad * es) / 16);
   }
   if (nPad !== n) compact(cBase * es, ldc, cBase * es, n * es, batch * m);
   out.set(H.subarray(cBase, cBase + batch * m * n), 0);

@@ -18,13 +18,23 @@ export type FloatArray = Float64Array | Float32Array;
  * without copying: an offset may repeat), out[b] at out[b*m*n], all row-major contiguous.
  * Logical shapes: op(A[b]) is m x k, op(B[b]) is k x n. If transA, A[b] is stored k x m; if transB, B[b] is stored n x k.
  * a, b, out have the same element type. out is fully overwritten (no accumulate).
+ *
+ * `bias` (bt.jit's epilogue, ../../../jit/cpu/epilogue.ts): a row of n elements (or 1 for every
+ * column) added to each row of the product, out = round(product + bias), as an elementwise add of
+ * the product and the broadcast bias would give, without a second pass over out in JS.
  */
 export function matmul(a: FloatArray, aOffsets: ArrayLike<number>, b: FloatArray, bOffsets: ArrayLike<number>,
-  out: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean): void {
+  out: FloatArray, batch: number, m: number, k: number, n: number, transA: boolean, transB: boolean, bias: FloatArray | null = null): void {
   if (batch === 0 || m === 0 || n === 0) return;
-  if (k === 0) { out.fill(0, 0, batch * m * n); return; }
   // Below ~256 multiply-adds the JS loop beats the ~0.4 us fixed cost of the Wasm path (measured).
-  if (batch * m * n * k <= 256 || !matmulWasm(a, aOffsets, b, bOffsets, out, batch, m, k, n, transA, transB)) {
-    matmulJS(a, aOffsets, b, bOffsets, out, batch, m, k, n, transA, transB);
-  }
+  if (k > 0 && batch * m * n * k > 256 && matmulWasm(a, aOffsets, b, bOffsets, out, batch, m, k, n, transA, transB, bias)) return;
+  if (k === 0) out.fill(0, 0, batch * m * n);
+  else matmulJS(a, aOffsets, b, bOffsets, out, batch, m, k, n, transA, transB);
+  if (bias) addBias(out, bias, batch * m, n);
+}
+
+/** out row r += bias (stored back, so rounded to out's type). */
+function addBias(out: FloatArray, bias: FloatArray, rows: number, n: number): void {
+  const one = bias.length === 1;
+  for (let r = 0, o = 0; r < rows; r++) for (let j = 0; j < n; j++, o++) out[o] = out[o]! + bias[one ? 0 : j]!;
 }

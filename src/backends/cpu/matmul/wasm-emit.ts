@@ -97,6 +97,44 @@ export class Code {
     return this;
   }
   f32Ne(): this { this.bytes.push(0x5c); return this; }
+
+  // For the float32 tanh kernel (../tanh-wasm.ts).
+  /** f32x4.splat / f64x2.splat / i32x4.splat: a scalar into every lane. */
+  f32x4Splat(): this { return this.simd(0x13); }
+  f64x2Splat(): this { return this.simd(0x14); }
+  i32x4Splat(): this { return this.simd(0x11); }
+  /** i32x4.extract_lane. */
+  i32x4Lane(lane: number): this { this.simd(0x1b); this.bytes.push(lane); return this; }
+  /** v128.load64_lane: replaces lane `lane` (8 bytes) of the vector on the stack (address, vector). */
+  load64Lane(offset: number, lane: number): this { this.simd(0x57).memarg(0, offset); this.bytes.push(lane); return this; }
+  /** i32x4.trunc_sat_f64x2_s_zero (toward zero, saturating, NaN → 0) and f64x2.convert_low_i32x4_s (exact). */
+  truncSatF64x2(): this { return this.simd(0xfc); }
+  convertLowI32x4(): this { return this.simd(0xfe); }
+  i32x4MinS(): this { return this.simd(0xb6); }
+  i32x4MaxS(): this { return this.simd(0xb8); }
+  /** i32x4.shl by the i32 on top of the stack. */
+  i32x4Shl(): this { return this.simd(0xab); }
+  /** i32x4.bitmask: bit i = sign bit of lane i. */
+  i32x4Bitmask(): this { return this.simd(0xa4); }
+  f32x4Abs(): this { return this.simd(0xe0); }
+  f32x4Eq(): this { return this.simd(0x41); }
+  f32x4Lt(): this { return this.simd(0x43); }
+  v128And(): this { return this.simd(0x4e); }
+  /** For the float64 tanh kernel (../tanh-wasm64.ts). */
+  i32x4Mul(): this { return this.simd(0xb5); }
+  f64x2Abs(): this { return this.simd(0xec); }
+  f64x2Lt(): this { return this.simd(0x49); }
+  /** i64x2.bitmask: bit i = sign bit of lane i. */
+  i64x2Bitmask(): this { return this.simd(0xc4); }
+  f64x2Floor(): this { return this.simd(0x75); }
+  f64x2Eq(): this { return this.simd(0x47); }
+  f64x2Ge(): this { return this.simd(0x4c); }
+  v128Or(): this { return this.simd(0x50); }
+  /** v128.bitselect(a, b, mask): bits of a where mask is 1, of b elsewhere. */
+  v128Bitselect(): this { return this.simd(0x52); }
+  i32x4Add(): this { return this.simd(0xae); }
+  i64x2ExtendLowI32x4S(): this { return this.simd(0xc7); }
+  i64x2Shl(): this { return this.simd(0xcb); }
 }
 
 export interface FuncDef {

@@ -189,3 +189,30 @@ export function compactFunc(name: string): FuncDef {
   c.end();
   return { name, params: i32s(5), locals: i32s(2), body: c };
 }
+
+/**
+ * addRows(c, ldc, bias, rows, vecs): adds the row vector at `bias` (vecs v128s) to each of `rows`
+ * rows of C (row stride ldc bytes): the matmul's bias epilogue, one IEEE add per element, the
+ * same as the elementwise add it replaces (f32x4.add rounds a sum of float32s as Math.fround does).
+ */
+export function addRowsFunc(name: string, es: 4 | 8): FuncDef {
+  const [c, ldc, bias, rows, vecs] = [0, 1, 2, 3, 4];
+  const [p, b, v] = [5, 6, 7];
+  const k = new Code();
+  k.loop();
+  {
+    k.get(c).set(p);
+    k.get(bias).set(b);
+    k.get(vecs).set(v);
+    k.loop();
+    k.get(p).get(p).v128Load(0).get(b).v128Load(0).fadd(es).v128Store(0);
+    k.get(p).i32(16).add().set(p);
+    k.get(b).i32(16).add().set(b);
+    k.get(v).i32(1).sub().tee(v).brIf(0);
+    k.end();
+    k.get(c).get(ldc).add().set(c);
+    k.get(rows).i32(1).sub().tee(rows).brIf(0);
+  }
+  k.end();
+  return { name, params: i32s(5), locals: i32s(3), body: k };
+}
