@@ -171,11 +171,18 @@ export function disposeGmmPrograms(): void {
   logDensityAndGradJit.dispose();
 }
 const worthJit = (s: GmmState, x: Tensor) => jitPays(s.means.shape[0]!, x.shape[0]!, x.shape[1]!);
+/**
+ * The state as a plain object for a jitted call: jitStep reads a plain object's tensors as the
+ * program's inputs, but takes any other object (a class instance implementing GmmState, say) as one
+ * opaque leaf, keyed by identity, whose tensors the trace would bake in as constants; a later call
+ * with the same object, its tensors replaced, would then replay the old values.
+ */
+export const plainGmm = (s: GmmState): GmmState => ({ logWeights: s.logWeights, means: s.means, chols: s.chols, invChols: s.invChols, diagonal: s.diagonal });
 
 /** log N(x_n; μ_o, Σ_o) for every component and sample: [K, N]. */
 export function componentLogDensities(s: GmmState, x: Tensor): Tensor {
   checkSamples('gmmvi.componentLogDensities', s, x);
-  return worthJit(s, x) ? componentLogDensitiesJit(s, x) : tidy(() => componentLogDensitiesOf(s, x));
+  return worthJit(s, x) ? componentLogDensitiesJit(plainGmm(s), x) : tidy(() => componentLogDensitiesOf(s, x));
 }
 
 /** log q(x) of the mixture [N] and the component log densities [K, N] (gmmvi's `log_densities_also_individual`). */
@@ -204,7 +211,7 @@ export interface LogDensityAndGrad {
  */
 export function logDensityAndGrad(s: GmmState, x: Tensor): LogDensityAndGrad {
   checkSamples('gmmvi.logDensityAndGrad', s, x);
-  return worthJit(s, x) ? logDensityAndGradJit(s, x) : tidy(() => logDensityAndGradOf(s, x));
+  return worthJit(s, x) ? logDensityAndGradJit(plainGmm(s), x) : tidy(() => logDensityAndGradOf(s, x));
 }
 
 function logDensityAndGradOf(s: GmmState, x: Tensor): LogDensityAndGrad {

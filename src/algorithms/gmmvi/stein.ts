@@ -24,7 +24,7 @@ import { matmul } from '../../autodiff/ops/matmul.js';
 import { arange, full } from '../../autodiff/ops/creation.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
 import { fmtShape } from '../../shape.js';
-import { jitPays, logDensityAndGrad, numComponents, numDimensions, type GmmState } from './gmm.js';
+import { jitPays, logDensityAndGrad, plainGmm, numComponents, numDimensions, type GmmState } from './gmm.js';
 import { jitStep } from '../../jit/step.js';
 import type { SampleSelection } from './sample-selector.js';
 
@@ -89,8 +89,8 @@ export function steinEstimate(model: GmmState, selection: Pick<SampleSelection, 
   for (const [name, t, shape] of [['mapping', mapping, [n]], ['logPdfs', bg, [n]], ['targetGrads', targetGrads, [n, d]]] as const) {
     if (t.ndim !== shape.length || t.shape.some((v, i) => v !== shape[i])) throw new ShapeError(`${op}: ${name} must be ${fmtShape(shape)} for ${n} samples, got ${fmtShape(t.shape)}.`);
   }
-  const core = jitPays(k, n, d) ? steinJit : (...a: Parameters<typeof steinOf>) => tidy(() => steinOf(...a));
-  return core(model, x, mapping, bg, targetGrads, { ...opts, temperature: beta });
+  if (jitPays(k, n, d)) return steinJit(plainGmm(model), x, mapping, bg, targetGrads, { ...opts, temperature: beta });
+  return tidy(() => steinOf(model, x, mapping, bg, targetGrads, { ...opts, temperature: beta }));
 }
 
 /**

@@ -71,6 +71,33 @@ test('GMM: jitted evaluations with shapes changing every call keep live tensors 
   assert.is(bt.memory().numTensors, before, 'live tensors after 24 more calls');
 });
 
+test('GMM: a state that is not a plain object (a class instance) is read afresh by every jitted call', () => {
+  // jitStep takes a non-plain object as one opaque leaf keyed by identity: its tensors would be baked
+  // into the program, and a call after replacing them would replay the old values.
+  const s = gmmState(randomHostGmm(K, D, 25));
+  class State implements bt.gmmvi.GmmState {
+    constructor(public logWeights: bt.Tensor, public means: bt.Tensor, public chols: bt.Tensor, public invChols: bt.Tensor, public diagonal: boolean) {}
+  }
+  const st = new State(s.logWeights, s.means, s.chols, s.invChols, s.diagonal);
+  const x = points(N, 61);
+  bt.tidy(() => {
+    const sel = { samples: x, mapping: bt.tensor(Int32Array.from({ length: N }, (_, i) => i % K), { dtype: 'int32' }), logPdfs: g.logDensity(s, x), targetGrads: bt.zeros([N, D]) };
+    const opts = { useSelfNormalizedImportanceWeights: true, onlyUseOwnSamples: false };
+    g.componentLogDensities(st, x).dataSync();
+    g.logDensityAndGrad(st, x).grads.dataSync();
+    const before = g.steinEstimate(st, sel, opts).expectedGradientNeg.dataSync();
+    st.means = bt.add(s.means, 1);
+    const moved = { ...s, means: st.means };
+    same(g.componentLogDensities(st, x), g.componentLogDensities(moved, x), 'componentLogDensities after the means moved');
+    same(g.logDensityAndGrad(st, x).grads, g.logDensityAndGrad(moved, x).grads, 'grads after the means moved');
+    const after = g.steinEstimate(st, sel, opts), want = g.steinEstimate(moved, sel, opts);
+    assert.not.equal(Array.from(before), Array.from(want.expectedGradientNeg.dataSync()), 'the means moved the estimate');
+    same(after.expectedGradientNeg, want.expectedGradientNeg, 'Stein gradient after the means moved');
+    same(after.expectedHessianNeg, want.expectedHessianNeg, 'Stein Hessian after the means moved');
+  });
+  x.dispose();
+});
+
 test('GMM: disposeGmmPrograms releases the buffers the jitted programs hold', () => {
   const s = gmmState(randomHostGmm(K, D, 24));
   g.disposeGmmPrograms();

@@ -251,6 +251,23 @@ test('resident results survive the shared Wasm heap growing, other solves, and r
   bt.dispose([x1, x3, x4, xOdd, y]);
 });
 
+test('a result whose solve needs large A copies is not kept resident (the copies would stay with it, unseen by bt.memory())', () => {
+  // The resident memory holds the result and, after it, the kernels' copies of A for as long as the
+  // result lives. Here A (n = 1024: 8 MiB of float64) is 8× the 1 MiB result: the copying route.
+  const r = rng(23);
+  const d = 1024, m = 128, opts = { lower: true, transposeA: false, unitDiagonal: false };
+  const a = randomA(Float64Array, 1, d, r), b = randomB(Float64Array, d * m, r);
+  const x = opSolve(a, b, 1, d, m, opts);
+  assert.not.ok(isResident(storage(x)), 'A copies 8x the result: not resident');
+  assert.is(firstDiff(x.dataSync() as FloatArray, solveBoth(a, b, 1, d, m, { lower: true, trans: false, unit: false }, d * d, d * m).js), -1);
+  bt.dispose(x);
+  // Many right-hand sides per A: resident as before.
+  const b2 = randomB(Float64Array, 20 * 8000, r); // 1.28 MB result, A 3.2 kB
+  const x2 = opSolve(randomA(Float64Array, 1, 20, r), b2, 1, 20, 8000, opts);
+  assert.ok(isResident(storage(x2)));
+  bt.dispose(x2);
+});
+
 test('bt.memory() and the free resident memories stay flat over repeated solves', () => {
   const r = rng(22);
   const batch = 3, d = 20, m = 6000;

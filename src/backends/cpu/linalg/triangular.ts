@@ -11,13 +11,15 @@ export function setTriangularWasm(on: boolean): void { wasmOn = on; }
 /** Below this many bytes of result the copy out of Wasm memory is cheap (it is still in cache), and a
  * Wasm memory of its own per result would not pay for itself. */
 const RESIDENT_MIN_BYTES = 1 << 20;
+/** The result must be at least this many times the A copies that share its memory. */
+const RESIDENT_MAX_A_SHARE = 8;
 
 /**
  * triangularSolve's Wasm route with the result left in Wasm memory (trsm-wasm.ts trsmWasmResident:
  * no copy out): returns the result (batch·n·m elements, a view of a Wasm memory of its own that the
  * CPU backend frees through pool.ts recycle), or null where that route does not apply (Wasm off or
- * unavailable, m = 1, too little work, a small result, rows that would need padding); the caller
- * then allocates `out` and calls triangularSolve. Same bits as triangularSolve.
+ * unavailable, m = 1, too little work, a small result, A copies over 1/8 of the result, rows that
+ * would need padding); the caller then allocates `out` and calls triangularSolve. Same bits as triangularSolve.
  */
 export function triangularSolveResident(
   a: FloatArray, b: FloatArray, batch: number, n: number, m: number,
@@ -25,6 +27,10 @@ export function triangularSolveResident(
 ): FloatArray | null {
   if (!wasmOn || batch <= 0 || n === 0 || m < 2 || (batch * n * n * m) / 2 < WASM_MIN_WORK) return null;
   if (batch * n * m * a.BYTES_PER_ELEMENT < RESIDENT_MIN_BYTES) return null;
+  // The kernels' copies of A lie in the same memory, after the result, and stay there while the result
+  // lives (bt.memory() counts only the result): keep them small beside it (at most 1/8). Where A is the
+  // larger part (n large, m small) the solve is O(n²m) and the copy out O(nm), so nothing is lost.
+  if ((aBatchStride === 0 ? 1 : batch) * n * RESIDENT_MAX_A_SHARE > batch * m) return null;
   return trsmWasmResident(a, b, batch, n, m, lower, transposeA, unitDiagonal, aBatchStride, bBatchStride);
 }
 
