@@ -12,7 +12,7 @@ import { rng } from '../../seeded.js';
 import { setTriangularWasm, triangularSolve } from '../../../src/backends/cpu/linalg/triangular.js';
 import { trsmWasm } from '../../../src/backends/cpu/linalg/trsm-wasm.js';
 import type { FloatArray } from '../../../src/backends/cpu/linalg/scratch.js';
-import { isResident, residentFreeBytes } from '../../../src/backends/cpu/wasm-resident.js';
+import { isResident, residentFreeBytes, residentFreeCount } from '../../../src/backends/cpu/wasm-resident.js';
 import * as bt from '../../../src/index.js';
 
 type Ctor = Float64ArrayConstructor | Float32ArrayConstructor;
@@ -279,6 +279,18 @@ test('bt.memory() and the free resident memories stay flat over repeated solves'
   for (let i = 0; i < 5; i++) step().dispose();
   assert.equal(bt.memory(), before);
   assert.is(residentFreeBytes(), freeBefore);
+  bt.dispose([A, B]);
+});
+
+test('at most 16 free resident memories are kept, whatever their total size (address space per memory)', () => {
+  const r = rng(23);
+  const d = 20, m = 6600; // 1.06 MB results: 20 of them fit the 128 MB byte cap
+  const A = bt.tensor(randomA(Float64Array, 1, d, r)).reshape([1, d, d]);
+  const B = bt.tensor(randomB(Float64Array, d * m, r)).reshape([1, d, m]);
+  const xs = Array.from({ length: 20 }, () => bt.linalg.triangularSolve(A, B, { lower: true }));
+  assert.ok(xs.every((x) => isResident(storage(x))), 'each result resident');
+  bt.dispose(xs);
+  assert.ok(residentFreeCount() <= 16, `free memories kept: ${residentFreeCount()}`);
   bt.dispose([A, B]);
 });
 

@@ -20,7 +20,7 @@
 import type { FloatArray } from './scratch.js';
 import { assemble } from '../matmul/wasm-emit.js';
 import { Wasm, WasmHeap, type WasmMemory, type WasmModule } from '../matmul/wasm-api.js';
-import { takeResidentMemory } from '../wasm-resident.js';
+import { recycleResident, takeResidentMemory } from '../wasm-resident.js';
 import { trsmFunc, trsmName } from './wasm-trsm.js';
 
 type Fn = (...args: number[]) => void;
@@ -173,7 +173,13 @@ export function trsmWasmResident(
   if (end > MAX_BYTES) return null;
   const mem = takeResidentMemory(end);
   if (!mem) return null;
-  const k = kernelsOver(mem);
+  let k: Record<string, Fn>;
+  try {
+    k = kernelsOver(mem);
+  } catch {
+    recycleResident(new Float64Array(mem.buffer, 0, 1)); // an instance the engine refused: back to the free list, JS route
+    return null;
+  }
   const H: FloatArray = p.f32 ? new Float32Array(mem.buffer) : new Float64Array(mem.buffer);
   putA(H, aBase, p, a, aBatchStride);
   for (let t = 0; t < batch; t++) {
