@@ -179,10 +179,27 @@ const worthJit = (s: GmmState, x: Tensor) => jitPays(s.means.shape[0]!, x.shape[
  */
 export const plainGmm = (s: GmmState): GmmState => ({ logWeights: s.logWeights, means: s.means, chols: s.chols, invChols: s.invChols, diagonal: s.diagonal });
 
+/**
+ * Rows per block so that a block's [K, rows, d] residuals stay near 2M numbers: samples are
+ * independent, so blocks over N give the same numbers bit for bit while memory stays bounded
+ * (PlanarRobot4's 300 components over 30000 samples would otherwise make 90M-number temporaries).
+ */
+const BLOCK_ELEMENTS = 1 << 21;
+function sampleBlocks<T>(s: GmmState, x: Tensor, one: (rows: Tensor) => T, join: (parts: T[]) => T): T {
+  const [n, d] = x.shape as [number, number];
+  const rows = Math.max(1, Math.floor(BLOCK_ELEMENTS / (s.means.shape[0]! * d)));
+  if (n <= rows) return one(x);
+  return tidy(() => {
+    const parts: T[] = [];
+    for (let start = 0; start < n; start += rows) parts.push(one(slice(x, [start, 0], [Math.min(rows, n - start), d])));
+    return join(parts);
+  });
+}
+
 /** log N(x_n; μ_o, Σ_o) for every component and sample: [K, N]. */
 export function componentLogDensities(s: GmmState, x: Tensor): Tensor {
   checkSamples('gmmvi.componentLogDensities', s, x);
-  return worthJit(s, x) ? componentLogDensitiesJit(plainGmm(s), x) : tidy(() => componentLogDensitiesOf(s, x));
+  return sampleBlocks(s, x, (rows) => (worthJit(s, rows) ? componentLogDensitiesJit(plainGmm(s), rows) : tidy(() => componentLogDensitiesOf(s, rows))), (parts) => concat(parts, 1));
 }
 
 /** log q(x) of the mixture [N] and the component log densities [K, N] (gmmvi's `log_densities_also_individual`). */
@@ -211,7 +228,11 @@ export interface LogDensityAndGrad {
  */
 export function logDensityAndGrad(s: GmmState, x: Tensor): LogDensityAndGrad {
   checkSamples('gmmvi.logDensityAndGrad', s, x);
-  return worthJit(s, x) ? logDensityAndGradJit(plainGmm(s), x) : tidy(() => logDensityAndGradOf(s, x));
+  return sampleBlocks(s, x, (rows) => (worthJit(s, rows) ? logDensityAndGradJit(plainGmm(s), rows) : tidy(() => logDensityAndGradOf(s, rows))), (parts) => ({
+    logDensities: concat(parts.map((p) => p.logDensities), 0),
+    grads: concat(parts.map((p) => p.grads), 0),
+    componentLogDensities: concat(parts.map((p) => p.componentLogDensities), 1),
+  }));
 }
 
 function logDensityAndGradOf(s: GmmState, x: Tensor): LogDensityAndGrad {

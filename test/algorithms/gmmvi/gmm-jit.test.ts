@@ -58,6 +58,27 @@ for (const diagonal of [false, true]) {
   });
 }
 
+test('GMM: evaluations past 2M residual numbers go in sample blocks, with the same numbers as small chunks', () => {
+  const k = 64, d = 32, n = 2500; // rows per block: 2²¹ / (64·32) = 1024, so blocks of 1024, 1024, 452
+  const h = randomHostGmm(k, d, 25);
+  const s = gmmState(h);
+  const x = bt.mul(bt.random.normal(bt.random.key(9), [n, d]), 3);
+  bt.tidy(() => {
+    const chunks = <T>(f: (p: bt.Tensor) => T): T[] => Array.from({ length: 25 }, (_, i) => f(bt.slice(x, [100 * i, 0], [100, d])));
+    same(g.componentLogDensities(s, x), bt.concat(chunks((p) => g.componentLogDensities(s, p)), 1), 'componentLogDensities');
+    const big = g.logDensityAndGrad(s, x);
+    const small = chunks((p) => g.logDensityAndGrad(s, p));
+    same(big.grads, bt.concat(small.map((r) => r.grads), 0), 'grads');
+    same(big.logDensities, bt.concat(small.map((r) => r.logDensities), 0), 'logDensities');
+    const xs = x.dataSync(), ld = big.logDensities.dataSync();
+    for (const i of [0, 1023, 1024, 2499]) {
+      const want = hostLogQ(h, Array.from(xs.subarray(i * d, (i + 1) * d), Number));
+      assert.ok(Math.abs(ld[i]! - want) <= 1e-10 * (1 + Math.abs(want)), `log q row ${i}: ${ld[i]} vs ${want}`);
+    }
+  });
+  x.dispose();
+});
+
 test('GMM: jitted evaluations with shapes changing every call keep live tensors flat', () => {
   const s = gmmState(randomHostGmm(K, D, 23));
   const run = (i: number) => bt.tidy(() => {
