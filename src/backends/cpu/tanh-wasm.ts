@@ -9,20 +9,12 @@
  * polynomial in Estrin's form, the rounding test. Elements out of the table's range or failing the
  * test are listed and redone by the JS routine (rare: about 1 in 3000 inputs, plus |x| ≥ 9.5).
  *
- * The arrays are copied through a small Wasm memory of its own, CHUNK elements at a time.
+ * The arrays go through the chunked driver of ./wasm-array-map.ts.
  */
-import { Code, I32, V128, assemble } from './matmul/wasm-emit.js';
-import { Wasm } from './matmul/wasm-api.js';
+import { Code, I32, V128 } from './matmul/wasm-emit.js';
+import { wasmArrayMap } from './wasm-array-map.js';
 import { ERR, KMAX, TAB, tanhF32 } from './tanh-f32.js';
 
-const CHUNK = 4096;
-// Memory layout (bytes): table | input chunk | output chunk | redo list | redo count.
-const TAB_BYTES = TAB.length * 8;
-const SRC = Math.ceil(TAB_BYTES / 64) * 64;
-const DST = SRC + CHUNK * 4;
-const LIST = DST + CHUNK * 4;
-const COUNT = LIST + CHUNK * 4;
-const PAGES = Math.ceil((COUNT + 4) / 65536);
 
 /** kernel(src, dst, n, list, count): n (even) float32s from src to dst; indices to redo at list, their number at count. */
 function kernelCode(): Code {
@@ -95,49 +87,14 @@ function kernelCode(): Code {
 // local types: 5 params, 7 i32 locals, 21 v128 locals
 const LOCALS = [...new Array<number>(7).fill(I32), ...new Array<number>(21).fill(V128)];
 
-let kernel: ((...a: number[]) => void) | null | undefined;
-let F32: Float32Array;
-let I32V: Int32Array;
-
-function init(): void {
-  kernel = null;
-  try {
-    const mem = new Wasm.Memory({ initial: PAGES });
-    const bytes = assemble([{ name: 'tanh', params: new Array<number>(5).fill(I32), locals: LOCALS, body: kernelCode() }], { shared: false, maxPages: PAGES });
-    const inst = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem } });
-    new Float64Array(mem.buffer, 0, TAB.length).set(TAB);
-    F32 = new Float32Array(mem.buffer);
-    I32V = new Int32Array(mem.buffer);
-    kernel = inst.exports.tanh as (...a: number[]) => void;
-  } catch {
-    // no Wasm SIMD here: the JS loop
-  }
-}
+const map = wasmArrayMap<Float32Array>({ View: Float32Array, table: TAB, locals: LOCALS, body: kernelCode, scalar: tanhF32 });
 
 /** out[i] = Math.fround(tanh(x[i])) for i < n (x float32 values); out may be x. */
 export function tanhF32Array(x: Float32Array, out: Float32Array, n = out.length): void {
-  if (kernel === undefined) init();
-  if (!kernel || n < 16) {
-    for (let i = 0; i < n; i++) out[i] = tanhF32(x[i]!);
-    return;
-  }
-  for (let i0 = 0; i0 < n; i0 += CHUNK) {
-    const c = Math.min(CHUNK, n - i0);
-    F32.set(x.subarray(i0, i0 + c), SRC / 4);
-    if (c & 1) F32[SRC / 4 + c] = 0;
-    kernel(SRC, DST, c + (c & 1), LIST, COUNT);
-    out.set(F32.subarray(DST / 4, DST / 4 + c), i0);
-    const redo = I32V[COUNT / 4]!;
-    for (let k = 0; k < redo; k++) {
-      const j = I32V[LIST / 4 + k]!;
-      // from the chunk's copy: x[i0 + j] is already overwritten when out is x
-      if (j < c) out[i0 + j] = tanhF32(F32[SRC / 4 + j]!);
-    }
-  }
+  map.run(x, out, n);
 }
 
-/** Whether the Wasm kernel runs here (tests). */
+/** Whether the Wasm kernel runs here. */
 export function tanhWasmAvailable(): boolean {
-  if (kernel === undefined) init();
-  return kernel !== null;
+  return map.available();
 }

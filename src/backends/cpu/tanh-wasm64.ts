@@ -7,19 +7,12 @@
  * ±1 from 19.1) and picks per lane; table loads are clamped into range for such lanes. NaNs are
  * listed and redone by the JS function.
  *
- * The arrays are copied through a small Wasm memory of its own, CHUNK elements at a time.
+ * The arrays go through the chunked driver of ./wasm-array-map.ts.
  */
-import { Code, I32, V128, assemble } from './matmul/wasm-emit.js';
-import { Wasm } from './matmul/wasm-api.js';
+import { Code, I32, V128 } from './matmul/wasm-emit.js';
+import { wasmArrayMap } from './wasm-array-map.js';
 import { INV_LN2, LN2_HI, LN2_LO, ROW, TAB, tanh } from './tanh.js';
 
-const CHUNK = 4096;
-// Memory layout (bytes): table | input chunk | output chunk | redo list | redo count.
-const SRC = Math.ceil((TAB.length * 8) / 64) * 64;
-const DST = SRC + CHUNK * 8;
-const LIST = DST + CHUNK * 8;
-const COUNT = LIST + CHUNK * 4;
-const PAGES = Math.ceil((COUNT + 4) / 65536);
 const DEG = ROW - 2;
 
 /** kernel(src, dst, n, list, count): n (even) float64s from src to dst; indices to redo at list, their number at count. */
@@ -129,49 +122,14 @@ function large(c: Code, l: { a: number; y: number; t: number; kf: number; one: n
   c.get(l.x).get(l.sign).v128And().v128Or().set(l.t);
 }
 
-let kernel: ((...a: number[]) => void) | null | undefined;
-let F64: Float64Array;
-let I32V: Int32Array;
-
-function init(): void {
-  kernel = null;
-  try {
-    const mem = new Wasm.Memory({ initial: PAGES });
-    const bytes = assemble([{ name: 'tanh', params: new Array<number>(5).fill(I32), locals: LOCALS, body: kernelCode() }], { shared: false, maxPages: PAGES });
-    const inst = new Wasm.Instance(new Wasm.Module(bytes), { env: { mem } });
-    new Float64Array(mem.buffer, 0, TAB.length).set(TAB);
-    F64 = new Float64Array(mem.buffer);
-    I32V = new Int32Array(mem.buffer);
-    kernel = inst.exports.tanh as (...a: number[]) => void;
-  } catch {
-    // no Wasm SIMD here: the JS loop
-  }
-}
+const map = wasmArrayMap<Float64Array>({ View: Float64Array, table: TAB, locals: LOCALS, body: kernelCode, scalar: tanh });
 
 /** out[i] = tanh(x[i]) for i < n (./tanh.ts's tanh, bit for bit); out may be x. */
 export function tanhF64Array(x: Float64Array, out: Float64Array, n = out.length): void {
-  if (kernel === undefined) init();
-  if (!kernel || n < 16) {
-    for (let i = 0; i < n; i++) out[i] = tanh(x[i]!);
-    return;
-  }
-  for (let i0 = 0; i0 < n; i0 += CHUNK) {
-    const c = Math.min(CHUNK, n - i0);
-    F64.set(x.subarray(i0, i0 + c), SRC / 8);
-    if (c & 1) F64[SRC / 8 + c] = 0;
-    kernel(SRC, DST, c + (c & 1), LIST, COUNT);
-    out.set(F64.subarray(DST / 8, DST / 8 + c), i0);
-    const redo = I32V[COUNT / 4]!;
-    for (let k = 0; k < redo; k++) {
-      const j = I32V[LIST / 4 + k]!;
-      // from the chunk's copy: x[i0 + j] is already overwritten when out is x
-      if (j < c) out[i0 + j] = tanh(F64[SRC / 8 + j]!);
-    }
-  }
+  map.run(x, out, n);
 }
 
 /** Whether the Wasm kernel runs here. */
 export function tanhWasm64Available(): boolean {
-  if (kernel === undefined) init();
-  return kernel !== null;
+  return map.available();
 }
