@@ -16,6 +16,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as bt from '../src/index.js';
+import { D, gaussianLogLik, mlpProblem } from './jit-problems.js';
 import { jitCompilers } from '../src/jit/run.js';
 import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
 
@@ -29,31 +30,10 @@ const jsonOut = opt('--json');
 
 const gpu = (await bt.ready('webgpu')) as unknown as WebGPUBackend;
 bt.setBackend('webgpu');
-const f32 = { dtype: 'float32' as const };
 
-const D = 8;
-const mu = bt.tensor(Array.from({ length: D }, (_, i) => 0.1 * i), f32);
-const prec = bt.tensor(Array.from({ length: D }, (_, i) => Array.from({ length: D }, (_, j) => (i === j ? 1.5 : i > j ? 0.1 : 0))), f32);
-const ll = (x: bt.Tensor) => {
-  const r = bt.matmul(x.sub(mu), prec);
-  return bt.sum(r.mul(r), { axis: 1 }).mul(-0.5).sub(D * 0.5 * Math.log(2 * Math.PI));
-};
-
-const [k1, k2, k3, k4] = [1, 2, 3, 4].map((i) => bt.random.key(i));
-const params = {
-  w1: bt.random.normal(k1!, [32, 128]).mul(0.1), b1: bt.zeros([128]),
-  w2: bt.random.normal(k2!, [128, 128]).mul(0.1), b2: bt.zeros([128]),
-  w3: bt.random.normal(k3!, [128, 2]).mul(0.1), b3: bt.zeros([2]),
-};
-const xb = bt.random.normal(k4!, [256, 32]);
-const yb = bt.tanh(xb.slice([0, 0], [256, 2]));
+const { ll } = gaussianLogLik('float32');
+const { params, xb, yb, vg } = mlpProblem();
 type P = typeof params;
-const loss = (p: P, x: bt.Tensor, y: bt.Tensor) => {
-  const h1 = bt.tanh(bt.matmul(x, p.w1).add(p.b1));
-  const h2 = bt.tanh(bt.matmul(h1, p.w2).add(p.b2));
-  return bt.mean(bt.matmul(h2, p.w3).add(p.b3).sub(y).square());
-};
-const vg = bt.valueAndGrad(loss);
 
 /** A jitted f traced now, interpreted or compiled (the choice is read when the program is traced). */
 function jitted<A extends unknown[]>(f: (...a: A) => unknown, args: A, compiled: boolean, submit: 'own' | 'shared' = 'own'): (...a: A) => unknown {

@@ -10,6 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import * as bt from '../src/index.js';
+import { D, gaussianLogLik, mlpProblem } from './jit-problems.js';
 
 const argv = process.argv.slice(2);
 const opt = (name: string) => {
@@ -36,15 +37,9 @@ const time = (fn: () => void, minMs: number): number => {
   return (cpuNow() - c0) / n;
 };
 
-const D = 8;
-const mu = bt.tensor(Array.from({ length: D }, (_, i) => 0.1 * i));
-const prec = bt.tensor(Array.from({ length: D }, (_, i) => Array.from({ length: D }, (_, j) => (i === j ? 1.5 : i > j ? 0.1 : 0))));
+const { mu, prec, ll } = gaussianLogLik('float64');
 const muH = mu.dataSync();
 const pH = prec.dataSync();
-const ll = (x: bt.Tensor) => {
-  const r = bt.matmul(x.sub(mu), prec);
-  return bt.sum(r.mul(r), { axis: 1 }).mul(-0.5).sub(D * 0.5 * Math.log(2 * Math.PI));
-};
 const jll = bt.jit(ll);
 const plain = (x: Float64Array, n: number, out: Float64Array) => {
   const r = new Float64Array(D);
@@ -60,22 +55,7 @@ const plain = (x: Float64Array, n: number, out: Float64Array) => {
   }
 };
 
-const [k1, k2, k3, k4] = [1, 2, 3, 4].map((i) => bt.random.key(i));
-const params = {
-  w1: bt.random.normal(k1!, [32, 128]).mul(0.1), b1: bt.zeros([128]),
-  w2: bt.random.normal(k2!, [128, 128]).mul(0.1), b2: bt.zeros([128]),
-  w3: bt.random.normal(k3!, [128, 2]).mul(0.1), b3: bt.zeros([2]),
-};
-const xb = bt.random.normal(k4!, [256, 32]);
-const yb = bt.tanh(xb.slice([0, 0], [256, 2]));
-type P = typeof params;
-const loss = (p: P, x: bt.Tensor, y: bt.Tensor) => {
-  const h1 = bt.tanh(bt.matmul(x, p.w1).add(p.b1));
-  const h2 = bt.tanh(bt.matmul(h1, p.w2).add(p.b2));
-  const o = bt.matmul(h2, p.w3).add(p.b3);
-  return bt.mean(o.sub(y).square());
-};
-const vg = bt.valueAndGrad(loss);
+const { params, xb, yb, vg } = mlpProblem();
 const jvg = bt.jit(vg);
 
 const W = bt.random.normal(bt.random.key(5), [64, 64]).mul(0.1);
