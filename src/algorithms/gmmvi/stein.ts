@@ -97,7 +97,7 @@ export function steinEstimate(model: GmmState, selection: Pick<SampleSelection, 
  * Large windows run jitted (fused passes over the [K, N, d] residuals; see gmm.ts). The window's
  * size changes every iteration, so one program is kept (it holds its buffers) and each call traces.
  */
-const steinJit = jitStep('gmmvi.steinEstimate', (...a: Parameters<typeof steinOf>) => steinOf(...a), undefined, { cacheSize: 1 });
+const steinJit = jitStep('gmmvi.steinEstimate', steinOf, undefined, { cacheSize: 1 });
 
 /** Frees the jitted Stein estimate's program; later calls trace again. */
 export function disposeSteinPrograms(): void {
