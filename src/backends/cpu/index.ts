@@ -4,6 +4,7 @@ import type { CpuKernel } from '../../autodiff/primitive.js';
 import type { Backend, OutSpec, TensorInfo } from '../backend.js';
 import { cpuKernels } from './kernels.js';
 import { recycle } from './pool.js';
+import { isInPlaceAppend } from './growable.js';
 
 /** A CPU buffer: a typed array shared by views (reshape) and freed when no tensor refers to it. */
 interface CpuBuffer {
@@ -80,7 +81,8 @@ export class CpuBackend implements Backend {
       const spec = outs[i]!;
       // a kernel (a user's, say) may hand back an input or another output: own a copy, so that
       // recycling one buffer can never corrupt another tensor
-      const aliased = inputs.some((inp) => (inp.handle as CpuBuffer).data.buffer === out.buffer) || list.some((o, j) => j < i && o.buffer === out.buffer);
+      // (an in-place append shares its first input's storage by design: growable.ts)
+      const aliased = !isInPlaceAppend(out) && (inputs.some((inp) => (inp.handle as CpuBuffer).data.buffer === out.buffer) || list.some((o, j) => j < i && o.buffer === out.buffer));
       const data = aliased ? out.slice() : out;
       let size = 1;
       for (const d of spec.shape) size *= d;

@@ -15,6 +15,7 @@ import { gammaOneJax } from './gamma.js';
 import { foldInKeys, randomBits64, randomBits32, randomUniform32, randomUniform64, splitKeys } from '../../prng/threefry.js';
 import { sizeOf as sizeOfShape, stridesOf } from '../../shape.js';
 import { allocPooled } from './pool.js';
+import { appendContiguous, notePlainConcat } from './growable.js';
 import { specialCpuKernels } from './special-kernels.js';
 
 
@@ -70,8 +71,15 @@ const padKernel: CpuKernel = ([x], p: { lo: number[] }, outs) => {
 };
 
 const concatKernel: CpuKernel = (inputs, p: { axis: number }, outs) => {
+  const shape = outs[0]!.shape;
+  if (shape.slice(0, p.axis).every((n) => n === 1)) {
+    // contiguous parts: an append (growable.ts) when it continues a chain of concats
+    const grown = appendContiguous(inputs.map((i) => i.data), outs[0]!.dtype, sizeOfShape(shape));
+    if (grown) return grown;
+  }
   const out = out1(outs);
-  concat(inputs.map((i) => i.data), inputs.map((i) => i.shape), p.axis, outs[0]!.shape, out);
+  concat(inputs.map((i) => i.data), inputs.map((i) => i.shape), p.axis, shape, out);
+  notePlainConcat(out);
   return out;
 };
 

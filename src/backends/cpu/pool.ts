@@ -1,5 +1,6 @@
 import { allocArray, type DType, type TypedArray } from '../../dtype.js';
 import { recycleResident } from './wasm-resident.js';
+import { isAppendStorage } from './growable.js';
 
 /**
  * Recycles freed CPU buffers by (dtype, length). A training step frees the same sizes it will
@@ -31,6 +32,7 @@ export function recycle(a: TypedArray): void {
   if (recycleResident(a)) return; // storage in a Wasm memory of its own (wasm-resident.ts): freed there
   if (a.length < MIN_POOLED_LENGTH || pooledBytes + a.byteLength > MAX_POOLED_BYTES) return;
   if (a.byteOffset !== 0 || a.byteLength !== a.buffer.byteLength) return; // a view into a larger buffer
+  if (isAppendStorage(a)) return; // other tensors may view the same storage (growable.ts)
   const dtype: DType = a instanceof Float64Array ? 'float64' : a instanceof Float32Array ? 'float32' : 'int32';
   const k = keyOf(dtype, a.length);
   let list = free.get(k);
