@@ -22,6 +22,7 @@ import { getAverageEntropy, logDensity, numComponents, numDimensions } from './g
 import { FLOAT32_MIN, wrapperAddComponent, wrapperRemoveComponent, type GmmWrapperState } from './wrapper.js';
 import { getRandomSample, type SampleDbState } from './sample-db.js';
 import { disposeReplaced } from './gmm-class.js';
+import { inheritWindowTable } from './background.js';
 import { evaluateTarget, type LNPDF } from './target.js';
 
 /** gmmvi's `adaptive` num_component_adapter_config (snake_case, as in the yml). */
@@ -160,6 +161,7 @@ export async function addNewComponent(s: GmmWrapperState, sampleDb: SampleDbStat
     lp = concat([dbLp, ev.targetLnpdfs]);
     dispose([dbX, dbLp, px, ev]);
     db = { ...sampleDb, numSamplesWritten: sampleDb.numSamplesWritten + config.num_prior_samples };
+    inheritWindowTable(sampleDb, db);
   }
   if (X.shape[0] === 0) throw new ConfigError('gmmvi.addNewComponent: no candidates (empty database and num_prior_samples 0).');
   const th = config.thresholds_for_add_heuristic;

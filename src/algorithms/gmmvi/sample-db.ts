@@ -20,6 +20,9 @@ import { fmtShape } from '../../shape.js';
 import type { FloatDType } from '../../dtype.js';
 import { componentLogDensities, invertChols, type GmmState } from './gmm.js';
 import { disposeReplaced } from './gmm-class.js';
+import { evaluateBackground, inheritWindowTable, windowBackground } from './background.js';
+
+export { evaluateBackground };
 
 /** The database: samples with their target values and gradients, and the Gaussians that drew them. */
 export interface SampleDbState {
@@ -215,42 +218,9 @@ export async function addSamples(s: SampleDbState, samples: Tensor, means: Tenso
     numSamplesWritten: written,
   }));
   invChols.dispose();
-  if (cur !== s) disposeReplaced(cur, next);
+  if (cur !== s) disposeReplaced(cur, next); // halved: rows and Gaussians renumbered
+  else inheritWindowTable(s, next); // appended: rows and Gaussians keep their indices
   return next;
-}
-
-/** Component tensors per block of the memory-light background evaluation (bounds the [B, N, d] block). */
-const BLOCK_BUDGET = 1 << 21;
-
-/**
- * log Σ_j w_j N(x; μ_j, L_j L_jᵀ) [N] for weights [J] (need not sum to 1; zero weights drop out),
- * evaluated a block of components at a time and combined by logaddexp, so memory stays
- * O(block · N · d) whatever J is (gmmvi's `evaluate_background`, which goes one at a time).
- * `opts.blockSize` sets the components per block (default: as many as keep a block near 2M numbers).
- */
-export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor, opts?: { blockSize?: number }): Tensor {
-  const op = `${OP}.evaluateBackground`;
-  if (means.ndim !== 2) throw new ShapeError(`${op}: means must be [J, d], got ${fmtShape(means.shape)}.`);
-  const [j, d] = means.shape as [number, number];
-  const diagonal = chols.ndim === 2;
-  if (weights.ndim !== 1 || weights.shape[0] !== j) throw new ShapeError(`${op}: weights must be [${j}], got ${fmtShape(weights.shape)}.`);
-  if (samples.ndim !== 2 || samples.shape[1] !== d) throw new ShapeError(`${op}: samples must be [N, ${d}], got ${fmtShape(samples.shape)}.`);
-  const n = samples.shape[0]!;
-  if (j === 0) throw new ShapeError(`${op}: need at least one component.`);
-  if (opts?.blockSize !== undefined && (!Number.isInteger(opts.blockSize) || opts.blockSize < 1)) throw new ConfigError(`${op}: blockSize must be a positive integer, got ${String(opts.blockSize)}.`);
-  const block = opts?.blockSize ?? Math.max(1, Math.floor(BLOCK_BUDGET / Math.max(1, n * d)));
-  return tidy(() => {
-    const logW = log(weights);
-    let acc: Tensor | null = null;
-    for (let start = 0; start < j; start += block) {
-      const b = Math.min(block, j - start);
-      const cut = (t: Tensor) => slice(t, [start, ...t.shape.slice(1).map(() => 0)], [b, ...t.shape.slice(1)]);
-      const part: GmmState = { logWeights: cut(logW), means: cut(means), chols: cut(chols), invChols: cut(invChols), diagonal };
-      const lp = logsumexp(add(componentLogDensities(part, samples), expandDims(part.logWeights, -1)), { axis: 0 });
-      acc = acc === null ? lp : logaddexp(acc, lp);
-    }
-    return acc!;
-  });
 }
 
 /**
@@ -274,12 +244,8 @@ export async function getNewestSamples(s: SampleDbState, n: number): Promise<New
     targetGrads: slice(s.targetGrads, [start, 0], [w, s.dim]),
   }));
   const { used, counts } = unique(await readInts(win.mapping));
-  const usedT = ints(used);
-  const logPdfs = tidy(() => {
-    const c = tensor(counts, { dtype: dt });
-    return evaluateBackground(div(c, sum(c)), take(s.means, usedT, 0), take(s.chols, usedT, 0), take(s.invChols, usedT, 0), win.samples);
-  });
-  usedT.dispose();
+  // evaluateBackground over the Gaussians `used` with weights counts/Σcounts, from what the last window computed
+  const logPdfs = await windowBackground(s, start, win.samples, used, counts);
   return { logPdfs, ...win };
 }
 
