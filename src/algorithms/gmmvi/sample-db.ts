@@ -5,20 +5,20 @@
  * states) under a thin mutable `SampleDB` class with gmmvi's method names.
  *
  * The paths that need the sample-to-Gaussian mapping on the host (halving, the background mixture
- * of a window) are async: they read int32 indices only, never the samples.
+ * of a window) are async: they read int32 indices, and the window background also reads the
+ * component log densities it adds to its state's table (background.ts); never the samples.
  */
 import { Tensor } from '../../tensor.js';
 import { ConfigError, DTypeError, ShapeError } from '../../errors.js';
 import { tidy } from '../../memory.js';
-import { add, div, log, logaddexp } from '../../autodiff/ops/elementwise.js';
-import { logsumexp, sum } from '../../autodiff/ops/reduce.js';
-import { concat, expandDims, slice } from '../../autodiff/ops/shape.js';
+import { add } from '../../autodiff/ops/elementwise.js';
+import { concat, slice } from '../../autodiff/ops/shape.js';
 import { take } from '../../autodiff/ops/indexing.js';
 import { defaultFloat, tensor, zeros } from '../../autodiff/ops/creation.js';
 import { permutation } from '../../random.js';
 import { fmtShape } from '../../shape.js';
 import type { FloatDType } from '../../dtype.js';
-import { componentLogDensities, invertChols, type GmmState } from './gmm.js';
+import { invertChols } from './gmm.js';
 import { disposeReplaced } from './gmm-class.js';
 import { evaluateBackground, inheritWindowTable, windowBackground } from './background.js';
 
