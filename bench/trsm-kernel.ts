@@ -33,7 +33,8 @@ for (const f32 of [false, true]) {
   const xBase = 4096, ld = W * es, saved = xBase + d * ld;
   heap.ensureBytes(saved + d * ld);
   const H = f32 ? heap.f32 : heap.f64;
-  for (let q = 0; q < d * d; q++) { const i = Math.floor(q / d), j = q % d; H[q] = i === j ? 1 + r() : (r() - 0.5) * 0.3; }
+  // The kernels take A's diagonal as reciprocals (trsm-wasm.ts putA writes them).
+  for (let q = 0; q < d * d; q++) { const i = Math.floor(q / d), j = q % d; H[q] = i === j ? 1 / (1 + r()) : (r() - 0.5) * 0.3; }
   for (let q = 0; q < d * W; q++) H[saved / es + q] = r() - 0.5;
   const line: string[] = [];
   for (const [lower, trans] of MODES) {

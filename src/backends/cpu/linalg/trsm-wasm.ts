@@ -9,10 +9,12 @@
  * lanes are zeroed and discarded (the resident route takes only rows that need no padding).
  *
  * float64: the kernels repeat the JS kernels' arithmetic exactly (see wasm-trsm.ts), so this is a
- * faster route to the same bits, not an approximation.
+ * faster route to the same bits, not an approximation. Both multiply by reciprocals of the diagonal
+ * (putA writes them into the A copies) rather than divide: triangular.ts triangularSolve says what that
+ * costs in accuracy and range.
  * float32: the same operations in float32 arithmetic, four columns per f32x4 vector (the JS path,
  * and this route before, computed in float64 and rounded once). Each operation now rounds to float32,
- * so X is backward stable at float32's unit roundoff, |B − op(A)X| ≤ γ_d |op(A)||X| with γ_d ≈ d·2⁻²⁴,
+ * so X is backward stable at float32's unit roundoff, |B − op(A)X| ≤ γ_{d+2} |op(A)||X| with γ_k ≈ k·2⁻²⁴,
  * the usual float32 guarantee (strsm's), rather than correctly rounded; in exchange the call runs
  * about twice as fast (half the bytes moved, twice the columns per instruction) — see
  * bench/results/linalg-cpu.md and the bound checked in test/backends/cpu/trsm-wasm.test.ts.
@@ -32,9 +34,9 @@ type Fn = (...args: number[]) => void;
  * (Zen 4), loaded, float64 GFLOP/s lower / lowerᵀ: classic schedule nv 4 ≈ 9.8 / 11.2; lean nv 4 ≈
  * 11.8 / 11.4, nv 8 ≈ 12.5 / 12.2 (with the left-looking transposed forms), nv 12 ≈ 13.0 / 12.8, nv 16 ≈
  * 13.2–13.5 / 13.0, nv 24–32 ≈ 13.3–13.6 / 13.0; float32 nv 8 ≈ 27.3 / 26.6, nv 16 ≈ 29.5 / 28.6.
- * What remains is about half divisions: the diagonal blocks' d divisions per column keep the divider
- * busy for about as long as all the multiply-adds take, and weaving them into the updates (tried in
- * two forms) made both slower. */
+ * Those figures are with true divisions, which were then about half the time: the diagonal blocks' d
+ * divisions per column kept the divider busy for about as long as all the multiply-adds took, and
+ * weaving them into the updates (tried in two forms) made both slower; hence the reciprocals (putA). */
 const NV = 16;
 /** Vectors per panel for what is left of a row after the NV panels. */
 const NV_MID = 4;
@@ -88,11 +90,15 @@ function plan(a: FloatArray, batch: number, n: number, m: number, aBatchStride: 
   return { f32, es, lanes, nA: aBatchStride === 0 ? 1 : batch, ldE, ld: ldE * es, nn: n * n };
 }
 
-/** Copies the distinct A matrices to aBase (bytes) of H. */
-function putA(H: FloatArray, aBase: number, p: Plan, a: FloatArray, aBatchStride: number): void {
+/** Copies the distinct A matrices to aBase (bytes) of H, each diagonal replaced by its reciprocals
+ * unless unitDiagonal: the kernels multiply by them (wasm-trsm.ts), as the JS kernels multiply by 1/A_ii
+ * computed the same way (float64: the same bits; float32: H rounds the float64 quotient, which is the
+ * correctly rounded float32 reciprocal, 53 ≥ 2·24 + 2 bits making the double rounding harmless). */
+function putA(H: FloatArray, aBase: number, p: Plan, a: FloatArray, aBatchStride: number, n: number, unitDiagonal: boolean): void {
   const aE = aBase / p.es;
   if (p.nA === 1 || aBatchStride === p.nn) H.set(a.subarray(0, p.nA * p.nn), aE);
   else for (let t = 0; t < p.nA; t++) H.set(a.subarray(t * aBatchStride, t * aBatchStride + p.nn), aE + t * p.nn);
+  if (!unitDiagonal) for (let t = 0; t < p.nA; t++) for (let i = 0; i < n; i++) { const q = aE + t * p.nn + i * (n + 1); H[q] = 1 / H[q]!; }
 }
 
 /** Solves batch element t in place: X at xP (bytes), A copies at aBase. */
@@ -129,7 +135,7 @@ export function trsmWasm(
   if (end > MAX_BYTES) return false;
   heap!.ensureBytes(end);
   const H: FloatArray = p.f32 ? heap!.f32 : heap!.f64;
-  putA(H, 0, p, a, aBatchStride);
+  putA(H, 0, p, a, aBatchStride, n, unitDiagonal);
   const nm = n * m, xE = xBase / es;
   for (let t = 0; t < batch; t++) {
     const bOff = t * bBatchStride, oOff = t * nm;
@@ -181,7 +187,7 @@ export function trsmWasmResident(
     return null;
   }
   const H: FloatArray = p.f32 ? new Float32Array(mem.buffer) : new Float64Array(mem.buffer);
-  putA(H, aBase, p, a, aBatchStride);
+  putA(H, aBase, p, a, aBatchStride, n, unitDiagonal);
   for (let t = 0; t < batch; t++) {
     const bOff = t * bBatchStride;
     H.set(b.subarray(bOff, bOff + nm), t * nm);

@@ -4,7 +4,10 @@
  *
  *   trsm(aP, xP, d, ld, nPanels, tileP)   X := op(A)^{-1} X, in place
  *
- * A is d×d, row-major at aP (row stride d·es bytes, es = 8 for float64, 4 for float32); X is d rows
+ * A is d×d, row-major at aP (row stride d·es bytes, es = 8 for float64, 4 for float32), its diagonal
+ * replaced by the reciprocals 1/A_ii (unless unitDiagonal, which reads no diagonal): the kernels multiply
+ * by them instead of dividing, as optimised BLAS trsm kernels do with their packed INV(a) — the
+ * divisions were about half of the kernels' time (trsm-wasm.ts writes the reciprocals). X is d rows
  * at xP with a row stride of ld bytes, covering nPanels panels of nv 128-bit vectors (f64x2 or f32x4;
  * the driver pads rows to whole vectors, and pad lanes are solved like any column and discarded).
  * A (≤ a few KB) and a tile of tileP panels stay in L1 (see trsmFunc for the loop order).
@@ -12,7 +15,7 @@
  * Why the odd shapes below: every kernel performs exactly the arithmetic of the JS kernels in
  * triangular.ts (matLowerN … matUpperT), operation for operation and in the same order — 4-row
  * blocks whose off-diagonal update is X_r - (((a0·v0 + a1·v1) + a2·v2) + a3·v3), the 4×4 diagonal
- * block solved by substitution with true divisions, single tail rows that skip zero coefficients —
+ * block solved by substitution with multiplications by 1/A_ii, single tail rows that skip zero coefficients —
  * so the float64 kernels give the JS path's bits, including the Inf/NaN that zero diagonals produce.
  * The float32 kernels run the same operations in float32 arithmetic (each rounded to float32 rather
  * than once at the end), four columns per vector: twice the columns per instruction of f64x2.
@@ -86,7 +89,7 @@ const P = { aP: 0, xP: 1, d: 2, ld: 3, nPanels: 4, tileP: 5 };
  * Emits one trsm kernel. A panel is nv vectors (2·nv columns). Columns are taken in tiles of tileP
  * panels (small enough that the tile's d rows stay in L1), and within a tile each step of the
  * substitution (a 4-row block, or a tail row) runs over all the tile's panels before the next step:
- * consecutive panels are independent, so the long chains through the diagonal's divisions overlap
+ * consecutive panels are independent, so the long dependency chains of the substitution overlap
  * (one panel at a time would wait on them).
  */
 export function trsmFunc(v: TrsmVariant): FuncDef {
@@ -150,7 +153,7 @@ function rowPtrs(g: Gen, pa: number[], base: number, d8: number, plus = 0): void
 
 /** Diagonal 4×4 block by substitution, in the JS order, for every vector u of a panel (acc[r][u]).
  * `order` lists the block rows in solve order; coef(r, s) is the (ptr, off) of the coefficient
- * multiplying solved row s in row r; diag(r) that of the divisor. acc[r][u] holds the right-hand side
+ * multiplying solved row s in row r; diag(r) that of the reciprocal 1/A_rr it is multiplied by. acc[r][u] holds the right-hand side
  * of row r and receives its solution. Each coefficient is splatted once (into sp) for all the vectors:
  * per element the operations and their order are the JS ones, only the loads are shared. */
 function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[][], sp: number,
@@ -168,7 +171,7 @@ function diagBlock(g: Gen, unit: boolean, order: number[], acc: number[][], sp: 
     if (!unit) {
       const [p, o] = diag(r);
       g.splat(p, o); c.set(sp);
-      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).fdiv(g.es).set(acc[r]![u]!);
+      for (let u = 0; u < nv; u++) c.get(acc[r]![u]!).get(sp).fmul(g.es).set(acc[r]![u]!);
     }
   }
 }
@@ -222,7 +225,7 @@ function rowUpdateIfNonzero(g: Gen, pa: number, pk: number, src: number[]): void
 
 /**
  * One tail row of the N forms (left-looking), every vector u of a panel: X_row −= A[pa] X[pk] over
- * `count` earlier-solved rows (zeros skipped; pa += 8, pk += ld each), then X_row /= A[diag]
+ * `count` earlier-solved rows (zeros skipped; pa += 8, pk += ld each), then X_row *= A[diag] (= 1/A_ii)
  * (read after the loop). The caller sets pa, pk and count; count is used up.
  */
 function tailRowLeft(g: Gen, unit: boolean, xRow: number, acc: number[], pa: number, pk: number, count: number, diag: number): void {
@@ -234,13 +237,13 @@ function tailRowLeft(g: Gen, unit: boolean, xRow: number, acc: number[], pa: num
     g.bump(pk, P.ld);
   });
   for (let u = 0; u < acc.length; u++) {
-    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(g.es).set(acc[u]!); }
+    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fmul(g.es).set(acc[u]!); }
     c.get(xRow).get(acc[u]!).v128Store(16 * u);
   }
 }
 
 /**
- * One tail row of the transposed forms (right-looking), every vector u of a panel: X_row /= A[diag],
+ * One tail row of the transposed forms (right-looking), every vector u of a panel: X_row *= A[diag] (= 1/A_ii),
  * then X[pk] −= A[pa] X_row over `count` rows still to solve (zeros skipped; pa += 8, pk += ld
  * each). The caller sets pa, pk and count; count is used up.
  */
@@ -248,7 +251,7 @@ function tailRowRight(g: Gen, unit: boolean, xRow: number, acc: number[], pa: nu
   const c = g.c;
   for (let u = 0; u < acc.length; u++) {
     c.get(xRow).v128Load(16 * u).set(acc[u]!);
-    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fdiv(g.es).set(acc[u]!); }
+    if (!unit) { c.get(acc[u]!); g.splat(diag, 0); c.fmul(g.es).set(acc[u]!); }
     c.get(xRow).get(acc[u]!).v128Store(16 * u);
   }
   g.repeat(count, () => {
@@ -352,8 +355,8 @@ interface TLocals { xOff: number; xTop: number; pd: number; pa: number[]; pk: nu
  * same — X_k −= ((a_0·v_0 + a_1·v_1) + a_2·v_2) + a_3·v_3 per earlier block, blocks in solve order —
  * so the bits are the same; the left-looking update is the N forms' leanUpdate4x4 (a block's rows
  * stay put while the earlier blocks stream past), measured about 6% faster at d = 20 than the
- * right-looking leanUpdateBelow (the time is then, as in the N forms, the updates plus the divisions:
- * measured alone they add up). The tail rows (d mod 4 of them, solved last) still take each block's
+ * right-looking leanUpdateBelow (the time was then, as in the N forms, the updates plus the divisions,
+ * measured alone they added up: hence the reciprocals). The tail rows (d mod 4 of them, solved last) still take each block's
  * update right after it is solved (leanUpdateBelow).
  */
 function blockTail(ctx: Ctx, l: TLocals, pa0: () => void, pk0: () => void): void {
@@ -463,7 +466,7 @@ function lowerN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
     g.bump(xOff, ld4);
     g.bump(bi, 1, true);
   });
-  // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i /= A_ii.
+  // Tail rows: X_i -= A_ik X_k for k < i (zero A_ik skipped), then X_i *= 1/A_ii.
   const a0 = lean ? vecs(g, nv) : acc[0]!;
   c.get(bi).i32(2).shl().set(i);
   c.get(rem).set(rl);
@@ -521,7 +524,7 @@ function upperN({ g, v, nv, d8, ldMul, ld4, nb, rem, xc, panels }: Ctx): void {
     c.get(xOff).get(ld4).sub().set(xOff);
     g.bump(bi, 1, true);
   });
-  // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i /= A_ii.
+  // Tail rows i = rem-1 … 0: X_i -= A_ik X_k for k > i (ascending, zeros skipped), then X_i *= 1/A_ii.
   const a0 = lean ? vecs(g, nv) : acc[0]!;
   c.get(rem).i32(1).sub().tee(t).get(d8).i32(g.es).add().mul().get(P.aP).add().set(pd); // &A[i, i]
   c.get(t).get(P.ld).mul().set(xOff);
@@ -614,7 +617,7 @@ function lowerT(ctx: Ctx): void {
     c.get(xOff).get(ld4).sub().set(xOff);
     c.get(j).i32(4).sub().set(j);
   });
-  // Tail rows i = rem-1 … 0: X_i /= L_ii, then X_k -= L_ik X_i for k < i (zeros skipped).
+  // Tail rows i = rem-1 … 0: X_i *= 1/L_ii, then X_k -= L_ik X_i for k < i (zeros skipped).
   c.get(rem).i32(1).sub().tee(i).get(d8).mul().get(P.aP).add().set(aTop); // &A[i, 0]
   c.get(i).get(P.ld).mul().set(xOff);
   c.get(rem).set(rl);
@@ -671,7 +674,7 @@ function upperT(ctx: Ctx): void {
     g.bump(xOff, ld4);
     g.bump(i, 4, true);
   });
-  // Tail rows i = 4nb … d-1: X_i /= U_ii, then X_k -= U_ik X_i for k > i (zeros skipped).
+  // Tail rows i = 4nb … d-1: X_i *= 1/U_ii, then X_k -= U_ik X_i for k > i (zeros skipped).
   c.get(rem).set(rl);
   g.repeat(rl, () => {
     panels(() => {
