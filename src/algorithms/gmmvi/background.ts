@@ -23,9 +23,9 @@
 import type { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
 import { tidy } from '../../memory.js';
-import { add, div, log, logaddexp } from '../../autodiff/ops/elementwise.js';
+import { add, div, log } from '../../autodiff/ops/elementwise.js';
 import { logsumexp, sum } from '../../autodiff/ops/reduce.js';
-import { expandDims, slice } from '../../autodiff/ops/shape.js';
+import { concat, expandDims, slice } from '../../autodiff/ops/shape.js';
 import { take } from '../../autodiff/ops/indexing.js';
 import { tensor, zeros } from '../../autodiff/ops/creation.js';
 import { fmtShape } from '../../shape.js';
@@ -39,24 +39,13 @@ const BLOCK_BUDGET = 1 << 21;
 /** Components per block for N samples in d dimensions: as many as keep a block near 2M numbers. */
 const blockFor = (n: number, d: number) => Math.max(1, Math.floor(BLOCK_BUDGET / Math.max(1, n * d)));
 
-/**
- * log Σ_j exp(logW_j + c_jn) [N] from component log densities given a block [b, N] at a time,
- * combined by logaddexp: the one reduction both the direct and the remembered paths run.
- */
-function weightedLogSum(logW: Tensor, j: number, block: number, componentsOf: (start: number, b: number) => Tensor): Tensor {
-  let acc: Tensor | null = null;
-  for (let start = 0; start < j; start += block) {
-    const b = Math.min(block, j - start);
-    const lp = logsumexp(add(componentsOf(start, b), expandDims(slice(logW, [start], [b]), -1)), { axis: 0 });
-    acc = acc === null ? lp : logaddexp(acc, lp);
-  }
-  return acc!;
-}
+/** log Σ_j exp(logW_j + c_jn) [N] for component log densities c [J, N]: the one reduction both the direct and the remembered paths run. */
+const weightedLogSum = (logW: Tensor, table: Tensor): Tensor => logsumexp(add(table, expandDims(logW, -1)), { axis: 0 });
 
 /**
  * log Σ_j w_j N(x; μ_j, L_j L_jᵀ) [N] for weights [J] (need not sum to 1; zero weights drop out),
- * evaluated a block of components at a time and combined by logaddexp, so memory stays
- * O(block · N · d) whatever J is (gmmvi's `evaluate_background`, which goes one at a time).
+ * evaluated a block of components at a time, so memory stays O(J · N + block · N · d) (gmmvi's
+ * `evaluate_background` goes one component at a time).
  * `opts.blockSize` sets the components per block (default: as many as keep a block near 2M numbers).
  */
 export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor, opts?: { blockSize?: number }): Tensor {
@@ -71,9 +60,13 @@ export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor
   const block = opts?.blockSize ?? blockFor(samples.shape[0]!, d);
   return tidy(() => {
     const cut = (t: Tensor, start: number, b: number) => slice(t, [start, ...t.shape.slice(1).map(() => 0)], [b, ...t.shape.slice(1)]);
-    return weightedLogSum(log(weights), j, block, (start, b) =>
-      componentLogDensities({ logWeights: cut(weights, start, b), means: cut(means, start, b), chols: cut(chols, start, b), invChols: cut(invChols, start, b), diagonal }, samples),
-    );
+    // the [b, N, d] residuals a block at a time; the [J, N] table they give is small
+    const parts: Tensor[] = [];
+    for (let start = 0; start < j; start += block) {
+      const b = Math.min(block, j - start);
+      parts.push(componentLogDensities({ logWeights: cut(weights, start, b), means: cut(means, start, b), chols: cut(chols, start, b), invChols: cut(invChols, start, b), diagonal }, samples));
+    }
+    return weightedLogSum(log(weights), parts.length === 1 ? parts[0]! : concat(parts, 0));
   });
 }
 
@@ -151,7 +144,7 @@ export async function windowBackground(s: SampleDbState, start: number, samples:
     const table = tensor(values, { shape: [used.length, w], dtype: dt });
     const c = tensor(counts, { dtype: dt });
     const logW = log(div(c, sum(c)));
-    return weightedLogSum(logW, used.length, blockFor(w, s.dim), (st, b) => slice(table, [st, 0], [b, w]));
+    return weightedLogSum(logW, table);
   });
 }
 

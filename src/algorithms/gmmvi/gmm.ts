@@ -236,6 +236,16 @@ export function logDensityAndGrad(s: GmmState, x: Tensor): LogDensityAndGrad {
 }
 
 function logDensityAndGradOf(s: GmmState, x: Tensor): LogDensityAndGrad {
+  const { precisionResiduals: _, ...out } = logDensityGradAndPrecisionResiduals(s, x);
+  return out;
+}
+
+/**
+ * logDensityAndGrad's numbers and, on the way, the precision-weighted residuals Σ_o⁻¹(x − μ_o)
+ * [K, N, d] (row form), which the Stein estimator needs too: unblocked, unjitted (the caller's
+ * trace, if any, covers it).
+ */
+export function logDensityGradAndPrecisionResiduals(s: GmmState, x: Tensor): LogDensityAndGrad & { precisionResiduals: Tensor } {
   const d = numDimensions(s);
   const z = whiten(s, x); // [K, N, d]
   const comp = sub(mul(sum(square(z), { axis: -1 }), -0.5), expandDims(add(halfLogDets(s), 0.5 * d * LOG_2PI), -1));
@@ -245,7 +255,7 @@ function logDensityAndGradOf(s: GmmState, x: Tensor): LogDensityAndGrad {
   // Σ⁻¹(x − μ) = L⁻ᵀ z: row form z L⁻¹ (diagonal: z/σ)
   const prec = s.diagonal ? mul(z, expandDims(s.invChols, 1)) : matmul(z, s.invChols);
   const grads = neg(sum(mul(r, prec), { axis: 0 }));
-  return { logDensities, grads, componentLogDensities: comp };
+  return { logDensities, grads, componentLogDensities: comp, precisionResiduals: prec };
 }
 
 /** H(N(μ, LLᵀ)) = ½ d (log 2π + 1) + Σ log diag L for one factor [d, d] (or σ [d] when diagonal). */

@@ -24,7 +24,7 @@ import { matmul } from '../../autodiff/ops/matmul.js';
 import { arange, full } from '../../autodiff/ops/creation.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
 import { fmtShape } from '../../shape.js';
-import { jitPays, logDensityAndGrad, plainGmm, numComponents, numDimensions, type GmmState } from './gmm.js';
+import { jitPays, logDensityGradAndPrecisionResiduals, plainGmm, numComponents, numDimensions, type GmmState } from './gmm.js';
 import { jitStep } from '../../jit/step.js';
 import type { SampleSelection } from './sample-selector.js';
 
@@ -107,19 +107,15 @@ export function disposeSteinPrograms(): void {
 function steinOf(model: GmmState, x: Tensor, mapping: Tensor, bg: Tensor, targetGrads: Tensor, opts: SteinOptions & { temperature: number }): NgEstimate {
   const k = numComponents(model);
   const beta = opts.temperature;
-  const { grads: qGrad, componentLogDensities: comp } = logDensityAndGrad(model, x);
+  // p_oi = Σ_o⁻¹(x_i − μ_o) in row form [K, N, d], shared with ∇ log q
+  const { grads: qGrad, componentLogDensities: comp, precisionResiduals: p } = logDensityGradAndPrecisionResiduals(model, x);
   const g = sub(targetGrads, mul(qGrad, beta)); // [N, d]
   const W = expectationWeights(logImportanceWeights(comp, bg, mapping, k, opts), opts.useSelfNormalizedImportanceWeights, opts.onlyUseOwnSamples); // [K, N]
   const gHat = matmul(W, g); // [K, d]
   let H: Tensor;
   if (model.diagonal) {
-    // Σ⁻¹(x − μ) elementwise: (x − μ)/σ², [K, N, d]
-    const p = mul(sub(expandDims(x, 0), expandDims(model.means, 1)), expandDims(mul(model.invChols, model.invChols), 1));
     H = sum(mul(mul(p, expandDims(g, 0)), expandDims(W, -1)), { axis: 1 }); // [K, d]
   } else {
-    // Σ⁻¹(x − μ) in row form: z L⁻¹ with z = L⁻¹(x − μ), [K, N, d]
-    const z = sub(matmul(expandDims(x, 0), mT(model.invChols)), mT(matmul(model.invChols, expandDims(model.means, -1))));
-    const p = matmul(z, model.invChols);
     const raw = matmul(mT(mul(p, expandDims(W, -1))), expandDims(g, 0)); // Σ_i w_i p_i g_iᵀ, [K, d, d]
     H = mul(add(raw, mT(raw)), 0.5);
   }
