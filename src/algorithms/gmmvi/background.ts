@@ -11,8 +11,9 @@
  * of component log densities (a host array: nothing for the caller to free), and a later window
  * computes only the pairs the table lacks: new rows under every Gaussian, old rows under new
  * Gaussians. A table entry is the number a full evaluation computes (a component log density does
- * not depend on which other rows or Gaussians share the call), and the weighted sum runs over the
- * same blocks in the same order, so the result is the same bit for bit.
+ * not depend on which other rows or Gaussians share the call), and both paths sum a table the same
+ * way, so the result is the same bit for bit. Windows too large for a table (TABLE_BUDGET) take the
+ * direct, blockwise path and keep none.
  *
  * A table is valid for its state and for every state that only appends to it (rows and Gaussian
  * indices are kept): `inheritWindowTable` passes it on. Halving renumbers both and a replaced
@@ -23,7 +24,7 @@
 import type { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
 import { tidy } from '../../memory.js';
-import { add, div, log } from '../../autodiff/ops/elementwise.js';
+import { add, div, log, logaddexp } from '../../autodiff/ops/elementwise.js';
 import { logsumexp, sum } from '../../autodiff/ops/reduce.js';
 import { concat, expandDims, slice } from '../../autodiff/ops/shape.js';
 import { take } from '../../autodiff/ops/indexing.js';
@@ -39,13 +40,26 @@ const BLOCK_BUDGET = 1 << 21;
 /** Components per block for N samples in d dimensions: as many as keep a block near 2M numbers. */
 const blockFor = (n: number, d: number) => Math.max(1, Math.floor(BLOCK_BUDGET / Math.max(1, n * d)));
 
-/** log Σ_j exp(logW_j + c_jn) [N] for component log densities c [J, N]: the one reduction both the direct and the remembered paths run. */
+/**
+ * Past this many component log densities (64 MB in float64) a window keeps no table and the sum
+ * runs blockwise: PlanarRobot4's 300 components reuse 60000 samples drawn by thousands of Gaussians.
+ */
+let TABLE_BUDGET = 1 << 23;
+
+/** @internal Sets the table budget (tests reach the blockwise path with small problems); returns the old one. */
+export function setTableBudget(n: number): number {
+  const old = TABLE_BUDGET;
+  TABLE_BUDGET = n;
+  return old;
+}
+
+/** log Σ_j exp(logW_j + c_jn) [N] for component log densities c [J, N]: the reduction of a table (both paths run it below TABLE_BUDGET). */
 const weightedLogSum = (logW: Tensor, table: Tensor): Tensor => logsumexp(add(table, expandDims(logW, -1)), { axis: 0 });
 
 /**
  * log Σ_j w_j N(x; μ_j, L_j L_jᵀ) [N] for weights [J] (need not sum to 1; zero weights drop out),
- * evaluated a block of components at a time, so memory stays O(J · N + block · N · d) (gmmvi's
- * `evaluate_background` goes one component at a time).
+ * evaluated a block of components at a time, so memory stays O(min(J · N, TABLE_BUDGET) + block · N · d)
+ * (gmmvi's `evaluate_background` goes one component at a time).
  * `opts.blockSize` sets the components per block (default: as many as keep a block near 2M numbers).
  */
 export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor, opts?: { blockSize?: number }): Tensor {
@@ -60,13 +74,24 @@ export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor
   const block = opts?.blockSize ?? blockFor(samples.shape[0]!, d);
   return tidy(() => {
     const cut = (t: Tensor, start: number, b: number) => slice(t, [start, ...t.shape.slice(1).map(() => 0)], [b, ...t.shape.slice(1)]);
-    // the [b, N, d] residuals a block at a time; the [J, N] table they give is small
-    const parts: Tensor[] = [];
+    const logW = log(weights);
+    const densitiesOf = (start: number, b: number) =>
+      componentLogDensities({ logWeights: cut(weights, start, b), means: cut(means, start, b), chols: cut(chols, start, b), invChols: cut(invChols, start, b), diagonal }, samples);
+    const n = samples.shape[0]!;
+    if (j * n <= TABLE_BUDGET) {
+      // the [b, N, d] residuals a block at a time, then one sum over the [J, N] table they give
+      const parts: Tensor[] = [];
+      for (let start = 0; start < j; start += block) parts.push(densitiesOf(start, Math.min(block, j - start)));
+      return weightedLogSum(logW, parts.length === 1 ? parts[0]! : concat(parts, 0));
+    }
+    // too many for a table: each block's sum, combined by logaddexp
+    let acc: Tensor | null = null;
     for (let start = 0; start < j; start += block) {
       const b = Math.min(block, j - start);
-      parts.push(componentLogDensities({ logWeights: cut(weights, start, b), means: cut(means, start, b), chols: cut(chols, start, b), invChols: cut(invChols, start, b), diagonal }, samples));
+      const lp = logsumexp(add(densitiesOf(start, b), expandDims(cut(logW, start, b), -1)), { axis: 0 });
+      acc = acc === null ? lp : logaddexp(acc, lp);
     }
-    return weightedLogSum(log(weights), parts.length === 1 ? parts[0]! : concat(parts, 0));
+    return acc!;
   });
 }
 
@@ -108,13 +133,23 @@ async function read(t: Tensor): Promise<TypedArray> {
 export async function windowBackground(s: SampleDbState, start: number, samples: Tensor, used: readonly number[], counts: readonly number[]): Promise<Tensor> {
   const m = s.samples.shape[0]!;
   const w = m - start;
+  const dt = s.samples.dtype;
+  if (used.length * w > TABLE_BUDGET) {
+    tables.delete(s);
+    const idx = tensor(Int32Array.from(used), { dtype: 'int32' });
+    const logPdfs = tidy(() => {
+      const c = tensor(counts, { dtype: dt });
+      return evaluateBackground(div(c, sum(c)), take(s.means, idx, 0), take(s.chols, idx, 0), take(s.invChols, idx, 0), samples);
+    });
+    idx.dispose();
+    return logPdfs;
+  }
   const prev = tables.get(s);
   const usable = prev !== undefined && prev.rowStart <= start && start < prev.rowEnd && prev.rowEnd <= m;
   const rowsKnown = usable ? prev.rowEnd - start : 0; // the window's first rowsKnown rows are in the table
   const known: number[] = []; // positions in `used` of Gaussians the table has
   const unknown: number[] = [];
   used.forEach((g, p) => (usable && prev.rowOf.has(g) ? known : unknown).push(p));
-  const dt = s.samples.dtype;
   const part = (positions: number[]): GmmState => {
     const idx = tensor(Int32Array.from(positions, (p) => used[p]!), { dtype: 'int32' });
     // componentLogDensities reads no weights; zeros stand in, shaped as a block's would be

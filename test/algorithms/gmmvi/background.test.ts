@@ -10,7 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
 import { assertClose, backendsUnderTest, read, registerAll, type BackendCase } from '../../backend-harness.js';
-import { windowPairsComputed } from '../../../src/algorithms/gmmvi/background.js';
+import { setTableBudget, windowPairsComputed } from '../../../src/algorithms/gmmvi/background.js';
 
 const backends = await backendsUnderTest('gmmvi/background');
 const g = bt.gmmvi;
@@ -93,6 +93,28 @@ registerAll(backends, 'windows moving forward, growing back, whole, after halvin
   await check(B, states[6]!, 2400, 'the newer state after the branch');
   for (const s of [...states, branch]) g.disposeReplaced(s, []);
   kb.dispose();
+  key.dispose();
+});
+
+registerAll(backends, 'past the table budget: no table, the blockwise sum, and the same mixture to rounding', async (B) => {
+  const key = bt.random.key(8);
+  let db = g.createSampleDb(d, false, true, null, B.dtype);
+  for (let it = 0; it < 5; it++) db = await add(B, db, bt.random.foldIn(key, it), 10, 400, 0.3 * it);
+  const wide = await g.getNewestSamples(db, 1600); // J·w = 50·1600, within the budget: the table
+  const old = setTableBudget(1000);
+  try {
+    const before = windowPairsComputed();
+    const narrow = await g.getNewestSamples(db, 1600);
+    assert.is(windowPairsComputed(), before, 'no table kept or used past the budget');
+    await check(B, db, 1600, 'blockwise, past the budget');
+    // the blockwise (logaddexp) and the table (one logsumexp) sums agree to rounding
+    await assertClose(await read(narrow.logPdfs), await read(wide.logPdfs), B.name === 'cpu' ? 1e-13 : 1e-5, B.name === 'cpu' ? 1e-12 : 1e-5, 'blockwise vs table sum');
+    g.disposeReplaced(narrow, db);
+  } finally {
+    setTableBudget(old);
+  }
+  g.disposeReplaced(wide, db);
+  g.disposeReplaced(db, []);
   key.dispose();
 });
 
