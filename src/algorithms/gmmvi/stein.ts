@@ -116,8 +116,9 @@ function steinOf(model: GmmState, x: Tensor, mapping: Tensor, bg: Tensor, target
   if (model.diagonal) {
     H = sum(mul(mul(p, expandDims(g, 0)), expandDims(W, -1)), { axis: 1 }); // [K, d]
   } else {
-    const raw = matmul(mT(mul(p, expandDims(W, -1))), expandDims(g, 0)); // Σ_i w_i p_i g_iᵀ, [K, d, d]
-    H = mul(add(raw, mT(raw)), 0.5);
+    // (Σ_i w_i p_i g_iᵀ)ᵀ = Σ_i g_i (w_i p_i)ᵀ: transposing the [N, d] gradients, not the [K, N, d] residuals
+    const rawT = matmul(expandDims(mT(g), 0), mul(p, expandDims(W, -1))); // [K, d, d]
+    H = mul(add(rawT, mT(rawT)), 0.5);
   }
   return { expectedHessianNeg: neg(H), expectedGradientNeg: neg(gHat) };
 }

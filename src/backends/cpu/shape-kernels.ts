@@ -23,13 +23,32 @@ function copyInto(dst: ndarray.NdArray, src: ndarray.NdArray): void {
 
 export function transpose(x: TypedArray, shape: readonly number[], perm: readonly number[], out: TypedArray): void {
   const outShape = perm.map((p) => shape[p]!);
-  if (shape.length === 2 && perm[0] === 1) {
-    // the common 2-D case without the generic machinery
-    const [r, c] = shape as [number, number];
-    for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = x[i * c + j]!;
+  const nd = shape.length;
+  let lead = 0;
+  while (lead < nd && perm[lead] === lead) lead++;
+  if (lead === nd - 2 && perm[nd - 2] === nd - 1) {
+    // swapping the last two axes (mT, a matrix transpose): tiled loops instead of the generic
+    // machinery, which costs ≈20 ns an element on [K, N, d] residuals
+    let batch = 1;
+    for (let i = 0; i < lead; i++) batch *= shape[i]!;
+    const r = shape[nd - 2]!, c = shape[nd - 1]!;
+    for (let b = 0; b < batch; b++) transpose2d(x, b * r * c, r, c, out);
     return;
   }
   copyInto(view(out, outShape), view(x, shape).transpose(...perm));
+}
+
+const TILE = 16;
+
+/** out[o + j·r + i] = x[o + i·c + j] for the r × c matrix at offset o, a TILE × TILE block at a time. */
+function transpose2d(x: TypedArray, o: number, r: number, c: number, out: TypedArray): void {
+  for (let i0 = 0; i0 < r; i0 += TILE) {
+    const i1 = Math.min(r, i0 + TILE);
+    for (let j0 = 0; j0 < c; j0 += TILE) {
+      const j1 = Math.min(c, j0 + TILE);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[o + j * r + i] = x[o + i * c + j]!;
+    }
+  }
 }
 
 export function broadcastTo(x: TypedArray, shape: readonly number[], outShape: readonly number[], out: TypedArray): void {
