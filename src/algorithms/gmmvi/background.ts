@@ -11,9 +11,9 @@
  * of component log densities (a host array: nothing for the caller to free), and a later window
  * computes only the pairs the table lacks: new rows under every Gaussian, old rows under new
  * Gaussians. A table entry is the number a full evaluation computes (a component log density does
- * not depend on which other rows or Gaussians share the call), and both paths sum a table the same
- * way, so the result is the same bit for bit. Windows too large for a table (TABLE_BUDGET) take the
- * direct, blockwise path and keep none.
+ * not depend on which other rows or Gaussians share the call), and the sum over the Gaussians is
+ * the same reduction either way, so the result is the same bit for bit. A window too large for a
+ * table (TABLE_BUDGET) is evaluated directly, a block of rows at a time, and keeps none.
  *
  * A table is valid for its state and for every state that only appends to it (rows and Gaussian
  * indices are kept): `inheritWindowTable` passes it on. Halving renumbers both and a replaced
@@ -24,7 +24,7 @@
 import type { Tensor } from '../../tensor.js';
 import { ConfigError, ShapeError } from '../../errors.js';
 import { tidy } from '../../memory.js';
-import { add, div, log, logaddexp } from '../../autodiff/ops/elementwise.js';
+import { add, div, log } from '../../autodiff/ops/elementwise.js';
 import { logsumexp, sum } from '../../autodiff/ops/reduce.js';
 import { concat, expandDims, slice } from '../../autodiff/ops/shape.js';
 import { take } from '../../autodiff/ops/indexing.js';
@@ -34,33 +34,34 @@ import type { TypedArray } from '../../dtype.js';
 import { componentLogDensities, type GmmState } from './gmm.js';
 import type { SampleDbState } from './sample-db.js';
 
-/** Component tensors per block of the memory-light evaluation (bounds the [B, N, d] block). */
+/** Residual numbers (J · rows · d) per block of the memory-light evaluation. */
 const BLOCK_BUDGET = 1 << 21;
 
-/** Components per block for N samples in d dimensions: as many as keep a block near 2M numbers. */
-const blockFor = (n: number, d: number) => Math.max(1, Math.floor(BLOCK_BUDGET / Math.max(1, n * d)));
-
 /**
- * Past this many component log densities (64 MB in float64) a window keeps no table and the sum
- * runs blockwise: PlanarRobot4's 300 components reuse 60000 samples drawn by thousands of Gaussians.
+ * Past this many component log densities (64 MB in float64) a window keeps no table:
+ * PlanarRobot4's 300 components reuse 60000 samples drawn by ≈900 Gaussians.
  */
 let TABLE_BUDGET = 1 << 23;
 
-/** @internal Sets the table budget (tests reach the blockwise path with small problems); returns the old one. */
+/** @internal Sets the table budget (tests reach the path without a table with small problems); returns the old one. */
 export function setTableBudget(n: number): number {
   const old = TABLE_BUDGET;
   TABLE_BUDGET = n;
   return old;
 }
 
-/** log Σ_j exp(logW_j + c_jn) [N] for component log densities c [J, N]: the reduction of a table (both paths run it below TABLE_BUDGET). */
+/**
+ * log Σ_j exp(logW_j + c_jn) for component log densities c [J, N]: one logsumexp over all J, which
+ * treats each column alone (a reduction over axis 0 accumulates each column in j order), so a
+ * block of columns gives the same numbers as the whole table.
+ */
 const weightedLogSum = (logW: Tensor, table: Tensor): Tensor => logsumexp(add(table, expandDims(logW, -1)), { axis: 0 });
 
 /**
  * log Σ_j w_j N(x; μ_j, L_j L_jᵀ) [N] for weights [J] (need not sum to 1; zero weights drop out),
- * evaluated a block of components at a time, so memory stays O(min(J · N, TABLE_BUDGET) + block · N · d)
- * (gmmvi's `evaluate_background` goes one component at a time).
- * `opts.blockSize` sets the components per block (default: as many as keep a block near 2M numbers).
+ * evaluated a block of samples at a time under all J components, so memory stays
+ * O(J · rows · d) with rows · J · d near 2M (gmmvi's `evaluate_background` goes one component at a
+ * time). `opts.blockSize` sets the samples per block.
  */
 export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor, invChols: Tensor, samples: Tensor, opts?: { blockSize?: number }): Tensor {
   const op = 'gmmvi.SampleDB.evaluateBackground';
@@ -71,27 +72,18 @@ export function evaluateBackground(weights: Tensor, means: Tensor, chols: Tensor
   if (samples.ndim !== 2 || samples.shape[1] !== d) throw new ShapeError(`${op}: samples must be [N, ${d}], got ${fmtShape(samples.shape)}.`);
   if (j === 0) throw new ShapeError(`${op}: need at least one component.`);
   if (opts?.blockSize !== undefined && (!Number.isInteger(opts.blockSize) || opts.blockSize < 1)) throw new ConfigError(`${op}: blockSize must be a positive integer, got ${String(opts.blockSize)}.`);
-  const block = opts?.blockSize ?? blockFor(samples.shape[0]!, d);
+  const n = samples.shape[0]!;
+  const rows = opts?.blockSize ?? Math.max(1, Math.floor(BLOCK_BUDGET / (j * d)));
   return tidy(() => {
-    const cut = (t: Tensor, start: number, b: number) => slice(t, [start, ...t.shape.slice(1).map(() => 0)], [b, ...t.shape.slice(1)]);
     const logW = log(weights);
-    const densitiesOf = (start: number, b: number) =>
-      componentLogDensities({ logWeights: cut(weights, start, b), means: cut(means, start, b), chols: cut(chols, start, b), invChols: cut(invChols, start, b), diagonal }, samples);
-    const n = samples.shape[0]!;
-    if (j * n <= TABLE_BUDGET) {
-      // the [b, N, d] residuals a block at a time, then one sum over the [J, N] table they give
-      const parts: Tensor[] = [];
-      for (let start = 0; start < j; start += block) parts.push(densitiesOf(start, Math.min(block, j - start)));
-      return weightedLogSum(logW, parts.length === 1 ? parts[0]! : concat(parts, 0));
+    const gaussians: GmmState = { logWeights: logW, means, chols, invChols, diagonal };
+    if (n <= rows) return weightedLogSum(logW, componentLogDensities(gaussians, samples));
+    const parts: Tensor[] = [];
+    for (let start = 0; start < n; start += rows) {
+      const b = Math.min(rows, n - start);
+      parts.push(weightedLogSum(logW, componentLogDensities(gaussians, slice(samples, [start, 0], [b, d]))));
     }
-    // too many for a table: each block's sum, combined by logaddexp
-    let acc: Tensor | null = null;
-    for (let start = 0; start < j; start += block) {
-      const b = Math.min(block, j - start);
-      const lp = logsumexp(add(densitiesOf(start, b), expandDims(cut(logW, start, b), -1)), { axis: 0 });
-      acc = acc === null ? lp : logaddexp(acc, lp);
-    }
-    return acc!;
+    return concat(parts, 0);
   });
 }
 

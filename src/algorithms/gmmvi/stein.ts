@@ -19,12 +19,12 @@ import { ConfigError, ShapeError } from '../../errors.js';
 import { tidy } from '../../memory.js';
 import { add, cast, div, equal, exp, mul, neg, sub, where } from '../../autodiff/ops/elementwise.js';
 import { max, softmax, sum } from '../../autodiff/ops/reduce.js';
-import { expandDims, mT } from '../../autodiff/ops/shape.js';
+import { expandDims, mT, slice } from '../../autodiff/ops/shape.js';
 import { matmul } from '../../autodiff/ops/matmul.js';
 import { arange, full } from '../../autodiff/ops/creation.js';
 import { stopGradient } from '../../autodiff/ops/special.js';
 import { fmtShape } from '../../shape.js';
-import { jitPays, logDensityGradAndPrecisionResiduals, plainGmm, numComponents, numDimensions, type GmmState } from './gmm.js';
+import { componentLogDensities, jitPays, logDensityGradAndPrecisionResiduals, plainGmm, numComponents, numDimensions, type GmmState } from './gmm.js';
 import { jitStep } from '../../jit/step.js';
 import type { SampleSelection } from './sample-selector.js';
 
@@ -89,36 +89,90 @@ export function steinEstimate(model: GmmState, selection: Pick<SampleSelection, 
   for (const [name, t, shape] of [['mapping', mapping, [n]], ['logPdfs', bg, [n]], ['targetGrads', targetGrads, [n, d]]] as const) {
     if (t.ndim !== shape.length || t.shape.some((v, i) => v !== shape[i])) throw new ShapeError(`${op}: ${name} must be ${fmtShape(shape)} for ${n} samples, got ${fmtShape(t.shape)}.`);
   }
-  if (jitPays(k, n, d)) return steinJit(plainGmm(model), x, mapping, bg, targetGrads, { ...opts, temperature: beta });
-  return tidy(() => steinOf(model, x, mapping, bg, targetGrads, { ...opts, temperature: beta }));
+  const o = { ...opts, temperature: beta };
+  const rows = Math.max(1, Math.floor(BLOCK_ELEMENTS / (k * d)));
+  if (n <= rows) {
+    if (jitPays(k, n, d)) return steinJit(plainGmm(model), x, mapping, bg, targetGrads, o);
+    return tidy(() => steinOf(model, x, mapping, bg, targetGrads, o));
+  }
+  return steinInBlocks(model, x, mapping, bg, targetGrads, o, rows);
 }
 
 /**
- * Large windows run jitted (fused passes over the [K, N, d] residuals; see gmm.ts). The window's
- * size changes every iteration, so one program is kept (it holds its buffers) and each call traces.
+ * K·rows·d past which the estimate sums over blocks of rows: a window's [K, N, d] residuals would
+ * otherwise be held several times over (PlanarRobot4: 300 components × 30000 samples × 10
+ * dimensions is 720 MB a tensor), and equal-sized blocks replay one jitted program instead of
+ * tracing each window's size. The blocked path evaluates the component densities once more (the
+ * weights normalise over all N before any block is summed), and its sums round differently from
+ * one product over all N.
+ */
+let BLOCK_ELEMENTS = 1 << 23;
+
+/** @internal Sets the K·rows·d block size (tests reach the blocked path with small windows); returns the old one. */
+export function setSteinBlockElements(n: number): number {
+  const old = BLOCK_ELEMENTS;
+  BLOCK_ELEMENTS = n;
+  return old;
+}
+
+/**
+ * Large windows run jitted (fused passes over the [K, N, d] residuals; see gmm.ts): one program
+ * for a window that fits one block (its size changes every iteration, so each call traces), two
+ * for the blocks (full ones, and the last).
  */
 const steinJit = jitStep('gmmvi.steinEstimate', steinOf, undefined, { cacheSize: 1 });
+const steinBlockJit = jitStep('gmmvi.steinEstimate.block', steinSums, undefined, { cacheSize: 2 });
 
-/** Frees the jitted Stein estimate's program; later calls trace again. */
+/** Frees the jitted Stein estimate's programs; later calls trace again. */
 export function disposeSteinPrograms(): void {
   steinJit.dispose();
+  steinBlockJit.dispose();
+}
+
+/** Σ_i W_oi g_i [K, d] and Σ_i W_oi p_oi g_iᵀ as its transpose [K, d, d] (diagonal: Σ_i W_oi p_oi ⊙ g_i, [K, d]) over the rows x. */
+function steinSums(model: GmmState, x: Tensor, targetGrads: Tensor, W: Tensor, beta: number): { gSum: Tensor; hSum: Tensor } {
+  return sumsFrom(model.diagonal, logDensityGradAndPrecisionResiduals(model, x), targetGrads, W, beta);
+}
+
+/** The sums from ∇ log q and p_oi = Σ_o⁻¹(x_i − μ_o) in row form [K, N, d] (one pass gives both). */
+function sumsFrom(diagonal: boolean, q: { grads: Tensor; precisionResiduals: Tensor }, targetGrads: Tensor, W: Tensor, beta: number): { gSum: Tensor; hSum: Tensor } {
+  const p = q.precisionResiduals;
+  const g = sub(targetGrads, mul(q.grads, beta)); // [N, d]
+  const gSum = matmul(W, g); // [K, d]
+  // (Σ_i w_i p_i g_iᵀ)ᵀ = Σ_i g_i (w_i p_i)ᵀ: transposing the [N, d] gradients, not the [K, N, d] residuals
+  const hSum = diagonal ? sum(mul(mul(p, expandDims(g, 0)), expandDims(W, -1)), { axis: 1 }) : matmul(expandDims(mT(g), 0), mul(p, expandDims(W, -1)));
+  return { gSum, hSum };
+}
+
+/** −Ĥ and −ĝ from the sums (the full-covariance Hessian symmetrised). */
+function estimateFromSums(diagonal: boolean, gSum: Tensor, hSum: Tensor): NgEstimate {
+  const H = diagonal ? hSum : mul(add(hSum, mT(hSum)), 0.5);
+  return { expectedHessianNeg: neg(H), expectedGradientNeg: neg(gSum) };
 }
 
 function steinOf(model: GmmState, x: Tensor, mapping: Tensor, bg: Tensor, targetGrads: Tensor, opts: SteinOptions & { temperature: number }): NgEstimate {
-  const k = numComponents(model);
-  const beta = opts.temperature;
-  // p_oi = Σ_o⁻¹(x_i − μ_o) in row form [K, N, d], shared with ∇ log q
-  const { grads: qGrad, componentLogDensities: comp, precisionResiduals: p } = logDensityGradAndPrecisionResiduals(model, x);
-  const g = sub(targetGrads, mul(qGrad, beta)); // [N, d]
-  const W = expectationWeights(logImportanceWeights(comp, bg, mapping, k, opts), opts.useSelfNormalizedImportanceWeights, opts.onlyUseOwnSamples); // [K, N]
-  const gHat = matmul(W, g); // [K, d]
-  let H: Tensor;
-  if (model.diagonal) {
-    H = sum(mul(mul(p, expandDims(g, 0)), expandDims(W, -1)), { axis: 1 }); // [K, d]
-  } else {
-    // (Σ_i w_i p_i g_iᵀ)ᵀ = Σ_i g_i (w_i p_i)ᵀ: transposing the [N, d] gradients, not the [K, N, d] residuals
-    const rawT = matmul(expandDims(mT(g), 0), mul(p, expandDims(W, -1))); // [K, d, d]
-    H = mul(add(rawT, mT(rawT)), 0.5);
-  }
-  return { expectedHessianNeg: neg(H), expectedGradientNeg: neg(gHat) };
+  const q = logDensityGradAndPrecisionResiduals(model, x);
+  const W = expectationWeights(logImportanceWeights(q.componentLogDensities, bg, mapping, numComponents(model), opts), opts.useSelfNormalizedImportanceWeights, opts.onlyUseOwnSamples); // [K, N]
+  const { gSum, hSum } = sumsFrom(model.diagonal, q, targetGrads, W, opts.temperature);
+  return estimateFromSums(model.diagonal, gSum, hSum);
+}
+
+/** The weights over the whole window first ([K, N]: they normalise over all N), then the sums a block of rows at a time. */
+function steinInBlocks(model: GmmState, x: Tensor, mapping: Tensor, bg: Tensor, targetGrads: Tensor, opts: SteinOptions & { temperature: number }, rows: number): NgEstimate {
+  const [n, d] = x.shape as [number, number];
+  return tidy(() => {
+    const comp = componentLogDensities(model, x);
+    const W = expectationWeights(logImportanceWeights(comp, bg, mapping, numComponents(model), opts), opts.useSelfNormalizedImportanceWeights, opts.onlyUseOwnSamples);
+    const k = W.shape[0]!;
+    const plain = plainGmm(model);
+    let gSum: Tensor | null = null;
+    let hSum: Tensor | null = null;
+    for (let start = 0; start < n; start += rows) {
+      const b = Math.min(rows, n - start);
+      const part = steinBlockJit(plain, slice(x, [start, 0], [b, d]), slice(targetGrads, [start, 0], [b, d]), slice(W, [0, start], [k, b]), opts.temperature);
+      gSum = gSum === null ? part.gSum : add(gSum, part.gSum);
+      hSum = hSum === null ? part.hSum : add(hSum, part.hSum);
+    }
+    return estimateFromSums(model.diagonal, gSum!, hSum!);
+  });
 }

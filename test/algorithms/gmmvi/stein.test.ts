@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import * as bt from '../../../src/index.js';
 import { assertClose } from '../../helpers.js';
 import { gmmState, hostCov, randomHostGmm } from './fixtures.js';
+import { setSteinBlockElements } from '../../../src/algorithms/gmmvi/stein.js';
 
 const g = bt.gmmvi;
 const SNIS = { onlyUseOwnSamples: false, useSelfNormalizedImportanceWeights: true };
@@ -131,6 +132,32 @@ test('diagonal covariances: the diagonal of the full estimate on the same model;
     assert.equal([...a.expectedHessianNeg.shape], [2, d]);
     assertClose(a.expectedGradientNeg, b.expectedGradientNeg, 1e-10, 1e-12, 'gradient');
     assertClose(a.expectedHessianNeg, bt.diagonal(b.expectedHessianNeg), 1e-10, 1e-12, 'Hessian diagonal');
+  }
+});
+
+test('blocks of rows (a large window) give the one-pass estimate to rounding: full and diagonal, SNIS, standard IS and own samples', () => {
+  const K = 5, d = 4, n = 900;
+  for (const diagonal of [false, true]) {
+    const model = gmmState(randomHostGmm(K, d, diagonal ? 41 : 42, { diagonal }));
+    bt.tidy(() => {
+      const x = bt.mul(bt.random.normal(bt.random.key(7), [n, d]), 2);
+      const mapping = bt.tensor(Int32Array.from({ length: n }, (_, i) => (i * 7) % K), { dtype: 'int32' });
+      const sel = { samples: x, mapping, logPdfs: bt.add(g.logDensity(model, x), bt.mul(bt.random.uniform(bt.random.key(8), [n]), 0.3)), targetGrads: bt.neg(bt.mul(x, 0.7)) };
+      for (const opts of [SNIS, { onlyUseOwnSamples: false, useSelfNormalizedImportanceWeights: false }, { onlyUseOwnSamples: true, useSelfNormalizedImportanceWeights: true, dbNumGaussians: K }]) {
+        const whole = g.steinEstimate(model, sel, opts);
+        const old = setSteinBlockElements(K * d * 128); // blocks of 128 rows, the last one 4
+        let blocked: bt.gmmvi.NgEstimate;
+        try {
+          blocked = g.steinEstimate(model, sel, opts);
+        } finally {
+          setSteinBlockElements(old);
+        }
+        const what = `${diagonal ? 'diagonal' : 'full'} ${JSON.stringify(opts)}`;
+        assertClose(blocked.expectedGradientNeg, whole.expectedGradientNeg, 1e-12, 1e-12, `${what}: gradient`);
+        assertClose(blocked.expectedHessianNeg, whole.expectedHessianNeg, 1e-12, 1e-12, `${what}: Hessian`);
+        assert.equal(blocked.expectedHessianNeg.shape, whole.expectedHessianNeg.shape);
+      }
+    });
   }
 });
 
