@@ -21,8 +21,11 @@ import { specialCpuKernels } from './special-kernels.js';
 
 const out1 = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocPooled(outs[0]!.dtype, sizeOfShape(outs[0]!.shape));
 
+/** an output the kernel writes in full: a pooled array without the zeroing pass */
+const outFull = (outs: { dtype: any; shape: readonly number[] }[]): TypedArray => allocPooled(outs[0]!.dtype, sizeOfShape(outs[0]!.shape), true);
+
 const elementwise = (op: ElementwiseOp): CpuKernel => (inputs, _p, outs) => {
-  const out = out1(outs);
+  const out = outFull(outs);
   const k = elementwiseKernel(op, inputs[0]!.dtype === 'int32', outs[0]!.dtype === 'float32');
   k(inputs.map((i) => i.data), inputs.map((i) => i.shape), out, outs[0]!.shape);
   return out;

@@ -6,7 +6,8 @@ import { isAppendStorage } from './growable.js';
  * Recycles freed CPU buffers. A training step frees the sizes it will allocate next step, and
  * reusing warm memory avoids both the page faults of fresh allocations and most garbage
  * collections: a fresh 43 MB array costs ≈140 ms to fill on a VM where a warm one costs ≈35.
- * Reused arrays are zeroed, so kernels see what `new` would give.
+ * Reused arrays are zeroed, so kernels see what `new` would give, unless the caller says it
+ * overwrites every element.
  *
  * Large requests are rounded up to a size class (four per octave, ≤ 25% slack) and handed out as a
  * view of the class's buffer, so that sizes which change a little every step (a GMMVI window's
@@ -35,14 +36,18 @@ function view(whole: TypedArray, length: number): TypedArray {
   return new C(whole.buffer, 0, length);
 }
 
-export function allocPooled(dtype: DType, length: number): TypedArray {
+/**
+ * An array of `length` elements, warm from the pool when one is free. Zeroed like `new` unless
+ * `overwritten` (the caller writes every element, so zeroing would be a wasted pass).
+ */
+export function allocPooled(dtype: DType, length: number, overwritten = false): TypedArray {
   if (length < MIN_POOLED_LENGTH) return allocArray(dtype, length);
   const cap = sizeClass(length);
   const a = free.get(keyOf(dtype, cap))?.pop() ?? (cap !== length ? free.get(keyOf(dtype, length))?.pop() : undefined);
   if (a) {
     pooledBytes -= a.byteLength;
     const out = a.length === length ? a : view(a, length);
-    out.fill(0);
+    if (!overwritten) out.fill(0);
     return out;
   }
   if (cap === length) return allocArray(dtype, length);
