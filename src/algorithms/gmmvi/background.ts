@@ -38,10 +38,11 @@ import type { SampleDbState } from './sample-db.js';
 const BLOCK_BUDGET = 1 << 21;
 
 /**
- * Past this many component log densities (64 MB in float64) a window keeps no table:
- * PlanarRobot4's 300 components reuse 60000 samples drawn by ≈900 Gaussians.
+ * Past this many component log densities (256 MB in float64) a window keeps no table: PlanarRobot4's
+ * 300 components reuse 60000 samples drawn by ≈900 Gaussians (54M). Breast cancer at K ≈ 45 needs
+ * ≈9M: below the budget a window costs its new pairs, above it every pair, a cliff in the run's speed.
  */
-let TABLE_BUDGET = 1 << 23;
+let TABLE_BUDGET = 1 << 25;
 
 /** @internal Sets the table budget (tests reach the path without a table with small problems); returns the old one. */
 export function setTableBudget(n: number): number {
