@@ -4,6 +4,7 @@ import { tanh } from './tanh.js';
 import { tanhF32 } from './tanh-f32.js';
 import { tanhF32Array } from './tanh-wasm.js';
 import { tanhF64Array } from './tanh-wasm64.js';
+import { expF64Array } from './exp-wasm64.js';
 import type { BinaryOp, ElementwiseOp, UnaryOp } from '../../autodiff/builtins.js';
 
 /** Expressions of the elementwise primitives, in the operands a0, a1, a2. */
@@ -83,9 +84,17 @@ const tanhF32Kernel: NaryKernel = (inputs, _shapes, out) => tanhF32Array(inputs[
 /** Float64 tanh: the Wasm routine over the array (the same values as UNARY.tanh, see tanh-wasm64.ts). */
 const tanhF64Kernel: NaryKernel = (inputs, _shapes, out) => tanhF64Array(inputs[0] as Float64Array, out as Float64Array);
 
+/** Float64 exp: the Wasm routine over the array (Math.exp's bits, see exp-wasm64.ts); other arrays: the loop. */
+const expLoop = naryKernel(1, UNARY.exp, helpers);
+const expF64Kernel: NaryKernel = (inputs, shapes, out, outShape) => {
+  if (inputs[0] instanceof Float64Array && out instanceof Float64Array) expF64Array(inputs[0], out);
+  else expLoop(inputs, shapes, out, outShape);
+};
+
 /** The kernel of `op`; `float32Out`: its output is a Float32Array (picks FLOAT32_OVERRIDES). */
 export function elementwiseKernel(op: ElementwiseOp, intInputs: boolean, float32Out = false): NaryKernel {
   if (op === 'tanh') return float32Out ? tanhF32Kernel : tanhF64Kernel;
+  if (op === 'exp' && !float32Out) return expF64Kernel;
   if (op === 'where') return naryKernel(3, TERNARY[op], helpers);
   if (op in UNARY) return naryKernel(1, (float32Out && FLOAT32_OVERRIDES[op as UnaryOp]) || UNARY[op as UnaryOp], helpers);
   const b = op as BinaryOp;

@@ -127,6 +127,7 @@ export class Code {
   /** i64x2.bitmask: bit i = sign bit of lane i. */
   i64x2Bitmask(): this { return this.simd(0xc4); }
   f64x2Floor(): this { return this.simd(0x75); }
+  f64x2Trunc(): this { return this.simd(0x7a); }
   f64x2Eq(): this { return this.simd(0x47); }
   f64x2Ge(): this { return this.simd(0x4c); }
   v128Or(): this { return this.simd(0x50); }
