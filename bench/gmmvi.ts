@@ -209,7 +209,7 @@ async function main() {
     '',
     `${meta.date}, Node ${meta.node}, ${meta.cores} cores, load average ${load.join(' / ')} (1/5/15 min) when it started.${quick ? ' QUICK RUN (2 warm-up, 4 timed iterations a case): rough numbers.' : ''}`,
     '',
-    'The machine was shared with six other jobs while this ran (2 cores): wall-time rates are far lower than on an idle machine and vary run to run; the process CPU time per iteration is the steadier number, and "per CPU second" is the rate one busy core would give (an estimate: it ignores waiting, and contention still inflates CPU time somewhat).',
+    'On a shared machine (see the load average above) wall-time rates fall and vary run to run; the process CPU time per iteration is the steadier number, and "per CPU second" is the rate one busy core would give (an estimate: it ignores waiting, and contention still inflates CPU time somewhat).',
     'SAMTRON with the module defaults (n_des 100 per component, ρ = 2, one initial component, components added every 30 iterations), through `bt.gmmvi.run` (display off, no metrics inside the window).',
     'The cost of an iteration grows with the number of components K and the database size, so the window (after the warm-up iterations) and K at its ends are given.',
     '',
