@@ -5,8 +5,8 @@ import { broadcastStrides } from '../../shape.js';
  * Elementwise kernels generated from an expression in the operands a0..a(n-1), one function per
  * expression and array types, so each kernel is a tight monomorphic loop V8 can optimise (a shared
  * loop calling an op closure would be megamorphic and several times slower; one loop for every
- * array type made the element loads polymorphic: exp over float64 ran at 14 ns an element instead
- * of 7).
+ * array type made the element loads polymorphic: a float64 add over [900, 6000] took ≈3.4 ns an
+ * element instead of ≈2.4, on a loaded machine).
  */
 export type NaryKernel = (inputs: TypedArray[], shapes: (readonly number[])[], out: TypedArray, outShape: readonly number[]) => void;
 
