@@ -11,7 +11,7 @@
  * The arrays go through the chunked driver of ./wasm-array-map.ts.
  */
 import { Code, I32, V128 } from './matmul/wasm-emit.js';
-import { wasmArrayMap } from './wasm-array-map.js';
+import { listLanesToRedo, wasmArrayMap } from './wasm-array-map.js';
 
 const INV_LN2 = 1.44269504088896338700e+00;
 const LN2_HI = 6.93147180369123816490e-01;
@@ -97,14 +97,7 @@ function kernelCode(): Code {
     c.get(q).get(y).v128Store(0);
     // lanes with |x| ≥ 708 or NaN (|x| < 708 false): listed, redone by Math.exp
     c.get(a).get(redoFrom).f64x2Lt().i64x2Bitmask().tee(m).i32(3).ne().if();
-    for (const lane of [0, 1]) {
-      c.get(m).i32(1 << lane).and().eqz().if();
-      c.get(list).get(cnt).i32(2).shl().add().get(idx);
-      if (lane) c.i32(1).add();
-      c.store(4, 0);
-      c.get(cnt).i32(1).add().set(cnt);
-      c.end();
-    }
+    listLanesToRedo(c, m, { list, cnt, idx });
     c.end();
     c.get(p).i32(16).add().set(p);
     c.get(q).i32(16).add().set(q);

@@ -12,7 +12,7 @@
  * The arrays go through the chunked driver of ./wasm-array-map.ts.
  */
 import { Code, I32, V128 } from './matmul/wasm-emit.js';
-import { wasmArrayMap } from './wasm-array-map.js';
+import { listLanesToRedo, wasmArrayMap } from './wasm-array-map.js';
 import { ERR, KMAX, TAB, tanhF32 } from './tanh-f32.js';
 
 
@@ -65,14 +65,7 @@ function kernelCode(): Code {
     c.get(xf).f32x4Abs().get(c95).f32x4Lt().v128And().i32x4Bitmask().i32(3).and().tee(m);
     c.i32(3).ne().if();
     {
-      for (const lane of [0, 1]) {
-        c.get(m).i32(1 << lane).and().eqz().if();
-        c.get(list).get(cnt).i32(2).shl().add().get(idx);
-        if (lane) c.i32(1).add();
-        c.store(4, 0);
-        c.get(cnt).i32(1).add().set(cnt);
-        c.end();
-      }
+      listLanesToRedo(c, m, { list, cnt, idx });
     }
     c.end();
     c.get(q).get(r).demoteZero().store64Lane(0, 0);

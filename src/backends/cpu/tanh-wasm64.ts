@@ -10,7 +10,7 @@
  * The arrays go through the chunked driver of ./wasm-array-map.ts.
  */
 import { Code, I32, V128 } from './matmul/wasm-emit.js';
-import { wasmArrayMap } from './wasm-array-map.js';
+import { listLanesToRedo, wasmArrayMap } from './wasm-array-map.js';
 import { INV_LN2, LN2_HI, LN2_LO, ROW, TAB, tanh } from './tanh.js';
 
 const DEG = ROW - 2;
@@ -66,14 +66,7 @@ function kernelCode(): Code {
       c.get(acc).get(t).get(small).v128Bitselect().set(acc);
       // NaN lanes (x ≠ x): bit i of m clear, redone in JS
       c.get(x).get(x).f64x2Eq().i64x2Bitmask().tee(m).i32(3).ne().if();
-      for (const lane of [0, 1]) {
-        c.get(m).i32(1 << lane).and().eqz().if();
-        c.get(list).get(cnt).i32(2).shl().add().get(idx);
-        if (lane) c.i32(1).add();
-        c.store(4, 0);
-        c.get(cnt).i32(1).add().set(cnt);
-        c.end();
-      }
+      listLanesToRedo(c, m, { list, cnt, idx });
       c.end();
     }
     c.end();

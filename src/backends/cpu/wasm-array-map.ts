@@ -13,6 +13,22 @@ import { Wasm } from './matmul/wasm-api.js';
 
 const CHUNK = 4096;
 
+/**
+ * Emits, inside a kernel's loop over pairs, the listing of the pair's lanes whose bit in the i32
+ * local `m` is clear: each such element's index (idx, idx + 1) goes to the redo list at `list`,
+ * and the count local `cnt` grows (the driver then redoes them with the scalar routine).
+ */
+export function listLanesToRedo(c: Code, m: number, l: { list: number; cnt: number; idx: number }): void {
+  for (const lane of [0, 1]) {
+    c.get(m).i32(1 << lane).and().eqz().if();
+    c.get(l.list).get(l.cnt).i32(2).shl().add().get(l.idx);
+    if (lane) c.i32(1).add();
+    c.store(4, 0);
+    c.get(l.cnt).i32(1).add().set(l.cnt);
+    c.end();
+  }
+}
+
 export interface WasmArrayMapSpec<A extends Float32Array | Float64Array> {
   /** the element type: Float32Array or Float64Array */
   View: { new (buffer: ArrayBufferLike): A; readonly BYTES_PER_ELEMENT: number };
