@@ -29,6 +29,12 @@ export function allocArray(dtype: DType, size: number): TypedArray {
   }
 }
 
+/** The first `length` elements of `a`'s buffer as a view of the same type (no copy). */
+export function prefixView(a: TypedArray, length: number): TypedArray {
+  const C = a.constructor as new (b: ArrayBufferLike, offset: number, length: number) => TypedArray;
+  return new C(a.buffer, 0, length);
+}
+
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof Float32Array) return 'float32';

@@ -1,4 +1,4 @@
-import { allocArray, type DType, type TypedArray } from '../../dtype.js';
+import { allocArray, prefixView, type DType, type TypedArray } from '../../dtype.js';
 
 /**
  * Amortised appends: a loop that grows an array step by step with `concat([all, new])` (GMMVI's
@@ -35,11 +35,6 @@ export function isInPlaceAppend(out: TypedArray): boolean {
   return appended.has(out);
 }
 
-function view(storage: TypedArray, length: number): TypedArray {
-  const C = storage.constructor as new (b: ArrayBufferLike, offset: number, length: number) => TypedArray;
-  return new C(storage.buffer, 0, length);
-}
-
 /** Records a plain concat's result, so that appending to it starts a chain. */
 export function notePlainConcat(out: TypedArray): void {
   if (out.byteLength >= MIN_BYTES) plainResults.add(out);
@@ -58,7 +53,7 @@ export function appendContiguous(parts: readonly TypedArray[], dtype: DType, tot
   let out: TypedArray;
   let offset: number;
   if (atEnd && base.buffer.byteLength / base.BYTES_PER_ELEMENT >= total) {
-    out = view(base, total);
+    out = prefixView(base, total);
     offset = base.length;
     rec.length = total;
     appended.add(out);
@@ -71,7 +66,7 @@ export function appendContiguous(parts: readonly TypedArray[], dtype: DType, tot
   if (!atEnd && !plainResults.has(base)) return null;
   // a chain starting, or one that has outrun its storage: new storage with room to grow
   const storage = allocArray(dtype, Math.ceil(total * GROWTH));
-  out = view(storage, total);
+  out = prefixView(storage, total);
   offset = 0;
   for (const p of parts) {
     out.set(p, offset);

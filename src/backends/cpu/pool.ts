@@ -1,4 +1,4 @@
-import { allocArray, type DType, type TypedArray } from '../../dtype.js';
+import { allocArray, prefixView, type DType, type TypedArray } from '../../dtype.js';
 import { recycleResident } from './wasm-resident.js';
 import { isAppendStorage } from './growable.js';
 
@@ -31,11 +31,6 @@ export function sizeClass(length: number): number {
   return Math.ceil(length / step) * step;
 }
 
-function view(whole: TypedArray, length: number): TypedArray {
-  const C = whole.constructor as new (b: ArrayBufferLike, offset: number, length: number) => TypedArray;
-  return new C(whole.buffer, 0, length);
-}
-
 /**
  * An array of `length` elements, warm from the pool when one is free. Zeroed like `new` unless
  * `overwritten` (the caller writes every element, so zeroing would be a wasted pass).
@@ -46,14 +41,14 @@ export function allocPooled(dtype: DType, length: number, overwritten = false): 
   const a = free.get(keyOf(dtype, cap))?.pop() ?? (cap !== length ? free.get(keyOf(dtype, length))?.pop() : undefined);
   if (a) {
     pooledBytes -= a.byteLength;
-    const out = a.length === length ? a : view(a, length);
+    const out = a.length === length ? a : prefixView(a, length);
     if (!overwritten) out.fill(0);
     return out;
   }
   if (cap === length) return allocArray(dtype, length);
   const whole = allocArray(dtype, cap);
   classBuffers.add(whole.buffer);
-  return view(whole, length);
+  return prefixView(whole, length);
 }
 
 export function recycle(a: TypedArray): void {
