@@ -30,11 +30,23 @@ interface Result {
   skipped: number;
   output: string;
   code: number | null;
+  seconds: number;
 }
+
+/**
+ * On Mesa's lavapipe (the software Vulkan of machines without a GPU) every new shader goes through
+ * LLVM's optimisation passes, and a test file runs most of its shaders once or a few times: with a
+ * cold shader cache, as on a fresh CI machine, compiling dominated the WebGPU bodies (one file:
+ * 41 s cold, 7 s warm). `nopt` skips those passes (cold: autodiff, flows, fusion and parity files
+ * 318 → 241 s). Results stay within WGSL's rules, which the tolerances are built on; GPU drivers
+ * ignore the variable, and a value set outside wins.
+ */
+const childEnv = { ...process.env, GALLIVM_PERF: process.env.GALLIVM_PERF ?? 'nopt' };
 
 function runFile(file: string): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const t0 = Date.now();
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -46,7 +58,7 @@ function runFile(file: string): Promise<Result> {
       const skipped = num('Skipped');
       let failed = total - passed;
       if (code !== 0 && failed === 0) failed = 1; // crashed before or outside uvu's summary
-      resolve({ file, passed, failed, skipped, output, code });
+      resolve({ file, passed, failed, skipped, output, code, seconds: (Date.now() - t0) / 1000 });
     });
   });
 }
@@ -61,7 +73,7 @@ const workers = Array.from({ length: Math.max(1, Math.min(2, availableParallelis
     const r = await runFile(f);
     results.push(r);
     const tag = r.failed ? 'FAIL' : 'ok  ';
-    console.log(`${tag} ${relative(root, f)}  (${r.passed} passed${r.skipped ? `, ${r.skipped} skipped` : ''}${r.failed ? `, ${r.failed} failed` : ''})`);
+    console.log(`${tag} ${relative(root, f)}  (${r.passed} passed${r.skipped ? `, ${r.skipped} skipped` : ''}${r.failed ? `, ${r.failed} failed` : ''}; ${r.seconds.toFixed(1)} s)`);
     if (r.failed) console.log(r.output.replace(/^/gm, '    '));
     else {
       // surface lines a test prints on purpose (loud skips, CPU-only bodies); the adapter once per run
@@ -81,6 +93,9 @@ await Promise.all(workers);
 const passed = results.reduce((s, r) => s + r.passed, 0);
 const failed = results.reduce((s, r) => s + r.failed, 0);
 const skipped = results.reduce((s, r) => s + r.skipped, 0);
+// the slowest files, so a rise in CI time points at its cause
+const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8);
+if (results.length > 8) console.log(`\nslowest: ${slowest.map((r) => `${relative(root, r.file)} ${r.seconds.toFixed(0)} s`).join(', ')}`);
 console.log(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 if (files.length === 0) console.log('no test files matched');
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

@@ -42,7 +42,7 @@ export { GMMVI, gmmviStep, initGmmviState, parseModules, constructInitialModel, 
 export { moreEstimate, type MoreOptions } from './more.js';
 export {
   LETTER_CONFIGS, CODENAME_LETTERS, allCodenames, experimentNames, getDefaultAlgorithmConfig, getDefaultExperimentConfig, getDefaultConfig,
-  updateConfig, type GmmviConfig,
+  getPaperSamtronConfig, updateConfig, type GmmviConfig,
 } from './config.js';
 export { init, update, run, evaluateMetrics, type GmmviRunState, type GmmviMetrics, type RunOptions, type RunResult } from './functional.js';
 export { gmmTarget, makeGmmTarget, type GmmTarget } from './targets/gmm-target.js';

@@ -51,6 +51,30 @@ test('updateConfig: nested objects merged key-wise, leaves and lists replaced, i
   assert.is(JSON.stringify(g.getDefaultConfig('SAMTRON', 'gmm20')), before, 'module defaults not aliased');
 });
 
+test("getPaperSamtronConfig: the paper's tuned SAMTRON settings over gmmvi's experiment config; every one parses", () => {
+  const bc = g.getPaperSamtronConfig('breast_cancer');
+  assert.equal(bc.sample_selector_config, { desired_samples_per_component: 250, ratio_reused_samples_to_desired: 0 });
+  const bcAdapt = bc.num_component_adapter_config as Record<string, unknown>;
+  assert.equal([bcAdapt.del_iters, bcAdapt.add_iters, bcAdapt.num_prior_samples, bcAdapt.max_components], [100, 25, 0, 1000]);
+  assert.is((bc.component_stepsize_adapter_config as Record<string, unknown>).initial_stepsize, 0.01);
+  assert.is((bc.component_stepsize_adapter_config as Record<string, unknown>).stepsize_inc_factor, 1.15, 'module keys the paper left alone are kept');
+  assert.is(bc.environment_name, 'breastCancer');
+  const robot = g.getPaperSamtronConfig('planar_robot_4');
+  assert.is((robot.model_initialization as Record<string, unknown>).num_initial_components, 100);
+  assert.equal((robot.model_initialization as Record<string, unknown>).initial_cov, (g.getDefaultExperimentConfig('planar_robot_4').model_initialization as Record<string, unknown>).initial_cov);
+  assert.is(robot.max_database_size, 2e6);
+  const wine = g.getPaperSamtronConfig('wine');
+  assert.is(wine.use_sample_database, false);
+  assert.equal(wine.ng_estimator_config, { only_use_own_samples: true, use_self_normalized_importance_weights: true });
+  const target: bt.gmmvi.LNPDF = { numDimensions: 2, logDensity: (x) => bt.sum(bt.square(x), { axis: -1 }).mul(-0.5) };
+  for (const exp of g.experimentNames()) {
+    const c = g.getPaperSamtronConfig(exp);
+    assert.is(c.ng_estimator_type, 'Stein', exp);
+    g.parseModules(c, target); // strict keys: a misspelt override would throw here
+  }
+  assert.throws(() => g.getPaperSamtronConfig('gmm30'), (e: unknown) => e instanceof bt.ConfigError && /no tuned SAMTRON run for 'gmm30'/.test((e as Error).message));
+});
+
 test('constructInitialModel: one component at prior_mean with initial_cov·I; K means from the prior; per-dimension lists', () => {
   const one = g.constructInitialModel(g.getDefaultExperimentConfig('gmm20'), 20, bt.random.key(0));
   assert.is(g.numComponents(one), 1);
