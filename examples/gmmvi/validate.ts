@@ -2,7 +2,9 @@
  * GMMVI known answers (issue 13, acceptance 3), run by hand — long: SAMTRON with gmmvi's
  * experiment configs, printing −ELBO, target evaluations and modes at each log point.
  *
- *   npx tsx examples/gmmvi/validate.ts [gmm20|breast_cancer|planar_robot_4|stm20 …] [--budget EVALS] [--iterations N] [--minutes M] [--untuned] [--gmmvi-bisection]
+ *   npx tsx examples/gmmvi/validate.ts [gmm20|breast_cancer|planar_robot_4|stm20 …] [--budget EVALS] [--iterations N] [--minutes M] [--log-every N] [--untuned] [--gmmvi-bisection]
+ *
+ * `--log-every` overrides the experiment's log interval (stm20 logs every 1000 iterations).
  *
  * SAMTRON runs with the paper's tuned settings for each environment (`getPaperSamtronConfig`,
  * §7.3 of the notes), as the paper's evaluation did; `--untuned` uses the module defaults of
@@ -62,8 +64,10 @@ for (const exp of todo) {
   console.log(`\n== SAMTRON on ${exp} (d = ${target.numDimensions}, up to ${budget.toExponential(1)} evaluations, ${untuned ? 'module defaults' : "the paper's tuned settings"}${args.includes('--gmmvi-bisection') ? ", gmmvi's trust-region bisection" : ''}) ==`);
   let state = g.init(config, target, bt.random.key(1));
   let firstHit: { evals: number; it: number } | undefined;
+  const logEvery = opt('--log-every', 0);
   const res = await g.run(state, target, {
     iterations, key: bt.random.key(2),
+    ...(logEvery > 0 ? { logMetricsInterval: logEvery } : {}),
     onProgress: (m) => {
       console.log(`it ${m.iteration}  −ELBO ${m.negElbo.toFixed(4)}  evals ${m.targetEvaluations}  K ${m.numComponents}  ${m.seconds.toFixed(0)} s`);
       if (!firstHit && m.negElbo <= goal.elbo) firstHit = { evals: m.targetEvaluations, it: m.iteration };

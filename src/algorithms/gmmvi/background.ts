@@ -112,11 +112,6 @@ export function inheritWindowTable(prev: SampleDbState, next: SampleDbState): vo
   if (t && next !== prev) tables.set(next, t);
 }
 
-async function read(t: Tensor): Promise<TypedArray> {
-  const b = t.concrete()._backend!;
-  return b.readSync ? t.dataSync() : await t.data();
-}
-
 /**
  * log q_bg of the database rows [start, M) (`samples`, already sliced) under the DB Gaussians `used`
  * (in the window's first-occurrence order) with weights `counts / Σ counts`: evaluateBackground's
@@ -152,8 +147,8 @@ export async function windowBackground(s: SampleDbState, start: number, samples:
   const freshKnown = known.length > 0 && rowsKnown < w ? tidy(() => componentLogDensities(part(known), slice(samples, [rowsKnown, 0], [w - rowsKnown, s.dim]))) : null;
   const freshUnknown = unknown.length > 0 ? tidy(() => componentLogDensities(part(unknown), samples)) : null;
   pairsComputed += (freshKnown ? known.length * (w - rowsKnown) : 0) + (freshUnknown ? unknown.length * w : 0);
-  const fk = freshKnown && (await read(freshKnown));
-  const fu = freshUnknown && (await read(freshUnknown));
+  const fk = freshKnown && (await freshKnown.data());
+  const fu = freshUnknown && (await freshUnknown.data());
   freshKnown?.dispose();
   freshUnknown?.dispose();
   const values = (dt === 'float32' ? new Float32Array(used.length * w) : new Float64Array(used.length * w)) as TypedArray;

@@ -56,8 +56,7 @@ export function checkAdaptiveConfig(op: string, c: Record<string, unknown>): Ada
 }
 
 async function readRows(t: Tensor): Promise<number[][]> {
-  const b = t.concrete()._backend!;
-  const v = Array.from(b.readSync ? t.dataSync() : await t.data(), Number);
+  const v = Array.from(await t.data(), Number);
   const cols = t.shape[1]!;
   return Array.from({ length: t.shape[0]! }, (_, i) => v.slice(i * cols, (i + 1) * cols));
 }
@@ -187,8 +186,7 @@ export async function addNewComponent(s: GmmWrapperState, sampleDb: SampleDbStat
 }
 
 async function readFloat(t: Tensor): Promise<number> {
-  const b = t.concrete()._backend!;
-  return Number((b.readSync ? t.dataSync() : await t.data())[0]);
+  return Number((await t.data())[0]);
 }
 
 /**

@@ -91,8 +91,7 @@ export interface GmmviMetrics {
 }
 
 async function readOne(t: Tensor): Promise<number> {
-  const b = t.concrete()._backend!;
-  return Number((b.readSync ? t.dataSync() : await t.data())[0]);
+  return Number((await t.data())[0]);
 }
 
 /**

@@ -222,8 +222,7 @@ export class GMMVI {
  */
 async function dropZeroDensity(sel: SampleSelection): Promise<SampleSelection> {
   const lp = sel.targetLnpdfs;
-  const b = lp.concrete()._backend!;
-  const v = b.readSync ? lp.dataSync() : await lp.data();
+  const v = await lp.data();
   const keep: number[] = [];
   for (let i = 0; i < v.length; i++) if (v[i] !== -Infinity) keep.push(i);
   if (keep.length === v.length) return sel;
@@ -239,8 +238,7 @@ async function dropZeroDensity(sel: SampleSelection): Promise<SampleSelection> {
 /** How many target values are NaN or +∞ (−∞, zero density, is allowed). */
 async function logicalOrCount(lnp: Tensor): Promise<number> {
   const c = tidy(() => sum(add(cast(isNan(lnp), 'int32'), cast(equal(lnp, Infinity), 'int32'))));
-  const b = c.concrete()._backend!;
-  const v = Number((b.readSync ? c.dataSync() : await c.data())[0]);
+  const v = Number((await c.data())[0]);
   c.dispose();
   return v;
 }

@@ -52,8 +52,7 @@ export interface NgUpdateInfo {
 const F32_MAX = 3.4028234663852886e38;
 
 async function readNumbers(t: Tensor): Promise<number[]> {
-  const b = t.concrete()._backend!;
-  return Array.from(b.readSync ? t.dataSync() : await t.data(), Number);
+  return Array.from(await t.data(), Number);
 }
 
 /** Precision Λ = L⁻ᵀL⁻¹ [K, d, d] (diagonal: 1/σ² [K, d]). */

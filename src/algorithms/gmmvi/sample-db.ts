@@ -112,8 +112,7 @@ export function sampleDbFromConfig(config: Record<string, unknown>, numDimension
 
 /** Rows of an int32 tensor on the host (sync on CPU, one await elsewhere). */
 async function readInts(t: Tensor): Promise<Int32Array> {
-  const b = t.concrete()._backend!;
-  return (b.readSync ? t.dataSync() : await t.data()) as Int32Array;
+  return (await t.data()) as Int32Array;
 }
 
 const M = (s: SampleDbState) => s.samples.shape[0]!;

@@ -72,8 +72,7 @@ export function effectiveSampleSizes(logQ: Tensor, bgLogPdfs: Tensor): Tensor {
 }
 
 async function readFloats(t: Tensor): Promise<number[]> {
-  const b = t.concrete()._backend!;
-  return Array.from(b.readSync ? t.dataSync() : await t.data(), Number);
+  return Array.from(await t.data(), Number);
 }
 
 /** How many fresh samples each component (M) or the mixture (P) gets, from the reused window. */

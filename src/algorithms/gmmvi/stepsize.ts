@@ -101,8 +101,7 @@ export function initWeightStepsize(config: StepsizeConfig): WeightStepsizeState 
 }
 
 async function readNumbers(t: Tensor): Promise<number[]> {
-  const b = t.concrete()._backend!;
-  return Array.from(b.readSync ? t.dataSync() : await t.data(), Number);
+  return Array.from(await t.data(), Number);
 }
 
 /**

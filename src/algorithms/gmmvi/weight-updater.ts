@@ -58,8 +58,7 @@ function normaliseClamped(logW: Tensor): Tensor {
 }
 
 async function readNumbers(t: Tensor): Promise<number[]> {
-  const b = t.concrete()._backend!;
-  return Array.from(b.readSync ? t.dataSync() : await t.data(), Number);
+  return Array.from(await t.data(), Number);
 }
 
 /** What the weight update did. */

@@ -129,8 +129,7 @@ async function readNumber(value: unknown, what: string, op: string): Promise<num
   const x = value instanceof Promise ? await value : value;
   if (typeof x === 'number') return x;
   if (!(x instanceof Tensor) || x.size !== 1) throw new ConfigError(`${op}: ${what} must be a number or a one-element tensor, got ${x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : typeof x}.`);
-  const b = x.concrete()._backend!;
-  return (b.readSync ? x.dataSync() : await x.data())[0]!;
+  return (await x.data())[0]!;
 }
 
 /** Runs `steps` steps of `options.step` from `init` (or from `options.resume`). */

@@ -35,8 +35,7 @@ export function evaluateDevice(model: Model, u: Tensor, counters: DeviceCounters
 /** The values of t on the host (a read-back: asynchronous where the backend reads that way). */
 export async function readBack(t: Tensor, counters: DeviceCounters): Promise<TypedArray> {
   counters.reads++;
-  const b = t.concrete()._backend!;
-  return b.readSync ? t.dataSync() : await t.data();
+  return t.data();
 }
 
 /** The error for a NaN or +∞ log L at unit-cube point `row`, naming the prior values there. */
@@ -44,8 +43,7 @@ export async function badPointError(model: Model, row: number[], v: number): Pro
   const named = tidy(() => model.transformOne(onModel(model, row, [row.length])));
   const parts: string[] = [];
   for (const [k, t] of Object.entries(named)) {
-    const b = t.concrete()._backend!;
-    parts.push(`${k} = [${Array.from(b.readSync ? t.dataSync() : await t.data()).join(', ')}]`);
+    parts.push(`${k} = [${Array.from(await t.data()).join(', ')}]`);
   }
   for (const t of Object.values(named)) t.dispose();
   return new NumericalError(`ns: logLikelihood returned ${v} at U = [${row.join(', ')}] (${parts.join(', ')}); it must be finite or −Infinity (zero likelihood).`);

@@ -224,7 +224,7 @@ export class NestedSampler {
   /** The host words of a key on any backend, and a CPU key tensor with them (kept: used after an await). */
   private async hostKey(op: string, key: Tensor): Promise<[Int32Array, Tensor]> {
     const k = checkKey(op, key);
-    const words = Int32Array.from(k.concrete()._backend!.readSync ? k.dataSync() : await k.data());
+    const words = Int32Array.from(await k.data());
     return [words, keep(withBackend('cpu', () => tensor(words, { shape: [2], dtype: 'int32' })))];
   }
 

@@ -31,8 +31,7 @@ export interface GmmTarget extends LNPDF {
 }
 
 async function rows(t: Tensor): Promise<number[][]> {
-  const b = t.concrete()._backend!;
-  const v = Array.from(b.readSync ? t.dataSync() : await t.data(), Number);
+  const v = Array.from(await t.data(), Number);
   const d = t.shape[1]!;
   return Array.from({ length: t.shape[0]! }, (_, i) => v.slice(i * d, (i + 1) * d));
 }
