@@ -2,7 +2,7 @@
  * GMMVI known answers (issue 13, acceptance 3), run by hand — long: SAMTRON with gmmvi's
  * experiment configs, printing −ELBO, target evaluations and modes at each log point.
  *
- *   npx tsx examples/gmmvi/validate.ts [gmm20|breast_cancer|planar_robot_4|stm20 …] [--budget EVALS] [--iterations N] [--minutes M] [--log-every N] [--untuned] [--gmmvi-bisection]
+ *   npx tsx examples/gmmvi/validate.ts [gmm20|breast_cancer|planar_robot_4|stm20 …] [--budget EVALS] [--iterations N] [--minutes M] [--log-every N] [--seed S] [--untuned] [--gmmvi-bisection]
  *
  * `--log-every` overrides the experiment's log interval (stm20 logs every 1000 iterations).
  *
@@ -61,12 +61,14 @@ for (const exp of todo) {
     if ('goals' in target) return `per goal ${JSON.stringify(g.planarRobotModes(target as bt.gmmvi.PlanarRobotTarget, s.model.model.means))}`;
     return '-';
   };
-  console.log(`\n== SAMTRON on ${exp} (d = ${target.numDimensions}, up to ${budget.toExponential(1)} evaluations, ${untuned ? 'module defaults' : "the paper's tuned settings"}${args.includes('--gmmvi-bisection') ? ", gmmvi's trust-region bisection" : ''}) ==`);
-  let state = g.init(config, target, bt.random.key(1));
+  // --seed S: the model's initial draw from key(S), the iterations' from key(S + 1); the target stays fixed
+  const seed = opt('--seed', 1);
+  console.log(`\n== SAMTRON on ${exp} (d = ${target.numDimensions}, up to ${budget.toExponential(1)} evaluations, ${untuned ? 'module defaults' : "the paper's tuned settings"}, seed ${seed}${args.includes('--gmmvi-bisection') ? ", gmmvi's trust-region bisection" : ''}) ==`);
+  let state = g.init(config, target, bt.random.key(seed));
   let firstHit: { evals: number; it: number } | undefined;
   const logEvery = opt('--log-every', 0);
   const res = await g.run(state, target, {
-    iterations, key: bt.random.key(2),
+    iterations, key: bt.random.key(seed + 1),
     ...(logEvery > 0 ? { logMetricsInterval: logEvery } : {}),
     onProgress: (m) => {
       console.log(`it ${m.iteration}  −ELBO ${m.negElbo.toFixed(4)}  evals ${m.targetEvaluations}  K ${m.numComponents}  ${m.seconds.toFixed(0)} s`);

@@ -199,19 +199,34 @@ function sampleBlocks<T>(s: GmmState, x: Tensor, one: (rows: Tensor) => T, join:
 /** log N(x_n; μ_o, Σ_o) for every component and sample: [K, N]. */
 export function componentLogDensities(s: GmmState, x: Tensor): Tensor {
   checkSamples('gmmvi.componentLogDensities', s, x);
-  return sampleBlocks(s, x, (rows) => (worthJit(s, rows) ? componentLogDensitiesJit(plainGmm(s), rows) : tidy(() => componentLogDensitiesOf(s, rows))), (parts) => concat(parts, 1));
+  return sampleBlocks(s, x, (rows) => componentBlock(s, rows), (parts) => concat(parts, 1));
 }
 
-/** log q(x) of the mixture [N] and the component log densities [K, N] (gmmvi's `log_densities_also_individual`). */
+/** One block's component log densities [K, rows], jitted when large enough. */
+const componentBlock = (s: GmmState, rows: Tensor): Tensor =>
+  worthJit(s, rows) ? componentLogDensitiesJit(plainGmm(s), rows) : tidy(() => componentLogDensitiesOf(s, rows));
+
+/** log q(x) [rows] from the component log densities [K, rows]: log Σ_o w_o N(x; μ_o, Σ_o). */
+const mixtureOf = (s: GmmState, comp: Tensor): Tensor => tidy(() => logsumexp(add(comp, expandDims(s.logWeights, -1)), { axis: 0 }));
+
+/**
+ * log q(x) of the mixture [N] and the component log densities [K, N] (gmmvi's
+ * `log_densities_also_individual`). The mixture is summed a block of samples at a time, while the
+ * block is in cache: over PlanarRobot4's add heuristic (100k samples, K ≈ 100) a pass over the
+ * whole [K, N] table cost more than computing it. Columns are independent: the same bits.
+ */
 export function logDensitiesAlsoIndividual(s: GmmState, x: Tensor): [Tensor, Tensor] {
-  const comp = componentLogDensities(s, x);
-  const ld = tidy(() => logsumexp(add(comp, expandDims(s.logWeights, -1)), { axis: 0 }));
-  return [ld, comp];
+  checkSamples('gmmvi.logDensitiesAlsoIndividual', s, x);
+  return sampleBlocks(s, x, (rows): [Tensor, Tensor] => {
+    const comp = componentBlock(s, rows);
+    return [mixtureOf(s, comp), comp];
+  }, (parts) => [concat(parts.map((p) => p[0]), 0), concat(parts.map((p) => p[1]), 1)]);
 }
 
-/** log q(x) of the mixture, [N]. */
+/** log q(x) of the mixture, [N], without keeping the [K, N] component table. */
 export function logDensity(s: GmmState, x: Tensor): Tensor {
-  return tidy(() => logDensitiesAlsoIndividual(s, x)[0]);
+  checkSamples('gmmvi.logDensity', s, x);
+  return sampleBlocks(s, x, (rows) => tidy(() => mixtureOf(s, componentBlock(s, rows))), (parts) => concat(parts, 0));
 }
 
 /** The mixture's log density [N], its x-gradient [N, d] and the component log densities [K, N]. */

@@ -58,7 +58,7 @@ for (const diagonal of [false, true]) {
   });
 }
 
-test('GMM: evaluations past 2M residual numbers go in sample blocks, with the same numbers as small chunks', () => {
+test('GMM: evaluations past 2M residual numbers go in sample blocks (the mixture summed per block), with the same numbers as small chunks', () => {
   const k = 64, d = 32, n = 2500; // rows per block: 2²¹ / (64·32) = 1024, so blocks of 1024, 1024, 452
   const h = randomHostGmm(k, d, 25);
   const s = gmmState(h);
@@ -70,6 +70,11 @@ test('GMM: evaluations past 2M residual numbers go in sample blocks, with the sa
     const small = chunks((p) => g.logDensityAndGrad(s, p));
     same(big.grads, bt.concat(small.map((r) => r.grads), 0), 'grads');
     same(big.logDensities, bt.concat(small.map((r) => r.logDensities), 0), 'logDensities');
+    // the mixture alone, summed block by block, and with its component table
+    same(g.logDensity(s, x), bt.concat(chunks((p) => g.logDensity(s, p)), 0), 'logDensity');
+    const [lq, comp] = g.logDensitiesAlsoIndividual(s, x);
+    same(lq, big.logDensities, 'logDensitiesAlsoIndividual = logDensityAndGrad');
+    same(comp, big.componentLogDensities, 'logDensitiesAlsoIndividual components');
     const xs = x.dataSync(), ld = big.logDensities.dataSync();
     for (const i of [0, 1023, 1024, 2499]) {
       const want = hostLogQ(h, Array.from(xs.subarray(i * d, (i + 1) * d), Number));
