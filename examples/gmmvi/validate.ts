@@ -25,9 +25,14 @@ import { loadBreastCancerRaw } from '../data/loader.js';
 
 const g = bt.gmmvi;
 const args = process.argv.slice(2);
-const opt = (name: string, def: number) => {
+/** A numeric option: a finite number ≥ min (an integer where asked), or a thrown error naming it. */
+const opt = (name: string, def: number, { min = 0, integer = false } = {}) => {
   const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : def;
+  if (i < 0) return def;
+  const v = Number(args[i + 1]);
+  if (!Number.isFinite(v) || v < min || (integer && !Number.isInteger(v)))
+    throw new Error(`${name} takes ${integer ? 'an integer' : 'a number'} ≥ ${min}; got ${args[i + 1] ?? 'nothing'}`);
+  return v;
 };
 const FLAGS = ['--gmmvi-bisection', '--untuned'];
 const names = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1]!.startsWith('--') && !FLAGS.includes(args[i - 1]!)));
@@ -41,6 +46,12 @@ const GOALS: Record<string, { elbo: number; modes?: number; maxEvals?: number; b
   stm20: { elbo: 0.5, modes: 8, budget: 4.4e6 },
 };
 
+const iterations = opt('--iterations', 1e6, { min: 1, integer: true });
+const minutes = opt('--minutes', 30);
+// --seed S: the model's initial draw from key(S), the iterations' from key(S + 1); the target stays fixed
+const seed = opt('--seed', 1, { integer: true });
+const logEvery = opt('--log-every', 0, { min: 1, integer: true });
+
 for (const exp of todo) {
   const goal = GOALS[exp];
   if (!goal) throw new Error(`unknown experiment ${exp} (known: ${Object.keys(GOALS).join(', ')})`);
@@ -51,9 +62,8 @@ for (const exp of todo) {
     : base;
   const raw = exp.startsWith('breast') ? loadBreastCancerRaw() : undefined;
   const target = g.targetFromConfig(config, bt.random.key(13), raw && { features: raw.x, labels: raw.y });
-  const iterations = opt('--iterations', 1e6);
-  const budget = opt('--budget', goal.budget);
-  const deadline = Date.now() + opt('--minutes', 30) * 60e3;
+  const budget = opt('--budget', goal.budget, { min: 1 });
+  const deadline = Date.now() + minutes * 60e3;
   const ctl = new AbortController();
   const modesOf = async (s: bt.gmmvi.GmmviRunState): Promise<string> => {
     const t = target as Partial<bt.gmmvi.GmmTarget>;
@@ -61,12 +71,9 @@ for (const exp of todo) {
     if ('goals' in target) return `per goal ${JSON.stringify(g.planarRobotModes(target as bt.gmmvi.PlanarRobotTarget, s.model.model.means))}`;
     return '-';
   };
-  // --seed S: the model's initial draw from key(S), the iterations' from key(S + 1); the target stays fixed
-  const seed = opt('--seed', 1);
   console.log(`\n== SAMTRON on ${exp} (d = ${target.numDimensions}, up to ${budget.toExponential(1)} evaluations, ${untuned ? 'module defaults' : "the paper's tuned settings"}, seed ${seed}${args.includes('--gmmvi-bisection') ? ", gmmvi's trust-region bisection" : ''}) ==`);
   let state = g.init(config, target, bt.random.key(seed));
   let firstHit: { evals: number; it: number } | undefined;
-  const logEvery = opt('--log-every', 0);
   const res = await g.run(state, target, {
     iterations, key: bt.random.key(seed + 1),
     ...(logEvery > 0 ? { logMetricsInterval: logEvery } : {}),

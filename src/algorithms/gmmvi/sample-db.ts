@@ -110,7 +110,7 @@ export function sampleDbFromConfig(config: Record<string, unknown>, numDimension
   return createSampleDb(numDimensions, (init as Record<string, unknown>).use_diagonal_covs as boolean, section(config, 'use_sample_database') as boolean, max === null ? null : Math.floor(max as number), dtype);
 }
 
-/** Rows of an int32 tensor on the host (sync on CPU, one await elsewhere). */
+/** Rows of an int32 tensor on the host. */
 async function readInts(t: Tensor): Promise<Int32Array> {
   return (await t.data()) as Int32Array;
 }

@@ -32,7 +32,7 @@ export function evaluateDevice(model: Model, u: Tensor, counters: DeviceCounters
   return l;
 }
 
-/** The values of t on the host (a read-back: asynchronous where the backend reads that way). */
+/** The values of t on the host: one read-back, counted. */
 export async function readBack(t: Tensor, counters: DeviceCounters): Promise<TypedArray> {
   counters.reads++;
   return t.data();
