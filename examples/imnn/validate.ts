@@ -3,7 +3,7 @@
  * Gaussian mean and variance: 10 points, θ_fid = (0, 1), analytic F = diag(10, 5), det F = 50;
  * network 3 × [Dense(128) + LeakyReLU] → 2, Adam 1e-3, λ = 10, ε = 0.1, nS = nD = 1000.
  * Slope: y = m·x + N(0, 1), x = linspace(0, 10, 100), m_fid = 4, F = Σx² = 3350.17.
- * Field (npx tsx examples/imnn/validate.ts field [N = 128] [iterations = 40] [nS = 100] [learning rate = 1e-2]):
+ * Field (npx tsx examples/imnn/validate.ts field [N = 128] [iterations = 150] [nS = 100] [learning rate = 3e-3]):
  * the 2-D Gaussian random field P(k) = A k^−B, θ_fid = (1, 0.5), SimulatorIMNN with the CNN of
  * field-model.ts (pyramid levels down to 8×8 blocks), Adam, head whitened on 200 fields;
  * det F on 500 fresh fields against grfFisher (the field's information, all N² − 1 modes) and
@@ -79,13 +79,13 @@ if (which === 'all' || which === 'slope') {
 }
 if (which === 'field') {
   const N = Number(process.argv[3] ?? 128);
-  const its = Number(process.argv[4] ?? 40);
+  const its = Number(process.argv[4] ?? 150);
   const nS = Number(process.argv[5] ?? 100);
   const field = bt.simulators.gaussianRandomField(N);
   const fsim = (k: bt.Tensor, θ: bt.Tensor) => field(k, θ);
   const θFid = bt.tensor([1, 0.5]);
   const model = fieldModel({ n: N, levels: Math.log2(N) - 3 });
-  const optimiser = bt.optim.adam({ learningRate: Number(process.argv[6] ?? 1e-2) });
+  const optimiser = bt.optim.adam({ learningRate: Number(process.argv[6] ?? 3e-3) });
   const t0 = performance.now();
   const probe = bt.vmap((k: bt.Tensor) => fsim(k, θFid))(bt.random.split(bt.random.key(99), 200)) as bt.Tensor;
   const w0 = whitenHead(model, model.init(bt.random.key(0)), probe, 98, 20);
