@@ -66,6 +66,9 @@ export class WebGPUBackend implements Backend {
   private errors: string[] = [];
   private disposed = false;
   private readonly finalizer: FinalizationRegistry<Storage>;
+  /** handles made since the last adoption, and those that outlived it (see `track`) */
+  private readonly young: Handle[] = [];
+  private readonly middle: Handle[] = [];
   /** Counters for tests and benchmarks. */
   readonly stats = { dispatches: 0, submits: 0, pipelines: 0, uploads: 0, reads: 0, bindGroups: 0, fusedOps: 0 };
   /**
@@ -119,7 +122,7 @@ export class WebGPUBackend implements Backend {
       device: this.device,
       pool: this.pool,
       zero: this.zero,
-      finalizer: this.finalizer,
+      track: (h) => self.track(h),
       stats: this.stats,
       get disposed() {
         return self.disposed;
@@ -167,8 +170,37 @@ export class WebGPUBackend implements Backend {
     const pooled = this.pool.acquire(bytes, forUpload);
     const s: Storage = { pooled, buffer: pooled.buffer, bytes, refs: 1 };
     const h: Handle = { s, buffer: pooled.buffer, bytes };
-    this.finalizer.register(h, s, s);
+    this.track(h);
     return h;
+  }
+
+  /**
+   * Puts a new handle under the garbage-collection safety net. Registering with a
+   * FinalizationRegistry costs more than the rest of an allocation, and most handles are released
+   * soon (a step's intermediates within its turn, its results in the next), so a handle is
+   * registered only once it has outlived two adoptions (at the end of each turn, and every 1024
+   * new handles in a long synchronous loop). Until then `young` or `middle` holds it, so it cannot
+   * be collected unseen.
+   */
+  private track(h: Handle): void {
+    if (this.young.push(h) === 1) this.scheduleFlush();
+    else if (this.young.length >= 1024) this.adoptYoung();
+  }
+
+  private adoptYoung(): void {
+    const middle = this.middle;
+    for (let i = 0; i < middle.length; i++) {
+      const h = middle[i]!;
+      const s = h.s;
+      if (s.refs > 0 && !s.tracked) {
+        s.tracked = true;
+        this.finalizer.register(h, s, s);
+      }
+    }
+    middle.length = 0;
+    const young = this.young;
+    for (let i = 0; i < young.length; i++) if (young[i]!.s.refs > 0) middle.push(young[i]!);
+    young.length = 0;
   }
 
   upload(values: TypedArray, dtype: DType): unknown {
@@ -211,7 +243,10 @@ export class WebGPUBackend implements Backend {
         s.freeGen = this.stats.submits; // stays cached
         return;
       }
-      this.finalizer.unregister(s);
+      if (s.tracked) {
+        s.tracked = false;
+        this.finalizer.unregister(s);
+      }
       // a lazy result nobody needs is never computed
       if (s.lazy) this.lazy.drop(s);
       if (s.pooled && !this.disposed) this.pool.release(s.pooled);
@@ -332,6 +367,7 @@ export class WebGPUBackend implements Backend {
     queueMicrotask(() => {
       this.flushScheduled = false;
       if (!this.disposed && !this.lostReason) {
+        this.adoptYoung();
         try {
           this.lazy.forceAll();
         } catch (e) {
@@ -393,6 +429,8 @@ export class WebGPUBackend implements Backend {
       /* device already gone */
     }
     this.disposed = true;
+    this.young.length = 0;
+    this.middle.length = 0;
     this.pool.destroyAll();
     this.staging.destroyAll();
     this.consts.destroy();

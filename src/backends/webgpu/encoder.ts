@@ -2,9 +2,10 @@
 import type { BindKind } from './kernels/common.js';
 import { alignUp4 } from './storage.js';
 
-/** A cached bind group and the ids of the buffers it binds (for invalidation). */
+/** A cached bind group: its layout code and the ids of the buffers it binds (its key, and for invalidation). */
 interface BgEntry {
-  readonly key: string;
+  readonly hash: number;
+  readonly layCode: number;
   readonly bg: GPUBindGroup;
   readonly ids: number[];
   used: number;
@@ -57,7 +58,11 @@ export class Encoder {
   /** ids of GPUBuffers (never reused), for bind group keys */
   private readonly bufIds = new WeakMap<GPUBuffer, number>();
   private nextBufId = 1;
-  private readonly bgCache = new Map<string, BgEntry>();
+  /** bind groups by a hash of (layout, buffer ids) (collisions chained) */
+  private readonly bgCache = new Map<number, BgEntry[]>();
+  private bgCount = 0;
+  /** the ids of a dispatch's buffers (reused: no array per dispatch) */
+  private readonly idScratch: number[] = [];
   /** bind group entries by the id of each buffer they bind */
   private readonly bgByBuffer = new Map<number, Set<BgEntry>>();
   private tick = 0;
@@ -87,7 +92,7 @@ export class Encoder {
 
   /** Cached bind groups. */
   get bindGroups(): number {
-    return this.bgCache.size;
+    return this.bgCount;
   }
 
   /** Shader sources with compiled pipelines kept. */
@@ -114,7 +119,7 @@ export class Encoder {
   private layout(kinds: BindKind[], hasMeta: boolean): Layout {
     const n = kinds.length;
     let code = (hasMeta ? 1 : 0) | (n << 1);
-    for (let i = 0; i < n; i++) if (kinds[i] === 'w') code += 2 ** (6 + i);
+    for (let i = 0; i < n; i++) if (kinds[i] === 'w') code += i < 24 ? 1 << (6 + i) : 2 ** (6 + i);
     let lay = this.layouts.get(code);
     if (!lay) {
       const entries: GPUBindGroupLayoutEntry[] = kinds.map((k, i) => ({
@@ -193,7 +198,12 @@ export class Encoder {
   }
 
   private dropBindGroup(e: BgEntry): void {
-    this.bgCache.delete(e.key);
+    const bucket = this.bgCache.get(e.hash);
+    const at = bucket ? bucket.indexOf(e) : -1;
+    if (at < 0) return;
+    bucket!.splice(at, 1);
+    if (bucket!.length === 0) this.bgCache.delete(e.hash);
+    this.bgCount--;
     for (const id of e.ids) {
       const set = this.bgByBuffer.get(id);
       if (set) {
@@ -205,7 +215,9 @@ export class Encoder {
 
   /** Evicts the least recently used quarter of the bind group cache. */
   private evictBindGroups(): void {
-    const all = [...this.bgCache.values()].sort((x, y) => x.used - y.used);
+    const all: BgEntry[] = [];
+    for (const b of this.bgCache.values()) for (const e of b) all.push(e);
+    all.sort((x, y) => x.used - y.used);
     const n = Math.max(1, all.length >> 2);
     for (let i = 0; i < n; i++) this.dropBindGroup(all[i]!);
   }
@@ -268,10 +280,28 @@ export class Encoder {
     const pipe = this.pipeline(code, lay);
     const me = meta ? this.metaBuffer(meta) : null;
     const nb = buffers.length;
-    let key = lay.code.toString(36);
-    for (let i = 0; i < nb; i++) key += ',' + this.bufId(buffers[i]!).toString(36);
-    if (me) key += ',' + me.id.toString(36);
-    let e = this.bgCache.get(key);
+    const ids = this.idScratch;
+    ids.length = 0;
+    let h = lay.code;
+    for (let i = 0; i < nb; i++) {
+      const id = this.bufId(buffers[i]!);
+      ids.push(id);
+      h = Math.imul(h ^ id, 0x9e3779b1) ^ (h >>> 15);
+    }
+    if (me) {
+      ids.push(me.id);
+      h = Math.imul(h ^ me.id, 0x9e3779b1) ^ (h >>> 15);
+    }
+    let e: BgEntry | undefined;
+    let bucket = this.bgCache.get(h);
+    if (bucket) {
+      outer: for (const c of bucket) {
+        if (c.layCode !== lay.code || c.ids.length !== ids.length) continue;
+        for (let i = 0; i < ids.length; i++) if (c.ids[i] !== ids[i]) continue outer;
+        e = c;
+        break;
+      }
+    }
     if (e) {
       e.used = ++this.tick;
     } else {
@@ -279,16 +309,16 @@ export class Encoder {
       if (me) entries.push({ binding: nb, resource: { buffer: me.buf } });
       const bg = this.device.createBindGroup({ layout: lay.bgl, entries });
       this.stats.bindGroups++;
-      const ids = buffers.map((b) => this.bufId(b));
-      if (me) ids.push(me.id);
-      e = { key, bg, ids, used: ++this.tick };
-      this.bgCache.set(key, e);
-      for (const id of ids) {
+      e = { hash: h, layCode: lay.code, bg, ids: ids.slice(), used: ++this.tick };
+      if (!bucket) this.bgCache.set(h, (bucket = []));
+      bucket.push(e);
+      this.bgCount++;
+      for (const id of e.ids) {
         let set = this.bgByBuffer.get(id);
         if (!set) this.bgByBuffer.set(id, (set = new Set()));
         set.add(e);
       }
-      if (this.bgCache.size > this.bgCacheSize) this.evictBindGroups();
+      if (this.bgCount > this.bgCacheSize) this.evictBindGroups();
     }
     let pass = this.pass;
     if (!pass) {
@@ -340,6 +370,7 @@ export class Encoder {
     this.metaCache.clear();
     this.metaCount = 0;
     this.bgCache.clear();
+    this.bgCount = 0;
     this.bgByBuffer.clear();
   }
 }

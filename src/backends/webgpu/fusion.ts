@@ -9,7 +9,7 @@
  */
 import { broadcastStrides, sizeOf } from '../../shape.js';
 import type { DType } from '../../dtype.js';
-import { bindings, LINEAR_INDEX, MAIN_SIG, memoCode, stridedOffsets, withHelpers, wgslType } from './kernels/common.js';
+import { bindings, LINEAR_INDEX, MAIN_SIG, stridedOffsets, withHelpers, wgslType } from './kernels/common.js';
 import { expressionFor, F32_MATH } from './kernels/elementwise.js';
 
 /** A computed buffer read by a fused kernel, with the shape it is read as (it broadcasts to the output). */
@@ -49,14 +49,18 @@ export function fusedKernel(root: FusedNode, outShape: readonly number[]): Fused
   const { buffers, bufferDtypes, loads, order, key } = w;
   const rank = outShape.length;
   // metadata: [n, outShape, the strides of each broadcast load]
-  const meta: number[] = [w.n, ...outShape];
+  const meta: number[] = [w.n];
+  for (let d = 0; d < rank; d++) meta.push(outShape[d]!);
   const strided: { l: Load; i: number }[] = [];
-  loads.forEach((l, i) => {
-    if (l.mode !== 'b') return;
+  for (let i = 0; i < loads.length; i++) {
+    const l = loads[i]!;
+    if (l.mode !== MODE_B) continue;
     strided.push({ l, i });
     for (const st of l.strides) meta.push(st);
-  });
-  const code = memoCode(`fuse|${rank}|${root.dtype}|${bufferDtypes.map((d) => d[0]).join('')}|${key.join(';')}`, () => {
+  }
+  key.push(rank, dtypeCode(root.dtype));
+  for (const d of bufferDtypes) key.push(dtypeCode(d));
+  const code = fusedCode(key, () => {
     const decls = [
       ...bufferDtypes.map((d, b) => ({ name: `x${b}`, type: wgslType(d) })),
       { name: 'y', type: wgslType(root.dtype), write: true },
@@ -64,11 +68,11 @@ export function fusedKernel(root: FusedNode, outShape: readonly number[]): Fused
     const offs = strided.length
       ? stridedOffsets(rank, 'gi', '1u', strided.map((s, k) => ({ name: `o${s.i}`, at: `${1 + rank * (k + 1)}u` })))
       : '';
-    const loadLines = loads.map((l, i) => `let l${i} = x${l.bind}[${l.mode === 'c' ? 'gi' : l.mode === 's' ? '0u' : `o${i}`}];`);
+    const loadLines = loads.map((l, i) => `let l${i} = x${l.bind}[${l.mode === MODE_C ? 'gi' : l.mode === MODE_S ? '0u' : `o${i}`}];`);
     const lets = order.map(({ node, args }, i) => {
       // broadcastTo is the identity on its leaf: the leaf's own load does the index map
       const table = node.op === 'broadcastTo' ? 'a0' : expressionFor(node.op, node.args.map((a) => a.dtype), node.dtype);
-      return `let v${i} = ${table.replace(/\ba([0-2])\b/g, (_, k: string) => `(${args[+k]})`)};`;
+      return `let v${i} = ${table.replace(/\ba([0-2])\b/g, (_, k: string) => `(${refName(args[+k]!)})`)};`;
     });
     return withHelpers(
       `${bindings(decls)}
@@ -78,7 +82,7 @@ ${MAIN_SIG()} {
   ${offs}
   ${loadLines.join('\n  ')}
   ${lets.join('\n  ')}
-  y[gi] = ${out};
+  y[gi] = ${refName(out)};
 }`,
       F32_MATH,
     );
@@ -86,68 +90,115 @@ ${MAIN_SIG()} {
   return { code, buffers, meta };
 }
 
-type Load = { bind: number; dtype: DType; mode: 'c' | 's' | 'b'; strides: number[] };
+/** How a leaf is loaded: at the output's index (same size), its only element, or through broadcast strides. */
+const MODE_C = 0;
+const MODE_S = 1;
+const MODE_B = 2;
+type Load = { bind: number; shape: readonly number[]; mode: number; strides: number[] };
+
+/** A value in the kernel: load i is −1 − i, node i is i. */
+const refName = (r: number) => (r < 0 ? `l${-1 - r}` : `v${r}`);
+
+const dtypeCode = (d: DType) => (d === 'float32' ? 0 : d === 'int32' ? 1 : 2);
+
+/** small integer ids of op names (the key holds numbers, so looking a kernel up builds no string) */
+const opIds = new Map<string, number>();
+const opId = (op: string) => {
+  let id = opIds.get(op);
+  if (id === undefined) opIds.set(op, (id = opIds.size));
+  return id;
+};
+
+/** WGSL of fused kernels by their numeric structure key (hash buckets; first in, first out beyond FUSED_CACHE) */
+const fusedCache = new Map<number, { key: number[]; code: string }[]>();
+let fusedCached = 0;
+const FUSED_CACHE = 4096;
+
+function fusedCode(key: number[], make: () => string): string {
+  let h = key.length;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key[i]!, 0x9e3779b1) ^ (h >>> 15);
+  let bucket = fusedCache.get(h);
+  if (bucket) {
+    outer: for (const e of bucket) {
+      const k = e.key;
+      if (k.length !== key.length) continue;
+      for (let i = 0; i < k.length; i++) if (k[i] !== key[i]) continue outer;
+      return e.code;
+    }
+  }
+  const code = make();
+  if (fusedCached >= FUSED_CACHE) {
+    const [oldest] = fusedCache.keys();
+    fusedCached -= fusedCache.get(oldest!)!.length;
+    fusedCache.delete(oldest!);
+    if (oldest === h) bucket = undefined;
+  }
+  if (!bucket) fusedCache.set(h, (bucket = []));
+  bucket.push({ key, code });
+  fusedCached++;
+  return code;
+}
 
 /**
- * One pass over the DAG: distinct buffers, loads and nodes in evaluation order, and the cache key
- * of the kernel's structure. No WGSL here: that is written only when the key is new.
+ * One pass over the DAG: distinct buffers, loads and nodes in evaluation order, and the kernel's
+ * structure as a list of numbers (its cache key). No WGSL here: that is written only when the key
+ * is new.
  */
 class Walk {
   readonly n: number;
   readonly buffers: GPUBuffer[] = [];
   readonly bufferDtypes: DType[] = [];
   readonly loads: Load[] = [];
-  readonly order: { node: FusedNode; args: string[] }[] = [];
-  readonly key: string[] = [];
-  private readonly bufferIndex = new Map<GPUBuffer, number>();
-  private readonly loadIndex = new Map<GPUBuffer, Map<string, number>>();
-  private readonly names = new Map<FusedExpr, string>();
+  readonly order: { node: FusedNode; args: number[] }[] = [];
+  readonly key: number[] = [];
+  private readonly refs = new Map<FusedExpr, number>();
 
   constructor(private readonly outShape: readonly number[]) {
     this.n = sizeOf(outShape);
   }
 
-  visit(e: FusedExpr): string {
-    const seen = this.names.get(e);
-    if (seen) return seen;
-    const name = e.kind === 'leaf' ? this.leaf(e) : this.node(e);
-    this.names.set(e, name);
-    return name;
+  visit(e: FusedExpr): number {
+    const seen = this.refs.get(e);
+    if (seen !== undefined) return seen;
+    const ref = e.kind === 'leaf' ? this.leaf(e) : this.node(e);
+    this.refs.set(e, ref);
+    return ref;
   }
 
-  private leaf(e: FusedLeaf): string {
-    let bind = this.bufferIndex.get(e.buffer);
-    if (bind === undefined) {
-      bind = this.buffers.length;
-      this.buffers.push(e.buffer);
+  private leaf(e: FusedLeaf): number {
+    const buffers = this.buffers;
+    let bind = buffers.indexOf(e.buffer);
+    if (bind < 0) {
+      bind = buffers.length;
+      buffers.push(e.buffer);
       this.bufferDtypes.push(e.dtype);
-      this.bufferIndex.set(e.buffer, bind);
     }
-    const shapeKey = e.shape.join(',');
-    let byShape = this.loadIndex.get(e.buffer);
-    if (!byShape) this.loadIndex.set(e.buffer, (byShape = new Map()));
-    let li = byShape.get(shapeKey);
-    if (li === undefined) {
-      li = this.loads.length;
-      const size = sizeOf(e.shape);
-      const mode = size === this.n ? 'c' : size === 1 ? 's' : 'b';
-      this.loads.push({ bind, dtype: e.dtype, mode, strides: mode === 'b' ? broadcastStrides(e.shape, this.outShape) : [] });
-      byShape.set(shapeKey, li);
-      this.key.push(`L${bind}${e.dtype[0]}${mode}`);
+    // each (buffer, shape) is loaded once
+    const loads = this.loads;
+    for (let i = 0; i < loads.length; i++) {
+      const l = loads[i]!;
+      if (l.bind === bind && sameShape(l.shape, e.shape)) return -1 - i;
     }
-    return `l${li}`;
+    const size = sizeOf(e.shape);
+    const mode = size === this.n ? MODE_C : size === 1 ? MODE_S : MODE_B;
+    loads.push({ bind, shape: e.shape, mode, strides: mode === MODE_B ? broadcastStrides(e.shape, this.outShape) : [] });
+    this.key.push(-1, bind, mode);
+    return -loads.length;
   }
 
-  private node(e: FusedNode): string {
-    const args: string[] = [];
-    let dts = '';
-    for (const a of e.args) {
-      args.push(this.visit(a));
-      dts += a.dtype[0];
-    }
-    const name = `v${this.order.length}`;
+  private node(e: FusedNode): number {
+    const args: number[] = [];
+    const key = this.key;
+    for (const a of e.args) args.push(this.visit(a));
+    key.push(-2, opId(e.op), dtypeCode(e.dtype), args.length);
+    for (let i = 0; i < args.length; i++) key.push(args[i]!, dtypeCode(e.args[i]!.dtype));
     this.order.push({ node: e, args });
-    this.key.push(`N${e.op}:${dts}${e.dtype[0]}(${args.join(',')})`);
-    return name;
+    return this.order.length - 1;
   }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

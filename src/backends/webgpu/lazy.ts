@@ -20,7 +20,8 @@ export interface LazyHost {
   readonly pool: BufferPool;
   /** the shared buffer a not-yet-computed result points at */
   readonly zero: GPUBuffer;
-  readonly finalizer: FinalizationRegistry<Storage>;
+  /** puts a new handle under the backend's garbage-collection safety net */
+  track(h: Handle): void;
   readonly stats: { fusedOps: number };
   readonly disposed: boolean;
   dispatch(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?]): void;
@@ -36,14 +37,16 @@ export interface LazyHost {
  */
 export class LazyFusion {
   /** lazy results not computed yet, computed at the end of the turn */
-  private readonly pending = new Set<Storage>();
+  private pending: Storage[] = [];
+  /** how many of `pending` are still lazy (computed or dropped ones stay in it until a sweep) */
+  private live = 0;
   private seq = 0;
 
   constructor(private readonly host: LazyHost) {}
 
   /** Lazy results not computed yet. */
   get size(): number {
-    return this.pending.size;
+    return this.live;
   }
 
   /** An elementwise op as a lazy result, inlining inputs that are lazy results of the same size. */
@@ -90,13 +93,16 @@ export class LazyFusion {
     const s: Storage = { pooled: null, buffer: this.host.zero, bytes, refs: 1 };
     const h: Handle = { s, buffer: this.host.zero, bytes: s.bytes };
     s.lazy = { root, reads, shape: [...spec.shape], handle: h, consumers: 0, seq: this.seq++ };
-    this.host.finalizer.register(h, s, s);
-    this.pending.add(s);
+    this.host.track(h);
+    this.pending.push(s);
+    this.live++;
+    // computed and dropped ones leave the list in sweeps (a long synchronous loop makes many)
+    if (this.pending.length > 256 && this.pending.length > 4 * this.live) this.pending = this.pending.filter((p) => p.lazy !== undefined);
     this.host.stats.fusedOps++;
     this.host.scheduleFlush();
     // a kept lazy holds its inputs: bound how many wait, so a long synchronous loop does not
     // hold several times the memory it would without fusion
-    if (this.pending.size > MAX_PENDING_LAZY) this.forceKept();
+    if (this.live > MAX_PENDING_LAZY) this.forceKept();
     return h;
   }
 
@@ -110,7 +116,7 @@ export class LazyFusion {
     s.buffer = s.pooled.buffer;
     lz.handle.buffer = s.buffer;
     s.lazy = undefined;
-    this.pending.delete(s);
+    this.live--;
     this.host.dispatch(k.code, [...k.buffers, s.buffer], [...k.buffers.map(() => 'r' as const), 'w'], k.meta, threadGrid(sizeOfShape(lz.shape)));
     for (const r of lz.reads) this.host.releaseStorage(r.s);
   }
@@ -118,7 +124,7 @@ export class LazyFusion {
   drop(s: Storage): void {
     const lz = s.lazy!;
     s.lazy = undefined;
-    this.pending.delete(s);
+    this.live--;
     if (!this.host.disposed) for (const r of lz.reads) this.host.releaseStorage(r.s);
   }
 
@@ -129,18 +135,24 @@ export class LazyFusion {
    * still to come). Everything, if even that leaves too many waiting.
    */
   private forceKept(): void {
-    for (const s of [...this.pending]) {
+    for (const s of this.pending) {
       const lz = s.lazy;
       if (!lz) continue;
       if (this.seq - lz.seq <= RECENT_LAZY) break; // insertion order: the rest are newer
       if (lz.consumers === 0) this.force(lz.handle);
     }
-    if (this.pending.size > 8 * MAX_PENDING_LAZY) this.forceAll();
+    this.pending = this.pending.filter((s) => s.lazy !== undefined);
+    if (this.live > 8 * MAX_PENDING_LAZY) this.forceAll();
   }
 
   /** Computes every pending lazy result (end of the turn, sync). */
   forceAll(): void {
-    for (const s of [...this.pending]) if (s.lazy) this.force(s.lazy.handle);
+    const list = this.pending;
+    this.pending = [];
+    for (let i = 0; i < list.length; i++) {
+      const lz = list[i]!.lazy;
+      if (lz) this.force(lz.handle);
+    }
   }
 }
 

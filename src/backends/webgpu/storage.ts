@@ -15,6 +15,8 @@ export interface Storage {
   /** the submit count when its refs last went to 0 (a recycled constant buffer is rewritten only
    * once every command buffer that read it was submitted) */
   freeGen?: number;
+  /** registered with the backend's FinalizationRegistry (see WebGPUBackend.track) */
+  tracked?: boolean;
   /** an elementwise result not computed yet (see LazyFusion) */
   lazy?: Lazy;
 }
