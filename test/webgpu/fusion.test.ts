@@ -2,14 +2,18 @@
  * Elementwise fusion on WebGPU: the same values as one kernel per op (the `fuse: false` backend)
  * and as the CPU in float32, for chains with broadcasting, shared subexpressions, int32 results,
  * where/cast, chains longer than one kernel takes and more inputs than one kernel can bind; and
- * the point of it: fewer dispatches, nothing computed for results nobody keeps.
+ * the point of it: fewer dispatches, nothing computed for results nobody keeps. Where a compiler
+ * may contract a·b + c inside a fused kernel, or a chain divides, all three are checked against the
+ * exact value within the bounds of test/f32-bound.ts (what WGSL allows), not against each other.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
 import { webgpuOrSkip } from './setup.js';
-import { rng } from '../helpers.js';
+import { assertWithin, bounds, type Arith, type Bounded } from '../f32-bound.js';
+import * as models from './fusion-models.js';
+import { values, type Inputs } from './fusion-models.js';
 
 const gpu = await webgpuOrSkip('fusion');
 
@@ -21,11 +25,6 @@ if (gpu) {
   const plain: WebGPUBackend = await createWebGPUBackend({ fuse: false });
   bt.registerBackend('webgpu-unfused', plain);
 
-  const values = (n: number, seed: number, lo = -2, hi = 2) => {
-    const r = rng(seed);
-    return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-  };
-  type Inputs = Record<string, { v: Float32Array | Int32Array; shape: number[] }>;
   /** f on `backend` over tensors made there from `inputs`; the flat results. */
   async function runOn(backend: string, inputs: Inputs, f: (x: Record<string, bt.Tensor>) => bt.Tensor | bt.Tensor[]): Promise<{ data: number[][]; dtypes: string[] }> {
     const outs = bt.withBackend(backend, () =>
@@ -41,7 +40,11 @@ if (gpu) {
     return { data, dtypes };
   }
 
-  /** fused == unfused up to `ulps` float32 ulps (a compiler may contract a·b + c into an fma in one kernel), and == CPU float32 within rtol. */
+  /**
+   * fused == unfused up to `ulps` float32 ulps of the result, and == CPU float32 within rtol: for
+   * chains without a product added to a term that may cancel it, and without a division (those go
+   * through checkBounded).
+   */
   async function check(what: string, inputs: Inputs, f: (x: Record<string, bt.Tensor>) => bt.Tensor | bt.Tensor[], ulps: number, rtol: number) {
     const a = await runOn('webgpu', inputs, f);
     const b = await runOn('webgpu-unfused', inputs, f);
@@ -62,27 +65,37 @@ if (gpu) {
     });
   }
 
+  /**
+   * Fused, one kernel per op, and the CPU's float32 result, each within the model's bound of the
+   * exact value (test/f32-bound.ts): for chains a compiler may contract (a·b + c in one rounding,
+   * inside a fused kernel only), where the results differ by ulps of the terms, not of the result,
+   * or that divide (2.5 ulp on a GPU). `model` is the expression, op for op (fusion-models.ts).
+   */
+  async function checkBounded(what: string, inputs: Inputs, f: (x: Record<string, bt.Tensor>) => bt.Tensor | bt.Tensor[], model: (A: Arith<Bounded>, x: Inputs) => Bounded[][]) {
+    const want = model(bounds, inputs);
+    for (const [backend, label] of [['webgpu', 'fused'], ['webgpu-unfused', 'one kernel per op'], ['cpu', 'CPU float32']] as const) {
+      const got = await runOn(backend, inputs, f);
+      assert.is(got.data.length, want.length, `${what}: outputs`);
+      got.data.forEach((o, k) => assertWithin(o, want[k]!, `${what} output ${k} (${label})`));
+    }
+  }
+
   test('chains with broadcasting, scalars, shared subexpressions: fused == one kernel per op == CPU', async () => {
-    const inputs: Inputs = {
-      x: { v: values(24, 1), shape: [2, 3, 4] },
-      row: { v: values(4, 2), shape: [4] },
-      col: { v: values(3, 3, 0.5, 2), shape: [3, 1] },
-      s: { v: values(1, 4), shape: [] },
-    };
-    await check('mlp-like', inputs, ({ x, row, col }) => bt.tanh(x.mul(col).add(row)), 4, 1e-5);
-    await check('shared subexpression', inputs, ({ x, row }) => {
+    const inputs = models.chainInputs();
+    await checkBounded('mlp-like', inputs, ({ x, row, col }) => bt.tanh(x.mul(col).add(row)), models.mlpLike);
+    await checkBounded('shared subexpression', inputs, ({ x, row }) => {
       const z = bt.sin(x.add(row));
       return z.mul(z).add(bt.exp(z.neg())).sub(z);
-    }, 8, 1e-5);
-    await check('scalar tensor and number operands', inputs, ({ x, s }) => bt.sqrt(x.square().add(1)).mul(s).div(3).sub(0.25), 8, 1e-5);
+    }, models.sharedSubexpression);
+    await checkBounded('scalar tensor and number operands', inputs, ({ x, s }) => bt.sqrt(x.square().add(1)).mul(s).div(3).sub(0.25), models.scalarOperands);
     await check('several outputs sharing a lazy input', inputs, ({ x, row }) => {
       const u = x.sub(row);
       return [bt.exp(u), u.mul(2), bt.log1p(u.square())];
     }, 4, 1e-5);
-    await check('backward of tanh: (1 - y²)·g', inputs, ({ x, row }) => {
+    await checkBounded('backward of tanh: (1 - y²)·g', inputs, ({ x, row }) => {
       const y = bt.tanh(x);
       return bt.sub(1, y.square()).mul(row);
-    }, 8, 1e-5);
+    }, models.tanhBackward);
   });
 
   test('int32 results, where and cast inside a chain; NaN and inf flow through', async () => {
@@ -113,8 +126,8 @@ if (gpu) {
   });
 
   test('broadcastTo inside chains: of a computed tensor, of a lazy one, to a same-size shape, int32', async () => {
-    const inputs: Inputs = { x: { v: values(6, 15), shape: [2, 3] }, c: { v: values(3, 16), shape: [3] }, k: { v: Int32Array.from([4, -5, 6]), shape: [3] } };
-    await check('broadcast a computed row', inputs, ({ x, c }) => bt.broadcastTo(c, [4, 2, 3]).mul(x).add(1), 4, 1e-5);
+    const inputs = models.broadcastInputs();
+    await checkBounded('broadcast a computed row', inputs, ({ x, c }) => bt.broadcastTo(c, [4, 2, 3]).mul(x).add(1), models.broadcastRow);
     await check('broadcast a lazy row (computed first)', inputs, ({ x, c }) => bt.broadcastTo(bt.exp(c), [2, 3]).sub(x), 4, 1e-5);
     await check('same-size broadcast of a lazy value', inputs, ({ x }) => bt.broadcastTo(bt.sin(x), [1, 2, 3]).mul(2), 4, 1e-5);
     await check('int32', inputs, ({ k }) => bt.broadcastTo(k.mul(2), [2, 3]).add(k), 0, 0);
@@ -130,15 +143,13 @@ if (gpu) {
       return y;
     }, 64, 1e-4);
     // sixteen distinct buffers in one expression: over the device's storage-buffer limit for one kernel
-    const many: Inputs = {};
-    for (let i = 0; i < 16; i++) many[`a${String(i).padStart(2, '0')}`] = { v: values(10, 100 + i), shape: [10] };
-    await check('16 inputs', many, (xs) => Object.values(xs).reduce((acc, t, i) => acc.add(t.mul(i + 1))), 64, 1e-5);
+    await checkBounded('16 inputs', models.sixteenInputs(), (xs) => Object.values(xs).reduce((acc, t, i) => acc.add(t.mul(i + 1))), models.sixteen);
   });
 
   test('an input used twice past the node budget (inlined once, computed for the second use)', async () => {
-    const inputs: Inputs = { x: { v: values(16, 11, -0.5, 0.5), shape: [16] } };
+    const inputs = models.squarePlusInputs();
     for (const len of [20, 30, 40]) {
-      await check(`y·y + y, y a ${len}-op chain`, inputs, ({ x }) => {
+      await checkBounded(`y·y + y, y a ${len}-op chain`, inputs, ({ x }) => {
         // y's chain starts from a computed buffer that only y's expression still holds
         const y = bt.tidy(() => {
           let c = bt.cumsum(x, { axis: 0 });
@@ -146,18 +157,17 @@ if (gpu) {
           return c;
         });
         return y.mul(y).add(y).mul(1.5);
-      }, 64, 1e-4);
+      }, (A, x) => models.squarePlusChain(A, x, len));
     }
     await gpu.sync(); // a buffer bound for reading and writing at once is a validation error, reported here
   });
 
   test('gradients through fused chains equal the unfused ones', async () => {
-    const inputs: Inputs = { x: { v: values(12, 7), shape: [3, 4] }, w: { v: values(4, 8), shape: [4] } };
-    await check('grad', inputs, ({ x, w }) => {
+    await checkBounded('grad', models.gradInputs(), ({ x, w }) => {
       const f = (z: bt.Tensor) => bt.sum(bt.sigmoid(bt.tanh(z.mul(w)).add(z.square().mul(0.1))));
       const [v, g] = bt.valueAndGrad(f)(x) as [bt.Tensor, bt.Tensor];
       return [v, g, bt.hvp(f, x, w.broadcastTo([3, 4]))];
-    }, 16, 1e-4);
+    }, models.grad);
   });
 
   test('fewer dispatches: a chain is one kernel; a value nobody keeps is never computed; MLP step', async () => {
