@@ -92,7 +92,15 @@ export class WebGPUBackend implements Backend {
         pipelineCacheSize: opts.pipelineCacheSize ?? 1024,
       },
       this.stats,
-      { opened: () => this.scheduleFlush(), full: () => this.flush() },
+      {
+        opened: () => this.scheduleFlush(),
+        full: () => this.flush(),
+        upload: (words) => {
+          const pooled = this.pool.acquire(words.byteLength, true);
+          this.device.queue.writeBuffer(pooled.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+          return { buffer: pooled.buffer, release: () => this.pool.release(pooled) };
+        },
+      },
     );
     this.consts = new ConstCache(this.device, opts.constCacheSize ?? 64, this.stats);
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), undefined, (b) => this.encoder.forgetBuffer(b));

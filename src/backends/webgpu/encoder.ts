@@ -38,7 +38,20 @@ export interface EncoderOptions {
 export interface EncoderHooks {
   opened(): void;
   full(): void;
+  /**
+   * A buffer holding `words`, written by queue.writeBuffer (so it must not be one the open
+   * encoder still reads), for one dispatch: `release` it once that dispatch is encoded.
+   */
+  upload(words: Uint32Array): { buffer: GPUBuffer; release(): void };
 }
+
+/**
+ * Metadata words are cached once they have come in META_ADMIT different submits spanning at
+ * least META_SPAN submits (others are uploaded per dispatch): shapes recur every step, while a
+ * step counter recurs only within its step, which may be a few submits (a jit program's calls).
+ */
+const META_ADMIT = 3;
+const META_SPAN = 4;
 
 /**
  * The command encoder and the caches behind a dispatch: one open compute pass (WebGPU orders
@@ -53,6 +66,10 @@ export class Encoder {
   /** metadata buffers by a hash of their words (collisions chained) */
   private readonly metaCache = new Map<number, MetaEntry[]>();
   private metaCount = 0;
+  /** metadata not cached yet, by hash: the last submit it came in, and in how many submits */
+  private readonly metaSeen = new Map<number, { first: number; gen: number; n: number }>();
+  /** the words of a transient metadata upload (reused) */
+  private transientWords = new Uint32Array(64);
   /** bytes of the cached metadata buffers */
   metaBytes = 0;
   /** ids of GPUBuffers (never reused), for bind group keys */
@@ -222,8 +239,14 @@ export class Encoder {
     for (let i = 0; i < n; i++) this.dropBindGroup(all[i]!);
   }
 
-  /** An immutable metadata buffer with these u32 words, cached by content. */
-  private metaBuffer(words: ArrayLike<number>): MetaEntry {
+  /**
+   * The metadata buffer for these u32 words: an immutable one cached by content once the words
+   * recur across submits (META_ADMIT, META_SPAN: shapes and strides recur every step), else a
+   * pooled buffer written for this dispatch only (`release` set), so that a word that changes
+   * every call — foldIn's data, a step counter — costs a queue write, not a buffer and a bind
+   * group that are never used again.
+   */
+  private metaBuffer(words: ArrayLike<number>): { buf: GPUBuffer; id: number; release?: () => void } {
     const n = words.length;
     let h = n | 0;
     for (let i = 0; i < n; i++) h = Math.imul(h ^ (words[i]! >>> 0), 0x9e3779b1) ^ (h >>> 15);
@@ -236,9 +259,26 @@ export class Encoder {
         e.used = ++this.tick;
         return e;
       }
-    } else {
-      this.metaCache.set(h, (bucket = []));
     }
+    const gen = this.stats.submits;
+    const seen = this.metaSeen.get(h);
+    if (!seen || seen.gen === gen || seen.n + 1 < META_ADMIT || gen - seen.first < META_SPAN) {
+      if (!seen) {
+        if (this.metaSeen.size >= 4 * this.metaCacheSize) this.metaSeen.clear();
+        this.metaSeen.set(h, { first: gen, gen, n: 1 });
+      } else if (seen.gen !== gen) {
+        seen.gen = gen;
+        seen.n++;
+      }
+      const len = Math.max(4, (n + 3) & ~3);
+      if (this.transientWords.length < len) this.transientWords = new Uint32Array(len);
+      const tw = this.transientWords.subarray(0, len);
+      for (let i = 0; i < n; i++) tw[i] = words[i]! >>> 0;
+      const up = this.hooks.upload(tw);
+      return { buf: up.buffer, id: this.bufId(up.buffer), release: up.release };
+    }
+    this.metaSeen.delete(h);
+    if (!bucket) this.metaCache.set(h, (bucket = []));
     const size = Math.max(16, alignUp4(n * 4));
     const buf = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE, mappedAtCreation: true, label: 'bt-meta' });
     const u = new Uint32Array(buf.getMappedRange());
@@ -335,6 +375,7 @@ export class Encoder {
       this.passBg = e.bg;
     }
     pass.dispatchWorkgroups(gx, gy, gz);
+    if (me?.release) me.release();
     this.stats.dispatches++;
     if (++this.pendingDispatches >= this.batchSize) this.hooks.full();
   }
