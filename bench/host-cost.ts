@@ -106,8 +106,8 @@ function mlpProblem(jit: boolean): () => Promise<void> {
 function sghmcProblem(jit: boolean): () => Promise<void> {
   // logistic regression (30 features + bias), minibatch 32 drawn each step, as bench/sgmcmc.ts
   const N = 569;
-  const X = bt.keep(bt.random.normal(bt.random.key(1), [N, 30], 'float32'));
-  const Y = bt.keep(bt.greater(bt.random.uniform(bt.random.key(2), [N], 'float32'), 0.5).astype('float32'));
+  const X = bt.keep(bt.random.normal(bt.random.key(1), [N, 30], { dtype: 'float32' }));
+  const Y = bt.keep(bt.greater(bt.random.uniform(bt.random.key(2), [N], { dtype: 'float32' }), 0.5).astype('float32'));
   type LR = { w: bt.Tensor; b: bt.Tensor };
   const logPost = (p: LR, batch: { x: bt.Tensor; y: bt.Tensor }): [bt.Tensor, never[]] => {
     const lg = bt.matmul(batch.x, p.w.expandDims(-1)).squeeze(-1).add(p.b);

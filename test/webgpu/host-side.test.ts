@@ -29,15 +29,15 @@ function nullBackend(name: string) {
 function trainingLoop(name: string) {
   return bt.withBackend(name, () => {
     const key = bt.keep(bt.random.key(0));
-    const X = bt.keep(bt.random.normal(bt.random.key(1), [64, 8], 'float32'));
-    let params = bt.keep([bt.random.normal(bt.random.key(2), [8, 16], 'float32'), bt.zeros([16], 'float32'), bt.random.normal(bt.random.key(3), [16, 1], 'float32')]);
+    const X = bt.keep(bt.random.normal(bt.random.key(1), [64, 8], { dtype: 'float32' }));
+    let params = bt.keep([bt.random.normal(bt.random.key(2), [8, 16], { dtype: 'float32' }), bt.zeros([16], 'float32'), bt.random.normal(bt.random.key(3), [16, 1], { dtype: 'float32' })]);
     const loss = (ps: bt.Tensor[], x: bt.Tensor) => bt.mean(bt.square(bt.matmul(bt.tanh(bt.add(bt.matmul(x, ps[0]!), ps[1]!)), ps[2]!)));
     const vg = bt.valueAndGrad(loss);
     let t = 0;
     return async () => {
       const [value, next] = bt.withBackend(name, () =>
         bt.tidy(() => {
-          const noise = bt.random.normal(bt.random.foldIn(key, t), [64, 8], 'float32');
+          const noise = bt.random.normal(bt.random.foldIn(key, t), [64, 8], { dtype: 'float32' });
           const [v, g] = vg(params, bt.add(X, bt.mul(noise, 0.01)));
           return [v, params.map((p, i) => bt.sub(p, bt.mul(g[i]!, 1e-3)))] as const;
         }),
