@@ -259,6 +259,9 @@ export function chooseTile(M: number, N: number, batch: number): TileConfig {
 
 const MAX_GRID = 65535;
 
+/** WGSL of the tiled kernel by its specialisation bits (a few dozen at most: kept for the process) */
+const tiledCodes = new Map<number, string>();
+
 export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (ctx, [a, b], p, outs) => {
   const spec = outs[0]!;
   const out = ctx.output(spec);
@@ -307,7 +310,10 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
     fitK: K % cfg.bk === 0,
     bRank,
   };
-  const key = `mm|${cfg.bm}|${+tA}${+tB}${+v.vecA}${+v.vecB}${+v.vecC}${+v.fitM}${+v.fitN}${+v.fitK}|${bRank}`;
-  ctx.dispatch(memoCode(key, () => tiledShader(v)), bufs, ['r', 'r', 'w'], meta, [gx, gy, Math.min(batch, MAX_GRID)]);
+  // the specialisation as bits (a string key built every call showed in the host cost of a step)
+  const key = (cfg.bm << 16) | (bRank << 8) | (+tA << 7) | (+tB << 6) | (+v.vecA << 5) | (+v.vecB << 4) | (+v.vecC << 3) | (+v.fitM << 2) | (+v.fitN << 1) | +v.fitK;
+  let code = tiledCodes.get(key);
+  if (code === undefined) tiledCodes.set(key, (code = tiledShader(v)));
+  ctx.dispatch(code, bufs, ['r', 'r', 'w'], meta, [gx, gy, Math.min(batch, MAX_GRID)]);
   return [out];
 };
