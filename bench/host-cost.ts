@@ -64,7 +64,7 @@ function snapshot(): { calls: CallCounts; dispatches: number; submits: number } 
 }
 
 async function measure(problem: string, step: () => Promise<void>): Promise<Row> {
-  for (let i = 0; i < Math.min(200, steps); i++) await step(); // warm: caches filled, JIT tiers up
+  for (let i = 0; i < 500; i++) await step(); // warm: caches filled, V8 has optimised the hot paths
   let best = Infinity;
   let per: Row | null = null;
   for (let r = 0; r < rounds; r++) {

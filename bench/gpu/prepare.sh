@@ -121,6 +121,7 @@ bundle() { # bundle ENTRY OUT.mjs [more esbuild flags]
   echo "   $out  $(du -h "$P/bench/$out" | cut -f1)  <- $entry"
 }
 bundle bench/gpu/probe.ts probe.mjs
+bundle bench/host-cost.ts host-cost.mjs
 bundle bench/vi.ts vi.mjs
 bundle bench/sgmcmc.ts sgmcmc.mjs
 # tfjs-webgpu is bundled (a few MiB); jax-js is not used by this bench and stays out

@@ -3,34 +3,34 @@
 # loader and no internet, from the payload bench/gpu/prepare.sh built (carried in
 # bench/gpu/payload). See bench/gpu/README.md.
 #
-#   bash bench/gpu/remote.sh [--quick] [probe|vi|engine|sgmcmc ...]     (default: all four)
+#   bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|sgmcmc|vi|crossover ...]     (default: all six)
 #
 # Results go to $OUT (default /tmp/bt-gpu-out): remote.log, adapter.json, <step>.log and each
-# bench's .json/.md. The whole run keeps within BT_GPU_BUDGET_S seconds (default 270); each step
+# bench's .json/.md. The whole run keeps within BT_GPU_BUDGET_S seconds (default 285); each step
 # has its own `timeout` as well. Environment (all optional):
 #   BT_GPU_ALLOW_ADAPTER  regex the adapter's label must match (default "nvidia"); setting it also
 #                         accepts a software adapter, e.g. "llvmpipe" for a test without a GPU
 #   BT_GPU_ICD            the Vulkan ICD json to use instead of searching for NVIDIA's
-#   BT_GPU_BUDGET_S       the time budget of the whole run, seconds
-#   BT_GPU_CAP_S          every step's own limit, seconds (default: probe 60, vi 110, engine 100, sgmcmc 45)
+#   BT_GPU_BUDGET_S       the time budget of the whole run, seconds (default 285)
+#   BT_GPU_CAP_S          every step's own limit, seconds (default: probe 60, hostcost 30, engine 100, sgmcmc 25, vi 60, crossover 60)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 P="$here/payload"
 OUT="${OUT:-/tmp/bt-gpu-out}"
-BUDGET="${BT_GPU_BUDGET_S:-270}"
+BUDGET="${BT_GPU_BUDGET_S:-285}"
 DEADLINE=$((SECONDS + BUDGET))
 QUICK=0
 STEPS=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    probe | vi | engine | sgmcmc) STEPS+=("$a") ;;
-    *) echo "usage: bash bench/gpu/remote.sh [--quick] [probe|vi|engine|sgmcmc ...]" >&2; exit 2 ;;
+    probe | hostcost | engine | sgmcmc | vi | crossover) STEPS+=("$a") ;;
+    *) echo "usage: bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|sgmcmc|vi|crossover ...]" >&2; exit 2 ;;
   esac
 done
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(probe vi engine sgmcmc)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(probe hostcost engine sgmcmc vi crossover)
 [[ " ${STEPS[*]} " == *" probe "* ]] || STEPS=(probe "${STEPS[@]}") # never bench an unchecked adapter
 
 mkdir -p "$OUT"
@@ -170,22 +170,28 @@ fi
 
 # ---- steps ----
 if [ $QUICK = 1 ]; then
-  VI_ARGS=(--seconds 0.1)
+  SECS=(--seconds 0.1)
   ENGINE_ARGS=(--quick --sizes 64,128,256 --max-first-s 2)
-  SGMCMC_ARGS=(--seconds 0.1)
+  VI_SAMPLES=10,64
+  CHAINS=1,16
 else
-  VI_ARGS=(--seconds 1)
+  SECS=(--seconds 1)
   # the CPU column stops where a first run would take > 4 s (n = 4096 on the CPU would eat the budget)
   ENGINE_ARGS=(--max-first-s 4)
-  SGMCMC_ARGS=(--seconds 1)
+  VI_SAMPLES=10,64,256,1024
+  CHAINS=1,16,64,256,1024
 fi
-declare -A CAP=([probe]=60 [vi]=110 [engine]=100 [sgmcmc]=45)
+declare -A CAP=([probe]=60 [hostcost]=30 [engine]=100 [sgmcmc]=25 [vi]=60 [crossover]=60)
 if [ -n "${BT_GPU_CAP_S:-}" ]; then for s in "${!CAP[@]}"; do CAP[$s]=$BT_GPU_CAP_S; done; fi
+# sgmcmc: one chain, where the host cost decides (issue 16: ≤ 0.5 ms a step); vi and crossover:
+# the same sweep on the CPU and the GPU in one process, to show where the GPU starts to pay
 declare -A CMD=(
   [probe]="bench/probe.mjs"
-  [vi]="bench/vi.mjs --backend webgpu --out $OUT ${VI_ARGS[*]}"
+  [hostcost]="bench/host-cost.mjs --steps $([ $QUICK = 1 ] && echo 200 || echo 1000) --rounds 5 --out $OUT"
   [engine]="bench/webgpu.mjs --out $OUT ${ENGINE_ARGS[*]}"
-  [sgmcmc]="bench/sgmcmc.mjs --backend webgpu --out $OUT ${SGMCMC_ARGS[*]}"
+  [sgmcmc]="bench/sgmcmc.mjs --backend webgpu --models logreg --batch 32 --chains 1 --out $OUT ${SECS[*]}"
+  [vi]="bench/vi.mjs --compare cpu,webgpu --models bh --diff reverse --modes jit --samples $VI_SAMPLES --out $OUT ${SECS[*]}"
+  [crossover]="bench/sgmcmc.mjs --compare cpu,webgpu --models bnn --batch 512 --modes jit --chains $CHAINS --out $OUT ${SECS[*]}"
 )
 RESERVE=20 # seconds kept for each later step
 declare -A RC TOOK
@@ -218,7 +224,7 @@ done
 section "summary"
 grep -E '^adapter:|^Vulkan loader:' "$OUT/probe.log" 2>/dev/null
 for s in "${STEPS[@]}"; do printf '  %-7s %s%s\n' "$s" "${RC[$s]}" "${TOOK[$s]:+ (${TOOK[$s]}s)}"; done
-for f in "$OUT"/vi-webgpu.md "$OUT"/engine-webgpu*.md "$OUT"/sgmcmc-webgpu.md; do
+for f in "$OUT"/host-cost.md "$OUT"/engine-webgpu*.md "$OUT"/sgmcmc-webgpu.md "$OUT"/crossover-vi.md "$OUT"/crossover-sgmcmc.md; do
   [ -f "$f" ] && { echo; echo "---- $(basename "$f")"; cat "$f"; }
 done
 echo
