@@ -1,4 +1,5 @@
 import { sizeOf, stridesOf } from '../../../shape.js';
+import { ConfigError } from '../../../errors.js';
 import { LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuKernel } from './common.js';
 
 /**
@@ -49,6 +50,44 @@ export const TILE_CONFIGS = {
   medium: { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 },
   small: { bm: 32, bn: 32, bk: 32, tm: 4, tn: 4 },
 } as const satisfies Record<string, TileConfig>;
+
+/**
+ * Every tile configuration the kernel is built and tested for: the three `chooseTile` picks from,
+ * and shapes a GPU may prefer (a deeper K step, rectangular tiles, 8×8 outputs per thread on 64×64).
+ * `bench/webgpu.ts --tiles` times each on a real GPU (test/webgpu/matmul-tiles.test.ts checks them
+ * on lavapipe), so that the choice can follow measurements.
+ */
+export const TILE_CANDIDATES: readonly TileConfig[] = [
+  TILE_CONFIGS.large,
+  TILE_CONFIGS.medium,
+  TILE_CONFIGS.small,
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8 },
+  { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
+  { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 },
+  { bm: 64, bn: 64, bk: 8, tm: 8, tn: 8 },
+];
+
+/** Threads per workgroup and bytes of workgroup memory a configuration needs. */
+export function tileNeeds(c: TileConfig): { threads: number; workgroupBytes: number } {
+  return { threads: (c.bm / c.tm) * (c.bn / c.tn), workgroupBytes: 4 * c.bk * (c.bm + 4 + c.bn + 4) };
+}
+
+/** A configuration the shader can be generated for: tiles of whole vec4s, each thread loading whole vec4s of both tiles. */
+function tileValid(c: TileConfig): boolean {
+  const { threads } = tileNeeds(c);
+  const whole = (x: number) => Number.isInteger(x) && x >= 1;
+  return c.tm % 4 === 0 && c.tn % 4 === 0 && c.bk % 4 === 0 && whole(c.bm / c.tm) && whole(c.bn / c.tn) && whole((c.bm * c.bk) / 4 / threads) && whole((c.bk * c.bn) / 4 / threads);
+}
+
+let tileOverride: TileConfig | null = null;
+/**
+ * Forces every tiled matmul to one configuration (null: `chooseTile` again), for the tile sweep of
+ * bench/webgpu.ts and its tests; not for use in a program.
+ */
+export function setTileOverride(c: TileConfig | null): void {
+  if (c && !tileValid(c)) throw new ConfigError(`matmul tile ${JSON.stringify(c)}: tm, tn, bk must be multiples of 4 and each thread must load whole vec4s of both tiles.`);
+  tileOverride = c;
+}
 
 export interface TiledVariant {
   cfg: TileConfig;
@@ -261,6 +300,14 @@ const MAX_GRID = 65535;
 
 /** WGSL of the tiled kernel by its specialisation bits (a few dozen at most: kept for the process) */
 const tiledCodes = new Map<number, string>();
+/** small ids of tile configuration objects, for those bits */
+const tileIds = new WeakMap<TileConfig, number>();
+let nextTileId = 0;
+function tileId(c: TileConfig): number {
+  let id = tileIds.get(c);
+  if (id === undefined) tileIds.set(c, (id = nextTileId++));
+  return id;
+}
 
 export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (ctx, [a, b], p, outs) => {
   const spec = outs[0]!;
@@ -291,7 +338,13 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const sbj = tB ? K : 1;
   const meta = [M, N, K, batch, sai, sap, sbp, sbj, bRank, ...keep.map((x) => x.d), ...keep.map((x) => aS[x.i]!), ...keep.map((x) => bS[x.i]!)];
   const bufs = [a!.buffer, b!.buffer, out.buffer];
-  const cfg = chooseTile(M, N, batch);
+  const cfg = tileOverride ?? chooseTile(M, N, batch);
+  if (tileOverride) {
+    const need = tileNeeds(cfg);
+    if (need.threads > ctx.limits.maxComputeInvocationsPerWorkgroup || need.workgroupBytes > ctx.limits.maxComputeWorkgroupStorageSize) {
+      throw new ConfigError(`matmul tile ${JSON.stringify(cfg)} needs ${need.threads} threads and ${need.workgroupBytes} bytes of workgroup memory; this device allows ${ctx.limits.maxComputeInvocationsPerWorkgroup} and ${ctx.limits.maxComputeWorkgroupStorageSize}.`);
+    }
+  }
   const gx = Math.ceil(N / cfg.bn);
   const gy = Math.ceil(M / cfg.bm);
   if (M < 16 || N < 16 || gx > MAX_GRID || gy > MAX_GRID) {
@@ -311,7 +364,7 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
     bRank,
   };
   // the specialisation as bits (a string key built every call showed in the host cost of a step)
-  const key = (cfg.bm << 16) | (bRank << 8) | (+tA << 7) | (+tB << 6) | (+v.vecA << 5) | (+v.vecB << 4) | (+v.vecC << 3) | (+v.fitM << 2) | (+v.fitN << 1) | +v.fitK;
+  const key = (tileId(cfg) << 16) | (bRank << 8) | (+tA << 7) | (+tB << 6) | (+v.vecA << 5) | (+v.vecB << 4) | (+v.vecC << 3) | (+v.fitM << 2) | (+v.fitN << 1) | +v.fitK;
   let code = tiledCodes.get(key);
   if (code === undefined) tiledCodes.set(key, (code = tiledShader(v)));
   ctx.dispatch(code, bufs, ['r', 'r', 'w'], meta, [gx, gy, Math.min(batch, MAX_GRID)]);
