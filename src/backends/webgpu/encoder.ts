@@ -57,7 +57,8 @@ const META_SPAN = 4;
  * The command encoder and the caches behind a dispatch: one open compute pass (WebGPU orders
  * successive dispatches in a pass; redundant setPipeline/setBindGroup calls are skipped),
  * pipelines by shader source and layout, bind groups by (layout, buffers) — createBindGroup
- * dominates the host cost of a dispatch — and metadata buffers (shapes, strides) by content.
+ * dominates the host cost of a dispatch — and metadata buffers (shapes, strides) by content once
+ * they recur (see `metaBuffer`).
  */
 export class Encoder {
   /** pipelines by shader source (memoised strings, so lookups hash nothing new), then layout code */
