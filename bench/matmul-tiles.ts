@@ -5,8 +5,9 @@
  *   npx tsx bench/matmul-tiles.ts [--quick] [--seconds S] [--out DIR]
  *
  * For each shape — square n × n (1024, 2048, 4096; --quick: 256, 512), GMMVI's batched
- * [30, 20, 20] @ [30, 20, 20] and [30, 20, 20] @ [30, 20, 9000] — the kernel as `chooseTile` picks
- * it ("auto"), then forced to each of TILE_CANDIDATES (setTileOverride) that the device can run:
+ * [30, 20, 20] @ [30, 20, 20] and [30, 20, 20] @ [30, 20, 9000] — the kernel as it runs by itself
+ * ("auto": `chooseTile`'s pick, or the tile autotuner's where it timed the shape at its first run),
+ * then forced to each of TILE_CANDIDATES (setTileOverride) that the device can run:
  * GFLOP/s from matmuls queued back to back (about 20 ms of work) with one element of the last read,
  * repeated for S seconds (default 0.5) after a warm run. Every configuration's first result is
  * checked: the sum of C against the float64 value of Σ_k (Σ_i A_ik)(Σ_j B_kj), within K·2⁻²³ of
@@ -17,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import * as bt from '../src/index.js';
 import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
-import { chooseTile, setTileOverride, TILE_CANDIDATES, tileNeeds, type TileConfig } from '../src/backends/webgpu/kernels/matmul.js';
+import { chooseTile, setTileOverride, shapeClass, TILE_CANDIDATES, tileNeeds, type TileConfig } from '../src/backends/webgpu/kernels/matmul.js';
 import { rng } from './peers.js';
 
 const argv = process.argv.slice(2);
@@ -149,6 +150,12 @@ for (const s of shapes) {
       const ms = (performance.now() - t0) / n;
       row.msPerMatmul = ms;
       row.gflops = flops / (ms * 1e6);
+      if (!cfg) {
+        // the tuner (tile-tuner.ts) may have timed every tile at the first run and switched
+        const tuned = gpu.tiles.tile(shapeClass(s.M, s.N, s.K, s.batch, false, false));
+        if (tuned) row.tile = `auto: tuned to ${label(tuned)}`;
+        else if (tuned === null) row.tile += ', kept by the tuner';
+      }
     } catch (e) {
       row.ok = false;
       row.note = `failed: ${(e as Error).message}`;
@@ -166,7 +173,7 @@ const best = (shape: string) => rows.filter((r) => r.shape === shape && r.gflops
 const md = [
   `# WebGPU matmul by tile configuration (float32)${NOTE}`,
   '',
-  `${new Date().toISOString()}, adapter ${gpu.adapterLabel}, Node ${process.version}${quick ? ', --quick' : ''}. "auto" is what \`chooseTile\` picks; the others are forced with \`setTileOverride\`. GFLOP/s from matmuls queued back to back for ${seconds} s. Tile: bm×bn outputs a workgroup, k: the K step through workgroup memory, tm×tn outputs a thread.`,
+  `${new Date().toISOString()}, adapter ${gpu.adapterLabel}, Node ${process.version}${quick ? ', --quick' : ''}. "auto" is the kernel by itself (\`chooseTile\`'s pick, or the tile autotuner's); the others are forced with \`setTileOverride\`. GFLOP/s from matmuls queued back to back for ${seconds} s. Tile: bm×bn outputs a workgroup, k: the K step through workgroup memory, tm×tn outputs a thread.`,
   '',
   '| shape | tile | GFLOP/s | ms/matmul | best? | note |',
   '|---|---|---:|---:|:---:|---|',

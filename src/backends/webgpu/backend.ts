@@ -13,6 +13,7 @@ import { ConstCache } from './consts.js';
 import { Encoder } from './encoder.js';
 import { DeferredChecks } from './checks.js';
 import { LazyFusion } from './lazy.js';
+import { TileTuner } from './tile-tuner.js';
 
 /**
  * The WebGPU backend. `run` records compute dispatches into one command encoder (one open
@@ -41,6 +42,12 @@ export interface WebGPUBackendOptions {
   constCacheSize?: number;
   /** Distinct shader sources whose compiled pipelines are kept (first in, first out beyond). */
   pipelineCacheSize?: number;
+  /**
+   * Time the matmul's tile configurations on the GPU the first time a large product of a new
+   * shape class runs, and use the fastest from then on (tile-tuner.ts). Default: on where the
+   * device has 'timestamp-query'.
+   */
+  tuneMatmul?: boolean;
 }
 
 /**
@@ -60,6 +67,8 @@ export class WebGPUBackend implements Backend {
   private readonly consts: ConstCache;
   private readonly checks: DeferredChecks;
   private readonly lazy: LazyFusion;
+  /** the matmul's tile autotuner */
+  readonly tiles: TileTuner;
   private readonly zero: GPUBuffer;
   private flushScheduled = false;
   private lostReason: string | null = null;
@@ -106,6 +115,8 @@ export class WebGPUBackend implements Backend {
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), undefined, (b) => this.encoder.forgetBuffer(b));
     this.staging = new BufferPool(this.device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 64 << 20);
     this.checks = new DeferredChecks(this.device, this.staging);
+    const timestamps = !!this.device.features?.has('timestamp-query');
+    this.tiles = new TileTuner(this.device, this.staging, (opts.tuneMatmul ?? true) && timestamps);
     this.zero = this.device.createBuffer({ size: 16, usage: STORAGE_USAGE(), label: 'bt-zero-size' });
     this.device.lost.then((info) => {
       if (!this.disposed) this.lostReason = `${info.reason}: ${info.message}`;
@@ -149,6 +160,8 @@ export class WebGPUBackend implements Backend {
       copy: (src, so, dst, dOff, bytes) => self.encoder.copy(src, so, dst, dOff, bytes),
       clear: (buf, bytes) => self.encoder.clear(buf, bytes),
       status: (error, kind) => self.checks.status(error, kind ?? 'numerical'),
+      tiles: this.tiles,
+      dispatchTimed: (code, buffers, kinds, meta, groups, querySet, at) => self.encoder.dispatchTimed(code, buffers, kinds, meta, groups, querySet, at),
     };
   }
 
@@ -391,8 +404,10 @@ export class WebGPUBackend implements Backend {
   flush(): void {
     this.encoder.endPass();
     const checks = this.checks.pending ? this.checks.encode(this.encoder.enc()) : null;
+    const timings = this.tiles.pending ? this.tiles.encode(this.encoder.enc()) : null;
     this.encoder.submit();
     if (checks) this.checks.read(checks.staging, checks.list, this.stats.submits);
+    if (timings) this.tiles.read(timings);
     this.pool.flushed();
   }
 

@@ -118,7 +118,9 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   }
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits, label: 'bayestape' });
+    // timestamps time the matmul's tile candidates on the GPU (tile-tuner.ts)
+    const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter!.features?.has(f));
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'bayestape' });
   } catch (e) {
     throw new BackendError(`webgpu: requestDevice() failed: ${(e as Error).message}.`);
   }

@@ -313,6 +313,26 @@ export class Encoder {
   }
 
   dispatch(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?]): void {
+    this.encodeDispatch(code, buffers, kinds, meta, groups, null, 0);
+  }
+
+  /**
+   * A dispatch in a compute pass of its own whose start and end are written to `querySet` at
+   * `at` and `at + 1` (the 'timestamp-query' feature): GPU time of this dispatch alone.
+   */
+  dispatchTimed(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?], querySet: GPUQuerySet, at: number): void {
+    this.encodeDispatch(code, buffers, kinds, meta, groups, querySet, at);
+  }
+
+  private encodeDispatch(
+    code: string,
+    buffers: GPUBuffer[],
+    kinds: BindKind[],
+    meta: ArrayLike<number> | null,
+    groups: readonly [number, number?, number?],
+    querySet: GPUQuerySet | null,
+    at: number,
+  ): void {
     const gx = groups[0];
     const gy = groups[1] ?? 1;
     const gz = groups[2] ?? 1;
@@ -320,6 +340,33 @@ export class Encoder {
     const lay = this.layout(kinds, meta !== null);
     const pipe = this.pipeline(code, lay);
     const me = meta ? this.metaBuffer(meta) : null;
+    const bg = this.bindGroup(lay, buffers, me);
+    if (querySet) this.endPass();
+    let pass = this.pass;
+    if (!pass) {
+      pass = this.pass = querySet
+        ? this.enc().beginComputePass({ timestampWrites: { querySet, beginningOfPassWriteIndex: at, endOfPassWriteIndex: at + 1 } })
+        : this.enc().beginComputePass();
+      this.passPipe = null;
+      this.passBg = null;
+    }
+    if (this.passPipe !== pipe) {
+      pass.setPipeline(pipe);
+      this.passPipe = pipe;
+    }
+    if (this.passBg !== bg) {
+      pass.setBindGroup(0, bg);
+      this.passBg = bg;
+    }
+    pass.dispatchWorkgroups(gx, gy, gz);
+    if (querySet) this.endPass();
+    if (me?.release) me.release();
+    this.stats.dispatches++;
+    if (++this.pendingDispatches >= this.batchSize) this.hooks.full();
+  }
+
+  /** The bind group of these buffers (and metadata buffer) under `lay`, cached by their ids. */
+  private bindGroup(lay: Layout, buffers: GPUBuffer[], me: { buf: GPUBuffer; id: number } | null): GPUBindGroup {
     const nb = buffers.length;
     const ids = this.idScratch;
     ids.length = 0;
@@ -333,52 +380,30 @@ export class Encoder {
       ids.push(me.id);
       h = Math.imul(h ^ me.id, 0x9e3779b1) ^ (h >>> 15);
     }
-    let e: BgEntry | undefined;
     let bucket = this.bgCache.get(h);
     if (bucket) {
       outer: for (const c of bucket) {
         if (c.layCode !== lay.code || c.ids.length !== ids.length) continue;
         for (let i = 0; i < ids.length; i++) if (c.ids[i] !== ids[i]) continue outer;
-        e = c;
-        break;
+        c.used = ++this.tick;
+        return c.bg;
       }
     }
-    if (e) {
-      e.used = ++this.tick;
-    } else {
-      const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b } }));
-      if (me) entries.push({ binding: nb, resource: { buffer: me.buf } });
-      const bg = this.device.createBindGroup({ layout: lay.bgl, entries });
-      this.stats.bindGroups++;
-      e = { hash: h, layCode: lay.code, bg, ids: ids.slice(), used: ++this.tick };
-      if (!bucket) this.bgCache.set(h, (bucket = []));
-      bucket.push(e);
-      this.bgCount++;
-      for (const id of e.ids) {
-        let set = this.bgByBuffer.get(id);
-        if (!set) this.bgByBuffer.set(id, (set = new Set()));
-        set.add(e);
-      }
-      if (this.bgCount > this.bgCacheSize) this.evictBindGroups();
+    const entries: GPUBindGroupEntry[] = buffers.map((b, i) => ({ binding: i, resource: { buffer: b } }));
+    if (me) entries.push({ binding: nb, resource: { buffer: me.buf } });
+    const bg = this.device.createBindGroup({ layout: lay.bgl, entries });
+    this.stats.bindGroups++;
+    const e: BgEntry = { hash: h, layCode: lay.code, bg, ids: ids.slice(), used: ++this.tick };
+    if (!bucket) this.bgCache.set(h, (bucket = []));
+    bucket.push(e);
+    this.bgCount++;
+    for (const id of e.ids) {
+      let set = this.bgByBuffer.get(id);
+      if (!set) this.bgByBuffer.set(id, (set = new Set()));
+      set.add(e);
     }
-    let pass = this.pass;
-    if (!pass) {
-      pass = this.pass = this.enc().beginComputePass();
-      this.passPipe = null;
-      this.passBg = null;
-    }
-    if (this.passPipe !== pipe) {
-      pass.setPipeline(pipe);
-      this.passPipe = pipe;
-    }
-    if (this.passBg !== e.bg) {
-      pass.setBindGroup(0, e.bg);
-      this.passBg = e.bg;
-    }
-    pass.dispatchWorkgroups(gx, gy, gz);
-    if (me?.release) me.release();
-    this.stats.dispatches++;
-    if (++this.pendingDispatches >= this.batchSize) this.hooks.full();
+    if (this.bgCount > this.bgCacheSize) this.evictBindGroups();
+    return bg;
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {

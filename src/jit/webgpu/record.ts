@@ -113,6 +113,8 @@ export class Recorder {
         return handle(bytes);
       },
       free: (h: GpuHandle) => this.give(h.buffer),
+      // the backend's tuned matmul tiles, where tuning has run (a recording never times tiles itself)
+      tiles: { tile: (cls: number) => this.backend.tiles.tile(cls) },
       dispatch: (code, buffers, kinds, meta, groups) => this.dispatch(code, buffers, kinds, meta, groups),
       copy: (src, srcOffset, dst, dstOffset, bytes) => {
         if (bytes > 0) this.cmds.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });

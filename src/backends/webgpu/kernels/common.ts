@@ -1,6 +1,7 @@
 /// <reference types="@webgpu/types" />
 import type { DType } from '../../../dtype.js';
 import type { OutSpec } from '../../backend.js';
+import type { TileChoice } from '../tile-tuner.js';
 
 /**
  * What a WebGPU kernel sees: inputs as buffers with shapes, and a context that allocates outputs
@@ -37,6 +38,13 @@ export interface KernelContext {
   dispatch(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?]): void;
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void;
   clear(buf: GPUBuffer, bytes: number): void;
+  /** The matmul's tuned tiles (tile-tuner.ts), where the context has them. */
+  readonly tiles?: TileChoice;
+  /**
+   * `dispatch` in a compute pass of its own whose start and end timestamps go to `querySet` at
+   * `at` and `at + 1` (only where the device has 'timestamp-query'; for the tile tuner).
+   */
+  dispatchTimed?(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?], querySet: GPUQuerySet, at: number): void;
   /**
    * A zeroed status word (bind it as `array<atomic<u32>>`) for a check that a GPU kernel cannot
    * throw: the kernel stores a nonzero code when its input is invalid (a Cholesky pivot ≤ 0, a

@@ -298,6 +298,47 @@ export function chooseTile(M: number, N: number, batch: number): TileConfig {
 
 const MAX_GRID = 65535;
 
+/** products of at least this many flops are worth timing every tile for, once per shape class */
+const TUNE_MIN_FLOPS = 2 ** 26;
+
+/**
+ * The shape class a tuned tile is kept for: M, N, K and the batch to the nearest power of two,
+ * and the transpositions.
+ */
+export function shapeClass(M: number, N: number, K: number, batch: number, tA: boolean, tB: boolean): number {
+  const lg = (x: number) => Math.min(31, Math.round(Math.log2(x)));
+  return lg(M) | (lg(N) << 5) | (lg(K) << 10) | (lg(batch) << 15) | (+tA << 20) | (+tB << 21);
+}
+
+function fitsDevice(c: TileConfig, limits: GPUSupportedLimits): boolean {
+  const need = tileNeeds(c);
+  return need.threads <= limits.maxComputeInvocationsPerWorkgroup && need.workgroupBytes <= limits.maxComputeWorkgroupStorageSize;
+}
+
+/** The tiled kernel's WGSL and grid for a tile and shape; null where the grid would be too large. */
+function tiledPlan(cfg: TileConfig, s: { M: number; N: number; K: number; tA: boolean; tB: boolean; bRank: number; batch: number }): { code: string; groups: [number, number, number] } | null {
+  const gx = Math.ceil(s.N / cfg.bn);
+  const gy = Math.ceil(s.M / cfg.bm);
+  if (gx > MAX_GRID || gy > MAX_GRID) return null;
+  const v: TiledVariant = {
+    cfg,
+    transA: s.tA,
+    transB: s.tB,
+    vecA: (s.tA ? s.M : s.K) % 4 === 0,
+    vecB: (s.tB ? s.K : s.N) % 4 === 0,
+    vecC: s.N % 4 === 0,
+    fitM: s.M % cfg.bm === 0,
+    fitN: s.N % cfg.bn === 0,
+    fitK: s.K % cfg.bk === 0,
+    bRank: s.bRank,
+  };
+  // the specialisation as bits (a string key built every call showed in the host cost of a step)
+  const key = (tileId(cfg) << 16) | (s.bRank << 8) | (+s.tA << 7) | (+s.tB << 6) | (+v.vecA << 5) | (+v.vecB << 4) | (+v.vecC << 3) | (+v.fitM << 2) | (+v.fitN << 1) | +v.fitK;
+  let code = tiledCodes.get(key);
+  if (code === undefined) tiledCodes.set(key, (code = tiledShader(v)));
+  return { code, groups: [gx, gy, Math.min(s.batch, MAX_GRID)] };
+}
+
 /** WGSL of the tiled kernel by its specialisation bits (a few dozen at most: kept for the process) */
 const tiledCodes = new Map<number, string>();
 /** small ids of tile configuration objects, for those bits */
@@ -338,35 +379,36 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const sbj = tB ? K : 1;
   const meta = [M, N, K, batch, sai, sap, sbp, sbj, bRank, ...keep.map((x) => x.d), ...keep.map((x) => aS[x.i]!), ...keep.map((x) => bS[x.i]!)];
   const bufs = [a!.buffer, b!.buffer, out.buffer];
-  const cfg = tileOverride ?? chooseTile(M, N, batch);
+  if (M < 16 || N < 16) {
+    ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), bufs, ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
+    return [out];
+  }
+  const cls = shapeClass(M, N, K, batch, tA, tB);
+  const auto = chooseTile(M, N, batch);
+  const cfg = tileOverride ?? ctx.tiles?.tile(cls) ?? auto;
   if (tileOverride) {
     const need = tileNeeds(cfg);
     if (need.threads > ctx.limits.maxComputeInvocationsPerWorkgroup || need.workgroupBytes > ctx.limits.maxComputeWorkgroupStorageSize) {
       throw new ConfigError(`matmul tile ${JSON.stringify(cfg)} needs ${need.threads} threads and ${need.workgroupBytes} bytes of workgroup memory; this device allows ${ctx.limits.maxComputeInvocationsPerWorkgroup} and ${ctx.limits.maxComputeWorkgroupStorageSize}.`);
     }
   }
-  const gx = Math.ceil(N / cfg.bn);
-  const gy = Math.ceil(M / cfg.bm);
-  if (M < 16 || N < 16 || gx > MAX_GRID || gy > MAX_GRID) {
+  const shape = { M, N, K, tA, tB, bRank, batch };
+  const plan = tiledPlan(cfg, shape);
+  if (!plan) {
     ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), bufs, ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
     return [out];
   }
-  const v: TiledVariant = {
-    cfg,
-    transA: tA,
-    transB: tB,
-    vecA: (tA ? M : K) % 4 === 0,
-    vecB: (tB ? K : N) % 4 === 0,
-    vecC: N % 4 === 0,
-    fitM: M % cfg.bm === 0,
-    fitN: N % cfg.bn === 0,
-    fitK: K % cfg.bk === 0,
-    bRank,
-  };
-  // the specialisation as bits (a string key built every call showed in the host cost of a step)
-  const key = (tileId(cfg) << 16) | (bRank << 8) | (+tA << 7) | (+tB << 6) | (+v.vecA << 5) | (+v.vecB << 4) | (+v.vecC << 3) | (+v.fitM << 2) | (+v.fitN << 1) | +v.fitK;
-  let code = tiledCodes.get(key);
-  if (code === undefined) tiledCodes.set(key, (code = tiledShader(v)));
-  ctx.dispatch(code, bufs, ['r', 'r', 'w'], meta, [gx, gy, Math.min(batch, MAX_GRID)]);
+  ctx.dispatch(plan.code, bufs, ['r', 'r', 'w'], meta, plan.groups);
+  // the first large product of a shape class: time every tile on these operands (tile-tuner.ts)
+  if (!tileOverride && ctx.dispatchTimed && ctx.tiles?.tune && ctx.tiles.wants?.(cls) && 2 * M * N * K * batch >= TUNE_MIN_FLOPS) {
+    const scratch = ctx.scratch(M * N * batch * 4);
+    const sbufs = [a!.buffer, b!.buffer, scratch.buffer];
+    const runs = [auto, ...TILE_CANDIDATES.filter((c) => c !== auto && fitsDevice(c, ctx.limits))].flatMap((tile) => {
+      const p = tiledPlan(tile, shape);
+      return p ? [{ tile, encode: (qs: GPUQuerySet, at: number) => ctx.dispatchTimed!(p.code, sbufs, ['r', 'r', 'w'], meta, p.groups, qs, at) }] : [];
+    });
+    ctx.tiles.tune(cls, runs);
+    ctx.free(scratch);
+  }
   return [out];
 };

@@ -1,0 +1,110 @@
+/**
+ * The matmul's tile autotuner (src/backends/webgpu/tile-tuner.ts) where the device has
+ * 'timestamp-query' (lavapipe has): the first large product of a shape class times every tile on
+ * the GPU, the class then runs with the fastest, and the values never change — every tile sums over
+ * K in the same order, so each gives the same bits.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as bt from '../../src/index.js';
+import { createWebGPUBackend } from '../../src/backends/webgpu/index.js';
+import { setTileOverride, shapeClass, TILE_CANDIDATES, tileNeeds } from '../../src/backends/webgpu/kernels/matmul.js';
+import { webgpuOrSkip } from './setup.js';
+
+const gpu = await webgpuOrSkip('tile-tuner');
+
+if (gpu) {
+  const timestamps = gpu.device.features.has('timestamp-query');
+  const turn = () => new Promise((r) => setTimeout(r, 0));
+  const sameBits = (x: Float32Array, y: Float32Array) => x.length === y.length && x.every((v, i) => Object.is(v, y[i]) || (v === 0 && y[i] === 0));
+
+  test('every tile configuration gives the same bits (so a tuned choice changes speed, not values)', async () => {
+    const [M, K, N] = [160, 300, 260];
+    const a = bt.withBackend('webgpu', () => bt.keep(bt.random.normal(bt.random.key(1), [M, K])));
+    const b = bt.withBackend('webgpu', () => bt.keep(bt.random.normal(bt.random.key(2), [K, N])));
+    const run = async () => {
+      const c = bt.withBackend('webgpu', () => bt.matmul(a, b));
+      const d = (await c.data()) as Float32Array;
+      c.dispose();
+      return d;
+    };
+    setTileOverride(TILE_CANDIDATES[2]!);
+    let ref: Float32Array;
+    try {
+      ref = await run();
+    } finally {
+      setTileOverride(null);
+    }
+    for (const tile of TILE_CANDIDATES) {
+      const need = tileNeeds(tile);
+      if (need.threads > gpu.device.limits.maxComputeInvocationsPerWorkgroup || need.workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) continue;
+      setTileOverride(tile);
+      try {
+        assert.ok(sameBits(await run(), ref), `tile ${JSON.stringify(tile)}: the same bits as the 32×32 tile`);
+      } finally {
+        setTileOverride(null);
+      }
+    }
+    bt.dispose([a, b]);
+  });
+
+  if (timestamps) {
+    test('the first large product of a shape class is timed under every tile; the class then runs with the fastest, same values', async () => {
+      const be = await createWebGPUBackend();
+      bt.registerBackend('webgpu-tuner', be);
+      assert.ok(be.tiles.enabled, 'on by default where the device has timestamps');
+      const [a, b] = bt.withBackend('webgpu-tuner', () => bt.keep([bt.random.normal(bt.random.key(3), [512, 256]), bt.random.normal(bt.random.key(4), [256, 384])]));
+      const cls = shapeClass(512, 384, 256, 1, false, false); // 2·512·384·256 ≈ 1e8 flops: worth tuning
+      const product = async () => {
+        const c = bt.withBackend('webgpu-tuner', () => bt.matmul(a!, b!));
+        const d = (await c.data()) as Float32Array;
+        c.dispose();
+        return d;
+      };
+      assert.is(be.tiles.tile(cls), undefined, 'not tuned yet');
+      const first = await product();
+      for (let i = 0; i < 50 && be.tiles.log.length === 0; i++) await turn();
+      assert.is(be.tiles.log.length, 1, 'one tuning run');
+      const entry = be.tiles.log[0]!;
+      assert.is(entry.cls, cls);
+      assert.ok(entry.tiles.length >= 2, 'several tiles timed');
+      assert.ok(entry.ns.every((x) => x > 0), `GPU times of every tile: ${entry.ns.join(', ')}`);
+      const fastest = entry.ns.indexOf(Math.min(...entry.ns));
+      // the pick: the fastest tile when it beats the kernel's own by 3%, else the kernel's own (null)
+      if (entry.picked) assert.is(entry.picked, entry.tiles[fastest], 'the fastest tile');
+      else assert.ok(entry.ns[fastest]! >= 0.97 * entry.ns[0]!, 'kept the kernel\'s own tile: nothing 3% faster');
+      assert.is(be.tiles.tile(cls), entry.picked, 'the class keeps the pick');
+      const pipelines = be.stats.pipelines;
+      const second = await product();
+      assert.ok(sameBits(first, second), 'same values after tuning');
+      assert.is(be.stats.pipelines, pipelines, 'the tuned tile was compiled while tuning');
+      await product();
+      assert.is(be.tiles.log.length, 1, 'a class is tuned once');
+      bt.dispose([a, b]);
+      be.dispose();
+    });
+
+    test('small products are not tuned, and tuneMatmul: false turns the tuner off', async () => {
+      const be = await createWebGPUBackend();
+      const off = await createWebGPUBackend({ tuneMatmul: false });
+      bt.registerBackend('webgpu-tuner-small', be);
+      bt.registerBackend('webgpu-tuner-off', off);
+      assert.not.ok(off.tiles.enabled);
+      for (const name of ['webgpu-tuner-small', 'webgpu-tuner-off']) {
+        const n = name === 'webgpu-tuner-small' ? 64 : 512; // 64³·2 flops: below the threshold
+        const c = bt.withBackend(name, () => bt.tidy(() => bt.matmul(bt.ones([n, n]), bt.ones([n, n]))));
+        assert.is((await c.data())[0], n);
+        c.dispose();
+      }
+      for (let i = 0; i < 5; i++) await turn();
+      assert.is(be.tiles.log.length, 0, 'a 64×64 product is not worth timing');
+      assert.is(off.tiles.log.length, 0, 'tuneMatmul: false times nothing');
+      be.dispose();
+      off.dispose();
+    });
+  } else {
+    console.log('[note] tile-tuner: this device has no timestamp-query; the tuner is off and only the same-bits test runs');
+  }
+}
+
+test.run();
