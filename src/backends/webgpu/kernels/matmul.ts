@@ -43,6 +43,8 @@ export interface TileConfig {
   /** outputs per thread (multiples of 4) */
   tm: number;
   tn: number;
+  /** register double-buffering: the next K step's global loads are issued before this step's product */
+  db?: boolean;
 }
 
 export const TILE_CONFIGS = {
@@ -53,7 +55,8 @@ export const TILE_CONFIGS = {
 
 /**
  * Every tile configuration the kernel is built and tested for: the three `chooseTile` picks from,
- * and shapes a GPU may prefer (a deeper K step, rectangular tiles, 8×8 outputs per thread on 64×64).
+ * and shapes a GPU may prefer (a deeper K step, rectangular tiles, 8×8 outputs per thread on 64×64,
+ * 16×8 on 256×128, register double-buffering).
  * `bench/webgpu.ts --tiles` times each on a real GPU (test/webgpu/matmul-tiles.test.ts checks them
  * on lavapipe), so that the choice can follow measurements.
  */
@@ -65,6 +68,10 @@ export const TILE_CANDIDATES: readonly TileConfig[] = [
   { bm: 128, bn: 64, bk: 16, tm: 8, tn: 4 },
   { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 },
   { bm: 64, bn: 64, bk: 8, tm: 8, tn: 8 },
+  { bm: 256, bn: 128, bk: 8, tm: 16, tn: 8 },
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, db: true },
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, db: true },
+  { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, db: true },
 ];
 
 /** Threads per workgroup and bytes of workgroup memory a configuration needs. */
@@ -179,41 +186,54 @@ export function tiledShader(v: TiledVariant): string {
   B.push(`    ${batchOffsetCode(v.bRank)}`);
   B.push('    let cOff = bz * M * N;');
   for (let i = 0; i < tm; i++) for (let d = 0; d < CN; d++) B.push(`    var acc${i}_${d} = vec4<f32>(0.0);`);
-  B.push(`    for (var k0 = 0u; k0 < K; k0 += ${u(bk)}) {`);
-  // --- global -> workgroup memory: A tile (bm × bk of op(A)), as bm*bk/4 vec4 loads
+  // --- global -> workgroup memory: the A tile (bm × bk of op(A)) and the B tile (bk × bn) as
+  // vec4 loads, each thread `aLoads` and `bLoads` of them. A load goes into a register (ra_l,
+  // rb_l) and is then stored into workgroup memory; with `db` the next tile's loads are issued
+  // before this tile's product (register double-buffering: the global loads' latency overlaps the
+  // arithmetic), without it right before the store.
   const aLoads = (bm * bk) / 4 / NT;
   const bLoads = (bk * bn) / 4 / NT;
-  for (let l = 0; l < aLoads; l++) {
-    const e = l === 0 ? 'tid' : `tid + ${u(l * NT)}`;
-    if (!v.transA) {
-      // A(m, k..k+3): m = e / (bk/4), kq = e % (bk/4); transposed store As[k][m]
-      B.push(`      { let e = ${e}; let m = e / ${u(bk / 4)}; let kq = (e % ${u(bk / 4)}) * 4u;`);
-      B.push(`        let va = loadA(row0 + m, k0 + kq, aOff, K, M, N, K);`);
-      B.push(`        let s = kq * ${u(SA)} + m;`);
-      for (let i = 0; i < 4; i++) B.push(`        As[(s + ${u(i * SA)}) / 4u][(s + ${u(i * SA)}) % 4u] = va[${i}];`);
-      B.push('      }');
-    } else {
-      // A(m..m+3, k): mq = (e % (bm/4)) * 4, k = e / (bm/4); store As[k][m..m+3]
-      B.push(`      { let e = ${e}; let k = e / ${u(bm / 4)}; let mq = e % ${u(bm / 4)};`);
-      B.push(`        As[k * ${u(SA / 4)} + mq] = loadA(k0 + k, row0 + mq * 4u, aOff, M, M, N, K);`);
-      B.push('      }');
-    }
-  }
-  for (let l = 0; l < bLoads; l++) {
-    const e = l === 0 ? 'tid' : `tid + ${u(l * NT)}`;
-    if (!v.transB) {
-      B.push(`      { let e = ${e}; let k = e / ${u(bn / 4)}; let nq = e % ${u(bn / 4)};`);
-      B.push(`        Bs[k * ${u(SB / 4)} + nq] = loadB(k0 + k, col0 + nq * 4u, bOff, N, M, N, K);`);
-      B.push('      }');
-    } else {
-      B.push(`      { let e = ${e}; let n = e / ${u(bk / 4)}; let kq = (e % ${u(bk / 4)}) * 4u;`);
-      B.push(`        let vb = loadB(col0 + n, k0 + kq, bOff, K, M, N, K);`);
-      B.push(`        let s = kq * ${u(SB)} + n;`);
-      for (let i = 0; i < 4; i++) B.push(`        Bs[(s + ${u(i * SB)}) / 4u][(s + ${u(i * SB)}) % 4u] = vb[${i}];`);
-      B.push('      }');
-    }
-  }
+  const el = (l: number) => (l === 0 ? 'tid' : `tid + ${u(l * NT)}`);
+  // A normal: A(m, k..k+3), m = e / (bk/4), kq = e % (bk/4), stored transposed As[k][m];
+  // A transposed: A(m..m+3, k), k = e / (bm/4), mq = e % (bm/4), stored As[k][m..m+3]
+  const loadA = (l: number, kb: string) =>
+    !v.transA
+      ? `{ let e = ${el(l)}; ra${l} = loadA(row0 + e / ${u(bk / 4)}, ${kb} + (e % ${u(bk / 4)}) * 4u, aOff, K, M, N, K); }`
+      : `{ let e = ${el(l)}; ra${l} = loadA(${kb} + e / ${u(bm / 4)}, row0 + (e % ${u(bm / 4)}) * 4u, aOff, M, M, N, K); }`;
+  const storeA = (l: number) => {
+    if (v.transA) return [`{ let e = ${el(l)}; As[(e / ${u(bm / 4)}) * ${u(SA / 4)} + e % ${u(bm / 4)}] = ra${l}; }`];
+    const lines = [`{ let e = ${el(l)}; let s = ((e % ${u(bk / 4)}) * 4u) * ${u(SA)} + e / ${u(bk / 4)};`];
+    for (let i = 0; i < 4; i++) lines.push(`  As[(s + ${u(i * SA)}) / 4u][(s + ${u(i * SA)}) % 4u] = ra${l}[${i}];`);
+    lines.push('}');
+    return lines;
+  };
+  // B normal: B(k, n..n+3), k = e / (bn/4), nq = e % (bn/4), stored Bs[k][n..n+3];
+  // B transposed: B(k..k+3, n), n = e / (bk/4), kq = e % (bk/4), stored transposed Bs[k][n]
+  const loadB = (l: number, kb: string) =>
+    !v.transB
+      ? `{ let e = ${el(l)}; rb${l} = loadB(${kb} + e / ${u(bn / 4)}, col0 + (e % ${u(bn / 4)}) * 4u, bOff, N, M, N, K); }`
+      : `{ let e = ${el(l)}; rb${l} = loadB(col0 + e / ${u(bk / 4)}, ${kb} + (e % ${u(bk / 4)}) * 4u, bOff, K, M, N, K); }`;
+  const storeB = (l: number) => {
+    if (!v.transB) return [`{ let e = ${el(l)}; Bs[(e / ${u(bn / 4)}) * ${u(SB / 4)} + e % ${u(bn / 4)}] = rb${l}; }`];
+    const lines = [`{ let e = ${el(l)}; let s = ((e % ${u(bk / 4)}) * 4u) * ${u(SB)} + e / ${u(bk / 4)};`];
+    for (let i = 0; i < 4; i++) lines.push(`  Bs[(s + ${u(i * SB)}) / 4u][(s + ${u(i * SB)}) % 4u] = rb${l}[${i}];`);
+    lines.push('}');
+    return lines;
+  };
+  const loads = (kb: string) => [...Array.from({ length: aLoads }, (_, l) => loadA(l, kb)), ...Array.from({ length: bLoads }, (_, l) => loadB(l, kb))];
+  for (let l = 0; l < aLoads; l++) B.push(`    var ra${l} = vec4<f32>(0.0);`);
+  for (let l = 0; l < bLoads; l++) B.push(`    var rb${l} = vec4<f32>(0.0);`);
+  if (v.cfg.db) for (const line of loads('0u')) B.push(`    ${line}`);
+  B.push(`    for (var k0 = 0u; k0 < K; k0 += ${u(bk)}) {`);
+  if (!v.cfg.db) for (const line of loads('k0')) B.push(`      ${line}`);
+  for (let l = 0; l < aLoads; l++) for (const line of storeA(l)) B.push(`      ${line}`);
+  for (let l = 0; l < bLoads; l++) for (const line of storeB(l)) B.push(`      ${line}`);
   B.push('      workgroupBarrier();');
+  if (v.cfg.db) {
+    B.push(`      if (k0 + ${u(bk)} < K) {`);
+    for (const line of loads(`k0 + ${u(bk)}`)) B.push(`        ${line}`);
+    B.push('      }');
+  }
   // --- the product over this K step, fully unrolled
   B.push(`      for (var k = 0u; k < ${u(bk)}; k++) {`);
   for (let cc = 0; cc < CM; cc++) B.push(`        let a${cc} = As[k * ${u(SA / 4)} + ${u(cc * WM)} + ty];`);
