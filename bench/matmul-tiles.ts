@@ -66,7 +66,7 @@ interface Row {
   note?: string;
 }
 const rows: Row[] = [];
-const label = (c: TileConfig) => `${c.bm}×${c.bn} k${c.bk} ${c.tm}×${c.tn}`;
+const label = (c: TileConfig) => `${c.bm}×${c.bn} k${c.bk} ${c.tm}×${c.tn}${c.db ? ` db${c.db}` : ''}`;
 const limits = gpu.device.limits;
 
 for (const s of shapes) {
@@ -173,7 +173,7 @@ const best = (shape: string) => rows.filter((r) => r.shape === shape && r.gflops
 const md = [
   `# WebGPU matmul by tile configuration (float32)${NOTE}`,
   '',
-  `${new Date().toISOString()}, adapter ${gpu.adapterLabel}, Node ${process.version}${quick ? ', --quick' : ''}. "auto" is the kernel by itself (\`chooseTile\`'s pick, or the tile autotuner's); the others are forced with \`setTileOverride\`. GFLOP/s from matmuls queued back to back for ${seconds} s. Tile: bm×bn outputs a workgroup, k: the K step through workgroup memory, tm×tn outputs a thread.`,
+  `${new Date().toISOString()}, adapter ${gpu.adapterLabel}, Node ${process.version}${quick ? ', --quick' : ''}. "auto" is the kernel by itself (\`chooseTile\`'s pick, or the tile autotuner's); the others are forced with \`setTileOverride\`. GFLOP/s from matmuls queued back to back for ${seconds} s. Tile: bm×bn outputs a workgroup, k: the K step through workgroup memory, tm×tn outputs a thread, db1: the next K step loaded into registers during the product, db2: that and two workgroup tiles in turn (one barrier a step).`,
   '',
   '| shape | tile | GFLOP/s | ms/matmul | best? | note |',
   '|---|---|---:|---:|:---:|---|',

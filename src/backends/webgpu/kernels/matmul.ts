@@ -43,8 +43,12 @@ export interface TileConfig {
   /** outputs per thread (multiples of 4) */
   tm: number;
   tn: number;
-  /** register double-buffering: the next K step's global loads are issued before this step's product */
-  db?: boolean;
+  /**
+   * Double-buffering. 1: the next K step's global loads go into registers before this step's
+   * product (their latency overlaps the arithmetic). 2: that, and two workgroup-memory tiles used in
+   * turn, so one barrier a K step instead of two.
+   */
+  db?: 1 | 2;
 }
 
 export const TILE_CONFIGS = {
@@ -69,14 +73,16 @@ export const TILE_CANDIDATES: readonly TileConfig[] = [
   { bm: 64, bn: 128, bk: 16, tm: 4, tn: 8 },
   { bm: 64, bn: 64, bk: 8, tm: 8, tn: 8 },
   { bm: 256, bn: 128, bk: 8, tm: 16, tn: 8 },
-  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, db: true },
-  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, db: true },
-  { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, db: true },
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, db: 1 },
+  { bm: 128, bn: 128, bk: 16, tm: 8, tn: 8, db: 1 },
+  { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, db: 1 },
+  { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, db: 2 },
+  { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, db: 2 },
 ];
 
 /** Threads per workgroup and bytes of workgroup memory a configuration needs. */
 export function tileNeeds(c: TileConfig): { threads: number; workgroupBytes: number } {
-  return { threads: (c.bm / c.tm) * (c.bn / c.tn), workgroupBytes: 4 * c.bk * (c.bm + 4 + c.bn + 4) };
+  return { threads: (c.bm / c.tm) * (c.bn / c.tn), workgroupBytes: (c.db === 2 ? 2 : 1) * 4 * c.bk * (c.bm + 4 + c.bn + 4) };
 }
 
 /** A configuration the shader can be generated for: tiles of whole vec4s, each thread loading whole vec4s of both tiles. */
@@ -131,8 +137,12 @@ export function tiledShader(v: TiledVariant): string {
   L.push(`@group(0) @binding(1) var<storage, read> b: array<${bT}>;`);
   L.push(`@group(0) @binding(2) var<storage, read_write> c: array<${cT}>;`);
   L.push(`@group(0) @binding(3) var<storage, read> mt: array<u32>;`);
-  L.push(`var<workgroup> As: array<vec4<f32>, ${(bk * SA) / 4}>;`);
-  L.push(`var<workgroup> Bs: array<vec4<f32>, ${(bk * SB) / 4}>;`);
+  // with db 2, two tiles each, used in turn (ASZ, BSZ vec4s apart)
+  const ASZ = (bk * SA) / 4;
+  const BSZ = (bk * SB) / 4;
+  const nbuf = v.cfg.db === 2 ? 2 : 1;
+  L.push(`var<workgroup> As: array<vec4<f32>, ${nbuf * ASZ}>;`);
+  L.push(`var<workgroup> Bs: array<vec4<f32>, ${nbuf * BSZ}>;`);
 
   // Loads of 4 consecutive elements along an operand's contiguous dim, as a vec4.
   // A normal: A(m, k..k+3) at aOff + m*K + k (contiguous in k). A transposed: A(m..m+3, k) at aOff + k*M + m.
@@ -200,10 +210,11 @@ export function tiledShader(v: TiledVariant): string {
     !v.transA
       ? `{ let e = ${el(l)}; ra${l} = loadA(row0 + e / ${u(bk / 4)}, ${kb} + (e % ${u(bk / 4)}) * 4u, aOff, K, M, N, K); }`
       : `{ let e = ${el(l)}; ra${l} = loadA(${kb} + e / ${u(bm / 4)}, row0 + (e % ${u(bm / 4)}) * 4u, aOff, M, M, N, K); }`;
-  const storeA = (l: number) => {
-    if (v.transA) return [`{ let e = ${el(l)}; As[(e / ${u(bm / 4)}) * ${u(SA / 4)} + e % ${u(bm / 4)}] = ra${l}; }`];
+  // `o`: the vec4 offset of the tile stored into ('' for the only one)
+  const storeA = (l: number, o: string) => {
+    if (v.transA) return [`{ let e = ${el(l)}; As[${o}(e / ${u(bm / 4)}) * ${u(SA / 4)} + e % ${u(bm / 4)}] = ra${l}; }`];
     const lines = [`{ let e = ${el(l)}; let s = ((e % ${u(bk / 4)}) * 4u) * ${u(SA)} + e / ${u(bk / 4)};`];
-    for (let i = 0; i < 4; i++) lines.push(`  As[(s + ${u(i * SA)}) / 4u][(s + ${u(i * SA)}) % 4u] = ra${l}[${i}];`);
+    for (let i = 0; i < 4; i++) lines.push(`  As[${o}(s + ${u(i * SA)}) / 4u][(s + ${u(i * SA)}) % 4u] = ra${l}[${i}];`);
     lines.push('}');
     return lines;
   };
@@ -213,38 +224,61 @@ export function tiledShader(v: TiledVariant): string {
     !v.transB
       ? `{ let e = ${el(l)}; rb${l} = loadB(${kb} + e / ${u(bn / 4)}, col0 + (e % ${u(bn / 4)}) * 4u, bOff, N, M, N, K); }`
       : `{ let e = ${el(l)}; rb${l} = loadB(col0 + e / ${u(bk / 4)}, ${kb} + (e % ${u(bk / 4)}) * 4u, bOff, K, M, N, K); }`;
-  const storeB = (l: number) => {
-    if (!v.transB) return [`{ let e = ${el(l)}; Bs[(e / ${u(bn / 4)}) * ${u(SB / 4)} + e % ${u(bn / 4)}] = rb${l}; }`];
+  const storeB = (l: number, o: string) => {
+    if (!v.transB) return [`{ let e = ${el(l)}; Bs[${o}(e / ${u(bn / 4)}) * ${u(SB / 4)} + e % ${u(bn / 4)}] = rb${l}; }`];
     const lines = [`{ let e = ${el(l)}; let s = ((e % ${u(bk / 4)}) * 4u) * ${u(SB)} + e / ${u(bk / 4)};`];
-    for (let i = 0; i < 4; i++) lines.push(`  Bs[(s + ${u(i * SB)}) / 4u][(s + ${u(i * SB)}) % 4u] = rb${l}[${i}];`);
+    for (let i = 0; i < 4; i++) lines.push(`  Bs[${o}(s + ${u(i * SB)}) / 4u][(s + ${u(i * SB)}) % 4u] = rb${l}[${i}];`);
     lines.push('}');
     return lines;
   };
   const loads = (kb: string) => [...Array.from({ length: aLoads }, (_, l) => loadA(l, kb)), ...Array.from({ length: bLoads }, (_, l) => loadB(l, kb))];
   for (let l = 0; l < aLoads; l++) B.push(`    var ra${l} = vec4<f32>(0.0);`);
   for (let l = 0; l < bLoads; l++) B.push(`    var rb${l} = vec4<f32>(0.0);`);
+  const stores = (oa: string, ob: string) => [
+    ...Array.from({ length: aLoads }, (_, l) => storeA(l, oa)).flat(),
+    ...Array.from({ length: bLoads }, (_, l) => storeB(l, ob)).flat(),
+  ];
+  const next = `k0 + ${u(bk)} < K`;
   if (v.cfg.db) for (const line of loads('0u')) B.push(`    ${line}`);
+  if (v.cfg.db === 2) {
+    // the first tile into buffer 0; then each step: loads of the next tile, the product from
+    // buffer `cur`, the next tile stored into the other buffer, one barrier
+    for (const line of stores('', '')) B.push(`    ${line}`);
+    B.push('    workgroupBarrier();');
+    B.push('    var cur = 0u;');
+  }
   B.push(`    for (var k0 = 0u; k0 < K; k0 += ${u(bk)}) {`);
   if (!v.cfg.db) for (const line of loads('k0')) B.push(`      ${line}`);
-  for (let l = 0; l < aLoads; l++) for (const line of storeA(l)) B.push(`      ${line}`);
-  for (let l = 0; l < bLoads; l++) for (const line of storeB(l)) B.push(`      ${line}`);
-  B.push('      workgroupBarrier();');
+  if (v.cfg.db !== 2) {
+    for (const line of stores('', '')) B.push(`      ${line}`);
+    B.push('      workgroupBarrier();');
+  }
   if (v.cfg.db) {
-    B.push(`      if (k0 + ${u(bk)} < K) {`);
+    B.push(`      if (${next}) {`);
     for (const line of loads(`k0 + ${u(bk)}`)) B.push(`        ${line}`);
     B.push('      }');
   }
+  const ar = v.cfg.db === 2 ? `cur * ${u(ASZ)} + ` : '';
+  const br = v.cfg.db === 2 ? `cur * ${u(BSZ)} + ` : '';
   // --- the product over this K step, fully unrolled
   B.push(`      for (var k = 0u; k < ${u(bk)}; k++) {`);
-  for (let cc = 0; cc < CM; cc++) B.push(`        let a${cc} = As[k * ${u(SA / 4)} + ${u(cc * WM)} + ty];`);
-  for (let d = 0; d < CN; d++) B.push(`        let b${d} = Bs[k * ${u(SB / 4)} + ${u(d * WN)} + tx];`);
+  for (let cc = 0; cc < CM; cc++) B.push(`        let a${cc} = As[${ar}k * ${u(SA / 4)} + ${u(cc * WM)} + ty];`);
+  for (let d = 0; d < CN; d++) B.push(`        let b${d} = Bs[${br}k * ${u(SB / 4)} + ${u(d * WN)} + tx];`);
   for (let cc = 0; cc < CM; cc++) {
     for (let i = 0; i < 4; i++) {
       for (let d = 0; d < CN; d++) B.push(`        acc${cc * 4 + i}_${d} = fma(vec4<f32>(a${cc}[${i}]), b${d}, acc${cc * 4 + i}_${d});`);
     }
   }
   B.push('      }');
-  B.push('      workgroupBarrier();');
+  if (v.cfg.db === 2) {
+    B.push(`      if (${next}) {`);
+    for (const line of stores(`(1u - cur) * ${u(ASZ)} + `, `(1u - cur) * ${u(BSZ)} + `)) B.push(`        ${line}`);
+    B.push('      }');
+    B.push('      workgroupBarrier();');
+    B.push('      cur = 1u - cur;');
+  } else {
+    B.push('      workgroupBarrier();');
+  }
   B.push('    }');
   // --- write C: thread rows cc*4*WM + ty*4 + i, columns d*4*WN + tx*4 + 0..3
   for (let cc = 0; cc < CM; cc++) {
