@@ -397,6 +397,9 @@ export async function main(argv: string[]): Promise<number> {
         await m.readOne(C1);
         const warm = performance.now() - ts;
         m.free(C1);
+        // the next size's first run is predicted from this warm one: a first run also pays one-off
+        // costs (shader compilation, bayestape's tile tuning) that do not grow as n³
+        lastFirst.set(lib, { n, ms: Math.min(row.firstRunMs, Math.max(warm, 1e-3)) });
         const queued = onGpu(lib) ? Math.max(1, Math.min(32, Math.round(QUEUE_TARGET_MS / Math.max(warm, 1e-3)))) : 1;
         const step = async () => {
           let last: unknown = null;

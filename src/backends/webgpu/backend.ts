@@ -45,7 +45,7 @@ export interface WebGPUBackendOptions {
   /**
    * Time the matmul's tile configurations on the GPU the first time a large product of a new
    * shape class runs, and use the fastest from then on (tile-tuner.ts). Default: on where the
-   * device has 'timestamp-query'.
+   * device has 'timestamp-query' and is not a software (fallback) adapter.
    */
   tuneMatmul?: boolean;
 }
@@ -115,8 +115,10 @@ export class WebGPUBackend implements Backend {
     this.pool = new BufferPool(this.device, STORAGE_USAGE(), undefined, (b) => this.encoder.forgetBuffer(b));
     this.staging = new BufferPool(this.device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 64 << 20);
     this.checks = new DeferredChecks(this.device, this.staging);
+    // a software adapter (lavapipe) runs each timed candidate at CPU speed: 39 extra products of a
+    // 1024² matmul cost seconds there, so it tunes only when asked
     const timestamps = !!this.device.features?.has('timestamp-query');
-    this.tiles = new TileTuner(this.device, this.staging, (opts.tuneMatmul ?? true) && timestamps);
+    this.tiles = new TileTuner(this.device, this.staging, (opts.tuneMatmul ?? !acq.info.isFallbackAdapter) && timestamps);
     this.zero = this.device.createBuffer({ size: 16, usage: STORAGE_USAGE(), label: 'bt-zero-size' });
     this.device.lost.then((info) => {
       if (!this.disposed) this.lostReason = `${info.reason}: ${info.message}`;
