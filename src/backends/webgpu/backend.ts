@@ -118,7 +118,20 @@ export class WebGPUBackend implements Backend {
     // a software adapter (lavapipe) runs each timed candidate at CPU speed: 39 extra products of a
     // 1024² matmul cost seconds there, so it tunes only when asked
     const timestamps = !!this.device.features?.has('timestamp-query');
-    this.tiles = new TileTuner(this.device, this.staging, (opts.tuneMatmul ?? !acq.info.isFallbackAdapter) && timestamps);
+    this.tiles = new TileTuner(
+      {
+        device: this.device,
+        staging: this.staging,
+        maxBinding: this.device.limits.maxStorageBufferBindingSize,
+        prepare: (code, kinds) => this.encoder.prepareAsync(code, kinds, true),
+        dispatchTimed: (code, buffers, kinds, meta, groups, querySet, at) => this.encoder.dispatchTimed(code, buffers, kinds, meta, groups, querySet, at),
+        flushSoon: () => this.scheduleFlush(),
+        get disposed() {
+          return self.disposed;
+        },
+      },
+      (opts.tuneMatmul ?? !acq.info.isFallbackAdapter) && timestamps,
+    );
     this.zero = this.device.createBuffer({ size: 16, usage: STORAGE_USAGE(), label: 'bt-zero-size' });
     this.device.lost.then((info) => {
       if (!this.disposed) this.lostReason = `${info.reason}: ${info.message}`;
@@ -163,7 +176,6 @@ export class WebGPUBackend implements Backend {
       clear: (buf, bytes) => self.encoder.clear(buf, bytes),
       status: (error, kind) => self.checks.status(error, kind ?? 'numerical'),
       tiles: this.tiles,
-      dispatchTimed: (code, buffers, kinds, meta, groups, querySet, at) => self.encoder.dispatchTimed(code, buffers, kinds, meta, groups, querySet, at),
     };
   }
 

@@ -172,6 +172,26 @@ export class Encoder {
   }
 
   /**
+   * Compiles the pipeline a dispatch of `code` with these binding kinds will use, without blocking
+   * (createComputePipelineAsync), into the same cache; resolves once it is there.
+   */
+  async prepareAsync(code: string, kinds: BindKind[], hasMeta: boolean): Promise<void> {
+    const lay = this.layout(kinds, hasMeta);
+    if (this.pipelines.get(code)?.has(lay.code)) return;
+    const module = this.device.createShaderModule({ code });
+    const pipe = await this.device.createComputePipelineAsync({ layout: lay.pl, compute: { module, entryPoint: 'main' } });
+    let byLayout = this.pipelines.get(code);
+    if (!byLayout) {
+      if (this.pipelines.size >= this.pipelineCacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
+      this.pipelines.set(code, (byLayout = new Map()));
+    }
+    if (!byLayout.has(lay.code)) {
+      byLayout.set(lay.code, pipe);
+      this.stats.pipelines++;
+    }
+  }
+
+  /**
    * The pipeline and bind group layout a dispatch of `code` with these binding kinds uses (from
    * the same caches as `dispatch`), for a caller that builds its own bind groups once and replays
    * them (the jit compiler, src/jit/webgpu). The objects stay valid after a cache evicts them.

@@ -41,11 +41,6 @@ export interface KernelContext {
   /** The matmul's tuned tiles (tile-tuner.ts), where the context has them. */
   readonly tiles?: TileChoice;
   /**
-   * `dispatch` in a compute pass of its own whose start and end timestamps go to `querySet` at
-   * `at` and `at + 1` (only where the device has 'timestamp-query'; for the tile tuner).
-   */
-  dispatchTimed?(code: string, buffers: GPUBuffer[], kinds: BindKind[], meta: ArrayLike<number> | null, groups: readonly [number, number?, number?], querySet: GPUQuerySet, at: number): void;
-  /**
    * A zeroed status word (bind it as `array<atomic<u32>>`) for a check that a GPU kernel cannot
    * throw: the kernel stores a nonzero code when its input is invalid (a Cholesky pivot ≤ 0, a
    * singular matrix, an index out of range). The word is read back with the next submit, and the

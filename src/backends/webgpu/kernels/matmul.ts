@@ -364,6 +364,12 @@ export function shapeClass(M: number, N: number, K: number, batch: number, tA: b
   return lg(M) | (lg(N) << 5) | (lg(K) << 10) | (lg(batch) << 15) | (+tA << 20) | (+tB << 21);
 }
 
+/** Metadata of a product of dense [batch, M, K] and [batch, K, N] operands (the tuner's zeroed ones). */
+function denseMeta(M: number, N: number, K: number, batch: number, tA: boolean, tB: boolean): number[] {
+  const head = [M, N, K, batch, tA ? 1 : K, tA ? M : 1, tB ? 1 : N, tB ? K : 1];
+  return batch === 1 ? [...head, 0] : [...head, 1, batch, M * K, K * N];
+}
+
 function fitsDevice(c: TileConfig, limits: GPUSupportedLimits): boolean {
   const need = tileNeeds(c);
   return need.threads <= limits.maxComputeInvocationsPerWorkgroup && need.workgroupBytes <= limits.maxComputeWorkgroupStorageSize;
@@ -453,16 +459,15 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
     return [out];
   }
   ctx.dispatch(plan.code, bufs, ['r', 'r', 'w'], meta, plan.groups);
-  // the first large product of a shape class: time every tile on these operands (tile-tuner.ts)
-  if (!tileOverride && ctx.dispatchTimed && ctx.tiles?.tune && ctx.tiles.wants?.(cls) && 2 * M * N * K * batch >= TUNE_MIN_FLOPS) {
-    const scratch = ctx.scratch(M * N * batch * 4);
-    const sbufs = [a!.buffer, b!.buffer, scratch.buffer];
+  // the first large product of a shape class: the tuner times every tile in the background (tile-tuner.ts)
+  if (!tileOverride && ctx.tiles?.tune && ctx.tiles.wants?.(cls) && 2 * M * N * K * batch >= TUNE_MIN_FLOPS) {
+    // timed on dense operands: one batch dim at most
+    const dense = { ...shape, bRank: batch === 1 ? 0 : 1 };
     const runs = [auto, ...TILE_CANDIDATES.filter((c) => c !== auto && fitsDevice(c, ctx.limits))].flatMap((tile) => {
-      const p = tiledPlan(tile, shape);
-      return p ? [{ tile, encode: (qs: GPUQuerySet, at: number) => ctx.dispatchTimed!(p.code, sbufs, ['r', 'r', 'w'], meta, p.groups, qs, at) }] : [];
+      const p = tiledPlan(tile, dense);
+      return p ? [{ tile, code: p.code, groups: p.groups }] : [];
     });
-    ctx.tiles.tune(cls, runs);
-    ctx.free(scratch);
+    ctx.tiles.tune(cls, { runs, meta: denseMeta(M, N, K, batch, tA, tB), bytes: [4 * batch * M * K, 4 * batch * K * N, 4 * batch * M * N] });
   }
   return [out];
 };
