@@ -12,6 +12,8 @@ import { LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuKernel } from './
  *   The shader is specialised (and its pipeline cached) by: tile config, transA, transB, whether
  *   each operand's contiguous dim allows vec4 loads (A: K or M, B: N or K; C: N), whether M, N,
  *   K are multiples of the tile (then the bounds checks are compiled out), and the batch rank.
+ *   TILE_CANDIDATES adds deeper K steps, rectangular tiles, 16×8 outputs a thread and double
+ *   buffering; where the device has timestamps, the tile tuner picks among them per shape class.
  *   Workgroup memory holds op(A) as As[k][m] and op(B) as Bs[k][n], rows padded by 4 floats;
  *   a thread reads its rows/columns as vec4s strided by the thread grid (4·WM apart), so the
  *   reads of Bs are consecutive vec4s across a warp and those of As broadcasts (no bank
@@ -61,8 +63,8 @@ export const TILE_CONFIGS = {
  * Every tile configuration the kernel is built and tested for: the three `chooseTile` picks from,
  * and shapes a GPU may prefer (a deeper K step, rectangular tiles, 8×8 outputs per thread on 64×64,
  * 16×8 on 256×128, register double-buffering).
- * `bench/webgpu.ts --tiles` times each on a real GPU (test/webgpu/matmul-tiles.test.ts checks them
- * on lavapipe), so that the choice can follow measurements.
+ * The tile tuner (tile-tuner.ts) picks among them per shape class by GPU time, bench/matmul-tiles.ts
+ * times each, and test/webgpu/matmul-tiles.test.ts checks them on lavapipe.
  */
 export const TILE_CANDIDATES: readonly TileConfig[] = [
   TILE_CONFIGS.large,
@@ -94,8 +96,8 @@ function tileValid(c: TileConfig): boolean {
 
 let tileOverride: TileConfig | null = null;
 /**
- * Forces every tiled matmul to one configuration (null: `chooseTile` again), for the tile sweep of
- * bench/webgpu.ts and its tests; not for use in a program.
+ * Forces every tiled matmul to one configuration (null: the tuned or `chooseTile`'s again), for the
+ * tile sweep of bench/matmul-tiles.ts and the tests; not for use in a program.
  */
 export function setTileOverride(c: TileConfig | null): void {
   if (c && !tileValid(c)) throw new ConfigError(`matmul tile ${JSON.stringify(c)}: tm, tn, bk must be multiples of 4 and each thread must load whole vec4s of both tiles.`);
