@@ -2,7 +2,7 @@
 import { bytesPerElement } from '../../dtype.js';
 import { BackendError } from '../../errors.js';
 import type { OutSpec, TensorInfo } from '../backend.js';
-import { threadGrid, type BindKind } from './kernels/common.js';
+import { readsThenWrite, threadGrid, type BindKind } from './kernels/common.js';
 import { fusedKernel, type FusedExpr, type FusedNode } from './fusion.js';
 import type { BufferPool } from './pool.js';
 import { sizeOfShape, type Handle, type Storage } from './storage.js';
@@ -117,7 +117,8 @@ export class LazyFusion {
     lz.handle.buffer = s.buffer;
     s.lazy = undefined;
     this.live--;
-    this.host.dispatch(k.code, [...k.buffers, s.buffer], [...k.buffers.map(() => 'r' as const), 'w'], k.meta, threadGrid(sizeOfShape(lz.shape)));
+    k.buffers.push(s.buffer);
+    this.host.dispatch(k.code, k.buffers, readsThenWrite(k.buffers.length - 1), k.meta, threadGrid(sizeOfShape(lz.shape)));
     for (const r of lz.reads) this.host.releaseStorage(r.s);
   }
 

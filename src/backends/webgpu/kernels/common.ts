@@ -22,6 +22,14 @@ export interface GpuInput {
 
 export type BindKind = 'r' | 'w';
 
+const readsThenWriteCache: BindKind[][] = [];
+/** ['r' × n, 'w'] (shared, never mutated: a dispatch of an elementwise kernel builds no array for it) */
+export function readsThenWrite(n: number): BindKind[] {
+  let k = readsThenWriteCache[n];
+  if (!k) readsThenWriteCache[n] = k = [...Array.from({ length: n }, () => 'r' as const), 'w'];
+  return k;
+}
+
 export interface KernelContext {
   readonly device: GPUDevice;
   readonly limits: GPUSupportedLimits;

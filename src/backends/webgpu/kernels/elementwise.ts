@@ -9,6 +9,7 @@ import {
   MAIN_SIG,
   stridedOffsets,
   threadGrid,
+  readsThenWrite,
   memoCode,
   withHelpers,
   wgslType,
@@ -409,7 +410,7 @@ export function runBroadcast(
     if (modes[i] === 'b') meta.push(...broadcastStrides(x.shape, spec.shape));
   });
   const code = memoCode(key(modes.join(''), rank), () => shader(modes, rank));
-  ctx.dispatch(code, [...inputs.map((i) => i.buffer), out.buffer], [...inputs.map(() => 'r' as const), 'w'], meta, threadGrid(n));
+  ctx.dispatch(code, [...inputs.map((i) => i.buffer), out.buffer], readsThenWrite(inputs.length), meta, threadGrid(n));
   return [out];
 }
 
