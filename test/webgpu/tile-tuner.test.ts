@@ -108,6 +108,19 @@ if (gpu) {
       be.dispose();
       off.dispose();
     });
+    test('a backend disposed while its tuner is compiling or timing ends quietly', async () => {
+      for (const waitMs of [0, 30, 300]) {
+        const be = await createWebGPUBackend({ tuneMatmul: true });
+        bt.registerBackend('webgpu-tuner-dispose', be);
+        const c = bt.withBackend('webgpu-tuner-dispose', () => bt.tidy(() => bt.matmul(bt.ones([512, 256]), bt.ones([256, 384]))));
+        assert.is((await c.data())[0], 256);
+        c.dispose();
+        await new Promise((r) => setTimeout(r, waitMs));
+        be.dispose();
+        await Promise.race([be.tiles.settled(), new Promise((r) => setTimeout(r, 5000))]);
+        assert.is(be.tiles.inFlight, 0, `nothing left tuning (disposed after ${waitMs} ms)`);
+      }
+    });
   } else {
     console.log('[note] tile-tuner: this device has no timestamp-query; the tuner is off and only the same-bits test runs');
   }
