@@ -10,6 +10,7 @@ import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
 import { createWebGPUBackend } from '../../src/backends/webgpu/index.js';
 import { setTileOverride, shapeClass, TILE_CANDIDATES, tileNeeds } from '../../src/backends/webgpu/kernels/matmul.js';
+import { webgpuJitStats } from '../../src/jit/webgpu/compile.js';
 import { webgpuOrSkip } from './setup.js';
 
 const gpu = await webgpuOrSkip('tile-tuner');
@@ -108,6 +109,33 @@ if (gpu) {
       be.dispose();
       off.dispose();
     });
+    test('a jit program recorded while its matmul was being tuned is recorded again, once, with the same values', async () => {
+      const be = await createWebGPUBackend({ tuneMatmul: true });
+      bt.registerBackend('webgpu-tuner-jit', be);
+      const [a, b] = bt.withBackend('webgpu-tuner-jit', () => bt.keep([bt.random.normal(bt.random.key(5), [512, 256]), bt.random.normal(bt.random.key(6), [256, 384])]));
+      const cls = shapeClass(512, 384, 256, 1, false, false);
+      const f = bt.jit((x: bt.Tensor, y: bt.Tensor) => bt.tanh(bt.matmul(x, y)));
+      const call = async () => {
+        const c = bt.withBackend('webgpu-tuner-jit', () => f(a!, b!));
+        const d = (await c.data()) as Float32Array;
+        c.dispose();
+        return d;
+      };
+      const retuned0 = webgpuJitStats.retuned;
+      const first = await call(); // recorded now; the recording starts the tuner on its product
+      assert.ok(be.tiles.isTuning(cls) || be.tiles.tile(cls) !== undefined, 'the recorded product started tuning');
+      await be.tiles.settled();
+      const second = await call();
+      const picked = be.tiles.tile(cls);
+      assert.is(webgpuJitStats.retuned - retuned0, picked ? 1 : 0, picked ? 'recorded again with the tuned tile' : 'the recorded tile won: nothing to record again');
+      assert.ok(sameBits(first, second), 'the same values');
+      await call();
+      assert.is(webgpuJitStats.retuned - retuned0, picked ? 1 : 0, 'once');
+      bt.dispose([a, b]);
+      f.clearCache();
+      be.dispose();
+    });
+
     test('a backend disposed while its tuner is compiling or timing ends quietly', async () => {
       for (const waitMs of [0, 30, 300]) {
         const be = await createWebGPUBackend({ tuneMatmul: true });

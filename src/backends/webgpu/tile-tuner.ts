@@ -84,6 +84,11 @@ export class TileTuner implements TileChoice {
     return this.enabled && !this.chosen.has(cls) && !this.tuning.has(cls);
   }
 
+  /** Whether this class is being tuned now. */
+  isTuning(cls: number): boolean {
+    return this.tuning.has(cls);
+  }
+
   /** Classes being tuned now (their timings not back yet). */
   get inFlight(): number {
     return this.tuning.size;

@@ -10,7 +10,8 @@ import type { Eqn, Program } from '../ir.js';
 import type { Executable } from '../run.js';
 import { planProgram } from './plan.js';
 import { NotRecordable, Recorder } from './record.js';
-import { replayExecutable, type WebgpuJitOptions } from './replay.js';
+import { replayExecutable, webgpuJitStats, type WebgpuJitOptions } from './replay.js';
+import type { Tensor } from '../../tensor.js';
 
 export { webgpuJitStats, type WebgpuJitOptions } from './replay.js';
 
@@ -37,6 +38,45 @@ export { webgpuJitStats, type WebgpuJitOptions } from './replay.js';
  * value, a user kernel): the caller interprets it.
  */
 export function compileWebgpu(prog: Program, backend: WebGPUBackend, opts: WebgpuJitOptions = { submit: 'own' }): Executable | string {
+  const first = recordProgram(prog, backend, opts);
+  if (typeof first === 'string' || first.tuning.length === 0) return typeof first === 'string' ? first : first.exec;
+  return retunedWhenSettled(prog, backend, opts, first);
+}
+
+/**
+ * A program recorded while the tile tuner was still timing some of its matmuls' shape classes
+ * runs with the tiles it recorded until those classes settle; at the first call after that, it is
+ * recorded again (once) if the tuner picked another tile for any of them. The values are the same
+ * bits either way (every tile sums in the same order); only the speed changes.
+ */
+function retunedWhenSettled(prog: Program, backend: WebGPUBackend, opts: WebgpuJitOptions, first: { exec: Executable; tuning: number[] }): Executable {
+  let cur = first.exec;
+  let waiting = first.tuning;
+  const wrapper = ((inputs: Tensor[]): Tensor[] => {
+    if (waiting.length && waiting.every((c) => !backend.tiles.isTuning(c))) {
+      const changed = waiting.some((c) => backend.tiles.tile(c));
+      waiting = [];
+      if (changed) {
+        const next = recordProgram(prog, backend, opts);
+        if (typeof next !== 'string') {
+          cur.dispose?.();
+          cur = next.exec;
+          waiting = next.tuning;
+          webgpuJitStats.retuned++;
+        }
+      }
+    }
+    return cur(inputs);
+  }) as Executable;
+  Object.defineProperty(wrapper, 'program', { value: prog });
+  Object.defineProperty(wrapper, 'steps', { get: () => cur.steps });
+  Object.defineProperty(wrapper, 'arenaBytes', { get: () => cur.arenaBytes });
+  Object.defineProperty(wrapper, 'dispose', { value: () => cur.dispose?.() });
+  return wrapper;
+}
+
+/** Records the program once: its executable, and the matmul shape classes still being tuned. */
+function recordProgram(prog: Program, backend: WebGPUBackend, opts: WebgpuJitOptions): { exec: Executable; tuning: number[] } | string {
   const shared = opts.submit === 'shared';
   const avals = prog.avals;
   for (const av of avals) if (sizeOf(av.shape) === 0) return 'a zero-size value';
@@ -55,7 +95,8 @@ export function compileWebgpu(prog: Program, backend: WebGPUBackend, opts: Webgp
 
   const rec = new Recorder(backend);
   try {
-    return record();
+    const exec = record();
+    return { exec, tuning: [...rec.tileClasses].filter((c) => backend.tiles.isTuning(c)) };
   } catch (e) {
     rec.destroy();
     if (e instanceof NotRecordable) return e.message;

@@ -35,6 +35,8 @@ export class Recorder {
   private readonly free = new Map<number, GPUBuffer[]>();
   private readonly handed = new Set<GPUBuffer>();
   bytes = 0;
+  /** the matmul shape classes whose tile the recorded kernels looked up */
+  readonly tileClasses = new Set<number>();
 
   constructor(private readonly backend: WebGPUBackend) {}
 
@@ -113,8 +115,16 @@ export class Recorder {
         return handle(bytes);
       },
       free: (h: GpuHandle) => this.give(h.buffer),
-      // the backend's tuned matmul tiles, where tuning has run (a recording never times tiles itself)
-      tiles: { tile: (cls: number) => this.backend.tiles.tile(cls) },
+      // the backend's tuned matmul tiles; a recorded product may start tuning its class (the tuner
+      // times on operands of its own), and the classes it asked for are remembered
+      tiles: {
+        tile: (cls: number) => {
+          this.tileClasses.add(cls);
+          return this.backend.tiles.tile(cls);
+        },
+        wants: (cls: number) => this.backend.tiles.wants(cls),
+        tune: (cls, req) => this.backend.tiles.tune(cls, req),
+      },
       dispatch: (code, buffers, kinds, meta, groups) => this.dispatch(code, buffers, kinds, meta, groups),
       copy: (src, srcOffset, dst, dstOffset, bytes) => {
         if (bytes > 0) this.cmds.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });

@@ -21,7 +21,8 @@ export interface WebgpuJitOptions {
 }
 
 /** Calls of compiled programs, for tests (their submits count in backend.stats). */
-export const webgpuJitStats = { calls: 0 };
+/** calls of recorded programs; programs recorded again once the tile tuner settled their matmuls */
+export const webgpuJitStats = { calls: 0, retuned: 0 };
 
 /** What recording left for the calls: each value's arena buffer, the view roots, the steps in words. */
 export interface Recorded {
