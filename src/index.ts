@@ -12,6 +12,7 @@ export type { DType, FloatDType, TypedArray } from './dtype.js';
 export type { Shape } from './shape.js';
 export { ShapeError, DTypeError, BackendError, ConfigError, NumericalError, BayestapeError, TracerError } from './errors.js';
 export { setBackend, getBackend, withBackend, registerBackend, ready, type Backend, type BackendFactory, type TensorInfo, type OutSpec } from './backends/backend.js';
+export { createWebGPU, type WebGPUOptions } from './backends/webgpu/public.js';
 export { tidy, keep, dispose, memory } from './memory.js';
 export { toBackend, type ToBackendOptions } from './transfer.js';
 

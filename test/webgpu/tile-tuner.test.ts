@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
-import { createWebGPUBackend } from '../../src/backends/webgpu/index.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
 import { setTileOverride, shapeClass, TILE_CANDIDATES, tileNeeds } from '../../src/backends/webgpu/kernels/matmul.js';
 import { webgpuJitStats } from '../../src/jit/webgpu/compile.js';
 import { webgpuOrSkip } from './setup.js';
@@ -93,7 +93,8 @@ if (gpu) {
 
     test('small products are not tuned, and tuneMatmul: false turns the tuner off', async () => {
       const be = await createWebGPUBackend({ tuneMatmul: true });
-      const off = await createWebGPUBackend({ tuneMatmul: false });
+      // through the public factory, as a user would turn it off
+      const off = (await bt.createWebGPU({ tuneMatmul: false })) as WebGPUBackend;
       bt.registerBackend('webgpu-tuner-small', be);
       bt.registerBackend('webgpu-tuner-off', off);
       assert.not.ok(off.tiles.enabled);

@@ -1,0 +1,29 @@
+import type { Backend } from '../backend.js';
+import { createWebGPUBackend } from './index.js';
+
+/** Options of a WebGPU backend made with `createWebGPU`. */
+export interface WebGPUOptions {
+  /** Fuse chains of elementwise ops into one kernel (default true). */
+  fuse?: boolean;
+  /** Dispatches per submitted command buffer (default 64). */
+  batchSize?: number;
+  /**
+   * Time the matmul's tile configurations on the GPU the first time a large product of a new shape
+   * class runs, and use the fastest from then on. Default: on where the device has timestamp
+   * queries and is not a software adapter (lavapipe). The choice changes speed, never values.
+   */
+  tuneMatmul?: boolean;
+  /** Dawn flags in Node, e.g. ['backend=vulkan', 'adapter=NVIDIA'] (default: BAYESTAPE_WEBGPU_FLAGS, comma-separated). */
+  flags?: string[];
+  /** Which adapter to ask for when there are several: 'high-performance' (default) or 'low-power'. */
+  powerPreference?: 'high-performance' | 'low-power';
+}
+
+/**
+ * A WebGPU backend with options (the registered 'webgpu' backend uses the defaults). Register it
+ * under a name and ready it as usual:
+ * `bt.registerBackend('webgpu', () => bt.createWebGPU({ tuneMatmul: false })); await bt.ready('webgpu')`.
+ */
+export function createWebGPU(opts: WebGPUOptions = {}): Promise<Backend> {
+  return createWebGPUBackend(opts);
+}
