@@ -107,10 +107,10 @@ export class TileTuner implements TileChoice {
       return;
     }
     this.tuning.add(cls);
-    Promise.all(req.runs.map((r) => this.host.prepare(r.code, KINDS))).then(
-      () => this.time(cls, req),
-      () => this.settle(cls, null), // a candidate failed to compile: keep the kernel's own pick
-    );
+    Promise.all(req.runs.map((r) => this.host.prepare(r.code, KINDS)))
+      .then(() => this.time(cls, req))
+      // a candidate failed to compile, or the device went away: keep the kernel's own pick
+      .catch(() => this.settle(cls, null));
   }
 
   private time(cls: number, req: TuneRequest): void {
@@ -154,15 +154,13 @@ export class TileTuner implements TileChoice {
     for (const { job, resolve, staging } of list) {
       staging.buffer
         .mapAsync(GPUMapMode.READ, 0, staging.cls)
-        .then(
-          () => {
-            const t = new BigUint64Array(staging.buffer.getMappedRange(0, staging.cls), 0, job.count).slice();
-            staging.buffer.unmap();
-            this.host.staging.release(staging);
-            this.finish(job, t);
-          },
-          () => this.settle(job.cls, null), // device lost or backend disposed: keep the kernel's own pick
-        )
+        .then(() => {
+          const t = new BigUint64Array(staging.buffer.getMappedRange(0, staging.cls), 0, job.count).slice();
+          staging.buffer.unmap();
+          this.host.staging.release(staging);
+          this.finish(job, t);
+        })
+        .catch(() => this.settle(job.cls, null)) // device lost or backend disposed: keep the kernel's own pick
         .finally(() => {
           resolve.destroy();
           job.querySet.destroy();
