@@ -96,6 +96,12 @@ export function backendLines(notes: readonly BackendNote[]): { heading: string; 
   };
 }
 
+/** The line above a crossover's "where it pays" list, naming a software adapter's warning. */
+export function paysHeading(backend: string, notes: readonly BackendNote[]): string {
+  const warn = notes.filter((n) => n.warning);
+  return `Where ${backend} pays (ratio ≥ 1)${warn.length ? ` — ${warn.map((n) => `${n.backend}: ${n.warning}`).join('; ')}` : ''}:`;
+}
+
 /** The smallest x whose ratio is ≥ 1 (and whether every larger x pays too), as a sentence fragment; `fmt` names an x ('64 chains'). */
 export function paysFrom(points: readonly { x: number; ratio: number }[], fmt: (x: number) => string): string {
   const sorted = [...points].sort((a, b) => a.x - b.x);

@@ -39,7 +39,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import * as bt from '../src/index.js';
-import { backendLines, choiceList, describeBackend, earlierRows, intList, parseBenchArgs, paysFrom, type BackendNote } from './args.js';
+import { backendLines, choiceList, describeBackend, earlierRows, intList, parseBenchArgs, paysFrom, paysHeading, type BackendNote } from './args.js';
 import { loadBreastCancerRaw } from '../examples/data/loader.js';
 
 const SCRIPT = 'sgmcmc.ts';
@@ -289,7 +289,7 @@ async function main() {
         return `| ${p.model} | ${p.batch} | ${p.chains} | ${p.jit ? 'jit' : 'eager'} | ${fmtRate(a.stepsPerSecond)} | ${fmtRate(b.stepsPerSecond)} | ${p.ratio.toFixed(2)}× | ${fmtRate(a.chainStepsPerSecond)} | ${fmtRate(b.chainStepsPerSecond)} | ${a.msPerStep.toFixed(3)} | ${b.msPerStep.toFixed(3)} | ${a.load.toFixed(1)} |`;
       }),
       '',
-      `Where ${b1} pays (ratio ≥ 1)${bl.heading ? ` — ${notes.filter((n) => n.warning).map((n) => `${n.backend}: ${n.warning}`).join('; ')}` : ''}:`,
+      paysHeading(b1, notes),
       '',
       ...groups.map((g) => `- ${g.model}, batch ${g.batch}, ${g.jit ? 'jit' : 'eager'}: ${g.paysFrom}`),
       '',

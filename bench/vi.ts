@@ -41,7 +41,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import * as bt from '../src/index.js';
-import { backendLines, choiceList, describeBackend, earlierRows, intList, parseBenchArgs, paysFrom, type BackendNote } from './args.js';
+import { backendLines, choiceList, describeBackend, earlierRows, intList, parseBenchArgs, paysFrom, paysHeading, type BackendNote } from './args.js';
 
 const SCRIPT = 'vi.ts';
 const MODELS = ['rw', 'bh'] as const;
@@ -304,7 +304,7 @@ async function main() {
           `| ${p.model} | ${p.samples} | ${p.mode} | ${p.jit ? 'jit' : 'eager'} | ${p.evaluation} | ${p.a.epochsPerSecond.toFixed(2)} | ${p.b.epochsPerSecond.toFixed(2)} | ${p.ratio.toFixed(2)}× | ${p.a.msPerSample.toFixed(2)} | ${p.b.msPerSample.toFixed(2)} | ${p.loadA.toFixed(1)} |`,
       ),
       '',
-      `Where ${b1} pays (ratio ≥ 1)${bl.heading ? ` — ${notes.filter((n) => n.warning).map((n) => `${n.backend}: ${n.warning}`).join('; ')}` : ''}:`,
+      paysHeading(b1, notes),
       '',
       ...groups.map((g) => `- ${g.model}, ${g.mode}, ${g.jit ? 'jit' : 'eager'}: ${g.paysFrom}`),
       '',

@@ -16,6 +16,7 @@ import { Tensor } from '../tensor.js';
 import { ConfigError, TracerError } from '../errors.js';
 import { flatten, unflatten, type TreeDef } from '../autodiff/tree.js';
 import { jit, type JitCacheInfo } from './jit.js';
+import { identityIds } from '../identity.js';
 
 /** The `jit` option of an algorithm: undefined (default: on, with a warned fallback), true or false. */
 export type JitOption = boolean | undefined;
@@ -41,13 +42,8 @@ export interface JitStep<F extends (...args: any[]) => any> {
   dispose(): void;
 }
 
-const ids = new WeakMap<object, number>();
-let nextId = 0;
-function idOf(o: object): number {
-  let id = ids.get(o);
-  if (id === undefined) ids.set(o, (id = nextId++));
-  return id;
-}
+/** ids of the objects and functions among a step's leaves (cache keys by identity) */
+const idOf = identityIds();
 
 /** The cache key of a non-Tensor leaf: a primitive by value, an object or function by identity. */
 function leafKey(v: unknown): string {

@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
-import { setTileOverride, TILE_CANDIDATES, tileNeeds, type TileConfig } from '../../src/backends/webgpu/kernels/matmul.js';
+import { fitsDevice, setTileOverride, TILE_CANDIDATES, type TileConfig } from '../../src/backends/webgpu/kernels/matmul.js';
 import { webgpuOrSkip } from './setup.js';
 import { rng } from '../helpers.js';
 
@@ -75,8 +75,7 @@ if (gpu) {
     const limits = gpu.device.limits;
     let run = 0;
     for (const cfg of TILE_CANDIDATES) {
-      const need = tileNeeds(cfg);
-      if (need.threads > limits.maxComputeInvocationsPerWorkgroup || need.workgroupBytes > limits.maxComputeWorkgroupStorageSize) {
+      if (!fitsDevice(cfg, limits)) {
         console.log(`[note] matmul-tiles: ${JSON.stringify(cfg)} needs more than this device allows; not checked here`);
         continue;
       }

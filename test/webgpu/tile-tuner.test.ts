@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../../src/backends/webgpu/index.js';
-import { setTileOverride, shapeClass, TILE_CANDIDATES, tileNeeds } from '../../src/backends/webgpu/kernels/matmul.js';
+import { fitsDevice, setTileOverride, shapeClass, TILE_CANDIDATES } from '../../src/backends/webgpu/kernels/matmul.js';
 import { webgpuJitStats } from '../../src/jit/webgpu/compile.js';
 import { webgpuOrSkip } from './setup.js';
 
@@ -38,8 +38,7 @@ if (gpu) {
       setTileOverride(null);
     }
     for (const tile of TILE_CANDIDATES) {
-      const need = tileNeeds(tile);
-      if (need.threads > gpu.device.limits.maxComputeInvocationsPerWorkgroup || need.workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) continue;
+      if (!fitsDevice(tile, gpu.device.limits)) continue;
       setTileOverride(tile);
       try {
         assert.ok(sameBits(await run(), ref), `tile ${JSON.stringify(tile)}: the same bits as the 32×32 tile`);

@@ -154,13 +154,7 @@ export class Encoder {
   }
 
   private pipeline(code: string, lay: Layout): GPUComputePipeline {
-    let byLayout = this.pipelines.get(code);
-    if (!byLayout) {
-      // bounded: a program whose fused expressions keep changing would otherwise keep every
-      // pipeline it ever compiled (first in, first out; a steady loop uses far fewer)
-      if (this.pipelines.size >= this.pipelineCacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
-      this.pipelines.set(code, (byLayout = new Map()));
-    }
+    const byLayout = this.pipelinesOf(code);
     let pipe = byLayout.get(lay.code);
     if (!pipe) {
       const module = this.device.createShaderModule({ code });
@@ -169,6 +163,18 @@ export class Encoder {
       this.stats.pipelines++;
     }
     return pipe;
+  }
+
+  /** The compiled pipelines of a shader source, by layout code (an entry made for a new source). */
+  private pipelinesOf(code: string): Map<number, GPUComputePipeline> {
+    let byLayout = this.pipelines.get(code);
+    if (!byLayout) {
+      // bounded: a program whose fused expressions keep changing would otherwise keep every
+      // pipeline it ever compiled (first in, first out; a steady loop uses far fewer)
+      if (this.pipelines.size >= this.pipelineCacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
+      this.pipelines.set(code, (byLayout = new Map()));
+    }
+    return byLayout;
   }
 
   /**
@@ -180,11 +186,7 @@ export class Encoder {
     if (this.pipelines.get(code)?.has(lay.code)) return;
     const module = this.device.createShaderModule({ code });
     const pipe = await this.device.createComputePipelineAsync({ layout: lay.pl, compute: { module, entryPoint: 'main' } });
-    let byLayout = this.pipelines.get(code);
-    if (!byLayout) {
-      if (this.pipelines.size >= this.pipelineCacheSize) this.pipelines.delete(this.pipelines.keys().next().value!);
-      this.pipelines.set(code, (byLayout = new Map()));
-    }
+    const byLayout = this.pipelinesOf(code);
     if (!byLayout.has(lay.code)) {
       byLayout.set(lay.code, pipe);
       this.stats.pipelines++;

@@ -1,6 +1,7 @@
 import { sizeOf, stridesOf } from '../../../shape.js';
 import { ConfigError } from '../../../errors.js';
-import { LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuKernel } from './common.js';
+import { identityIds } from '../../../identity.js';
+import { LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuHandle, type GpuKernel, type KernelContext } from './common.js';
 
 /**
  * Batched matmul C = op(A) op(B) with NumPy-broadcast batch dims and transA / transB.
@@ -372,7 +373,8 @@ function denseMeta(M: number, N: number, K: number, batch: number, tA: boolean, 
   return batch === 1 ? [...head, 0] : [...head, 1, batch, M * K, K * N];
 }
 
-function fitsDevice(c: TileConfig, limits: GPUSupportedLimits): boolean {
+/** Whether a device's limits allow a tile configuration's threads and workgroup memory. */
+export function fitsDevice(c: TileConfig, limits: GPUSupportedLimits): boolean {
   const need = tileNeeds(c);
   return need.threads <= limits.maxComputeInvocationsPerWorkgroup && need.workgroupBytes <= limits.maxComputeWorkgroupStorageSize;
 }
@@ -404,12 +406,12 @@ function tiledPlan(cfg: TileConfig, s: { M: number; N: number; K: number; tA: bo
 /** WGSL of the tiled kernel by its specialisation bits (a few dozen at most: kept for the process) */
 const tiledCodes = new Map<number, string>();
 /** small ids of tile configuration objects, for those bits */
-const tileIds = new WeakMap<TileConfig, number>();
-let nextTileId = 0;
-function tileId(c: TileConfig): number {
-  let id = tileIds.get(c);
-  if (id === undefined) tileIds.set(c, (id = nextTileId++));
-  return id;
+const tileId = identityIds();
+
+/** The product as one thread per output, a plain dot product each. */
+function dotProducts(ctx: KernelContext, bufs: GPUBuffer[], meta: number[], bRank: number, n: number, out: GpuHandle): GpuHandle[] {
+  ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), bufs, ['r', 'r', 'w'], meta, threadGrid(n));
+  return [out];
 }
 
 export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (ctx, [a, b], p, outs) => {
@@ -441,25 +443,18 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const sbj = tB ? K : 1;
   const meta = [M, N, K, batch, sai, sap, sbp, sbj, bRank, ...keep.map((x) => x.d), ...keep.map((x) => aS[x.i]!), ...keep.map((x) => bS[x.i]!)];
   const bufs = [a!.buffer, b!.buffer, out.buffer];
-  if (M < 16 || N < 16) {
-    ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), bufs, ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
-    return [out];
-  }
+  // small outputs (M or N below 16), or a grid too large for the tile: one thread per output
+  if (M < 16 || N < 16) return dotProducts(ctx, bufs, meta, bRank, M * N * batch, out);
   const cls = shapeClass(M, N, K, batch, tA, tB);
   const auto = chooseTile(M, N, batch);
   const cfg = tileOverride ?? ctx.tiles?.tile(cls) ?? auto;
-  if (tileOverride) {
+  if (tileOverride && !fitsDevice(cfg, ctx.limits)) {
     const need = tileNeeds(cfg);
-    if (need.threads > ctx.limits.maxComputeInvocationsPerWorkgroup || need.workgroupBytes > ctx.limits.maxComputeWorkgroupStorageSize) {
-      throw new ConfigError(`matmul tile ${JSON.stringify(cfg)} needs ${need.threads} threads and ${need.workgroupBytes} bytes of workgroup memory; this device allows ${ctx.limits.maxComputeInvocationsPerWorkgroup} and ${ctx.limits.maxComputeWorkgroupStorageSize}.`);
-    }
+    throw new ConfigError(`matmul tile ${JSON.stringify(cfg)} needs ${need.threads} threads and ${need.workgroupBytes} bytes of workgroup memory; this device allows ${ctx.limits.maxComputeInvocationsPerWorkgroup} and ${ctx.limits.maxComputeWorkgroupStorageSize}.`);
   }
   const shape = { M, N, K, tA, tB, bRank, batch };
   const plan = tiledPlan(cfg, shape);
-  if (!plan) {
-    ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), bufs, ['r', 'r', 'w'], meta, threadGrid(M * N * batch));
-    return [out];
-  }
+  if (!plan) return dotProducts(ctx, bufs, meta, bRank, M * N * batch, out);
   ctx.dispatch(plan.code, bufs, ['r', 'r', 'w'], meta, plan.groups);
   // the first large product of a shape class: the tuner times every tile in the background (tile-tuner.ts)
   if (!tileOverride && ctx.tiles?.tune && ctx.tiles.wants?.(cls) && 2 * M * N * K * batch >= TUNE_MIN_FLOPS) {
