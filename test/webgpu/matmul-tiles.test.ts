@@ -2,75 +2,18 @@
  * Every tile configuration of the WebGPU matmul (TILE_CANDIDATES, forced with setTileOverride as
  * the tile sweep of bench/webgpu.ts does) gives the right product: both transpositions, sizes that
  * fit the tile and ones that do not, rows that allow vec4 loads and ones that do not, broadcast
- * batches. The reference is the float64 product of the same float32 inputs; a dot product of
- * length K in float32, in any order and with or without fma, is within K·2⁻²³·Σ|a_ik b_kj| of it.
+ * batches, each within K·2⁻²³·Σ|a_ik b_kj| of the float64 product (matmul-reference.ts).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as bt from '../../src/index.js';
-import { fitsDevice, setTileOverride, TILE_CANDIDATES, type TileConfig } from '../../src/backends/webgpu/kernels/matmul.js';
+import { fitsDevice, setTileOverride, TILE_CANDIDATES } from '../../src/backends/webgpu/kernels/matmul.js';
+import { checkProduct as check } from './matmul-reference.js';
 import { webgpuOrSkip } from './setup.js';
-import { rng } from '../helpers.js';
 
 const gpu = await webgpuOrSkip('matmul-tiles');
 
 if (gpu) {
-  const values = (n: number, seed: number) => {
-    const r = rng(seed);
-    return Float32Array.from({ length: n }, () => 2 * r() - 1);
-  };
-
-  /** C = op(A) op(B) in float64 over [batch, ...] (A or B broadcast when its batch is 1), and Σ|a||b| per entry. */
-  function reference(a: Float32Array, b: Float32Array, batchA: number, batchB: number, M: number, N: number, K: number, tA: boolean, tB: boolean) {
-    const batch = Math.max(batchA, batchB);
-    const c = new Float64Array(batch * M * N);
-    const mag = new Float64Array(batch * M * N);
-    for (let z = 0; z < batch; z++) {
-      const ao = (batchA === 1 ? 0 : z) * M * K;
-      const bo = (batchB === 1 ? 0 : z) * K * N;
-      for (let i = 0; i < M; i++) {
-        for (let j = 0; j < N; j++) {
-          let s = 0;
-          let m = 0;
-          for (let k = 0; k < K; k++) {
-            const x = a[ao + (tA ? k * M + i : i * K + k)]! * b[bo + (tB ? j * K + k : k * N + j)]!;
-            s += x;
-            m += Math.abs(x);
-          }
-          c[(z * M + i) * N + j] = s;
-          mag[(z * M + i) * N + j] = m;
-        }
-      }
-    }
-    return { c, mag };
-  }
-
-  async function check(cfg: TileConfig, [batchA, batchB]: [number, number], M: number, N: number, K: number, tA: boolean, tB: boolean, seed: number) {
-    const a = values(batchA * M * K, seed);
-    const b = values(batchB * K * N, seed + 1);
-    const aShape = [batchA, ...(tA ? [K, M] : [M, K])];
-    const bShape = [batchB, ...(tB ? [N, K] : [K, N])];
-    setTileOverride(cfg);
-    let got: Float32Array;
-    try {
-      const C = bt.withBackend('webgpu', () => bt.tidy(() => bt.matmul(
-        tA ? bt.mT(bt.tensor(a, { shape: aShape })) : bt.tensor(a, { shape: aShape }),
-        tB ? bt.mT(bt.tensor(b, { shape: bShape })) : bt.tensor(b, { shape: bShape }),
-      )));
-      got = (await C.data()) as Float32Array;
-      C.dispose();
-    } finally {
-      setTileOverride(null);
-    }
-    const { c, mag } = reference(a, b, batchA, batchB, M, N, K, tA, tB);
-    const what = `tile ${JSON.stringify(cfg)} [${batchA}|${batchB}] ${M}×${K}·${K}×${N} tA=${tA} tB=${tB}`;
-    assert.is(got.length, c.length, `${what}: size`);
-    for (let i = 0; i < c.length; i++) {
-      const bound = K * 2 ** -23 * mag[i]! + 2 ** -126;
-      if (!(Math.abs(got[i]! - c[i]!) <= bound)) assert.unreachable(`${what}: entry ${i} is ${got[i]}, float64 ${c[i]} (bound ${bound.toExponential(2)})`);
-    }
-  }
-
   test('every tile configuration gives the right product: transpositions, tile fit, vec4 and not, broadcast batches', async () => {
     const limits = gpu.device.limits;
     let run = 0;

@@ -48,6 +48,13 @@ export interface WebGPUBackendOptions {
    * device has 'timestamp-query' and is not a software (fallback) adapter.
    */
   tuneMatmul?: boolean;
+  /**
+   * Split long dot products with few outputs (Xᵀr: a linear model's gradient, a sum over the data)
+   * across the threads of workgroups and across workgroups (kernels/dot-products.ts). Default: on,
+   * except on a software (fallback) adapter, whose workgroup barriers cost more than the split gains.
+   * The sums' order changes (fixed for a device), within the float32 bound of any order.
+   */
+  splitK?: boolean;
 }
 
 /**
@@ -69,6 +76,8 @@ export class WebGPUBackend implements Backend {
   private readonly lazy: LazyFusion;
   /** the matmul's tile autotuner */
   readonly tiles: TileTuner;
+  /** Whether long dot products with few outputs are split across workgroups (the `splitK` option). */
+  readonly splitK: boolean;
   private readonly zero: GPUBuffer;
   private flushScheduled = false;
   private lostReason: string | null = null;
@@ -92,6 +101,7 @@ export class WebGPUBackend implements Backend {
     this.device = acq.device;
     this.adapterInfo = acq.info;
     this.fuse = opts.fuse ?? true;
+    this.splitK = opts.splitK ?? !acq.info.isFallbackAdapter;
     this.encoder = new Encoder(
       this.device,
       {
@@ -176,6 +186,7 @@ export class WebGPUBackend implements Backend {
       clear: (buf, bytes) => self.encoder.clear(buf, bytes),
       status: (error, kind) => self.checks.status(error, kind ?? 'numerical'),
       tiles: this.tiles,
+      splitK: this.splitK,
     };
   }
 

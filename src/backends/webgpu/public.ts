@@ -13,6 +13,12 @@ export interface WebGPUOptions {
    * queries and is not a software adapter (lavapipe). The choice changes speed, never values.
    */
   tuneMatmul?: boolean;
+  /**
+   * Split long dot products with few outputs (Xᵀr: a linear model's gradient over the data) across
+   * workgroups. Default: on, except on a software adapter (lavapipe), where it is slower. The sums'
+   * order changes, not their accuracy.
+   */
+  splitK?: boolean;
   /** Dawn flags in Node, e.g. ['backend=vulkan', 'adapter=NVIDIA'] (default: BAYESTAPE_WEBGPU_FLAGS, comma-separated). */
   flags?: string[];
   /** Which adapter to ask for when there are several: 'high-performance' (default) or 'low-power'. */

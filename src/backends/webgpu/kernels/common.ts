@@ -48,6 +48,8 @@ export interface KernelContext {
   clear(buf: GPUBuffer, bytes: number): void;
   /** The matmul's tuned tiles (tile-tuner.ts), where the context has them. */
   readonly tiles?: TileChoice;
+  /** Whether long dot products with few outputs split K across workgroups (dot-products.ts). */
+  readonly splitK?: boolean;
   /**
    * A zeroed status word (bind it as `array<atomic<u32>>`) for a check that a GPU kernel cannot
    * throw: the kernel stores a nonzero code when its input is invalid (a Cholesky pivot ≤ 0, a

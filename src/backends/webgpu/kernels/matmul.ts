@@ -1,7 +1,8 @@
 import { sizeOf, stridesOf } from '../../../shape.js';
 import { ConfigError } from '../../../errors.js';
 import { identityIds } from '../../../identity.js';
-import { LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuHandle, type GpuKernel, type KernelContext } from './common.js';
+import type { GpuKernel } from './common.js';
+import { batchOffsetCode, dotProducts } from './dot-products.js';
 
 /**
  * Batched matmul C = op(A) op(B) with NumPy-broadcast batch dims and transA / transB.
@@ -22,20 +23,8 @@ import { LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuHandle, type GpuK
  *   transposition), and the operands stored with K contiguous (A, or B transposed) are
  *   transposed on the store into workgroup memory (the padding keeps that store at ≤ 2-way).
  * - small outputs (M or N below 16, e.g. matrix-vector products or batches of tiny matrices):
- *   one thread per output, a plain dot product.
+ *   dot products (dot-products.ts), with K split across threads where there are few outputs.
  */
-
-/** meta: [M, N, K, batch, sai, sap, sbp, sbj, bRank, batchShape(bRank), aBatchStrides(bRank), bBatchStrides(bRank)] */
-function batchOffsetCode(bRank: number): string {
-  if (bRank === 0) return 'var aOff = 0u; var bOff = 0u;';
-  const lines = ['var rem_ = bz;', 'var aOff = 0u;', 'var bOff = 0u;'];
-  for (let d = bRank - 1; d >= 0; d--) {
-    lines.push(
-      `{ let s_ = mt[9u + ${d}u]; let c_ = rem_ % s_; rem_ = rem_ / s_; aOff += c_ * mt[${9 + bRank}u + ${d}u]; bOff += c_ * mt[${9 + 2 * bRank}u + ${d}u]; }`,
-    );
-  }
-  return lines.join('\n    ');
-}
 
 export interface TileConfig {
   /** output tile rows / columns per workgroup */
@@ -308,33 +297,6 @@ export function tiledShader(v: TiledVariant): string {
   return `${L.join('\n')}\n${B.join('\n')}`;
 }
 
-function naiveShader(bRank: number): string {
-  return `@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<storage, read> mt: array<u32>;
-${MAIN_SIG()} {
-  ${LINEAR_INDEX()}
-  let M = mt[0]; let N = mt[1]; let K = mt[2]; let batch = mt[3];
-  if (gi >= M * N * batch) { return; }
-  let sai = mt[4]; let sap = mt[5]; let sbp = mt[6]; let sbj = mt[7];
-  let bz = gi / (M * N);
-  let ij = gi % (M * N);
-  let i = ij / N;
-  let j = ij % N;
-  ${batchOffsetCode(bRank)}
-  var acc = 0.0;
-  var pa = aOff + i * sai;
-  var pb = bOff + j * sbj;
-  for (var p = 0u; p < K; p++) {
-    acc = fma(a[pa], b[pb], acc);
-    pa += sap;
-    pb += sbp;
-  }
-  c[gi] = acc;
-}`;
-}
-
 function batchStrides(shape: readonly number[], batchShape: readonly number[], matSize: number): number[] {
   const xb = shape.slice(0, -2);
   const xs = stridesOf(xb);
@@ -408,12 +370,6 @@ const tiledCodes = new Map<number, string>();
 /** small ids of tile configuration objects, for those bits */
 const tileId = identityIds();
 
-/** The product as one thread per output, a plain dot product each. */
-function dotProducts(ctx: KernelContext, bufs: GPUBuffer[], meta: number[], bRank: number, n: number, out: GpuHandle): GpuHandle[] {
-  ctx.dispatch(memoCode(`mmn|${bRank}`, () => naiveShader(bRank)), bufs, ['r', 'r', 'w'], meta, threadGrid(n));
-  return [out];
-}
-
 export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (ctx, [a, b], p, outs) => {
   const spec = outs[0]!;
   const out = ctx.output(spec);
@@ -444,7 +400,7 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const meta = [M, N, K, batch, sai, sap, sbp, sbj, bRank, ...keep.map((x) => x.d), ...keep.map((x) => aS[x.i]!), ...keep.map((x) => bS[x.i]!)];
   const bufs = [a!.buffer, b!.buffer, out.buffer];
   // small outputs (M or N below 16), or a grid too large for the tile: one thread per output
-  if (M < 16 || N < 16) return dotProducts(ctx, bufs, meta, bRank, M * N * batch, out);
+  if (M < 16 || N < 16) return dotProducts(ctx, bufs, meta, bRank, tA, tB, out);
   const cls = shapeClass(M, N, K, batch, tA, tB);
   const auto = chooseTile(M, N, batch);
   const cfg = tileOverride ?? ctx.tiles?.tile(cls) ?? auto;
@@ -454,7 +410,7 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   }
   const shape = { M, N, K, tA, tB, bRank, batch };
   const plan = tiledPlan(cfg, shape);
-  if (!plan) return dotProducts(ctx, bufs, meta, bRank, M * N * batch, out);
+  if (!plan) return dotProducts(ctx, bufs, meta, bRank, tA, tB, out);
   ctx.dispatch(plan.code, bufs, ['r', 'r', 'w'], meta, plan.groups);
   // the first large product of a shape class: the tuner times every tile in the background (tile-tuner.ts)
   if (!tileOverride && ctx.tiles?.tune && ctx.tiles.wants?.(cls) && 2 * M * N * K * batch >= TUNE_MIN_FLOPS) {
