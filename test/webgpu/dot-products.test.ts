@@ -87,7 +87,7 @@ if (gpu) {
     assert.is(await dispatches(30, 1, 511, true), 1);
   });
 
-  test('the split sums are in a fixed order: the same bits every call, and the gradient of a linear model through them', async () => {
+  test('the split sums are in a fixed order: the same bits every call, eager and jitted, and the gradient of a linear model through them', async () => {
     const n = 20_000;
     const d = 12;
     const [X, r] = bt.withBackend('webgpu-split', () => bt.keep([bt.random.normal(bt.random.key(1), [n, d]), bt.random.normal(bt.random.key(2), [n])]));
@@ -107,6 +107,13 @@ if (gpu) {
       }
       assert.ok(Math.abs(g1[j]! - s) <= n * 2 ** -23 * m, `∂/∂w${j}: ${g1[j]} vs ${s}`);
     }
+    // jitted: the same two dispatches recorded into the program, the same bits
+    const jg = bt.jit(bt.grad(loss));
+    const g3 = await bt.withBackend('webgpu-split', () => jg(bt.zeros([d]))).data();
+    const g4 = await bt.withBackend('webgpu-split', () => jg(bt.zeros([d]))).data();
+    assert.ok(!jg.compiled()!.steps.some((l) => l.startsWith('interpreted')), `compiled: ${jg.compiled()!.steps.join(' | ')}`);
+    assert.equal([...g3], [...g1]);
+    assert.equal([...g4], [...g1]);
     X!.dispose();
     r!.dispose();
   });
