@@ -127,6 +127,6 @@ export function createNullDevice(): NullDevice {
 export function nullWebGPUBackend(opts: WebGPUBackendOptions = {}): { backend: WebGPUBackend; calls: CallCounts } {
   const { device, calls } = createNullDevice();
   const info = { vendor: 'null', architecture: '', device: '', description: 'null device (no GPU work)', isFallbackAdapter: false };
-  const backend = new WebGPUBackend({ device, adapter: null as unknown as GPUAdapter, info }, opts);
+  const backend = new WebGPUBackend({ device, adapter: null as unknown as GPUAdapter, info, subgroups: false }, opts);
   return { backend, calls };
 }

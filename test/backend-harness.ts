@@ -7,6 +7,13 @@
  *  - eps: the dtype's unit roundoff (2⁻⁵³ / 2⁻²⁴ rounded up to the machine epsilon).
  *  - FD noise: each backend output is taken to be accurate to ULPS·eps·|y| (ULPS = 64 ulps for the
  *    short op chains here), so a central difference over 2h carries ULPS·eps·(|y₊|+|y₋|)/(2h).
+ *  - ULPS is a budget in the units of f32-bound.ts, what WGSL allows each op: +, −, × 1 ulp, ÷ 2.5,
+ *    sqrt 4.5, exp and sin 2, tanh and sigmoid 17 (the accuracy parity.test.ts holds them to) — a
+ *    chain of two tanh and a dozen arithmetic ops, say — and where an entry cancels, the error is
+ *    relative to the terms, not the entry: so AD-vs-AD checks (adClose, close) add an absolute
+ *    floor of adRtol·max|want|, or adRtol·Σ|terms| per entry where the test knows the terms (`mag`).
+ *    A check whose chain may need more than the budget bounds its expression with f32-bound.ts
+ *    instead (fusion.test.ts does), rather than raising ULPS.
  *  - FD truncation: O(h²); with h = 1e-2·scale on float32 that is ~1e-4 relative, well inside rtol.
  *  - the input perturbation is rounded to the backend dtype on the host, and the *actual* step
  *    (x₊ − x₋) is what the analytic side is contracted with, so input rounding cancels exactly.

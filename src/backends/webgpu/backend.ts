@@ -55,6 +55,12 @@ export interface WebGPUBackendOptions {
    * The sums' order changes (fixed for a device), within the float32 bound of any order.
    */
   splitK?: boolean;
+  /**
+   * Sum within a workgroup with subgroup operations where the device and WGSL have them (reductions,
+   * the split dot products, a convolution's weight gradient). Default true; false: trees in
+   * workgroup memory only.
+   */
+  subgroups?: boolean;
 }
 
 /**
@@ -78,6 +84,8 @@ export class WebGPUBackend implements Backend {
   readonly tiles: TileTuner;
   /** Whether long dot products with few outputs are split across workgroups (the `splitK` option). */
   readonly splitK: boolean;
+  /** Whether workgroup sums use subgroup operations (the device has them and the `subgroups` option allows). */
+  readonly subgroups: boolean;
   private readonly zero: GPUBuffer;
   private flushScheduled = false;
   private lostReason: string | null = null;
@@ -102,6 +110,7 @@ export class WebGPUBackend implements Backend {
     this.adapterInfo = acq.info;
     this.fuse = opts.fuse ?? true;
     this.splitK = opts.splitK ?? !acq.info.isFallbackAdapter;
+    this.subgroups = (opts.subgroups ?? true) && acq.subgroups;
     this.encoder = new Encoder(
       this.device,
       {
@@ -187,6 +196,7 @@ export class WebGPUBackend implements Backend {
       status: (error, kind) => self.checks.status(error, kind ?? 'numerical'),
       tiles: this.tiles,
       splitK: this.splitK,
+      subgroups: this.subgroups,
     };
   }
 

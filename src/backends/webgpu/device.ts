@@ -22,6 +22,8 @@ export interface AcquiredDevice {
   device: GPUDevice;
   adapter: GPUAdapter;
   info: AdapterDescription;
+  /** The device has 'subgroups' and WGSL the subgroup_id builtin (what `workgroupSum` needs). */
+  subgroups: boolean;
 }
 
 let nodeGpu: GPU | null = null;
@@ -118,8 +120,9 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   }
   let device: GPUDevice;
   try {
-    // timestamps time the matmul's tile candidates on the GPU (tile-tuner.ts)
-    const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter!.features?.has(f));
+    // timestamps time the matmul's tile candidates on the GPU (tile-tuner.ts); subgroups sum
+    // within a workgroup with one barrier (kernels/common.ts: workgroupSum)
+    const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter!.features?.has(f));
     device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'bayestape' });
   } catch (e) {
     throw new BackendError(`webgpu: requestDevice() failed: ${(e as Error).message}.`);
@@ -127,7 +130,9 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<AcquiredD
   liveDevices.add(device);
   device.lost.then(() => liveDevices.delete(device)).catch(() => undefined);
   installExitHook();
-  return { device, adapter, info: describe(adapter) };
+  const wgsl = (gpu as { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures;
+  const subgroups = !!device.features?.has('subgroups') && !!wgsl?.has('subgroup_id');
+  return { device, adapter, info: describe(adapter), subgroups };
 }
 
 /** Destroys a device (idempotent) so Node can exit. */

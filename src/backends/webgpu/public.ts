@@ -19,6 +19,8 @@ export interface WebGPUOptions {
    * order changes, not their accuracy.
    */
   splitK?: boolean;
+  /** Use subgroup operations for sums within a workgroup where the device has them (default true). */
+  subgroups?: boolean;
   /** Dawn flags in Node, e.g. ['backend=vulkan', 'adapter=NVIDIA'] (default: BAYESTAPE_WEBGPU_FLAGS, comma-separated). */
   flags?: string[];
   /** Which adapter to ask for when there are several: 'high-performance' (default) or 'low-power'. */

@@ -126,6 +126,7 @@ export class Recorder {
         tune: (cls, req) => this.backend.tiles.tune(cls, req),
       },
       splitK: this.backend.splitK,
+      subgroups: this.backend.subgroups,
       dispatch: (code, buffers, kinds, meta, groups) => this.dispatch(code, buffers, kinds, meta, groups),
       copy: (src, srcOffset, dst, dstOffset, bytes) => {
         if (bytes > 0) this.cmds.push({ kind: 'copy', src, srcOffset, dst, dstOffset, bytes });

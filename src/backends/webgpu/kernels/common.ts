@@ -50,6 +50,8 @@ export interface KernelContext {
   readonly tiles?: TileChoice;
   /** Whether long dot products with few outputs split K across workgroups (dot-products.ts). */
   readonly splitK?: boolean;
+  /** Whether workgroup sums may use subgroup operations (`workgroupSum`): the device and WGSL have them. */
+  readonly subgroups?: boolean;
   /**
    * A zeroed status word (bind it as `array<atomic<u32>>`) for a check that a GPU kernel cannot
    * throw: the kernel stores a nonzero code when its input is invalid (a Cholesky pivot ≤ 0, a
@@ -94,8 +96,49 @@ export function bindings(decls: { name: string; type: string; write?: boolean; a
 
 /** The linear invocation index of a 1-D-over-2-D-grid kernel. */
 export const LINEAR_INDEX = (wg = WG) => `let gi = gid.x + gid.y * nwg.x * ${wg}u;`;
-export const MAIN_SIG = (wg = WG) =>
-  `@compute @workgroup_size(${wg}) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>)`;
+export const MAIN_SIG = (wg = WG, extra = '') =>
+  `@compute @workgroup_size(${wg}) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>${extra ? `, ${extra}` : ''})`;
+
+/** The builtins `workgroupSum` reads with subgroups (MAIN_SIG's `extra`); the shader starts with `enable subgroups;`. */
+export const SUBGROUP_BUILTINS =
+  '@builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_size) sgSize: u32, @builtin(subgroup_id) sgId: u32, @builtin(num_subgroups) sgCount: u32';
+
+/**
+ * WGSL summing every thread's `acc` (of type t) over a workgroup of `wg` threads (index lid.x) into
+ * `let total` (valid in thread 0): with subgroups, subgroupAdd within each subgroup, the subgroups'
+ * sums through workgroup memory by subgroup_id, and subgroupAdd of those (one barrier, and no
+ * assumption on which threads form a subgroup); without, a tree in workgroup memory (log2(wg)
+ * barriers). Either order is fixed for a device. `decl` goes at module scope; `code` in the
+ * workgroup's uniform control flow, under MAIN_SIG(wg, SUBGROUP_BUILTINS) with subgroups.
+ */
+export function workgroupSum(t: 'f32' | 'i32', wg: number, subgroups: boolean): { decl: string; code: string } {
+  const zero = t === 'f32' ? '0.0' : '0';
+  if (subgroups) {
+    // WebGPU's subgroups have at least 4 invocations: at most wg / 4 of them
+    return {
+      decl: `var<workgroup> sgSums_: array<${t}, ${Math.max(1, wg / 4)}>;`,
+      code: `let sgSum_ = subgroupAdd(acc);
+  if (sgLane == 0u) { sgSums_[sgId] = sgSum_; }
+  workgroupBarrier();
+  var sgPart_: ${t} = ${zero};
+  for (var q_ = sgLane; q_ < sgCount; q_ += sgSize) { sgPart_ = sgPart_ + sgSums_[q_]; }
+  let total = subgroupAdd(sgPart_);`,
+    };
+  }
+  return {
+    decl: `var<workgroup> tree_: array<${t}, ${wg}>;`,
+    code: `tree_[lid.x] = acc;
+  workgroupBarrier();
+  for (var s_ = ${wg / 2}u; s_ > 0u; s_ >>= 1u) {
+    if (lid.x < s_) { tree_[lid.x] = tree_[lid.x] + tree_[lid.x + s_]; }
+    workgroupBarrier();
+  }
+  let total = tree_[0];`,
+  };
+}
+
+/** A shader's source with the directive its subgroup operations need, where it uses them. */
+export const enableSubgroups = (code: string, subgroups: boolean): string => (subgroups ? `enable subgroups;\n${code}` : code);
 
 /**
  * Float helpers shared by the WGSL kernels (only the ones an expression mentions are emitted).

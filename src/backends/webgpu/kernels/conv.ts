@@ -1,6 +1,6 @@
 import type { ConvParams } from '../../../autodiff/ops/conv-prim.js';
 import { sizeOf } from '../../../shape.js';
-import { bindings, grid, LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuKernel } from './common.js';
+import { bindings, enableSubgroups, grid, LINEAR_INDEX, MAIN_SIG, memoCode, SUBGROUP_BUILTINS, threadGrid, workgroupSum, type GpuKernel } from './common.js';
 
 /**
  * conv2d as a direct convolution, in one of three shapes of work:
@@ -79,9 +79,11 @@ ${MAIN_SIG()} {
 }`;
 
 const SPLIT_WG = 64;
-const splitCode = () => `${io(1)}
-var<workgroup> part: array<f32, ${SPLIT_WG}>;
-${MAIN_SIG(SPLIT_WG)} {
+const splitCode = (subgroups: boolean) => {
+  const sum = workgroupSum('f32', SPLIT_WG, subgroups);
+  return enableSubgroups(`${io(1)}
+${sum.decl}
+${MAIN_SIG(SPLIT_WG, subgroups ? SUBGROUP_BUILTINS : '')} {
   let gi = wid.x + wid.y * nwg.x;
   let t = lid.x;
   ${HEADER}
@@ -109,14 +111,10 @@ ${MAIN_SIG(SPLIT_WG)} {
       }
     }
   }
-  part[t] = acc;
-  workgroupBarrier();
-  for (var s = ${SPLIT_WG / 2}u; s > 0u; s = s / 2u) {
-    if (t < s) { part[t] = part[t] + part[t + s]; }
-    workgroupBarrier();
-  }
-  if (t == 0u && gi < mt[0]) { y[gi] = part[0]; }
-}`;
+  ${sum.code}
+  if (t == 0u && gi < mt[0]) { y[gi] = total; }
+}`, subgroups);
+};
 
 /** Below this many outputs, a sum of at least SPLIT_MIN_TERMS terms takes a workgroup per output. */
 const SPLIT_MAX_OUTPUTS = 16384;
@@ -144,7 +142,7 @@ export const conv2dKernel: GpuKernel<ConvParams> = (ctx, [x, w], p, outs) => {
     p.lhsDilation[0], p.lhsDilation[1], p.rhsDilation[0], p.rhsDilation[1],
   ]);
   const bufs = [x!.buffer, w!.buffer, out.buffer];
-  if (split) ctx.dispatch(memoCode('conv2d|split', splitCode), bufs, ['r', 'r', 'w'], meta, grid(total));
+  if (split) ctx.dispatch(memoCode(`conv2d|split|${!!ctx.subgroups}`, () => splitCode(!!ctx.subgroups)), bufs, ['r', 'r', 'w'], meta, grid(total));
   else if (lanes === 4) ctx.dispatch(memoCode('conv2d|vec4', vec4Code), bufs, ['r', 'r', 'w'], meta, threadGrid(total / 4));
   else ctx.dispatch(memoCode('conv2d|scalar', scalarCode), bufs, ['r', 'r', 'w'], meta, threadGrid(total));
   return [out];

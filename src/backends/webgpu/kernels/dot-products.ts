@@ -1,4 +1,4 @@
-import { grid, LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuHandle, type KernelContext } from './common.js';
+import { enableSubgroups, grid, LINEAR_INDEX, MAIN_SIG, memoCode, SUBGROUP_BUILTINS, threadGrid, workgroupSum, type GpuHandle, type KernelContext } from './common.js';
 
 /**
  * Products with few outputs (M or N below 16: matrix-vector products, batches of tiny matrices)
@@ -71,12 +71,25 @@ const SPLIT_WG = 256;
  * Workgroup g: output tile g / S, slice g % S; it writes c[o·S + s] (the output itself where S
  * is 1). meta: the matmul's, then S, chunk (k's per slice), T.
  */
-function sliceShader(bRank: number, T: number): string {
+function sliceShader(bRank: number, T: number, subgroups: boolean): string {
   const at = 9 + 3 * bRank;
   const KT = SPLIT_WG / T;
-  return `${BINDINGS}
-var<workgroup> part: array<f32, ${SPLIT_WG}>;
-${MAIN_SIG(SPLIT_WG)} {
+  // one output a workgroup: workgroupSum (through subgroups where there are some); several: a
+  // tree over kk for each output
+  const sum = T === 1 ? workgroupSum('f32', SPLIT_WG, subgroups) : null;
+  const combine = sum
+    ? `${sum.code}
+  if (lid.x == 0u && o < n) { c[o * S + s] = total; }`
+    : `part[lid.x] = acc;
+  workgroupBarrier();
+  for (var w = ${KT / 2}u; w > 0u; w >>= 1u) {
+    if (kk < w) { part[lid.x] = part[lid.x] + part[lid.x + w * ${T}u]; }
+    workgroupBarrier();
+  }
+  if (kk == 0u && o < n) { c[o * S + s] = part[ot]; }`;
+  return enableSubgroups(`${BINDINGS}
+${sum ? sum.decl : `var<workgroup> part: array<f32, ${SPLIT_WG}>;`}
+${MAIN_SIG(SPLIT_WG, sum && subgroups ? SUBGROUP_BUILTINS : '')} {
   let M = mt[0]; let N = mt[1]; let K = mt[2]; let batch = mt[3];
   let S = mt[${at}u]; let chunk = mt[${at + 1}u];
   let n = M * N * batch;
@@ -94,14 +107,8 @@ ${MAIN_SIG(SPLIT_WG)} {
       acc = fma(a[aOff + i * sai + p * sap], b[bOff + j * sbj + p * sbp], acc);
     }
   }
-  part[lid.x] = acc;
-  workgroupBarrier();
-  for (var w = ${KT / 2}u; w > 0u; w >>= 1u) {
-    if (kk < w) { part[lid.x] = part[lid.x] + part[lid.x + w * ${T}u]; }
-    workgroupBarrier();
-  }
-  if (kk == 0u && o < n) { c[o * S + s] = part[ot]; }
-}`;
+  ${combine}
+}`, sum !== null && subgroups);
 }
 
 /** c[o] = Σ_s partials[o·S + s], s in order. meta: [outputs, S] */
@@ -160,7 +167,8 @@ export function dotProducts(ctx: KernelContext, bufs: GPUBuffer[], meta: number[
     return [out];
   }
   const chunk = Math.ceil(K / S);
-  const code = memoCode(`mmk|${bRank}|${T}`, () => sliceShader(bRank, T));
+  const sg = T === 1 && !!ctx.subgroups;
+  const code = memoCode(`mmk|${bRank}|${T}|${sg}`, () => sliceShader(bRank, T, sg));
   const groups = grid(Math.ceil(n / T) * S);
   if (S === 1) {
     ctx.dispatch(code, bufs, ['r', 'r', 'w'], [...meta, 1, chunk], groups);

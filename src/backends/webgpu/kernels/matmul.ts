@@ -52,7 +52,8 @@ export const TILE_CONFIGS = {
 /**
  * Every tile configuration the kernel is built and tested for: the three `chooseTile` picks from,
  * and shapes a GPU may prefer (a deeper K step, rectangular tiles, 8×8 outputs per thread on 64×64,
- * 16×8 on 256×128, register double-buffering).
+ * 16×8 on 256×128, register double-buffering, and skinny tiles of 16 or 32 rows or columns for
+ * products like GMMVI's [K, d, d] @ [K, d, 9000], where one side is a few dozen wide).
  * The tile tuner (tile-tuner.ts) picks among them per shape class by GPU time, bench/matmul-tiles.ts
  * times each, and test/webgpu/matmul-tiles.test.ts checks them on lavapipe.
  */
@@ -70,6 +71,9 @@ export const TILE_CANDIDATES: readonly TileConfig[] = [
   { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, db: 1 },
   { bm: 128, bn: 128, bk: 8, tm: 8, tn: 8, db: 2 },
   { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4, db: 2 },
+  { bm: 32, bn: 128, bk: 16, tm: 4, tn: 8 },
+  { bm: 16, bn: 128, bk: 16, tm: 4, tn: 8 },
+  { bm: 128, bn: 32, bk: 16, tm: 8, tn: 4 },
 ];
 
 /** Threads per workgroup and bytes of workgroup memory a configuration needs. */

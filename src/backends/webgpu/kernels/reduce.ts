@@ -8,7 +8,10 @@ import {
   MAIN_SIG,
   memoCode,
   stridedOffsets,
+  SUBGROUP_BUILTINS,
+  enableSubgroups,
   threadGrid,
+  workgroupSum,
   withHelpers,
   wgslType,
   type GpuInput,
@@ -20,7 +23,8 @@ import { F32_MATH } from './elementwise.js';
  * Reductions over any set of axes without a transpose: kept and reduced axes are merged into
  * as few runs as possible, the output index walks the kept runs and the reduction index the
  * reduced runs (a contiguous trailing block is read directly). Small reductions run one thread
- * per output; longer ones one workgroup per output with a tree reduction in workgroup memory.
+ * per output; longer ones one workgroup per output, combined by a tree in workgroup memory (sums:
+ * by `workgroupSum`, through subgroups where the device has them).
  * argmax/argmin reduce (value, index) pairs: the first extreme wins, NaN counts as the extreme.
  */
 
@@ -107,7 +111,7 @@ function betterFn(kind: Kind, t: 'f32' | 'i32'): string {
 }`;
 }
 
-function shader(kind: Kind, dtype: DType, p: Plan, tree: boolean): string {
+function shader(kind: Kind, dtype: DType, p: Plan, tree: boolean, subgroups: boolean): string {
   const t = wgslType(dtype);
   const isArg = kind === 'argmax' || kind === 'argmin';
   const outT = isArg ? 'i32' : t;
@@ -152,12 +156,33 @@ ${MAIN_SIG()} {
   if (R == 0u) { acc = ${emptyValue}; }
   ${store}
 }`;
+  } else if (kind === 'sum') {
+    // sums with workgroupSum: through subgroups where the device has them (max/min keep their own
+    // tree: max_f/min_f propagate NaN, which subgroupMax need not)
+    const sum = workgroupSum(t, TREE_WG, subgroups);
+    body = `${decls}
+${sum.decl}
+${MAIN_SIG(TREE_WG, subgroups ? SUBGROUP_BUILTINS : '')} {
+  let o = wid.x + wid.y * nwg.x;
+  if (o >= mt[0]) { return; }
+  let R = mt[1];
+  ${baseCode}
+  var acc: ${t} = ${init};
+  for (var r = lid.x; r < R; r = r + ${TREE_WG}u) {
+    ${offCode}
+    let v = x[off];
+    ${combine}
+  }
+  ${sum.code}
+  if (lid.x == 0u) {
+    acc = total;
+    ${store}
+  }
+}`;
   } else {
     const treeCombine = isArg
       ? `if (better(sv[lid.x + s], si[lid.x + s], sv[lid.x], si[lid.x])) { sv[lid.x] = sv[lid.x + s]; si[lid.x] = si[lid.x + s]; }`
-      : kind === 'sum'
-        ? 'sv[lid.x] = sv[lid.x] + sv[lid.x + s];'
-        : `sv[lid.x] = ${t === 'f32' ? `${kind}_f` : kind}(sv[lid.x], sv[lid.x + s]);`;
+      : `sv[lid.x] = ${t === 'f32' ? `${kind}_f` : kind}(sv[lid.x], sv[lid.x + s]);`;
     body = `${decls}
 ${helpers}
 var<workgroup> sv: array<${t}, ${TREE_WG}>;
@@ -188,15 +213,16 @@ ${MAIN_SIG(TREE_WG)} {
   }
 }`;
   }
-  return withHelpers(body, F32_MATH);
+  return enableSubgroups(withHelpers(body, F32_MATH), subgroups);
 }
 
 function runReduce(kind: Kind, ctx: Parameters<GpuKernel>[0], x: GpuInput, p: Plan, spec: OutSpec) {
   const out = ctx.output(spec);
   if (p.nOut === 0) return [out];
   const tree = p.R > SEQ_MAX;
-  const key = `red|${kind}|${x.dtype}|${p.keptShape.length}|${p.redShape.length}|${p.redShape.length === 1 && p.redStrides[0] === 1}|${tree}`;
-  const code = memoCode(key, () => shader(kind, x.dtype, p, tree));
+  const sg = tree && kind === 'sum' && !!ctx.subgroups;
+  const key = `red|${kind}|${x.dtype}|${p.keptShape.length}|${p.redShape.length}|${p.redShape.length === 1 && p.redStrides[0] === 1}|${tree}|${sg}`;
+  const code = memoCode(key, () => shader(kind, x.dtype, p, tree, sg));
   const meta = [p.nOut, p.R, ...p.keptShape, ...p.keptStrides, ...p.redShape, ...p.redStrides];
   const g = tree ? grid(p.nOut) : threadGrid(p.nOut);
   ctx.dispatch(code, [x.buffer, out.buffer], ['r', 'w'], meta, g);
