@@ -123,7 +123,7 @@ bundle() { # bundle ENTRY OUT.mjs [more esbuild flags]
 bundle bench/gpu/probe.ts probe.mjs
 bundle bench/host-cost.ts host-cost.mjs
 bundle bench/matmul-tiles.ts matmul-tiles.mjs
-bundle bench/dot-products.ts dot-products.mjs
+bundle bench/long-sums.ts long-sums.mjs
 bundle bench/vi.ts vi.mjs
 bundle bench/sgmcmc.ts sgmcmc.mjs
 # tfjs-webgpu is bundled (a few MiB); jax-js is not used by this bench and stays out

@@ -3,7 +3,7 @@
 # loader and no internet, from the payload bench/gpu/prepare.sh built (carried in
 # bench/gpu/payload). See bench/gpu/README.md.
 #
-#   bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|dots|sgmcmc|vi|crossover ...]     (default: all eight)
+#   bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|sums|sgmcmc|vi|crossover ...]     (default: all eight)
 #
 # Results go to $OUT (default /tmp/bt-gpu-out): remote.log, adapter.json, <step>.log and each
 # bench's .json/.md. The whole run keeps within BT_GPU_BUDGET_S seconds (default 285); each step
@@ -12,7 +12,7 @@
 #                         accepts a software adapter, e.g. "llvmpipe" for a test without a GPU
 #   BT_GPU_ICD            the Vulkan ICD json to use instead of searching for NVIDIA's
 #   BT_GPU_BUDGET_S       the time budget of the whole run, seconds (default 285)
-#   BT_GPU_CAP_S          every step's own limit, seconds (default: probe 60, hostcost 30, engine 100, tiles 50, dots 20, sgmcmc 25, vi 60, crossover 60)
+#   BT_GPU_CAP_S          every step's own limit, seconds (default: probe 60, hostcost 30, engine 100, tiles 50, sums 25, sgmcmc 25, vi 60, crossover 60)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,11 +26,11 @@ STEPS=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    probe | hostcost | engine | tiles | dots | sgmcmc | vi | crossover) STEPS+=("$a") ;;
-    *) echo "usage: bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|dots|sgmcmc|vi|crossover ...]" >&2; exit 2 ;;
+    probe | hostcost | engine | tiles | sums | sgmcmc | vi | crossover) STEPS+=("$a") ;;
+    *) echo "usage: bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|sums|sgmcmc|vi|crossover ...]" >&2; exit 2 ;;
   esac
 done
-[ ${#STEPS[@]} -gt 0 ] || STEPS=(probe hostcost engine tiles dots sgmcmc vi crossover)
+[ ${#STEPS[@]} -gt 0 ] || STEPS=(probe hostcost engine tiles sums sgmcmc vi crossover)
 [[ " ${STEPS[*]} " == *" probe "* ]] || STEPS=(probe "${STEPS[@]}") # never bench an unchecked adapter
 
 mkdir -p "$OUT"
@@ -181,7 +181,7 @@ else
   VI_SAMPLES=10,64,256,1024
   CHAINS=1,16,64,256,1024
 fi
-declare -A CAP=([probe]=60 [hostcost]=30 [engine]=100 [tiles]=50 [dots]=20 [sgmcmc]=25 [vi]=60 [crossover]=60)
+declare -A CAP=([probe]=60 [hostcost]=30 [engine]=100 [tiles]=50 [sums]=25 [sgmcmc]=25 [vi]=60 [crossover]=60)
 if [ -n "${BT_GPU_CAP_S:-}" ]; then for s in "${!CAP[@]}"; do CAP[$s]=$BT_GPU_CAP_S; done; fi
 # sgmcmc: one chain, where the host cost decides (issue 16: ≤ 0.5 ms a step); vi and crossover:
 # the same sweep on the CPU and the GPU in one process, to show where the GPU starts to pay
@@ -190,7 +190,7 @@ declare -A CMD=(
   [hostcost]="bench/host-cost.mjs --steps $([ $QUICK = 1 ] && echo 200 || echo 1000) --rounds 5 --out $OUT"
   [engine]="bench/webgpu.mjs --out $OUT ${ENGINE_ARGS[*]}"
   [tiles]="bench/matmul-tiles.mjs --out $OUT $([ $QUICK = 1 ] && echo --quick || echo --seconds 0.3)"
-  [dots]="bench/dot-products.mjs --out $OUT $([ $QUICK = 1 ] && echo --quick || echo --seconds 0.3)"
+  [sums]="bench/long-sums.mjs --out $OUT $([ $QUICK = 1 ] && echo --quick || echo --seconds 0.3)"
   [sgmcmc]="bench/sgmcmc.mjs --backend webgpu --models logreg --batch 32 --chains 1 --out $OUT ${SECS[*]}"
   [vi]="bench/vi.mjs --compare cpu,webgpu --models bh --diff reverse --modes jit --samples $VI_SAMPLES --out $OUT ${SECS[*]}"
   [crossover]="bench/sgmcmc.mjs --compare cpu,webgpu --models bnn --batch 512 --modes jit --chains $CHAINS --out $OUT ${SECS[*]}"
@@ -226,7 +226,7 @@ done
 section "summary"
 grep -E '^adapter:|^Vulkan loader:' "$OUT/probe.log" 2>/dev/null
 for s in "${STEPS[@]}"; do printf '  %-7s %s%s\n' "$s" "${RC[$s]}" "${TOOK[$s]:+ (${TOOK[$s]}s)}"; done
-for f in "$OUT"/host-cost.md "$OUT"/engine-webgpu*.md "$OUT"/matmul-tiles.md "$OUT"/dot-products.md "$OUT"/sgmcmc-webgpu.md "$OUT"/crossover-vi.md "$OUT"/crossover-sgmcmc.md; do
+for f in "$OUT"/host-cost.md "$OUT"/engine-webgpu*.md "$OUT"/matmul-tiles.md "$OUT"/long-sums.md "$OUT"/sgmcmc-webgpu.md "$OUT"/crossover-vi.md "$OUT"/crossover-sgmcmc.md; do
   [ -f "$f" ] && { echo; echo "---- $(basename "$f")"; cat "$f"; }
 done
 echo
