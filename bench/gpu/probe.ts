@@ -48,6 +48,12 @@ async function main(): Promise<number> {
     `limits: maxBufferSize ${lim.maxBufferSize}, maxStorageBufferBindingSize ${lim.maxStorageBufferBindingSize}, ` +
       `maxComputeInvocationsPerWorkgroup ${lim.maxComputeInvocationsPerWorkgroup}, maxComputeWorkgroupStorageSize ${lim.maxComputeWorkgroupStorageSize}`,
   );
+  // what the backend's choices depend on: timestamps (the tile tuner), subgroups (workgroup sums)
+  // (subgroups: the device's 'subgroups' and WGSL's subgroup_id both)
+  const features = [...gpu.device.features].sort();
+  const backendUses = { tuneMatmul: gpu.tiles.enabled, splitK: gpu.splitK, subgroups: gpu.subgroups };
+  console.log(`device features: ${features.join(' ') || '(none)'}`);
+  console.log(`backend uses: ${JSON.stringify(backendUses)}`);
   const libs = mappedDriverLibs();
   console.log(`mapped driver libraries:\n${libs.map((p) => `  ${p}`).join('\n') || '  (none)'}`);
   const carried = process.env.BT_GPU_LIB_DIR;
@@ -66,7 +72,7 @@ async function main(): Promise<number> {
 
   const ok = smokeOk && wanted.test(label) && (!software || !!allow);
   if (process.env.OUT) {
-    writeFileSync(`${process.env.OUT}/adapter.json`, JSON.stringify({ label, info, software, mappedLibraries: libs, limits: { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize }, ok }, null, 2) + '\n');
+    writeFileSync(`${process.env.OUT}/adapter.json`, JSON.stringify({ label, info, software, features, backendUses, mappedLibraries: libs, limits: { maxBufferSize: lim.maxBufferSize, maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize }, ok }, null, 2) + '\n');
   }
   gpu.dispose();
   if (!ok) {
