@@ -7,13 +7,18 @@ import { enableSubgroups, grid, LINEAR_INDEX, MAIN_SIG, memoCode, SUBGROUP_BUILT
  *
  * The split case is the gradient of a linear model, Xᵀr for X of [n, d]: d outputs of length n.
  * One thread per output would run d threads, each a loop of n. Here a workgroup of SPLIT_WG
- * threads takes a slice of K, its threads stride through the slice (so consecutive threads read
- * consecutive k), and a tree in workgroup memory sums their partials, in a fixed order; where K
- * needs more than one workgroup per output, a second dispatch sums the slices' partials in order.
- * The sums are in a different order from the one-thread loop: within the K·2⁻²³·Σ|ab| of any order.
+ * threads takes one output (or up to 32 consecutive ones) and a slice of K, its threads stride
+ * through the slice, and their partials are summed in the workgroup in a fixed order (through
+ * subgroups where the device has them); where K needs more than one workgroup per output, a
+ * second dispatch sums the slices' partials in order. The `splitK` option turns it off (it is off
+ * by default on a software adapter). The sums are in another order than the one-thread loop's:
+ * within the K·2⁻²³·Σ|ab| of any order.
  */
 
-/** meta (the matmul's): [M, N, K, batch, sai, sap, sbp, sbj, bRank, batchShape(bRank), aBatchStrides(bRank), bBatchStrides(bRank)] */
+/**
+ * The batch offsets of both operands (shared with the tiled kernel). meta (the matmul's):
+ * [M, N, K, batch, sai, sap, sbp, sbj, bRank, batchShape(bRank), aBatchStrides(bRank), bBatchStrides(bRank)]
+ */
 export function batchOffsetCode(bRank: number): string {
   if (bRank === 0) return 'var aOff = 0u; var bOff = 0u;';
   const lines = ['var rem_ = bz;', 'var aOff = 0u;', 'var bOff = 0u;'];
@@ -69,7 +74,7 @@ const SPLIT_WG = 256;
  * each output's partials. T > 1 where consecutive outputs are consecutive in an operand (Aᵀ's
  * rows of Xᵀr), so a warp's loads are consecutive either along the outputs or along k.
  * Workgroup g: output tile g / S, slice g % S; it writes c[o·S + s] (the output itself where S
- * is 1). meta: the matmul's, then S, chunk (k's per slice), T.
+ * is 1). meta: the matmul's, then S and chunk (k's per slice); T is compiled in.
  */
 function sliceShader(bRank: number, T: number, subgroups: boolean): string {
   const at = 9 + 3 * bRank;

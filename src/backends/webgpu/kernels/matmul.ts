@@ -403,7 +403,7 @@ export const matmulKernel: GpuKernel<{ transA?: boolean; transB?: boolean }> = (
   const sbj = tB ? K : 1;
   const meta = [M, N, K, batch, sai, sap, sbp, sbj, bRank, ...keep.map((x) => x.d), ...keep.map((x) => aS[x.i]!), ...keep.map((x) => bS[x.i]!)];
   const bufs = [a!.buffer, b!.buffer, out.buffer];
-  // small outputs (M or N below 16), or a grid too large for the tile: one thread per output
+  // small outputs (M or N below 16), or a grid too large for the tile: dot products
   if (M < 16 || N < 16) return dotProducts(ctx, bufs, meta, bRank, tA, tB, out);
   const cls = shapeClass(M, N, K, batch, tA, tB);
   const auto = chooseTile(M, N, batch);
