@@ -1,19 +1,21 @@
 /**
  * Long sums with few outputs on WebGPU, two choices each timed against its alternative on the same
  * device in one run:
- *  - products: K split across workgroups (`splitK: true`) against one thread per output
- *    (`splitK: false`) — a linear model's gradient over n data points, Xᵀr for X of [n, 30] (the
- *    matmul VJP's transposed product), its row form rᵀX, and one long dot product;
- *  - reductions: sums within a workgroup through subgroup operations (`subgroups: true`, where the
- *    device has them) against a tree in workgroup memory (`subgroups: false`) — rows, columns (an
- *    MLP's bias gradient is a column sum), and one long sum.
+ *  - split across workgroups (`splitSums: true`) against not (`splitSums: false`): products — a
+ *    linear model's gradient over n data points, Xᵀr for X of [n, 30] (the matmul VJP's transposed
+ *    product), its row form rᵀX, one long dot product — where the alternative is one thread per
+ *    output, and reductions — row and column sums of [30, 10⁵], one sum of 10⁶ — where it is one
+ *    workgroup per output;
+ *  - sums within a workgroup through subgroup operations (`subgroups: true`, where the device has
+ *    them) against a tree in workgroup memory (`subgroups: false`) — rows, columns (an MLP's bias
+ *    gradient is a column sum), and one long sum.
  *
  *   npx tsx bench/long-sums.ts [--quick] [--seconds S] [--out DIR]
  *
  * ms per op from ops queued back to back (about 20 ms of work), the last one read, for S seconds
  * (default 0.5) after a warm run; every first result is checked against float64 within
  * K·2⁻²³·Σ|terms|. Writes long-sums.{json,md}. On a software adapter (lavapipe) the timings say
- * nothing about GPU speed (and there splitK is off by default).
+ * nothing about GPU speed (and there splitSums is off by default).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -39,8 +41,8 @@ for (let i = 0; i < argv.length; i++) {
 }
 
 const backends: Record<string, WebGPUBackend> = {
-  'webgpu-split': await createWebGPUBackend({ splitK: true }),
-  'webgpu-one': await createWebGPUBackend({ splitK: false }),
+  'webgpu-split': await createWebGPUBackend({ splitSums: true }),
+  'webgpu-one': await createWebGPUBackend({ splitSums: false }),
   'webgpu-subgroups': await createWebGPUBackend({ subgroups: true }),
   'webgpu-trees': await createWebGPUBackend({ subgroups: false }),
 };
@@ -54,7 +56,8 @@ console.log(`adapter: ${first.adapterLabel}${NOTE}; subgroup operations: ${hasSu
 
 /** An op on float32 inputs, with its float64 value and Σ|terms| per output. */
 interface Case {
-  kind: 'product' | 'reduction';
+  /** which choice it times: split against not, or subgroups against trees */
+  kind: 'split product' | 'split reduction' | 'subgroups';
   name: string;
   inputs: { data: Float32Array; shape: number[] }[];
   op: (xs: bt.Tensor[]) => bt.Tensor;
@@ -83,7 +86,7 @@ function product(name: string, M: number, N: number, K: number, tA: boolean): Ca
     }
   }
   return {
-    kind: 'product',
+    kind: 'split product',
     name,
     inputs: [{ data: A, shape: tA ? [K, M] : [M, K] }, { data: B, shape: [K, N] }],
     op: ([a, b]) => bind1(matmulPrim, [a!, b!], { transA: tA, transB: false }),
@@ -93,7 +96,7 @@ function product(name: string, M: number, N: number, K: number, tA: boolean): Ca
   };
 }
 
-function reduction(name: string, rows: number, cols: number, axis: 0 | 1 | null): Case {
+function reduction(kind: Case['kind'], name: string, rows: number, cols: number, axis: 0 | 1 | null): Case {
   const x = values(rows * cols, 7);
   const nOut = axis === null ? 1 : axis === 1 ? rows : cols;
   const want = new Float64Array(nOut);
@@ -106,7 +109,7 @@ function reduction(name: string, rows: number, cols: number, axis: 0 | 1 | null)
     }
   }
   return {
-    kind: 'reduction',
+    kind,
     name,
     inputs: [{ data: x, shape: [rows, cols] }],
     op: ([t]) => (axis === null ? bt.sum(t!) : bt.sum(t!, { axis })),
@@ -121,10 +124,13 @@ const cases: Case[] = [
   ...ns.map((n) => product(`Xᵀr, X [${n}, 30]`, 30, 1, n, true)),
   ...ns.map((n) => product(`rᵀX, X [${n}, 30]`, 1, 30, n, false)),
   product(`x·y, length ${ns[ns.length - 1]}`, 1, 1, ns[ns.length - 1]!, false),
-  reduction('column sums of [256, 128] (bias gradient, batch 256)', 256, 128, 0),
-  reduction('column sums of [4096, 128]', 4096, 128, 0),
-  reduction('row sums of [30, 100000]', 30, 100_000, 1),
-  reduction(`sum of ${ns[ns.length - 1]} values`, 1, ns[ns.length - 1]!, null),
+  reduction('split reduction', 'row sums of [30, 100000]', 30, 100_000, 1),
+  reduction('split reduction', 'column sums of [100000, 30]', 100_000, 30, 0),
+  reduction('split reduction', `sum of ${ns[ns.length - 1]} values`, 1, ns[ns.length - 1]!, null),
+  reduction('subgroups', 'column sums of [256, 128] (bias gradient, batch 256)', 256, 128, 0),
+  reduction('subgroups', 'column sums of [4096, 128]', 4096, 128, 0),
+  reduction('subgroups', 'row sums of [30, 100000]', 30, 100_000, 1),
+  reduction('subgroups', `sum of ${ns[ns.length - 1]} values`, 1, ns[ns.length - 1]!, null),
 ];
 
 /** ms per op on `backend`, and whether its first result is right. */
@@ -160,7 +166,7 @@ async function time(backend: string, c: Case): Promise<{ ms: number; ok: boolean
 interface Row {
   kind: Case['kind'];
   op: string;
-  /** the choice (split K; subgroups) and its alternative (one thread per output; trees) */
+  /** the choice (split; subgroups) and its alternative (not split; trees) */
   ms: number;
   msAlternative: number;
   ok: boolean;
@@ -168,7 +174,7 @@ interface Row {
 }
 const rows: Row[] = [];
 for (const c of cases) {
-  const [chosen, alternative] = c.kind === 'product' ? ['webgpu-split', 'webgpu-one'] : ['webgpu-subgroups', 'webgpu-trees'];
+  const [chosen, alternative] = c.kind === 'subgroups' ? ['webgpu-subgroups', 'webgpu-trees'] : ['webgpu-split', 'webgpu-one'];
   const a = await time(chosen, c);
   const b = await time(alternative, c);
   const row: Row = { kind: c.kind, op: c.name, ms: a.ms, msAlternative: b.ms, ok: a.ok && b.ok };
@@ -191,9 +197,11 @@ const md = [
   '',
   `${new Date().toISOString()}, adapter ${first.adapterLabel}, Node ${process.version}${quick ? ', --quick' : ''}; subgroup operations ${hasSubgroups ? 'available' : 'not available'}. Backends on the same device differing in one option each; ms per op from ops queued back to back for ${seconds} s; speedup = the alternative's ms ÷ the choice's. Every result checked against float64.`,
   '',
-  ...table('product', '| product | split K, ms | one thread per output, ms | speedup | note |'),
+  ...table('split product', '| product | split, ms | one thread per output, ms | speedup | note |'),
   '',
-  ...table('reduction', '| reduction | subgroups, ms | tree, ms | speedup | note |'),
+  ...table('split reduction', '| reduction | split, ms | one workgroup per output, ms | speedup | note |'),
+  '',
+  ...table('subgroups', '| reduction | subgroups, ms | tree, ms | speedup | note |'),
   '',
 ].join('\n');
 writeFileSync(resolve(out, 'long-sums.md'), md);

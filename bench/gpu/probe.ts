@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   // what the backend's choices depend on: timestamps (the tile tuner), subgroups (workgroup sums)
   // (subgroups: the device's 'subgroups' and WGSL's subgroup_id both)
   const features = [...gpu.device.features].sort();
-  const backendUses = { tuneMatmul: gpu.tiles.enabled, splitK: gpu.splitK, subgroups: gpu.subgroups };
+  const backendUses = { tuneMatmul: gpu.tiles.enabled, splitSums: gpu.splitSums, subgroups: gpu.subgroups };
   console.log(`device features: ${features.join(' ') || '(none)'}`);
   console.log(`backend uses: ${JSON.stringify(backendUses)}`);
   const libs = mappedDriverLibs();

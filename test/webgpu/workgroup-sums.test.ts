@@ -16,8 +16,8 @@ import { rng } from '../helpers.js';
 const gpu = await webgpuOrSkip('workgroup-sums');
 
 if (gpu) {
-  const withSubgroups = await createWebGPUBackend({ splitK: true });
-  const trees = await createWebGPUBackend({ splitK: true, subgroups: false });
+  const withSubgroups = await createWebGPUBackend({ splitSums: true });
+  const trees = await createWebGPUBackend({ splitSums: true, subgroups: false });
   bt.registerBackend('webgpu-subgroups', withSubgroups);
   bt.registerBackend('webgpu-trees', trees);
   const software = /llvmpipe|lavapipe/i.test(gpu.adapterLabel);

@@ -49,12 +49,13 @@ export interface WebGPUBackendOptions {
    */
   tuneMatmul?: boolean;
   /**
-   * Split long dot products with few outputs (Xᵀr: a linear model's gradient, a sum over the data)
-   * across the threads of workgroups and across workgroups (kernels/dot-products.ts). Default: on,
-   * except on a software (fallback) adapter, whose workgroup barriers cost more than the split gains.
-   * The sums' order changes (fixed for a device), within the float32 bound of any order.
+   * Split long sums with few outputs — a product's K (Xᵀr: a linear model's gradient), a
+   * reduction's axis (a sum over the data) — across the threads of workgroups and across
+   * workgroups (kernels/split-sums.ts). Default: on, except on a software (fallback) adapter, whose
+   * workgroup barriers cost more than the split gains. The sums' order changes (fixed for a
+   * device), within the float32 bound of any order.
    */
-  splitK?: boolean;
+  splitSums?: boolean;
   /**
    * Sum within a workgroup with subgroup operations where the device and WGSL have them (reductions,
    * the split dot products, a convolution's weight gradient). Default true; false: trees in
@@ -82,8 +83,8 @@ export class WebGPUBackend implements Backend {
   private readonly lazy: LazyFusion;
   /** the matmul's tile autotuner */
   readonly tiles: TileTuner;
-  /** Whether long dot products with few outputs are split across workgroups (the `splitK` option). */
-  readonly splitK: boolean;
+  /** Whether long sums with few outputs are split across workgroups (the `splitSums` option). */
+  readonly splitSums: boolean;
   /** Whether workgroup sums use subgroup operations (the device has them and the `subgroups` option allows). */
   readonly subgroups: boolean;
   private readonly zero: GPUBuffer;
@@ -109,7 +110,7 @@ export class WebGPUBackend implements Backend {
     this.device = acq.device;
     this.adapterInfo = acq.info;
     this.fuse = opts.fuse ?? true;
-    this.splitK = opts.splitK ?? !acq.info.isFallbackAdapter;
+    this.splitSums = opts.splitSums ?? !acq.info.isFallbackAdapter;
     this.subgroups = (opts.subgroups ?? true) && acq.subgroups;
     this.encoder = new Encoder(
       this.device,
@@ -195,7 +196,7 @@ export class WebGPUBackend implements Backend {
       clear: (buf, bytes) => self.encoder.clear(buf, bytes),
       status: (error, kind) => self.checks.status(error, kind ?? 'numerical'),
       tiles: this.tiles,
-      splitK: this.splitK,
+      splitSums: this.splitSums,
       subgroups: this.subgroups,
     };
   }

@@ -11,7 +11,8 @@
  * subnormals possibly flushed to zero, int32 pow not available (pow is float-only anyway),
  * gamma draws may differ where an acceptance test sits at its float32 threshold.
  * matmul: 128×128 / 64×64 / 32×32 tiles on a 2-D grid with vec4 loads, specialised by
- * transposition, vec4-ability and tile fit (kernels/matmul.ts); no split-K. Where the device has
+ * transposition, vec4-ability and tile fit (kernels/matmul.ts). Long sums with few outputs (a
+ * product's K, a reduction's axis) split across workgroups (split-sums.ts). Where the device has
  * 'timestamp-query', the first large product of each shape class times every tile configuration on
  * the GPU and the class keeps the fastest (tile-tuner.ts). Elementwise ops are
  * fused: each returns a lazy expression that same-size elementwise consumers inline, computed

@@ -14,11 +14,12 @@ export interface WebGPUOptions {
    */
   tuneMatmul?: boolean;
   /**
-   * Split long dot products with few outputs (Xᵀr: a linear model's gradient over the data) across
-   * workgroups. Default: on, except on a software adapter (lavapipe), where it is slower. The sums'
-   * order changes, not their accuracy.
+   * Split long sums with few outputs across workgroups: a product's dot products over a long K (Xᵀr,
+   * a linear model's gradient over the data) and a reduction's long axis (a log-likelihood summed
+   * over the data). Default: on, except on a software adapter (lavapipe), where it is slower. The
+   * sums' order changes, not their accuracy.
    */
-  splitK?: boolean;
+  splitSums?: boolean;
   /** Use subgroup operations for sums within a workgroup where the device has them (default true). */
   subgroups?: boolean;
   /** Dawn flags in Node, e.g. ['backend=vulkan', 'adapter=NVIDIA'] (default: BAYESTAPE_WEBGPU_FLAGS, comma-separated). */

@@ -125,7 +125,7 @@ export class Recorder {
         wants: (cls: number) => this.backend.tiles.wants(cls),
         tune: (cls, req) => this.backend.tiles.tune(cls, req),
       },
-      splitK: this.backend.splitK,
+      splitSums: this.backend.splitSums,
       subgroups: this.backend.subgroups,
       dispatch: (code, buffers, kinds, meta, groups) => this.dispatch(code, buffers, kinds, meta, groups),
       copy: (src, srcOffset, dst, dstOffset, bytes) => {

@@ -48,8 +48,8 @@ export interface KernelContext {
   clear(buf: GPUBuffer, bytes: number): void;
   /** The matmul's tuned tiles (tile-tuner.ts), where the context has them. */
   readonly tiles?: TileChoice;
-  /** Whether long dot products with few outputs split K across workgroups (dot-products.ts). */
-  readonly splitK?: boolean;
+  /** Whether long sums with few outputs split across workgroups (split-sums.ts). */
+  readonly splitSums?: boolean;
   /** Whether workgroup sums may use subgroup operations (`workgroupSum`): the device and WGSL have them. */
   readonly subgroups?: boolean;
   /**

@@ -14,10 +14,12 @@ import {
   workgroupSum,
   withHelpers,
   wgslType,
+  type GpuHandle,
   type GpuInput,
   type GpuKernel,
 } from './common.js';
 import { F32_MATH } from './elementwise.js';
+import { outputSums, outputsPerGroupFor, sliceSumShader, SPLIT_WG, sumSlices } from './split-sums.js';
 
 /**
  * Reductions over any set of axes without a transpose: kept and reduced axes are merged into
@@ -115,18 +117,8 @@ function shader(kind: Kind, dtype: DType, p: Plan, tree: boolean, subgroups: boo
   const t = wgslType(dtype);
   const isArg = kind === 'argmax' || kind === 'argmin';
   const outT = isArg ? 'i32' : t;
-  const kr = p.keptShape.length;
-  const rr = p.redShape.length;
-  const contiguous = rr === 1 && p.redStrides[0] === 1;
   // meta: [nOut, R, keptShape(kr), keptStrides(kr), redShape(rr), redStrides(rr)]
-  const baseCode = kr
-    ? stridedOffsets(kr, 'o', '2u', [{ name: 'base', at: `${2 + kr}u` }])
-    : 'let base = 0u;';
-  const offCode = contiguous
-    ? 'let off = base + r;'
-    : rr
-      ? `${stridedOffsets(rr, 'r', `${2 + 2 * kr}u`, [{ name: 'roff', at: `${2 + 2 * kr + rr}u` }])}\n    let off = base + roff;`
-      : 'let off = base;';
+  const { baseCode, offCode } = offsets(p);
   const init = initCode(kind, t);
   const emptyValue = t === 'i32' ? '0' : init; // int32 outputs of empty max/min are ToInt32(±inf) = 0 on the CPU
   const combine = combineCode(kind, t);
@@ -216,9 +208,76 @@ ${MAIN_SIG(TREE_WG)} {
   return enableSubgroups(withHelpers(body, F32_MATH), subgroups);
 }
 
+/** WGSL of the output's offset `base` and the term's `off` for reduction index r. */
+function offsets(p: Plan): { baseCode: string; offCode: string } {
+  const kr = p.keptShape.length;
+  const rr = p.redShape.length;
+  const baseCode = kr ? stridedOffsets(kr, 'o', '2u', [{ name: 'base', at: `${2 + kr}u` }]) : 'let base = 0u;';
+  const offCode = contiguousRun(p)
+    ? 'let off = base + r;'
+    : rr
+      ? `${stridedOffsets(rr, 'r', `${2 + 2 * kr}u`, [{ name: 'roff', at: `${2 + 2 * kr + rr}u` }])}\n    let off = base + roff;`
+      : 'let off = base;';
+  return { baseCode, offCode };
+}
+
+const contiguousRun = (p: Plan) => p.redShape.length === 1 && p.redStrides[0] === 1;
+
+/**
+ * A long sum with few outputs split across workgroups (split-sums.ts): workgroup g sums slice
+ * g % S of outputs (g / S)·T … +T−1 into y[o·S + s] (the output itself where S is 1).
+ * meta: the reduction's, then S and chunk (terms per slice).
+ */
+function splitShader(t: 'f32' | 'i32', p: Plan, T: number, subgroups: boolean): string {
+  const { baseCode, offCode } = offsets(p);
+  const at = 2 + 2 * p.keptShape.length + 2 * p.redShape.length;
+  const sum = outputSums(t, T, subgroups);
+  return enableSubgroups(`${bindings([
+    { name: 'x', type: t },
+    { name: 'y', type: t, write: true },
+  ])}
+${sum.decl}
+${MAIN_SIG(SPLIT_WG, sum.sig)} {
+  let nOut = mt[0]; let R = mt[1];
+  let S = mt[${at}u]; let chunk = mt[${at + 1}u];
+  let g = wid.x + wid.y * nwg.x;
+  if (g >= ((nOut + ${T - 1}u) / ${T}u) * S) { return; }
+  let s = g % S;
+  let ot = lid.x % ${T}u;
+  let kk = lid.x / ${T}u;
+  let o = (g / S) * ${T}u + ot;
+  var acc: ${t} = ${t === 'f32' ? '0.0' : '0'};
+  if (o < nOut) {
+    ${baseCode}
+    let r1 = min(R, (s + 1u) * chunk);
+    for (var r = s * chunk + kk; r < r1; r = r + ${SPLIT_WG / T}u) {
+      ${offCode}
+      acc = acc + x[off];
+    }
+  }
+  ${sum.code}
+  if (kk == 0u && o < nOut) { y[o * S + s] = total; }
+}`, sum.subgroups);
+}
+
+/**
+ * Outputs per workgroup of a split sum: where the reduced terms are not contiguous but consecutive
+ * outputs are (the column sums of a row-major matrix), up to 32, so a warp reads consecutive
+ * addresses; else 1 (the threads along the terms).
+ */
+function reduceOutputsPerGroup(p: Plan): number {
+  const last = p.keptStrides.length - 1;
+  return outputsPerGroupFor(!contiguousRun(p) && last >= 0 && p.keptStrides[last] === 1 ? p.keptShape[last]! : 0);
+}
+
 function runReduce(kind: Kind, ctx: Parameters<GpuKernel>[0], x: GpuInput, p: Plan, spec: OutSpec) {
   const out = ctx.output(spec);
   if (p.nOut === 0) return [out];
+  if (kind === 'sum' && ctx.splitSums) {
+    const T = reduceOutputsPerGroup(p);
+    const S = sumSlices(p.nOut, p.R, T);
+    if (S > 0) return splitReduce(ctx, x, p, T, S, out);
+  }
   const tree = p.R > SEQ_MAX;
   const sg = tree && kind === 'sum' && !!ctx.subgroups;
   const key = `red|${kind}|${x.dtype}|${p.keptShape.length}|${p.redShape.length}|${p.redShape.length === 1 && p.redStrides[0] === 1}|${tree}|${sg}`;
@@ -226,6 +285,24 @@ function runReduce(kind: Kind, ctx: Parameters<GpuKernel>[0], x: GpuInput, p: Pl
   const meta = [p.nOut, p.R, ...p.keptShape, ...p.keptStrides, ...p.redShape, ...p.redStrides];
   const g = tree ? grid(p.nOut) : threadGrid(p.nOut);
   ctx.dispatch(code, [x.buffer, out.buffer], ['r', 'w'], meta, g);
+  return [out];
+}
+
+function splitReduce(ctx: Parameters<GpuKernel>[0], x: GpuInput, p: Plan, T: number, S: number, out: GpuHandle): GpuHandle[] {
+  const t = wgslType(x.dtype);
+  const sg = !!ctx.subgroups;
+  const code = memoCode(`redsplit|${t}|${p.keptShape.length}|${p.redShape.length}|${contiguousRun(p)}|${T}|${sg}`, () => splitShader(t, p, T, sg));
+  const chunk = Math.ceil(p.R / S);
+  const meta = [p.nOut, p.R, ...p.keptShape, ...p.keptStrides, ...p.redShape, ...p.redStrides, S, chunk];
+  const groups = grid(Math.ceil(p.nOut / T) * S);
+  if (S === 1) {
+    ctx.dispatch(code, [x.buffer, out.buffer], ['r', 'w'], meta, groups);
+    return [out];
+  }
+  const partials = ctx.scratch(p.nOut * S * 4);
+  ctx.dispatch(code, [x.buffer, partials.buffer], ['r', 'w'], meta, groups);
+  ctx.dispatch(sliceSumShader(t), [partials.buffer, out.buffer], ['r', 'w'], [p.nOut, S], threadGrid(p.nOut));
+  ctx.free(partials);
   return [out];
 }
 
