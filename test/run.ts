@@ -2,9 +2,14 @@
  * Runs every test file (uvu suites) in its own process, two at a time, and ends with the one
  * plain line CI reads: "N passed, N failed". Exits non-zero on any failure or crash.
  * Usage: tsx test/run.ts [substring filter ...]
+ *
+ * It also runs the WebGPU suite on a GPU machine without tsx (bench/gpu): bundled by
+ * bench/gpu/prepare.sh into payload/test/run.mjs beside the bundled *.test.mjs files, it runs those
+ * with plain node. Environment: BT_TEST_JOBS files at a time (default 2), BT_TEST_JSON a path to
+ * write each file's counts to.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { availableParallelism } from 'node:os';
 
@@ -15,7 +20,7 @@ function find(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) return find(p);
-    return name.endsWith('.test.ts') ? [p] : [];
+    return name.endsWith('.test.ts') || name.endsWith('.test.mjs') ? [p] : [];
   });
 }
 
@@ -46,7 +51,8 @@ const childEnv = { ...process.env, GALLIVM_PERF: process.env.GALLIVM_PERF ?? 'no
 function runFile(file: string): Promise<Result> {
   return new Promise((resolve) => {
     const t0 = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
+    const args = file.endsWith('.mjs') ? [file] : ['--import', 'tsx', file];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
@@ -68,7 +74,8 @@ const started = Date.now();
 const adapters = new Set<string>();
 const results: Result[] = [];
 const queue = [...files];
-const workers = Array.from({ length: Math.max(1, Math.min(2, availableParallelism())) }, async () => {
+const jobs = Number(process.env.BT_TEST_JOBS) > 0 ? Math.floor(Number(process.env.BT_TEST_JOBS)) : 2;
+const workers = Array.from({ length: Math.max(1, Math.min(jobs, availableParallelism())) }, async () => {
   for (let f = queue.shift(); f; f = queue.shift()) {
     const r = await runFile(f);
     results.push(r);
@@ -98,5 +105,9 @@ const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8);
 if (results.length > 8) console.log(`\nslowest: ${slowest.map((r) => `${relative(root, r.file)} ${r.seconds.toFixed(0)} s`).join(', ')}`);
 console.log(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 if (files.length === 0) console.log('no test files matched');
+if (process.env.BT_TEST_JSON) {
+  const files = results.map((r) => ({ file: relative(root, r.file), passed: r.passed, failed: r.failed, skipped: r.skipped, seconds: r.seconds, ...(r.failed ? { output: r.output } : {}) }));
+  writeFileSync(process.env.BT_TEST_JSON, JSON.stringify({ adapters: [...adapters], passed, failed, skipped, seconds: (Date.now() - started) / 1000, files }, null, 2));
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || files.length === 0 ? 1 : 0);

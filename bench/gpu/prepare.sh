@@ -130,6 +130,17 @@ bundle bench/sgmcmc.ts sgmcmc.mjs
 bundle bench/webgpu.ts webgpu.mjs --external:@jax-js/jax
 cp examples/data/breast-cancer.csv "$P/bench/"
 cp package.json "$P/package.json"
+
+echo "== test bundles: the WebGPU suite (every test file with WebGPU bodies) and its runner"
+# two files spawn tsx, which the device has not: device.test.ts (a script's exit) and
+# vi-bench.test.ts (the VI bench as a child); the benches run bench/vi.ts there anyway
+rm -rf "$P/test"
+mapfile -t TESTS < <(grep -rlE 'backendsUnderTest|webgpuOrSkip|findWebgpu' test --include='*.test.ts' | grep -v -e '^test/webgpu/device.test.ts$' -e '^test/webgpu/vi-bench.test.ts$' | sort)
+# one bundle per file, the code they share in chunks (the library once, not 64 times)
+npx esbuild "${TESTS[@]}" test/run.ts --bundle --splitting --platform=node --format=esm --keep-names --target=node20 \
+  --external:webgpu --banner:js="$BANNER" --log-level=warning --outdir="$P/test" --outbase=test --out-extension:.js=.mjs
+cp test/jax/fixture.json "$P/test/jax/"
+echo "   test/: ${#TESTS[@]} test files + run.mjs, $(du -sh "$P/test" | cut -f1)"
 # version stubs for the bundled peers: bench/webgpu.ts checks they are installed and reads their
 # versions through require.resolve; "main" is the package.json itself, so nothing else is needed
 for pkg in @tensorflow/tfjs @tensorflow/tfjs-core @tensorflow/tfjs-backend-cpu @tensorflow/tfjs-backend-webgpu; do

@@ -3,7 +3,10 @@
 # loader and no internet, from the payload bench/gpu/prepare.sh built (carried in
 # bench/gpu/payload). See bench/gpu/README.md.
 #
-#   bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|sums|sgmcmc|vi|crossover ...]     (default: all eight)
+#   bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|sums|sgmcmc|vi|crossover|tests ...]
+#
+# Default: the eight bench steps. `tests` (the WebGPU suite: every test file with WebGPU bodies,
+# bundled, several at a time) is its own run: bash bench/gpu/remote.sh tests.
 #
 # Results go to $OUT (default /tmp/bt-gpu-out): remote.log, adapter.json, <step>.log and each
 # bench's .json/.md. The whole run keeps within BT_GPU_BUDGET_S seconds (default 285); each step
@@ -12,7 +15,8 @@
 #                         accepts a software adapter, e.g. "llvmpipe" for a test without a GPU
 #   BT_GPU_ICD            the Vulkan ICD json to use instead of searching for NVIDIA's
 #   BT_GPU_BUDGET_S       the time budget of the whole run, seconds (default 285)
-#   BT_GPU_CAP_S          every step's own limit, seconds (default: probe 60, hostcost 30, engine 100, tiles 50, sums 25, sgmcmc 25, vi 60, crossover 60)
+#   BT_GPU_CAP_S          every step's own limit, seconds (default: probe 60, hostcost 30, engine 100, tiles 50, sums 25, sgmcmc 25, vi 60, crossover 60, tests 270)
+#   BT_TEST_JOBS          test files at a time in the tests step (default: half the CPUs, 2 to 8)
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,8 +30,8 @@ STEPS=()
 for a in "$@"; do
   case "$a" in
     --quick) QUICK=1 ;;
-    probe | hostcost | engine | tiles | sums | sgmcmc | vi | crossover) STEPS+=("$a") ;;
-    *) echo "usage: bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|sums|sgmcmc|vi|crossover ...]" >&2; exit 2 ;;
+    probe | hostcost | engine | tiles | sums | sgmcmc | vi | crossover | tests) STEPS+=("$a") ;;
+    *) echo "usage: bash bench/gpu/remote.sh [--quick] [probe|hostcost|engine|tiles|sums|sgmcmc|vi|crossover|tests ...]" >&2; exit 2 ;;
   esac
 done
 [ ${#STEPS[@]} -gt 0 ] || STEPS=(probe hostcost engine tiles sums sgmcmc vi crossover)
@@ -181,7 +185,7 @@ else
   VI_SAMPLES=10,64,256,1024
   CHAINS=1,16,64,256,1024
 fi
-declare -A CAP=([probe]=60 [hostcost]=30 [engine]=100 [tiles]=50 [sums]=25 [sgmcmc]=25 [vi]=60 [crossover]=60)
+declare -A CAP=([probe]=60 [hostcost]=30 [engine]=100 [tiles]=50 [sums]=25 [sgmcmc]=25 [vi]=60 [crossover]=60 [tests]=270)
 if [ -n "${BT_GPU_CAP_S:-}" ]; then for s in "${!CAP[@]}"; do CAP[$s]=$BT_GPU_CAP_S; done; fi
 # sgmcmc: one chain, where the host cost decides (issue 16: ≤ 0.5 ms a step); vi and crossover:
 # the same sweep on the CPU and the GPU in one process, to show where the GPU starts to pay
@@ -194,7 +198,11 @@ declare -A CMD=(
   [sgmcmc]="bench/sgmcmc.mjs --backend webgpu --models logreg --batch 32 --chains 1 --out $OUT ${SECS[*]}"
   [vi]="bench/vi.mjs --compare cpu,webgpu --models bh --diff reverse --modes jit --samples $VI_SAMPLES --out $OUT ${SECS[*]}"
   [crossover]="bench/sgmcmc.mjs --compare cpu,webgpu --models bnn --batch 512 --modes jit --chains $CHAINS --out $OUT ${SECS[*]}"
+  [tests]="test/run.mjs"
 )
+# the tests step: CI=true (no adapter is a failure, not a skip), files at a time, counts as JSON
+JOBS="${BT_TEST_JOBS:-$(n=$(( $(nproc 2>/dev/null || echo 4) / 2 )); [ $n -lt 2 ] && n=2; [ $n -gt 8 ] && n=8; echo $n)}"
+declare -A STEP_ENV=([tests]="CI=true BT_TEST_JOBS=$JOBS BT_TEST_JSON=$OUT/tests.json")
 RESERVE=20 # seconds kept for each later step
 declare -A RC TOOK
 for i in "${!STEPS[@]}"; do
@@ -211,8 +219,8 @@ for i in "${!STEPS[@]}"; do
   fi
   section "$s (limit ${t}s): node ${CMD[$s]}"
   t0=$SECONDS
-  # shellcheck disable=SC2086  # CMD holds the argument list
-  (cd "$P" && OUT="$OUT" timeout -k 5 "$t" "$NODE" ${CMD[$s]}) 2>&1 | tee "$OUT/$s.log"
+  # shellcheck disable=SC2086  # CMD holds the argument list, STEP_ENV NAME=value words
+  (cd "$P" && env OUT="$OUT" ${STEP_ENV[$s]:-} timeout -k 5 "$t" "$NODE" ${CMD[$s]}) 2>&1 | tee "$OUT/$s.log"
   rc=${PIPESTATUS[0]}
   TOOK[$s]=$((SECONDS - t0))
   case $rc in 0) RC[$s]=ok ;; 124 | 137) RC[$s]="TIMED OUT after ${t}s" ;; *) RC[$s]="FAILED rc=$rc" ;; esac
@@ -226,6 +234,7 @@ done
 section "summary"
 grep -E '^adapter:|^Vulkan loader:' "$OUT/probe.log" 2>/dev/null
 for s in "${STEPS[@]}"; do printf '  %-7s %s%s\n' "$s" "${RC[$s]}" "${TOOK[$s]:+ (${TOOK[$s]}s)}"; done
+[ -f "$OUT/tests.log" ] && { echo; echo "---- tests: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/tests.log" | tail -1)"; grep -E '^FAIL ' "$OUT/tests.log"; }
 for f in "$OUT"/host-cost.md "$OUT"/engine-webgpu*.md "$OUT"/matmul-tiles.md "$OUT"/long-sums.md "$OUT"/sgmcmc-webgpu.md "$OUT"/crossover-vi.md "$OUT"/crossover-sgmcmc.md; do
   [ -f "$f" ] && { echo; echo "---- $(basename "$f")"; cat "$f"; }
 done
