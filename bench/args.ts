@@ -42,6 +42,27 @@ export function parseBenchArgs(script: string, argv: string[], defaultSeconds: n
   return { backend, seconds, out, lists: given };
 }
 
+/**
+ * The options of the WebGPU kernel benches (matmul-tiles, long-sums): [--quick] [--seconds S > 0]
+ * [--out DIR]; --quick shortens the default timing to 0.1 s (from 0.5) and the bench its sizes.
+ */
+export function parseKernelBenchArgs(script: string, argv: string[]): { quick: boolean; seconds: number; out: string } {
+  const quick = argv.includes('--quick');
+  let seconds = quick ? 0.1 : 0.5;
+  let out = resolve(new URL('./results', import.meta.url).pathname);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--quick') continue;
+    else if (a === '--seconds' && Number(argv[i + 1]) > 0) seconds = Number(argv[++i]);
+    else if (a === '--out' && argv[i + 1]) out = resolve(argv[++i]!);
+    else {
+      console.error(`usage: npx tsx bench/${script} [--quick] [--seconds S > 0] [--out DIR]`);
+      process.exit(2);
+    }
+  }
+  return { quick, seconds, out };
+}
+
 /** A list option's items as positive integers (exits with a message otherwise); `fallback` when absent. */
 export function intList(script: string, name: string, items: string[] | undefined, fallback: number[]): number[] {
   if (!items) return fallback;

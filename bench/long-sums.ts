@@ -24,21 +24,9 @@ import { bind1 } from '../src/autodiff/core.js';
 import { matmulPrim } from '../src/autodiff/ops/matmul.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backends/webgpu/index.js';
 import { rng } from './peers.js';
+import { parseKernelBenchArgs } from './args.js';
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-let seconds = quick ? 0.1 : 0.5;
-let out = resolve(new URL('./results', import.meta.url).pathname);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i]!;
-  if (a === '--quick') continue;
-  else if (a === '--seconds' && Number(argv[i + 1]) > 0) seconds = Number(argv[++i]);
-  else if (a === '--out' && argv[i + 1]) out = resolve(argv[++i]!);
-  else {
-    console.error('usage: npx tsx bench/long-sums.ts [--quick] [--seconds S > 0] [--out DIR]');
-    process.exit(2);
-  }
-}
+const { quick, seconds, out } = parseKernelBenchArgs('long-sums.ts', process.argv.slice(2));
 
 const backends: Record<string, WebGPUBackend> = {
   'webgpu-split': await createWebGPUBackend({ splitSums: true }),

@@ -20,21 +20,9 @@ import * as bt from '../src/index.js';
 import type { WebGPUBackend } from '../src/backends/webgpu/index.js';
 import { chooseTile, fitsDevice, setTileOverride, shapeClass, TILE_CANDIDATES, tileNeeds, type TileConfig } from '../src/backends/webgpu/kernels/matmul.js';
 import { rng } from './peers.js';
+import { parseKernelBenchArgs } from './args.js';
 
-const argv = process.argv.slice(2);
-const quick = argv.includes('--quick');
-let seconds = quick ? 0.1 : 0.5;
-let out = resolve(new URL('./results', import.meta.url).pathname);
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i]!;
-  if (a === '--quick') continue;
-  else if (a === '--seconds' && Number(argv[i + 1]) > 0) seconds = Number(argv[++i]);
-  else if (a === '--out' && argv[i + 1]) out = resolve(argv[++i]!);
-  else {
-    console.error('usage: npx tsx bench/matmul-tiles.ts [--quick] [--seconds S > 0] [--out DIR]');
-    process.exit(2);
-  }
-}
+const { quick, seconds, out } = parseKernelBenchArgs('matmul-tiles.ts', process.argv.slice(2));
 
 const gpu = (await bt.ready('webgpu')) as WebGPUBackend;
 bt.setBackend('webgpu');

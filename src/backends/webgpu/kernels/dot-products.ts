@@ -1,5 +1,5 @@
 import { enableSubgroups, grid, LINEAR_INDEX, MAIN_SIG, memoCode, threadGrid, type GpuHandle, type KernelContext } from './common.js';
-import { outputSums, outputsPerGroupFor, sliceSumShader, SPLIT_WG, sumSlices } from './split-sums.js';
+import { outputSums, outputsPerGroupFor, sliceCoordinates, sliceSumShader, SPLIT_WG, sumSlices } from './split-sums.js';
 
 /**
  * Products with few outputs (M or N below 16: matrix-vector products, batches of tiny matrices)
@@ -74,12 +74,7 @@ ${MAIN_SIG(SPLIT_WG, sum.sig)} {
   let M = mt[0]; let N = mt[1]; let K = mt[2]; let batch = mt[3];
   let S = mt[${at}u]; let chunk = mt[${at + 1}u];
   let n = M * N * batch;
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= ((n + ${T - 1}u) / ${T}u) * S) { return; }
-  let s = g % S;
-  let ot = lid.x % ${T}u;
-  let kk = lid.x / ${T}u;
-  let o = (g / S) * ${T}u + ot;
+  ${sliceCoordinates(T, 'n')}
   var acc = 0.0;
   if (o < n) {
     ${outputCoordinates(bRank)}

@@ -19,7 +19,7 @@ import {
   type GpuKernel,
 } from './common.js';
 import { F32_MATH } from './elementwise.js';
-import { outputSums, outputsPerGroupFor, sliceSumShader, SPLIT_WG, sumSlices } from './split-sums.js';
+import { outputSums, outputsPerGroupFor, sliceCoordinates, sliceSumShader, SPLIT_WG, sumSlices } from './split-sums.js';
 
 /**
  * Reductions over any set of axes without a transpose: kept and reduced axes are merged into
@@ -240,12 +240,7 @@ ${sum.decl}
 ${MAIN_SIG(SPLIT_WG, sum.sig)} {
   let nOut = mt[0]; let R = mt[1];
   let S = mt[${at}u]; let chunk = mt[${at + 1}u];
-  let g = wid.x + wid.y * nwg.x;
-  if (g >= ((nOut + ${T - 1}u) / ${T}u) * S) { return; }
-  let s = g % S;
-  let ot = lid.x % ${T}u;
-  let kk = lid.x / ${T}u;
-  let o = (g / S) * ${T}u + ot;
+  ${sliceCoordinates(T, 'nOut')}
   var acc: ${t} = ${t === 'f32' ? '0.0' : '0'};
   if (o < nOut) {
     ${baseCode}

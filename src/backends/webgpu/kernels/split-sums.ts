@@ -44,6 +44,20 @@ export function sumSlices(n: number, R: number, T = 1): number {
 }
 
 /**
+ * WGSL of a split sum's coordinates, given S (slices) and the output count `n`: the workgroup's
+ * slice s, the thread's output o (ot of T) and its first term kk; workgroups past the last tile
+ * return (uniformly: g is the workgroup's).
+ */
+export function sliceCoordinates(T: number, n: string): string {
+  return `let g = wid.x + wid.y * nwg.x;
+  if (g >= ((${n} + ${T - 1}u) / ${T}u) * S) { return; }
+  let s = g % S;
+  let ot = lid.x % ${T}u;
+  let kk = lid.x / ${T}u;
+  let o = (g / S) * ${T}u + ot;`;
+}
+
+/**
  * WGSL summing each output's partials over the workgroup: thread lane = kk·T + ot holds `acc` for
  * output ot; `let total` is output ot's sum where kk == 0. T = 1: `workgroupSum` (through subgroups
  * where `subgroups`); T > 1: a tree over kk in workgroup memory. `sig`: MAIN_SIG's extra builtins,
