@@ -7,8 +7,8 @@
  *    output, and reductions — row and column sums of [30, 10⁵], one sum of 10⁶ — where it is one
  *    workgroup per output;
  *  - sums within a workgroup through subgroup operations (`subgroups: true`, where the device has
- *    them) against a tree in workgroup memory (`subgroups: false`) — rows, columns (an MLP's bias
- *    gradient is a column sum), and one long sum.
+ *    them) against a tree in workgroup memory (`subgroups: false`), both unsplit (one workgroup per
+ *    output) — rows, columns (an MLP's bias gradient is a column sum), and one long sum.
  *
  *   npx tsx bench/long-sums.ts [--quick] [--seconds S] [--out DIR]
  *
@@ -31,8 +31,10 @@ const { quick, seconds, out } = parseKernelBenchArgs('long-sums.ts', process.arg
 const backends: Record<string, WebGPUBackend> = {
   'webgpu-split': await createWebGPUBackend({ splitSums: true }),
   'webgpu-one': await createWebGPUBackend({ splitSums: false }),
-  'webgpu-subgroups': await createWebGPUBackend({ subgroups: true }),
-  'webgpu-trees': await createWebGPUBackend({ subgroups: false }),
+  // unsplit, so both run the one-workgroup-per-output reduction (split with several outputs a
+  // workgroup, both would run the same tree)
+  'webgpu-subgroups': await createWebGPUBackend({ subgroups: true, splitSums: false }),
+  'webgpu-trees': await createWebGPUBackend({ subgroups: false, splitSums: false }),
 };
 for (const [name, be] of Object.entries(backends)) bt.registerBackend(name, be);
 const first = backends['webgpu-split']!;
@@ -189,7 +191,7 @@ const md = [
   '',
   ...table('split reduction', '| reduction | split, ms | one workgroup per output, ms | speedup | note |'),
   '',
-  ...table('subgroups', '| reduction | subgroups, ms | tree, ms | speedup | note |'),
+  ...table('subgroups', '| reduction (one workgroup per output) | subgroups, ms | tree, ms | speedup | note |'),
   '',
 ].join('\n');
 writeFileSync(resolve(out, 'long-sums.md'), md);

@@ -6,7 +6,7 @@
  * It also runs the WebGPU suite on a GPU machine without tsx (bench/gpu): bundled by
  * bench/gpu/prepare.sh into payload/test/run.mjs beside the bundled *.test.mjs files, it runs those
  * with plain node. Environment: BT_TEST_JOBS files at a time (default 2), BT_TEST_JSON a path to
- * write each file's counts to.
+ * write each file's counts to (after every file, so a run stopped early leaves what finished).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -70,6 +70,15 @@ function runFile(file: string): Promise<Result> {
 }
 
 const started = Date.now();
+
+/** Each finished file's counts, and the output of those that failed, to BT_TEST_JSON (when set). */
+function writeJson(done: boolean): void {
+  if (!process.env.BT_TEST_JSON) return;
+  const sum = (k: 'passed' | 'failed' | 'skipped') => results.reduce((s, r) => s + r[k], 0);
+  const files = results.map((r) => ({ file: relative(root, r.file), passed: r.passed, failed: r.failed, skipped: r.skipped, seconds: r.seconds, ...(r.failed ? { output: r.output } : {}) }));
+  const summary = { done, adapters: [...adapters], passed: sum('passed'), failed: sum('failed'), skipped: sum('skipped'), seconds: (Date.now() - started) / 1000, files };
+  writeFileSync(process.env.BT_TEST_JSON, JSON.stringify(summary, null, 2));
+}
 /** Adapter labels already printed: every WebGPU file names its adapter, the run shows it once. */
 const adapters = new Set<string>();
 const results: Result[] = [];
@@ -93,6 +102,7 @@ const workers = Array.from({ length: Math.max(1, Math.min(jobs, availableParalle
         } else if (!/^\[note\] [^ ]+: backends /.test(line)) console.log(`    ${line}`);
       }
     }
+    writeJson(false);
   }
 });
 await Promise.all(workers);
@@ -105,9 +115,6 @@ const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 8);
 if (results.length > 8) console.log(`\nslowest: ${slowest.map((r) => `${relative(root, r.file)} ${r.seconds.toFixed(0)} s`).join(', ')}`);
 console.log(`\n${files.length} test files in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 if (files.length === 0) console.log('no test files matched');
-if (process.env.BT_TEST_JSON) {
-  const files = results.map((r) => ({ file: relative(root, r.file), passed: r.passed, failed: r.failed, skipped: r.skipped, seconds: r.seconds, ...(r.failed ? { output: r.output } : {}) }));
-  writeFileSync(process.env.BT_TEST_JSON, JSON.stringify({ adapters: [...adapters], passed, failed, skipped, seconds: (Date.now() - started) / 1000, files }, null, 2));
-}
+writeJson(true);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 || files.length === 0 ? 1 : 0);

@@ -201,8 +201,9 @@ declare -A CMD=(
   [tests]="test/run.mjs"
 )
 # the tests step: CI=true (no adapter is a failure, not a skip), files at a time, counts as JSON
+# (written after each file, so a run the cap stops still leaves what finished)
 JOBS="${BT_TEST_JOBS:-$(n=$(( $(nproc 2>/dev/null || echo 4) / 2 )); [ $n -lt 2 ] && n=2; [ $n -gt 8 ] && n=8; echo $n)}"
-declare -A STEP_ENV=([tests]="CI=true BT_TEST_JOBS=$JOBS BT_TEST_JSON=$OUT/tests.json")
+[[ " ${STEPS[*]} " == *" tests "* ]] && rm -f "$OUT/tests.log" "$OUT/tests.json" # no stale results from an earlier run
 RESERVE=20 # seconds kept for each later step
 declare -A RC TOOK
 for i in "${!STEPS[@]}"; do
@@ -219,8 +220,12 @@ for i in "${!STEPS[@]}"; do
   fi
   section "$s (limit ${t}s): node ${CMD[$s]}"
   t0=$SECONDS
-  # shellcheck disable=SC2086  # CMD holds the argument list, STEP_ENV NAME=value words
-  (cd "$P" && env OUT="$OUT" ${STEP_ENV[$s]:-} timeout -k 5 "$t" "$NODE" ${CMD[$s]}) 2>&1 | tee "$OUT/$s.log"
+  # shellcheck disable=SC2086  # CMD holds the argument list
+  (
+    cd "$P" && export OUT
+    [ "$s" = tests ] && export CI=true BT_TEST_JOBS="$JOBS" BT_TEST_JSON="$OUT/tests.json"
+    timeout -k 5 "$t" "$NODE" ${CMD[$s]}
+  ) 2>&1 | tee "$OUT/$s.log"
   rc=${PIPESTATUS[0]}
   TOOK[$s]=$((SECONDS - t0))
   case $rc in 0) RC[$s]=ok ;; 124 | 137) RC[$s]="TIMED OUT after ${t}s" ;; *) RC[$s]="FAILED rc=$rc" ;; esac
@@ -234,7 +239,7 @@ done
 section "summary"
 grep -E '^adapter:|^Vulkan loader:' "$OUT/probe.log" 2>/dev/null
 for s in "${STEPS[@]}"; do printf '  %-7s %s%s\n' "$s" "${RC[$s]}" "${TOOK[$s]:+ (${TOOK[$s]}s)}"; done
-[ -f "$OUT/tests.log" ] && { echo; echo "---- tests: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/tests.log" | tail -1)"; grep -E '^FAIL ' "$OUT/tests.log"; }
+[[ " ${STEPS[*]} " == *" tests "* ]] && [ -f "$OUT/tests.log" ] && { echo; echo "---- tests: $(grep -E '^[0-9]+ passed, [0-9]+ failed' "$OUT/tests.log" | tail -1)"; grep -E '^FAIL ' "$OUT/tests.log"; }
 for f in "$OUT"/host-cost.md "$OUT"/engine-webgpu*.md "$OUT"/matmul-tiles.md "$OUT"/long-sums.md "$OUT"/sgmcmc-webgpu.md "$OUT"/crossover-vi.md "$OUT"/crossover-sgmcmc.md; do
   [ -f "$f" ] && { echo; echo "---- $(basename "$f")"; cat "$f"; }
 done

@@ -11,9 +11,10 @@ import { matmulPrim } from '../../src/autodiff/ops/matmul.js';
 import { setTileOverride, type TileConfig } from '../../src/backends/webgpu/kernels/matmul.js';
 import { rng } from '../helpers.js';
 
-const values = (n: number, seed: number) => {
+/** uniform in (−1, 1), or (`integers`) integers in {−2, …, 2}, whose float32 products and sums of up to 2²² terms are exact */
+const values = (n: number, seed: number, integers = false) => {
   const r = rng(seed);
-  return Float32Array.from({ length: n }, () => 2 * r() - 1);
+  return Float32Array.from({ length: n }, () => (integers ? Math.floor(5 * r()) - 2 : 2 * r() - 1));
 };
 
 /** C = op(A) op(B) in float64 over [batch, ...] (A or B broadcast when its batch is 1), and Σ|a||b| per entry. */
@@ -44,11 +45,14 @@ function reference(a: Float32Array, b: Float32Array, batchA: number, batchB: num
 /**
  * op(A) of [batchA, M, K] times op(B) of [batchB, K, N] on a WebGPU backend (registered as
  * `backend`), with the tile forced to `cfg` (null: the kernel's own choice), checked entry by entry
- * against the float64 product.
+ * against the float64 product. With `integers` the operands are small integers and the product
+ * must be exact: a term dropped or counted twice shows, where a float bound of K·2⁻²³·Σ|ab| could
+ * hide it.
  */
-export async function checkProduct(cfg: TileConfig | null, [batchA, batchB]: [number, number], M: number, N: number, K: number, tA: boolean, tB: boolean, seed: number, backend = 'webgpu'): Promise<void> {
-  const a = values(batchA * M * K, seed);
-  const b = values(batchB * K * N, seed + 1);
+export async function checkProduct(cfg: TileConfig | null, [batchA, batchB]: [number, number], M: number, N: number, K: number, tA: boolean, tB: boolean, seed: number, backend = 'webgpu', integers = false): Promise<void> {
+  if (integers && K > 2 ** 22) throw new Error('checkProduct: integer operands are exact only up to K = 2²²');
+  const a = values(batchA * M * K, seed, integers);
+  const b = values(batchB * K * N, seed + 1, integers);
   const aShape = [batchA, ...(tA ? [K, M] : [M, K])];
   const bShape = [batchB, ...(tB ? [N, K] : [K, N])];
   setTileOverride(cfg);
@@ -64,7 +68,7 @@ export async function checkProduct(cfg: TileConfig | null, [batchA, batchB]: [nu
   const what = `${cfg ? `tile ${JSON.stringify(cfg)}` : 'matmul'} [${batchA}|${batchB}] ${M}×${K}·${K}×${N} tA=${tA} tB=${tB}`;
   assert.is(got.length, c.length, `${what}: size`);
   for (let i = 0; i < c.length; i++) {
-    const bound = K * 2 ** -23 * mag[i]! + 2 ** -126;
+    const bound = integers ? 0 : K * 2 ** -23 * mag[i]! + 2 ** -126;
     if (!(Math.abs(got[i]! - c[i]!) <= bound)) assert.unreachable(`${what}: entry ${i} is ${got[i]}, float64 ${c[i]} (bound ${bound.toExponential(2)})`);
   }
 }

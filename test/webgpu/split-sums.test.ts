@@ -122,11 +122,19 @@ if (gpu) {
     r!.dispose();
   });
 
-  /** sum of x of `shape` over `axes` on the split backend, against float64 within R·2⁻²³·Σ|x|; the dispatches it took */
-  async function checkSum(shape: number[], axes: number[] | null, seed: number, dtype: 'float32' | 'int32' = 'float32'): Promise<number> {
+  /**
+   * sum of x of `shape` over `axes` on the split backend, against float64 within R·2⁻²³·Σ|x|, or
+   * exactly for int32 and for integer-valued float32 (`integers`: a dropped or doubled term shows);
+   * the dispatches it took
+   */
+  async function checkSum(shape: number[], axes: number[] | null, seed: number, values: 'uniform' | 'integers' | 'int32' = 'uniform'): Promise<number> {
     const size = shape.reduce((a, b) => a * b, 1);
     const r = rng(seed);
-    const x = dtype === 'int32' ? Int32Array.from({ length: size }, () => Math.floor(2001 * r()) - 1000) : Float32Array.from({ length: size }, () => 2 * r() - 1);
+    const dtype = values === 'int32' ? 'int32' : 'float32';
+    const x =
+      values === 'int32'
+        ? Int32Array.from({ length: size }, () => Math.floor(2001 * r()) - 1000)
+        : Float32Array.from({ length: size }, () => (values === 'integers' ? Math.floor(5 * r()) - 2 : 2 * r() - 1));
     await split.sync();
     const d0 = split.stats.dispatches;
     const got = await bt.withBackend('webgpu-split', () => bt.tidy(() => bt.sum(bt.tensor(x, { shape, dtype }), axes ? { axis: axes } : {}))).data();
@@ -147,7 +155,7 @@ if (gpu) {
     const R = size / nOut;
     assert.is(got.length, nOut);
     for (let o = 0; o < nOut; o++) {
-      const bound = dtype === 'int32' ? 0 : R * 2 ** -23 * mag[o]!;
+      const bound = values === 'uniform' ? R * 2 ** -23 * mag[o]! : 0;
       if (!(Math.abs(got[o]! - want[o]!) <= bound)) assert.unreachable(`sum of [${shape}] over ${axes ? `[${axes}]` : 'everything'}, entry ${o}: ${got[o]} vs ${want[o]} (bound ${bound})`);
     }
     return took;
@@ -159,12 +167,39 @@ if (gpu) {
     assert.is(await checkSum([100_000, 30], [0], 2), 2);
     assert.is(await checkSum([1_000_000], null, 3), 2);
     await checkSum([7, 50_001], [1], 4, 'int32');
+    await checkSum([50_001, 7], [0], 4, 'int32');
     await checkSum([4, 3001, 5], [1], 5);
     await checkSum([6, 700, 3], [0, 1], 6);
     assert.is(await checkSum([300, 600], [1], 7), 1, 'one slice: straight into the output');
     // many outputs, or short sums: the unsplit kernels
     await checkSum([9000, 600], [1], 8);
     await checkSum([30, 511], [1], 9);
+  });
+
+  test('exact on integer values: no term dropped or doubled in any split path (slices, ragged slices and tiles, several outputs a workgroup)', async () => {
+    const T = (M: number, N: number, tA: boolean, tB: boolean) => outputsPerGroup(M, N, tA, tB);
+    const products: [[number, number], number, number, number, boolean, boolean][] = [
+      [[1, 1], 30, 1, 100_003, true, false], // 32 outputs a workgroup, ragged K
+      [[1, 1], 3, 1, 100_003, false, false],
+      [[1, 1], 5, 3, 9001, true, true],
+      [[3, 1], 1, 1, 1_000_003, false, false], // batch of single dot products, 64 slices
+      [[1, 1], 1, 40, 20_001, false, false], // 40 outputs: a partial second tile of 32
+      [[1, 1], 7, 1, 2000, false, true], // one slice
+    ];
+    for (const [i, [batches, M, N, K, tA, tB]] of products.entries()) {
+      assert.ok(sumSlices(Math.max(...batches) * M * N, K, T(M, N, tA, tB)) > 0, `${M}×${K}·${K}×${N} is split`);
+      await checkProduct(null, batches, M, N, K, tA, tB, 40 + i, 'webgpu-split', true);
+    }
+    for (const [i, [shape, axes]] of ([
+      [[30, 100_003], [1]],
+      [[100_003, 30], [0]], // column sums: 32 outputs a workgroup
+      [[40_001, 40], [0]], // 40 columns: a partial second tile
+      [[1_000_003], null],
+      [[4, 3001, 5], [1]],
+      [[6, 700, 3], [0, 1]],
+    ] as [number[], number[] | null][]).entries()) {
+      await checkSum(shape, axes, 60 + i, 'integers');
+    }
   });
 
   test('a log-likelihood summed over 10⁵ data points: its value and gradient, eager and jitted, the same bits each call', async () => {

@@ -100,16 +100,17 @@ export const MAIN_SIG = (wg = WG, extra = '') =>
   `@compute @workgroup_size(${wg}) fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>${extra ? `, ${extra}` : ''})`;
 
 /** The builtins `workgroupSum` reads with subgroups (MAIN_SIG's `extra`); the shader starts with `enable subgroups;`. */
-export const SUBGROUP_BUILTINS =
-  '@builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_size) sgSize: u32, @builtin(subgroup_id) sgId: u32, @builtin(num_subgroups) sgCount: u32';
+export const SUBGROUP_BUILTINS = '@builtin(subgroup_id) sgId: u32, @builtin(num_subgroups) sgCount: u32';
 
 /**
  * WGSL summing every thread's `acc` (of type t) over a workgroup of `wg` threads (index lid.x) into
- * `let total` (valid in thread 0): with subgroups, subgroupAdd within each subgroup, the subgroups'
- * sums through workgroup memory by subgroup_id, and subgroupAdd of those (one barrier, and no
- * assumption on which threads form a subgroup); without, a tree in workgroup memory (log2(wg)
- * barriers). Either order is fixed for a device. `decl` goes at module scope; `code` in the
- * workgroup's uniform control flow, under MAIN_SIG(wg, SUBGROUP_BUILTINS) with subgroups.
+ * `let total` (valid in thread 0): with subgroups, subgroupAdd within each subgroup, one elected
+ * invocation of each stores its subgroup's sum in workgroup memory at subgroup_id, and after one
+ * barrier every thread adds those in subgroup_id order — nothing assumed about which threads form
+ * a subgroup, how wide it is, or whether it is full; without subgroups, a tree in workgroup memory
+ * (log2(wg) barriers). The order is fixed for a compiled pipeline (a driver chooses the subgroup
+ * size when it compiles one). `decl` goes at module scope; `code` in the workgroup's uniform
+ * control flow, under MAIN_SIG(wg, SUBGROUP_BUILTINS) with subgroups.
  */
 export function workgroupSum(t: 'f32' | 'i32', wg: number, subgroups: boolean): { decl: string; code: string } {
   const zero = t === 'f32' ? '0.0' : '0';
@@ -118,11 +119,10 @@ export function workgroupSum(t: 'f32' | 'i32', wg: number, subgroups: boolean): 
     return {
       decl: `var<workgroup> sgSums_: array<${t}, ${Math.max(1, wg / 4)}>;`,
       code: `let sgSum_ = subgroupAdd(acc);
-  if (sgLane == 0u) { sgSums_[sgId] = sgSum_; }
+  if (subgroupElect()) { sgSums_[sgId] = sgSum_; }
   workgroupBarrier();
-  var sgPart_: ${t} = ${zero};
-  for (var q_ = sgLane; q_ < sgCount; q_ += sgSize) { sgPart_ = sgPart_ + sgSums_[q_]; }
-  let total = subgroupAdd(sgPart_);`,
+  var total: ${t} = ${zero};
+  for (var q_ = 0u; q_ < sgCount; q_++) { total = total + sgSums_[q_]; }`,
     };
   }
   return {
