@@ -117,7 +117,7 @@ function shader(kind: Kind, dtype: DType, p: Plan, tree: boolean, subgroups: boo
   const t = wgslType(dtype);
   const isArg = kind === 'argmax' || kind === 'argmin';
   const outT = isArg ? 'i32' : t;
-  // meta: [nOut, R, keptShape(kr), keptStrides(kr), redShape(rr), redStrides(rr)]
+  // meta: reduceMeta(p)
   const { baseCode, offCode } = offsets(p);
   const init = initCode(kind, t);
   const emptyValue = t === 'i32' ? '0' : init; // int32 outputs of empty max/min are ToInt32(±inf) = 0 on the CPU
@@ -223,6 +223,9 @@ function offsets(p: Plan): { baseCode: string; offCode: string } {
 
 const contiguousRun = (p: Plan) => p.redShape.length === 1 && p.redStrides[0] === 1;
 
+/** meta: [nOut, R, keptShape(kr), keptStrides(kr), redShape(rr), redStrides(rr)] */
+const reduceMeta = (p: Plan): number[] => [p.nOut, p.R, ...p.keptShape, ...p.keptStrides, ...p.redShape, ...p.redStrides];
+
 /**
  * A long sum with few outputs split across workgroups (split-sums.ts): workgroup g sums slice
  * g % S of outputs (g / S)·T … +T−1 into y[o·S + s] (the output itself where S is 1).
@@ -275,9 +278,9 @@ function runReduce(kind: Kind, ctx: Parameters<GpuKernel>[0], x: GpuInput, p: Pl
   }
   const tree = p.R > SEQ_MAX;
   const sg = tree && kind === 'sum' && !!ctx.subgroups;
-  const key = `red|${kind}|${x.dtype}|${p.keptShape.length}|${p.redShape.length}|${p.redShape.length === 1 && p.redStrides[0] === 1}|${tree}|${sg}`;
+  const key = `red|${kind}|${x.dtype}|${p.keptShape.length}|${p.redShape.length}|${contiguousRun(p)}|${tree}|${sg}`;
   const code = memoCode(key, () => shader(kind, x.dtype, p, tree, sg));
-  const meta = [p.nOut, p.R, ...p.keptShape, ...p.keptStrides, ...p.redShape, ...p.redStrides];
+  const meta = reduceMeta(p);
   const g = tree ? grid(p.nOut) : threadGrid(p.nOut);
   ctx.dispatch(code, [x.buffer, out.buffer], ['r', 'w'], meta, g);
   return [out];
@@ -288,7 +291,7 @@ function splitReduce(ctx: Parameters<GpuKernel>[0], x: GpuInput, p: Plan, T: num
   const sg = !!ctx.subgroups;
   const code = memoCode(`redsplit|${t}|${p.keptShape.length}|${p.redShape.length}|${contiguousRun(p)}|${T}|${sg}`, () => splitShader(t, p, T, sg));
   const chunk = Math.ceil(p.R / S);
-  const meta = [p.nOut, p.R, ...p.keptShape, ...p.keptStrides, ...p.redShape, ...p.redStrides, S, chunk];
+  const meta = [...reduceMeta(p), S, chunk];
   const groups = grid(Math.ceil(p.nOut / T) * S);
   if (S === 1) {
     ctx.dispatch(code, [x.buffer, out.buffer], ['r', 'w'], meta, groups);
